@@ -1,0 +1,140 @@
+//! `okta-agent check`: one line per setup fact, ✓ or ✗, and what to do about each ✗.
+
+use std::sync::Arc;
+
+use crate::config::OktaSettings;
+use crate::okta::{client, ClientOptions, OktaClient, TokenSource};
+
+/// One checked fact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckLine {
+    pub ok: bool,
+    pub label: String,
+    pub detail: String,
+}
+
+impl CheckLine {
+    fn pass(label: &str, detail: impl Into<String>) -> Self {
+        Self {
+            ok: true,
+            label: label.into(),
+            detail: detail.into(),
+        }
+    }
+
+    fn fail(label: &str, detail: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            label: label.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for CheckLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mark = if self.ok { '✓' } else { '✗' };
+        write!(f, "{mark} {}: {}", self.label, self.detail)
+    }
+}
+
+/// What each scope is needed for, for the ✗ line of a missing one.
+fn scope_purpose(scope: &str) -> &'static str {
+    match scope {
+        "okta.users.read" => "finding users and diagnosing sign-in problems",
+        "okta.users.manage" => {
+            "unlock, reset password, suspend, deactivate and the other lifecycle actions"
+        }
+        "okta.groups.read" => "finding groups and listing a user's groups",
+        "okta.groups.manage" => "adding and removing group members",
+        "okta.roles.read" => "detecting admins, without which destructive actions are refused",
+        "okta.apps.read" => "listing applications",
+        _ => "a configured action",
+    }
+}
+
+/// Runs the Okta checks: org URL, token, scopes, one read call.
+pub async fn okta_checks(settings: &OktaSettings) -> Vec<CheckLine> {
+    let mut lines = vec![CheckLine::pass("Okta org URL", settings.org_url.as_str())];
+    let http = match client::http_client(std::time::Duration::from_secs(10)) {
+        Ok(http) => http,
+        Err(e) => {
+            lines.push(CheckLine::fail("HTTP client", e.to_string()));
+            return lines;
+        }
+    };
+    let tokens = match TokenSource::new(
+        http.clone(),
+        &settings.org_url,
+        settings.client_id.clone(),
+        settings.signing_key.clone(),
+        settings.scopes.clone(),
+    ) {
+        Ok(t) => Arc::new(t),
+        Err(e) => {
+            lines.push(CheckLine::fail(
+                "Okta org URL",
+                format!("cannot build the token URL: {e}"),
+            ));
+            return lines;
+        }
+    };
+    let token = match tokens.token().await {
+        Ok(token) => {
+            let kind = match token.kind {
+                crate::okta::token::TokenKind::Bearer => "Bearer",
+                crate::okta::token::TokenKind::Dpop => "DPoP-bound",
+            };
+            lines.push(CheckLine::pass(
+                "access token",
+                format!(
+                    "{kind} token for client {} (key id {}, {:?})",
+                    settings.client_id,
+                    settings.signing_key.kid(),
+                    settings.signing_key.algorithm()
+                ),
+            ));
+            token
+        }
+        Err(e) => {
+            lines.push(CheckLine::fail("access token", e.to_string()));
+            return lines;
+        }
+    };
+    let missing: Vec<&String> = settings
+        .scopes
+        .iter()
+        .filter(|s| !token.granted_scopes.contains(s))
+        .collect();
+    if missing.is_empty() {
+        lines.push(CheckLine::pass(
+            "scopes",
+            format!("all {} requested scopes granted", settings.scopes.len()),
+        ));
+    } else {
+        for scope in missing {
+            lines.push(CheckLine::fail(
+                "scopes",
+                format!("{scope} was requested but not granted; it is needed for {}. Grant it on the app's \"Okta API Scopes\" tab", scope_purpose(scope)),
+            ));
+        }
+    }
+    let okta = OktaClient::new(
+        settings.org_url.clone(),
+        http,
+        tokens,
+        ClientOptions::default(),
+    );
+    match okta.search_users("status eq \"ACTIVE\"").await {
+        Ok(reply) => lines.push(CheckLine::pass(
+            "read call",
+            format!(
+                "listed {} active users (request id {})",
+                reply.value.len(),
+                reply.request_id.as_deref().unwrap_or("none")
+            ),
+        )),
+        Err(e) => lines.push(CheckLine::fail("read call", e.to_string())),
+    }
+    lines
+}

@@ -1,0 +1,390 @@
+//! Settings from the environment and an optional TOML file. Environment variables override the
+//! file, which overrides defaults. Every problem is reported at once, one line each, naming the
+//! variable (or file key) and what to do; secrets never appear in `Debug` output.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::okta::SigningKey;
+
+/// Scopes requested when `OKTA_SCOPES` is not set: everything okta-agent's tools use.
+pub const DEFAULT_SCOPES: &[&str] = &[
+    "okta.users.read",
+    "okta.users.manage",
+    "okta.groups.read",
+    "okta.groups.manage",
+    "okta.apps.read",
+    "okta.roles.read",
+];
+
+/// All configuration problems found, one per line.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+/// How to reach a real Okta org. Absent when `OKTA_ORG_URL` is unset (the built-in demo org).
+#[derive(Debug)]
+pub struct OktaSettings {
+    pub org_url: Url,
+    pub client_id: String,
+    pub signing_key: SigningKey,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Settings {
+    pub okta: Option<OktaSettings>,
+    /// The config file that was read, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+/// `[okta]` in the TOML file; the same names as the env vars, lower-cased without the prefix.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OktaFile {
+    org_url: Option<String>,
+    client_id: Option<String>,
+    key_id: Option<String>,
+    private_key_file: Option<PathBuf>,
+    private_key: Option<String>,
+    scopes: Option<Vec<String>>,
+}
+
+/// The file's top level. Sections other issues fill in are accepted as tables for now, so a
+/// complete example file loads; a misspelt section name is still an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+// The non-Okta sections are parsed (so typos are caught) but not read yet.
+#[allow(dead_code)]
+struct FileSettings {
+    #[serde(default)]
+    okta: OktaFile,
+    #[serde(default)]
+    llm: Option<toml::Table>,
+    #[serde(default)]
+    slack: Option<toml::Table>,
+    #[serde(default)]
+    policy: Option<toml::Table>,
+    #[serde(default)]
+    knowledge: Option<toml::Table>,
+    #[serde(default)]
+    automations: Option<toml::Table>,
+    #[serde(default)]
+    store: Option<toml::Table>,
+}
+
+impl Settings {
+    /// Loads from the process environment and the file named by `--config` or `OKTA_AGENT_CONFIG`.
+    pub fn from_env(config_flag: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load(&|name| std::env::var(name).ok(), config_flag)
+    }
+
+    /// Loads with an explicit environment lookup (tests pass a map).
+    pub fn load(
+        env: &dyn Fn(&str) -> Option<String>,
+        config_flag: Option<&Path>,
+    ) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let config_file = config_flag
+            .map(Path::to_path_buf)
+            .or_else(|| env("OKTA_AGENT_CONFIG").map(PathBuf::from));
+        let file = match &config_file {
+            Some(path) => match read_file(path) {
+                Ok(file) => file,
+                Err(problem) => {
+                    problems.push(problem);
+                    FileSettings::default()
+                }
+            },
+            None => FileSettings::default(),
+        };
+        let okta = okta_settings(&env, file.okta, &mut problems);
+        if problems.is_empty() {
+            Ok(Self { okta, config_file })
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("config file {}: cannot read it ({e})", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        format!(
+            "config file {}: {}",
+            path.display(),
+            e.to_string().replace('\n', " ").trim()
+        )
+    })
+}
+
+fn okta_settings(
+    env: &dyn Fn(&str) -> Option<String>,
+    file: OktaFile,
+    problems: &mut Vec<String>,
+) -> Option<OktaSettings> {
+    let org_url = env("OKTA_ORG_URL").or(file.org_url);
+    let client_id = env("OKTA_CLIENT_ID").or(file.client_id);
+    let key_id = env("OKTA_KEY_ID").or(file.key_id);
+    let scopes_text = env("OKTA_SCOPES");
+    let key_inline_env = env("OKTA_PRIVATE_KEY");
+    let key_file_env = env("OKTA_PRIVATE_KEY_FILE").map(PathBuf::from);
+    // An env var for one key source overrides the file's value for either source.
+    let (key_inline, key_file) = if key_inline_env.is_some() || key_file_env.is_some() {
+        (key_inline_env, key_file_env)
+    } else {
+        (file.private_key, file.private_key_file)
+    };
+
+    let Some(org_url) = org_url else {
+        for (name, set) in [
+            ("OKTA_CLIENT_ID", client_id.is_some()),
+            ("OKTA_PRIVATE_KEY", key_inline.is_some()),
+            ("OKTA_PRIVATE_KEY_FILE", key_file.is_some()),
+        ] {
+            if set {
+                problems.push(format!(
+                    "{name} is set but OKTA_ORG_URL is not: set OKTA_ORG_URL to your org (https://acme.okta.com), or unset {name} to use the built-in demo org"
+                ));
+            }
+        }
+        return None;
+    };
+
+    let before = problems.len();
+    let org_url = match parse_org_url(&org_url) {
+        Ok(url) => Some(url),
+        Err(problem) => {
+            problems.push(format!("OKTA_ORG_URL: {problem}"));
+            None
+        }
+    };
+    if client_id.is_none() {
+        problems.push(
+            "OKTA_CLIENT_ID is missing: copy the Client ID of the Okta API Services app".into(),
+        );
+    }
+    let pem = match (key_inline, key_file) {
+        (Some(_), Some(_)) => {
+            problems.push(
+                "OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_FILE are both set: keep exactly one".into(),
+            );
+            None
+        }
+        (Some(pem), None) => Some(("OKTA_PRIVATE_KEY".to_string(), pem)),
+        (None, Some(path)) => match std::fs::read_to_string(&path) {
+            Ok(pem) => Some(("OKTA_PRIVATE_KEY_FILE".to_string(), pem)),
+            Err(e) => {
+                problems.push(format!(
+                    "OKTA_PRIVATE_KEY_FILE: cannot read {} ({e})",
+                    path.display()
+                ));
+                None
+            }
+        },
+        (None, None) => {
+            problems.push("OKTA_PRIVATE_KEY_FILE (or OKTA_PRIVATE_KEY) is missing: point it at the PEM private key whose public key is registered on the Okta app (`okta-agent keygen` makes one)".into());
+            None
+        }
+    };
+    let signing_key =
+        pem.and_then(
+            |(name, pem)| match SigningKey::from_pem(&pem, key_id.as_deref()) {
+                Ok(key) => Some(key),
+                Err(e) => {
+                    problems.push(format!("{name}: {e}"));
+                    None
+                }
+            },
+        );
+    let scopes = match scopes_text {
+        Some(text) => text
+            .split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        None => file
+            .scopes
+            .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()),
+    };
+    for scope in &scopes {
+        if !scope.starts_with("okta.") {
+            problems.push(format!(
+                "OKTA_SCOPES: '{scope}' is not an Okta management scope (they start with 'okta.', e.g. okta.users.read)"
+            ));
+        }
+    }
+    if scopes.is_empty() {
+        problems.push(
+            "OKTA_SCOPES is empty: list the scopes to request, or unset it for the defaults".into(),
+        );
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(OktaSettings {
+        org_url: org_url?,
+        client_id: client_id?,
+        signing_key: signing_key?,
+        scopes,
+    })
+}
+
+/// Accepts `https://` org URLs, and `http://` only for loopback hosts (the simulator).
+pub fn parse_org_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim())
+        .map_err(|e| format!("'{text}' is not a URL ({e}); expected e.g. https://acme.okta.com"))?;
+    let host = url.host_str().unwrap_or_default().to_string();
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&host) => {}
+        "http" => {
+            return Err(format!(
+                "'{text}' uses http://, which is allowed only for loopback hosts; use https://"
+            ))
+        }
+        other => return Err(format!("'{text}' has scheme '{other}'; use https://")),
+    }
+    if host.is_empty() {
+        return Err(format!("'{text}' has no host"));
+    }
+    if host.contains("-admin.") {
+        return Err(format!(
+            "'{text}' is the admin console address; use the org URL without '-admin' (e.g. https://acme.okta.com)"
+        ));
+    }
+    if url.path() != "/" && !url.path().is_empty() {
+        return Err(format!(
+            "'{text}' has a path; give only the org's base URL (e.g. https://acme.okta.com)"
+        ));
+    }
+    if url.query().is_some() {
+        return Err(format!(
+            "'{text}' has a query string; give only the org's base URL"
+        ));
+    }
+    Ok(url)
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)], file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load(&|k| map.get(k).cloned(), file)
+    }
+
+    fn ec_pem() -> String {
+        SigningKey::generate_ec().unwrap().1.expose().clone()
+    }
+
+    #[test]
+    fn nothing_set_means_demo_org() {
+        let s = load(&[], None).unwrap();
+        assert!(s.okta.is_none());
+    }
+
+    #[test]
+    fn full_env_loads_with_default_scopes() {
+        let pem = ec_pem();
+        let s = load(
+            &[
+                ("OKTA_ORG_URL", "https://acme.okta.com"),
+                ("OKTA_CLIENT_ID", "0oa1"),
+                ("OKTA_KEY_ID", "kid-1"),
+                ("OKTA_PRIVATE_KEY", &pem),
+            ],
+            None,
+        )
+        .unwrap();
+        let okta = s.okta.unwrap();
+        assert_eq!(okta.client_id, "0oa1");
+        assert_eq!(okta.signing_key.kid(), "kid-1");
+        assert_eq!(okta.scopes.len(), DEFAULT_SCOPES.len());
+        let debug = format!("{okta:?}");
+        assert!(
+            !debug.contains("PRIVATE KEY"),
+            "Debug leaked the key: {debug}"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_variable() {
+        let err = load(
+            &[
+                ("OKTA_ORG_URL", "http://acme.okta.com"),
+                ("OKTA_PRIVATE_KEY", "x"),
+                ("OKTA_PRIVATE_KEY_FILE", "/nope"),
+                ("OKTA_SCOPES", "users.read"),
+            ],
+            None,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("OKTA_ORG_URL: 'http://acme.okta.com' uses http://"),
+            "{text}"
+        );
+        assert!(text.contains("OKTA_CLIENT_ID is missing"), "{text}");
+        assert!(text.contains("both set"), "{text}");
+        assert!(text.contains("OKTA_SCOPES: 'users.read'"), "{text}");
+        assert_eq!(err.problems.len(), 4, "{text}");
+    }
+
+    #[test]
+    fn org_url_rules() {
+        assert!(parse_org_url("https://acme.okta.com").is_ok());
+        assert!(parse_org_url("http://127.0.0.1:8080").is_ok());
+        assert!(parse_org_url("http://localhost:8080/").is_ok());
+        assert!(parse_org_url("http://[::1]:9").is_ok());
+        assert!(parse_org_url("http://10.0.0.1").is_err());
+        assert!(parse_org_url("https://acme-admin.okta.com").is_err());
+        assert!(parse_org_url("https://acme.okta.com/oauth2/default").is_err());
+        assert!(parse_org_url("acme.okta.com").is_err());
+    }
+
+    #[test]
+    fn okta_vars_without_org_are_an_error() {
+        let err = load(&[("OKTA_CLIENT_ID", "0oa1")], None).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("OKTA_CLIENT_ID is set but OKTA_ORG_URL is not"));
+    }
+
+    #[test]
+    fn env_overrides_file_and_unknown_keys_are_named() {
+        let dir = std::env::temp_dir().join(format!("okta-agent-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_path = dir.join("k.pem");
+        std::fs::write(&key_path, ec_pem()).unwrap();
+        let cfg = dir.join("c.toml");
+        std::fs::write(&cfg, format!("[okta]\norg_url = \"https://file.okta.com\"\nclient_id = \"file-id\"\nprivate_key_file = \"{}\"\n[policy]\nadmins = [\"U1\"]\n", key_path.display())).unwrap();
+        let s = load(&[("OKTA_CLIENT_ID", "env-id")], Some(&cfg)).unwrap();
+        let okta = s.okta.unwrap();
+        assert_eq!(okta.client_id, "env-id");
+        assert_eq!(okta.org_url.as_str(), "https://file.okta.com/");
+
+        std::fs::write(&cfg, "[okta]\norg_ur = \"https://x.okta.com\"\n").unwrap();
+        let err = load(&[], Some(&cfg)).unwrap_err().to_string();
+        assert!(err.contains("org_ur"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

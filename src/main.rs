@@ -1,0 +1,240 @@
+//! The `okta-agent` command line. Errors are reported with `anyhow` here, at the edge.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+use okta_agent::config::Settings;
+use okta_agent::okta::SigningKey;
+use okta_agent::sandbox::{self, Seed};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "okta-agent",
+    version,
+    about = "Manage Okta from Slack, with a human approving every change"
+)]
+struct Cli {
+    /// TOML config file (also OKTA_AGENT_CONFIG). Environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the Okta simulator (a fake org) over HTTP, for tests and demos.
+    Sandbox {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8089")]
+        listen: SocketAddr,
+        /// Seed file (TOML) with users, groups, apps and roles; default: the built-in demo org.
+        #[arg(long, value_name = "FILE")]
+        seed: Option<PathBuf>,
+        /// Client id of the registered service app.
+        #[arg(long, requires = "jwks")]
+        client_id: Option<String>,
+        /// Public keys (a JWKS document or one JWK) accepted for client assertions.
+        #[arg(long, value_name = "FILE", requires = "client_id")]
+        jwks: Option<PathBuf>,
+        /// Scopes granted to the client (default: all okta-agent uses).
+        #[arg(long, value_delimiter = ',')]
+        scopes: Option<Vec<String>>,
+        /// Require DPoP-bound tokens, like new Okta service apps do by default.
+        #[arg(long)]
+        dpop_required: bool,
+    },
+    /// Check the configuration against Okta: org URL, token, scopes, one read call.
+    Check,
+    /// Generate a key pair for the Okta service app and print its public JWK.
+    Keygen {
+        /// Directory for the private key (created with mode 0700 if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// An EC P-256 (ES256) key instead of RSA 2048.
+        #[arg(long)]
+        ec: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    okta_agent::install_crypto_provider();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Sandbox {
+            listen,
+            seed,
+            client_id,
+            jwks,
+            scopes,
+            dpop_required,
+        } => {
+            serve_sandbox(
+                listen,
+                seed.as_deref(),
+                client_id,
+                jwks.as_deref(),
+                scopes,
+                dpop_required,
+            )
+            .await
+        }
+        Command::Check => check(cli.config.as_deref()).await,
+        Command::Keygen { out, ec } => keygen(&out, ec),
+    }
+}
+
+async fn serve_sandbox(
+    listen: SocketAddr,
+    seed_path: Option<&Path>,
+    client_id: Option<String>,
+    jwks_path: Option<&Path>,
+    scopes: Option<Vec<String>>,
+    dpop_required: bool,
+) -> Result<()> {
+    let seed = match seed_path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading seed file {}", path.display()))?;
+            Seed::parse(&text).with_context(|| format!("in {}", path.display()))?
+        }
+        None => Seed::demo()?,
+    };
+    let mut generated_key = None;
+    let client = match (client_id, jwks_path) {
+        (Some(id), Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading JWKS file {}", path.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", path.display()))?;
+            Some(sandbox::registered_client(
+                id,
+                sandbox::parse_jwks(&value)?,
+                scopes,
+                dpop_required,
+            ))
+        }
+        _ if seed.client.is_some() => None,
+        _ => {
+            let (mut client, key, pem) = sandbox::generated_client("0oasandboxclient0000")?;
+            if let Some(scopes) = scopes {
+                client.granted_scopes = scopes;
+            }
+            client.dpop_required = dpop_required;
+            generated_key = Some((key, pem));
+            Some(client)
+        }
+    };
+    let running = sandbox::start(listen, &seed, client).await?;
+    let url = running.url();
+    println!("Okta simulator serving {} users at {url}", seed.users.len());
+    println!("Control API: {url}/__sandbox/ (mutations, requests, stats, users, faults, client, tokens/revoke)");
+    if let Some((key, pem)) = generated_key {
+        let path =
+            std::env::temp_dir().join(format!("okta-agent-sandbox-{}.pem", running.addr.port()));
+        write_private_key(&path, pem.expose(), true)?;
+        println!(
+            "\nA client was registered with a fresh key. To point okta-agent at this simulator:\n"
+        );
+        println!("export OKTA_ORG_URL={url}");
+        println!("export OKTA_CLIENT_ID=0oasandboxclient0000");
+        println!("export OKTA_KEY_ID={}", key.kid());
+        println!("export OKTA_PRIVATE_KEY_FILE={}", path.display());
+    }
+    println!("\nPress Ctrl-C to stop.");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    running.stop().await;
+    Ok(())
+}
+
+async fn check(config: Option<&Path>) -> Result<()> {
+    let settings = Settings::from_env(config)?;
+    let Some(okta) = settings.okta else {
+        println!("✗ Okta org: OKTA_ORG_URL is not set, so okta-agent would use its built-in demo org. Set OKTA_ORG_URL, OKTA_CLIENT_ID and OKTA_PRIVATE_KEY_FILE to check a real org.");
+        std::process::exit(1);
+    };
+    let lines = okta_agent::check::okta_checks(&okta).await;
+    for line in &lines {
+        println!("{line}");
+    }
+    if lines.iter().all(|l| l.ok) {
+        Ok(())
+    } else {
+        std::process::exit(1);
+    }
+}
+
+fn keygen(out: &Path, ec: bool) -> Result<()> {
+    let (key, pem) = if ec {
+        SigningKey::generate_ec()?
+    } else {
+        SigningKey::generate_rsa()?
+    };
+    create_private_dir(out)?;
+    let path = out.join("okta-agent.pem");
+    write_private_key(&path, pem.expose(), false)?;
+    println!(
+        "Wrote the private key to {} (mode 0600). Keep it secret.\n",
+        path.display()
+    );
+    println!("Public key: in the Okta Admin Console open the API Services app, General > Public Keys > Add key, and paste:\n");
+    println!("{}\n", serde_json::to_string_pretty(&key.public_jwk())?);
+    println!("Then set:\n");
+    println!("OKTA_KEY_ID={}", key.kid());
+    println!("OKTA_PRIVATE_KEY_FILE={}", path.display());
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Writes a private key readable only by the owner. Refuses to overwrite unless `replace`.
+fn write_private_key(path: &Path, pem: &str, replace: bool) -> Result<()> {
+    use std::io::Write;
+    if path.exists() && !replace {
+        bail!(
+            "{} already exists; move it away or choose another --out directory",
+            path.display()
+        );
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).truncate(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(pem.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,1164 @@
+//! The simulator's HTTP surface: `/oauth2/v1/token`, the `/api/v1` endpoints okta-agent uses,
+//! Okta's cross-cutting headers (`X-Okta-Request-Id`, `X-Rate-Limit-*`, `Date`, `Link`), fault
+//! injection, and the `/__sandbox/` control API.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::auth::{ApiAuthError, AuthServer, TokenForm};
+use super::org::{ApiError, Done, Org, SimUser};
+use crate::okta::UserStatus;
+
+/// A fault to inject into the next matching API requests.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fault {
+    pub kind: FaultKind,
+    /// How many matching requests it affects.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// `server_error`: the status to send (default 500).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// `rate_limit`: seconds until the advertised reset (default 1).
+    #[serde(default)]
+    pub reset_in_secs: Option<u64>,
+    /// `latency`: delay before the request is handled (and applied).
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    /// Only requests whose path contains this.
+    #[serde(default)]
+    pub path_contains: Option<String>,
+    /// Only requests with this method.
+    #[serde(default)]
+    pub method: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// 429 E0000047 with `X-Rate-Limit-Remaining: 0`; the request is not executed.
+    RateLimit,
+    /// A 5xx before the request is executed.
+    ServerError,
+    /// A delay, after which the request is executed normally.
+    Latency,
+}
+
+/// One applied change to the org.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Mutation {
+    pub seq: u64,
+    pub request_id: String,
+    pub method: String,
+    pub path: String,
+    pub user_id: String,
+    #[serde(default)]
+    pub group_id: Option<String>,
+    pub status_before: String,
+    pub status_after: String,
+}
+
+/// One API request as it reached the simulator.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RequestRecord {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub request_id: String,
+    #[serde(default)]
+    pub retry_count: Option<String>,
+}
+
+/// Client settings the control API can change at run time.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientUpdate {
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub dpop_required: Option<bool>,
+    #[serde(default)]
+    pub token_lifetime_secs: Option<u64>,
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u64>,
+}
+
+#[derive(Debug)]
+pub struct Inner {
+    pub org: Org,
+    pub auth: AuthServer,
+    pub faults: Vec<Fault>,
+    pub mutations: Vec<Mutation>,
+    pub requests: Vec<RequestRecord>,
+    pub rate_limit_per_minute: u64,
+    window_start: u64,
+    window_used: u64,
+}
+
+/// Shared simulator state.
+#[derive(Debug)]
+pub struct SandboxState {
+    inner: Mutex<Inner>,
+}
+
+impl SandboxState {
+    pub fn new(org: Org, auth: AuthServer) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                org,
+                auth,
+                faults: Vec::new(),
+                mutations: Vec::new(),
+                requests: Vec::new(),
+                rate_limit_per_minute: 600,
+                window_start: 0,
+                window_used: 0,
+            }),
+        }
+    }
+
+    /// The state, even if a handler panicked while holding the lock (the data stays usable
+    /// for a test double, and a poisoned fake should not hide the original panic).
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub fn router(state: Arc<SandboxState>) -> Router {
+    Router::new()
+        .route("/oauth2/v1/token", post(token))
+        .route("/__sandbox/mutations", get(list_mutations))
+        .route("/__sandbox/requests", get(list_requests))
+        .route("/__sandbox/stats", get(stats))
+        .route("/__sandbox/users", get(list_users_compact))
+        .route("/__sandbox/faults", post(add_fault).delete(clear_faults))
+        .route("/__sandbox/users/{id}/status", put(set_status))
+        .route("/__sandbox/client", put(update_client))
+        .route("/__sandbox/tokens/revoke", post(revoke_tokens))
+        .fallback(api)
+        .with_state(state)
+}
+
+fn now_secs() -> u64 {
+    crate::okta::unix_now()
+}
+
+fn now_iso() -> String {
+    let now = std::time::SystemTime::now();
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    iso_from_unix(secs)
+}
+
+/// `2026-11-28T10:00:00.000Z` from Unix seconds (civil-from-days, proleptic Gregorian).
+pub fn iso_from_unix(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+fn request_id() -> String {
+    (0..32)
+        .map(|_| char::from(b"0123456789abcdef"[rand::random::<u8>() as usize % 16]))
+        .collect()
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn base_url(headers: &HeaderMap) -> String {
+    format!("http://{}", header(headers, "host").unwrap_or("127.0.0.1"))
+}
+
+// ----- token endpoint --------------------------------------------------------------------
+
+async fn token(
+    State(state): State<Arc<SandboxState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: TokenForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let token_url = format!("{}/oauth2/v1/token", base_url(&headers));
+    let mut inner = state.lock();
+    let result = inner
+        .auth
+        .token(&form, header(&headers, "dpop"), &token_url, now_secs());
+    let nonce = inner.auth.nonce.clone();
+    let (limit, remaining, reset) = (150, 149, now_secs() + 60);
+    drop(inner);
+    let mut response = match result {
+        Ok(body) => {
+            let mut r = (StatusCode::OK, Json(body)).into_response();
+            if header(&headers, "dpop").is_some() {
+                insert(&mut r, "dpop-nonce", &nonce);
+            }
+            r
+        }
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let mut r = (status, Json(e.body())).into_response();
+            if let Some(n) = &e.nonce {
+                insert(&mut r, "dpop-nonce", n);
+            }
+            r
+        }
+    };
+    okta_headers(&mut response, &request_id(), limit, remaining, reset);
+    insert(&mut response, "cache-control", "no-cache, no-store");
+    response
+}
+
+// ----- the API ---------------------------------------------------------------------------
+
+/// One routed `/api/v1` operation.
+#[derive(Debug)]
+enum Route {
+    GetUser(String),
+    ListUsers,
+    UserGroups(String),
+    AppLinks(String),
+    Roles(String),
+    Factors(String),
+    Lifecycle(String, String),
+    ClearSessions(String),
+    ListGroups,
+    GetGroup(String),
+    GroupUsers(String),
+    Membership {
+        group: String,
+        user: String,
+        add: bool,
+    },
+}
+
+impl Route {
+    fn parse(method: &Method, path: &str) -> Result<Self, ApiError> {
+        let decoded: Vec<String> = path
+            .trim_start_matches("/api/v1/")
+            .trim_end_matches('/')
+            .split('/')
+            .map(|s| percent_decode(s))
+            .collect();
+        let segs: Vec<&str> = decoded.iter().map(String::as_str).collect();
+        let wrong_method = || {
+            ApiError::new(
+                405,
+                "E0000022",
+                "The endpoint does not support the provided HTTP method",
+            )
+        };
+        let route = match segs.as_slice() {
+            ["users"] => (Method::GET, Route::ListUsers),
+            ["users", id] => (Method::GET, Route::GetUser(id.to_string())),
+            ["users", id, "groups"] => (Method::GET, Route::UserGroups(id.to_string())),
+            ["users", id, "appLinks"] => (Method::GET, Route::AppLinks(id.to_string())),
+            ["users", id, "roles"] => (Method::GET, Route::Roles(id.to_string())),
+            ["users", id, "factors"] => (Method::GET, Route::Factors(id.to_string())),
+            ["users", id, "sessions"] => (Method::DELETE, Route::ClearSessions(id.to_string())),
+            ["users", id, "lifecycle", op] => (
+                Method::POST,
+                Route::Lifecycle(id.to_string(), op.to_string()),
+            ),
+            ["groups"] => (Method::GET, Route::ListGroups),
+            ["groups", id] => (Method::GET, Route::GetGroup(id.to_string())),
+            ["groups", id, "users"] => (Method::GET, Route::GroupUsers(id.to_string())),
+            ["groups", g, "users", u] => {
+                let add = match *method {
+                    Method::PUT => true,
+                    Method::DELETE => false,
+                    _ => return Err(wrong_method()),
+                };
+                return Ok(Route::Membership {
+                    group: g.to_string(),
+                    user: u.to_string(),
+                    add,
+                });
+            }
+            _ => {
+                return Err(ApiError::new(
+                    404,
+                    "E0000007",
+                    format!("Not found: Resource not found: {path} (ApiPath)"),
+                ))
+            }
+        };
+        if route.0 != *method {
+            return Err(wrong_method());
+        }
+        Ok(route.1)
+    }
+
+    fn scope(&self) -> &'static str {
+        match self {
+            Route::GetUser(_)
+            | Route::ListUsers
+            | Route::UserGroups(_)
+            | Route::AppLinks(_)
+            | Route::Factors(_) => "okta.users.read",
+            Route::Roles(_) => "okta.roles.read",
+            Route::Lifecycle(..) | Route::ClearSessions(_) => "okta.users.manage",
+            Route::ListGroups | Route::GetGroup(_) | Route::GroupUsers(_) => "okta.groups.read",
+            Route::Membership { .. } => "okta.groups.manage",
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// What a handled request produces before headers are added.
+struct Answer {
+    status: u16,
+    body: Option<Value>,
+    links: Vec<String>,
+}
+
+impl Answer {
+    fn json(body: Value) -> Self {
+        Self {
+            status: 200,
+            body: Some(body),
+            links: Vec::new(),
+        }
+    }
+    fn error(e: &ApiError) -> Self {
+        Self {
+            status: e.status,
+            body: Some(e.body()),
+            links: Vec::new(),
+        }
+    }
+}
+
+async fn api(
+    State(state): State<Arc<SandboxState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let rid = request_id();
+    let path = uri.path().to_string();
+    let query: Vec<(String, String)> = uri
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+
+    // Faults first: latency sleeps outside the lock, then the request runs normally.
+    let fault = take_fault(&state, &method, &path);
+    if let Some(f) = &fault {
+        if f.kind == FaultKind::Latency {
+            tokio::time::sleep(Duration::from_millis(f.latency_ms.unwrap_or(1000))).await;
+        }
+    }
+
+    let mut inner = state.lock();
+    let now = now_secs();
+    if now >= inner.window_start + 60 {
+        inner.window_start = now;
+        inner.window_used = 0;
+    }
+    inner.window_used += 1;
+    let limit = inner.rate_limit_per_minute;
+    let reset = inner.window_start + 60;
+    let mut remaining = limit.saturating_sub(inner.window_used);
+
+    let base = base_url(&headers);
+    let htu = format!("{base}{path}");
+    let answer: Result<Answer, Response> = (|| {
+        if let Some(f) = &fault {
+            match f.kind {
+                FaultKind::RateLimit => {
+                    remaining = 0;
+                    let reset = now + f.reset_in_secs.unwrap_or(1);
+                    let mut r = error_response(&ApiError::new(
+                        429,
+                        "E0000047",
+                        "API call exceeded rate limit due to too many requests.",
+                    ));
+                    okta_headers(&mut r, &rid, limit, 0, reset);
+                    return Err(r);
+                }
+                FaultKind::ServerError => {
+                    let status = f.status.unwrap_or(500);
+                    return Ok(Answer::error(&ApiError::new(
+                        status,
+                        "E0000009",
+                        "Internal Server Error",
+                    )));
+                }
+                FaultKind::Latency => {}
+            }
+        }
+        if inner.window_used > limit {
+            remaining = 0;
+            return Ok(Answer::error(&ApiError::new(
+                429,
+                "E0000047",
+                "API call exceeded rate limit due to too many requests.",
+            )));
+        }
+        let granted = match inner.auth.authorize_api(
+            header(&headers, "authorization"),
+            header(&headers, "dpop"),
+            method.as_str(),
+            &htu,
+            now,
+        ) {
+            Ok(scopes) => scopes,
+            Err(e) => return Err(unauthorized(&base, &e)),
+        };
+        let route = match Route::parse(&method, &path) {
+            Ok(route) => route,
+            Err(e) => return Ok(Answer::error(&e)),
+        };
+        if !granted
+            .iter()
+            .any(|s| s == route.scope() || manage_covers_read(s, route.scope()))
+        {
+            let mut r = StatusCode::FORBIDDEN.into_response();
+            insert(
+                &mut r,
+                "www-authenticate",
+                &format!(
+                    "Bearer authorization_uri=\"{base}/oauth2/v1/authorize\", realm=\"{base}\", scope=\"{}\", error=\"insufficient_scope\", error_description=\"The access token provided does not contain the required scopes.\", resource=\"{path}\"",
+                    route.scope()
+                ),
+            );
+            return Err(r);
+        }
+        Ok(handle(&mut inner, route, &query, &method, &path, &rid))
+    })();
+    let status_for_log = match &answer {
+        Ok(a) => a.status,
+        Err(r) => r.status().as_u16(),
+    };
+    inner.requests.push(RequestRecord {
+        method: method.to_string(),
+        path: match uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.clone(),
+        },
+        status: status_for_log,
+        request_id: rid.clone(),
+        retry_count: header(&headers, "x-okta-retry-count").map(str::to_string),
+    });
+    drop(inner);
+    let mut response = match answer {
+        Err(r) => r,
+        Ok(a) => {
+            let status =
+                StatusCode::from_u16(a.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut r = match a.body {
+                Some(body) => (status, Json(body)).into_response(),
+                None => status.into_response(),
+            };
+            for link in a.links {
+                if let Ok(v) = HeaderValue::from_str(&link) {
+                    r.headers_mut().append("link", v);
+                }
+            }
+            r
+        }
+    };
+    if !response.headers().contains_key("x-okta-request-id") {
+        okta_headers(&mut response, &rid, limit, remaining, reset);
+    }
+    response
+}
+
+/// `okta.users.manage` implies read access in Okta; the same for groups.
+fn manage_covers_read(granted: &str, needed: &str) -> bool {
+    matches!(
+        (granted, needed),
+        ("okta.users.manage", "okta.users.read") | ("okta.groups.manage", "okta.groups.read")
+    )
+}
+
+fn take_fault(state: &SandboxState, method: &Method, path: &str) -> Option<Fault> {
+    let mut inner = state.lock();
+    let i = inner.faults.iter().position(|f| {
+        f.count > 0
+            && f.path_contains.as_deref().is_none_or(|p| path.contains(p))
+            && f.method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+    })?;
+    let fault = inner.faults[i].clone();
+    inner.faults[i].count -= 1;
+    if inner.faults[i].count == 0 {
+        inner.faults.remove(i);
+    }
+    Some(fault)
+}
+
+fn handle(
+    inner: &mut Inner,
+    route: Route,
+    query: &[(String, String)],
+    method: &Method,
+    path: &str,
+    rid: &str,
+) -> Answer {
+    let q = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let org = &mut inner.org;
+    let result: Result<Answer, ApiError> = (|| match route {
+        Route::GetUser(id) => {
+            let i = org.user_index(&id)?;
+            Ok(Answer::json(org.user_json(&org.users[i], true)))
+        }
+        Route::ListUsers => list_users(
+            org,
+            q("q"),
+            q("filter"),
+            q("search"),
+            q("limit"),
+            q("after"),
+        ),
+        Route::UserGroups(id) => {
+            let i = org.user_index(&id)?;
+            let uid = org.users[i].id.clone();
+            let groups: Vec<Value> = org
+                .groups
+                .iter()
+                .filter(|g| g.members.contains(&uid))
+                .map(|g| org.group_json(g))
+                .collect();
+            Ok(Answer {
+                status: 200,
+                body: Some(Value::Array(groups)),
+                links: vec![format!(
+                    "<{}/api/v1/users/{uid}/groups?limit=200>; rel=\"self\"",
+                    org.base
+                )],
+            })
+        }
+        Route::AppLinks(id) => {
+            let i = org.user_index(&id)?;
+            Ok(Answer::json(org.app_links_json(&org.users[i])))
+        }
+        Route::Roles(id) => {
+            let i = org.user_index(&id)?;
+            Ok(Answer::json(org.roles_json(&org.users[i])))
+        }
+        Route::Factors(id) => {
+            let i = org.user_index(&id)?;
+            Ok(Answer::json(org.factors_json(&org.users[i])))
+        }
+        Route::ListGroups => list_groups(org, q("q"), q("search"), q("filter")),
+        Route::GetGroup(id) => {
+            let g = org.group_index(&id)?;
+            Ok(Answer::json(org.group_json(&org.groups[g])))
+        }
+        Route::GroupUsers(id) => {
+            let g = org.group_index(&id)?;
+            let members: Vec<Value> = org
+                .users
+                .iter()
+                .filter(|u| org.groups[g].members.contains(&u.id))
+                .map(|u| org.user_json(u, false))
+                .collect();
+            Ok(Answer {
+                status: 200,
+                body: Some(Value::Array(members)),
+                links: vec![format!(
+                    "<{}/api/v1/groups/{id}/users?limit=1000>; rel=\"self\"",
+                    org.base
+                )],
+            })
+        }
+        Route::Lifecycle(id, op) => {
+            let send_email = q("sendEmail").map(|v| v.eq_ignore_ascii_case("true"));
+            let before = org.user_index(&id).map(|i| org.users[i].status);
+            let done = org.lifecycle(&id, &op, send_email, &now_iso())?;
+            let i = org.user_index(&id)?;
+            let user = org.users[i].clone();
+            log_mutation(
+                &mut inner.mutations,
+                rid,
+                method,
+                path,
+                &user,
+                None,
+                before.unwrap_or(user.status),
+            );
+            Ok(done_answer(done))
+        }
+        Route::ClearSessions(id) => {
+            let done = org.clear_sessions(&id)?;
+            let i = org.user_index(&id)?;
+            let user = org.users[i].clone();
+            log_mutation(
+                &mut inner.mutations,
+                rid,
+                method,
+                path,
+                &user,
+                None,
+                user.status,
+            );
+            Ok(done_answer(done))
+        }
+        Route::Membership { group, user, add } => {
+            let done = org.change_membership(&group, &user, add)?;
+            let i = org.user_index(&user)?;
+            let u = org.users[i].clone();
+            log_mutation(
+                &mut inner.mutations,
+                rid,
+                method,
+                path,
+                &u,
+                Some(group),
+                u.status,
+            );
+            Ok(done_answer(done))
+        }
+    })();
+    result.unwrap_or_else(|e| Answer::error(&e))
+}
+
+fn done_answer(done: Done) -> Answer {
+    match done {
+        Done::Json(body) => Answer::json(body),
+        Done::NoContent => Answer {
+            status: 204,
+            body: None,
+            links: Vec::new(),
+        },
+    }
+}
+
+fn log_mutation(
+    log: &mut Vec<Mutation>,
+    rid: &str,
+    method: &Method,
+    path: &str,
+    user: &SimUser,
+    group_id: Option<String>,
+    before: UserStatus,
+) {
+    let seq = log.len() as u64 + 1;
+    log.push(Mutation {
+        seq,
+        request_id: rid.to_string(),
+        method: method.to_string(),
+        path: path.to_string(),
+        user_id: user.id.clone(),
+        group_id,
+        status_before: before.to_string(),
+        status_after: user.status.to_string(),
+    });
+}
+
+/// One clause of a `search`/`filter` expression: `attribute op "value"`.
+struct Clause {
+    attribute: String,
+    op: String,
+    value: String,
+}
+
+/// Parses `a eq "x" or b sw "y" and c co "z"` (`and` binds tighter; parentheses are ignored).
+fn parse_expression(expr: &str) -> Option<Vec<Vec<Clause>>> {
+    let cleaned = expr.replace(['(', ')'], " ");
+    let mut alternatives = Vec::new();
+    for alt in split_outside_quotes(&cleaned, " or ") {
+        let mut all = Vec::new();
+        for part in split_outside_quotes(&alt, " and ") {
+            let part = part.trim();
+            let mut it = part.splitn(3, ' ');
+            let attribute = it.next()?.to_string();
+            let op = it.next()?.to_ascii_lowercase();
+            let raw = it.next()?.trim();
+            let value = raw
+                .strip_prefix('"')?
+                .strip_suffix('"')?
+                .replace("\\\"", "\"")
+                .replace("\\\\", "\\");
+            if !matches!(op.as_str(), "eq" | "sw" | "co") {
+                return None;
+            }
+            all.push(Clause {
+                attribute,
+                op,
+                value,
+            });
+        }
+        alternatives.push(all);
+    }
+    Some(alternatives)
+}
+
+fn split_outside_quotes(text: &str, sep: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut in_quotes = false;
+    let mut escaped = false;
+    let lower = text.to_ascii_lowercase();
+    let mut i = 0;
+    let bytes = text.as_bytes();
+    while i < bytes.len() {
+        let c = bytes[i] as char;
+        if !in_quotes && lower[i..].starts_with(sep) {
+            parts.push(std::mem::take(&mut current));
+            i += sep.len();
+            continue;
+        }
+        if c == '"' && !escaped {
+            in_quotes = !in_quotes;
+        }
+        escaped = c == '\\' && !escaped;
+        // Push the whole UTF-8 character starting here.
+        let ch = text[i..].chars().next().unwrap_or(' ');
+        current.push(ch);
+        i += ch.len_utf8();
+    }
+    parts.push(current);
+    parts
+}
+
+/// The user attributes `search` and `filter` understand here.
+const USER_ATTRIBUTES: &[&str] = &[
+    "id",
+    "status",
+    "profile.login",
+    "profile.email",
+    "profile.firstName",
+    "profile.lastName",
+];
+
+fn user_attribute(user: &SimUser, attribute: &str) -> Option<String> {
+    Some(match attribute {
+        "id" => user.id.clone(),
+        "status" => user.status.to_string(),
+        "profile.login" => user.login.clone(),
+        "profile.email" => user.email.clone(),
+        "profile.firstName" => user.first_name.clone(),
+        "profile.lastName" => user.last_name.clone(),
+        _ => return None,
+    })
+}
+
+fn matches(actual: &str, clause: &Clause, case_sensitive: bool) -> bool {
+    let (a, v) = if case_sensitive {
+        (actual.to_string(), clause.value.clone())
+    } else {
+        (actual.to_lowercase(), clause.value.to_lowercase())
+    };
+    match clause.op.as_str() {
+        "eq" => a == v,
+        "sw" => a.starts_with(&v),
+        _ => a.contains(&v),
+    }
+}
+
+fn list_users(
+    org: &Org,
+    q: Option<&str>,
+    filter: Option<&str>,
+    search: Option<&str>,
+    limit: Option<&str>,
+    after: Option<&str>,
+) -> Result<Answer, ApiError> {
+    if filter.is_some() && search.is_some() {
+        return Err(ApiError::new(
+            400,
+            "E0000033",
+            "Bad request. Can't specify a search query and filter in the same request.",
+        ));
+    }
+    let invalid = || ApiError::new(400, "E0000031", "Invalid search criteria.");
+    if let Some(text) = q {
+        let t = text.to_lowercase();
+        let limit: usize = limit.and_then(|l| l.parse().ok()).unwrap_or(10).min(200);
+        let found: Vec<Value> = org
+            .users
+            .iter()
+            .filter(|u| u.status != UserStatus::Deprovisioned)
+            .filter(|u| {
+                [&u.first_name, &u.last_name, &u.email]
+                    .iter()
+                    .any(|f| f.to_lowercase().starts_with(&t))
+            })
+            .take(limit)
+            .map(|u| org.user_json(u, false))
+            .collect();
+        return Ok(Answer::json(Value::Array(found)));
+    }
+    let (expression, case_sensitive, param) = match (filter, search) {
+        (Some(f), _) => (
+            Some(parse_expression(f).ok_or_else(invalid)?),
+            true,
+            ("filter", f),
+        ),
+        (_, Some(s)) => (
+            Some(parse_expression(s).ok_or_else(invalid)?),
+            false,
+            ("search", s),
+        ),
+        _ => (None, false, ("", "")),
+    };
+    if let Some(alternatives) = &expression {
+        let known = alternatives
+            .iter()
+            .flatten()
+            .all(|c| USER_ATTRIBUTES.contains(&c.attribute.as_str()));
+        if !known || (case_sensitive && alternatives.iter().flatten().any(|c| c.op != "eq")) {
+            return Err(invalid());
+        }
+    }
+    let limit: usize = limit
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(200)
+        .clamp(1, 200);
+    let mut matching: Vec<&SimUser> = org
+        .users
+        .iter()
+        .filter(|u| match &expression {
+            None => u.status != UserStatus::Deprovisioned,
+            Some(alts) => alts.iter().any(|all| {
+                all.iter().all(|c| {
+                    user_attribute(u, &c.attribute).is_some_and(|a| matches(&a, c, case_sensitive))
+                })
+            }),
+        })
+        .collect();
+    matching.sort_by(|a, b| a.id.cmp(&b.id));
+    let start = after
+        .map(|cursor| {
+            matching
+                .iter()
+                .position(|u| u.id.as_str() > cursor)
+                .unwrap_or(matching.len())
+        })
+        .unwrap_or(0);
+    let page: Vec<&SimUser> = matching.iter().skip(start).take(limit).copied().collect();
+    let mut extra = String::new();
+    if !param.0.is_empty() {
+        extra = format!(
+            "&{}={}",
+            param.0,
+            url::form_urlencoded::byte_serialize(param.1.as_bytes()).collect::<String>()
+        );
+    }
+    let mut links = vec![format!(
+        "<{}/api/v1/users?limit={limit}{extra}>; rel=\"self\"",
+        org.base
+    )];
+    if start + page.len() < matching.len() {
+        if let Some(last) = page.last() {
+            links.push(format!(
+                "<{}/api/v1/users?after={}&limit={limit}{extra}>; rel=\"next\"",
+                org.base, last.id
+            ));
+        }
+    }
+    Ok(Answer {
+        status: 200,
+        body: Some(Value::Array(
+            page.iter().map(|u| org.user_json(u, false)).collect(),
+        )),
+        links,
+    })
+}
+
+fn list_groups(
+    org: &Org,
+    q: Option<&str>,
+    search: Option<&str>,
+    filter: Option<&str>,
+) -> Result<Answer, ApiError> {
+    if let Some(text) = q {
+        let t = text.to_lowercase();
+        let found: Vec<Value> = org
+            .groups
+            .iter()
+            .filter(|g| g.name.to_lowercase().starts_with(&t))
+            .take(300)
+            .map(|g| org.group_json(g))
+            .collect();
+        return Ok(Answer::json(Value::Array(found)));
+    }
+    let expr = search.or(filter);
+    let Some(expr) = expr else {
+        let all = org.groups.iter().map(|g| org.group_json(g)).collect();
+        return Ok(Answer {
+            status: 200,
+            body: Some(Value::Array(all)),
+            links: vec![format!(
+                "<{}/api/v1/groups?limit=10000>; rel=\"self\"",
+                org.base
+            )],
+        });
+    };
+    let alternatives = parse_expression(expr)
+        .ok_or_else(|| ApiError::new(400, "E0000031", "Invalid search criteria."))?;
+    let found: Vec<Value> = org
+        .groups
+        .iter()
+        .filter(|g| {
+            alternatives.iter().any(|all| {
+                all.iter().all(|c| {
+                    let actual = match c.attribute.as_str() {
+                        "profile.name" => g.name.clone(),
+                        "type" => serde_json::to_value(g.group_type)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                        "id" => g.id.clone(),
+                        _ => return false,
+                    };
+                    matches(&actual, c, false)
+                })
+            })
+        })
+        .map(|g| org.group_json(g))
+        .collect();
+    Ok(Answer {
+        status: 200,
+        body: Some(Value::Array(found)),
+        links: vec![format!(
+            "<{}/api/v1/groups?limit=200>; rel=\"self\"",
+            org.base
+        )],
+    })
+}
+
+fn unauthorized(base: &str, error: &ApiAuthError) -> Response {
+    let mut r = StatusCode::UNAUTHORIZED.into_response();
+    let value = match error {
+        ApiAuthError::InvalidToken => format!(
+            "Bearer authorization_uri=\"{base}/oauth2/v1/authorize\", realm=\"{base}\", error=\"invalid_token\", error_description=\"The access token is invalid.\""
+        ),
+        ApiAuthError::InvalidDpop(d) => format!(
+            "DPoP algs=\"RS256 RS384 RS512 ES256 ES384 ES512\", authorization_uri=\"{base}/oauth2/v1/authorize\", realm=\"{base}\", error=\"invalid_dpop_proof\", error_description=\"{d}\""
+        ),
+    };
+    insert(&mut r, "www-authenticate", &value);
+    r
+}
+
+fn error_response(e: &ApiError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(e.body())).into_response()
+}
+
+fn insert(r: &mut Response, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        r.headers_mut().insert(name, v);
+    }
+}
+
+fn okta_headers(r: &mut Response, rid: &str, limit: u64, remaining: u64, reset: u64) {
+    insert(r, "x-okta-request-id", rid);
+    insert(r, "x-rate-limit-limit", &limit.to_string());
+    insert(r, "x-rate-limit-remaining", &remaining.to_string());
+    insert(r, "x-rate-limit-reset", &reset.to_string());
+    insert(
+        r,
+        "date",
+        &httpdate::fmt_http_date(std::time::SystemTime::now()),
+    );
+}
+
+// ----- control API -----------------------------------------------------------------------
+
+async fn list_mutations(State(state): State<Arc<SandboxState>>) -> Json<Vec<Mutation>> {
+    Json(state.lock().mutations.clone())
+}
+
+async fn list_requests(State(state): State<Arc<SandboxState>>) -> Json<Vec<RequestRecord>> {
+    Json(state.lock().requests.clone())
+}
+
+async fn stats(State(state): State<Arc<SandboxState>>) -> Json<Value> {
+    let inner = state.lock();
+    Json(json!({
+        "token_requests": inner.auth.token_requests,
+        "tokens_issued": inner.auth.tokens_issued,
+        "api_requests": inner.requests.len(),
+        "mutations": inner.mutations.len(),
+    }))
+}
+
+async fn list_users_compact(State(state): State<Arc<SandboxState>>) -> Json<Value> {
+    let inner = state.lock();
+    Json(Value::Array(
+        inner
+            .org
+            .users
+            .iter()
+            .map(|u| json!({"id": u.id, "login": u.login, "status": u.status.as_str(), "roles": u.roles}))
+            .collect(),
+    ))
+}
+
+async fn add_fault(State(state): State<Arc<SandboxState>>, Json(fault): Json<Fault>) -> StatusCode {
+    state.lock().faults.push(fault);
+    StatusCode::NO_CONTENT
+}
+
+async fn clear_faults(State(state): State<Arc<SandboxState>>) -> StatusCode {
+    state.lock().faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct StatusUpdate {
+    status: String,
+}
+
+async fn set_status(
+    State(state): State<Arc<SandboxState>>,
+    Path(id): Path<String>,
+    Json(update): Json<StatusUpdate>,
+) -> Response {
+    let Some(status) = UserStatus::parse(&update.status) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": format!("unknown status '{}'", update.status)})),
+        )
+            .into_response();
+    };
+    let mut inner = state.lock();
+    match inner.org.user_index(&id) {
+        Ok(i) => {
+            let user = &mut inner.org.users[i];
+            user.status = status;
+            user.password_expired = status == UserStatus::PasswordExpired;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn update_client(
+    State(state): State<Arc<SandboxState>>,
+    Json(update): Json<ClientUpdate>,
+) -> Response {
+    let mut inner = state.lock();
+    if let Some(limit) = update.rate_limit_per_minute {
+        inner.rate_limit_per_minute = limit;
+    }
+    if let Some(lifetime) = update.token_lifetime_secs {
+        inner.auth.token_lifetime_secs = lifetime;
+    }
+    let Some(client) = inner.auth.client.as_mut() else {
+        return (StatusCode::CONFLICT, Json(json!({"error": "no client is registered; start the sandbox with --client-id and --jwks"}))).into_response();
+    };
+    if let Some(scopes) = update.scopes {
+        client.granted_scopes = scopes;
+    }
+    if let Some(dpop) = update.dpop_required {
+        client.dpop_required = dpop;
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn revoke_tokens(State(state): State<Arc<SandboxState>>) -> StatusCode {
+    state.lock().auth.tokens.clear();
+    StatusCode::NO_CONTENT
+}
+
+/// Serves the router on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<SandboxState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The socket address as a base URL.
+pub fn url_for(addr: SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates_are_correct() {
+        assert_eq!(iso_from_unix(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_from_unix(1_757_607_758), "2025-09-11T16:22:38.000Z");
+        assert_eq!(iso_from_unix(951_782_400), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn expressions_parse_with_quotes_and_or() {
+        let e = parse_expression(r#"profile.login sw "a or b" or profile.email eq "x@y""#).unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0][0].value, "a or b");
+        assert!(parse_expression("profile.login ne \"x\"").is_none());
+        assert!(parse_expression("garbage").is_none());
+    }
+
+    #[test]
+    fn routes_and_methods() {
+        assert!(matches!(
+            Route::parse(&Method::POST, "/api/v1/users/abc/lifecycle/unlock"),
+            Ok(Route::Lifecycle(..))
+        ));
+        assert_eq!(
+            Route::parse(&Method::GET, "/api/v1/users/abc/lifecycle/unlock")
+                .unwrap_err()
+                .status,
+            405
+        );
+        assert_eq!(
+            Route::parse(&Method::GET, "/api/v1/nothing")
+                .unwrap_err()
+                .status,
+            404
+        );
+        assert!(
+            matches!(Route::parse(&Method::GET, "/api/v1/users/a%40b.com"), Ok(Route::GetUser(ref s)) if s == "a@b.com")
+        );
+    }
+}
