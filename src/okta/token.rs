@@ -383,3 +383,45 @@ impl TokenSource {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    #[test]
+    fn assertion_has_the_claims_okta_checks() {
+        crate::install_crypto_provider();
+        let (key, _) = SigningKey::generate_ec().unwrap();
+        let kid = key.kid().to_string();
+        let org = Url::parse("https://acme.okta.com").unwrap();
+        let source = TokenSource::new(
+            reqwest::Client::new(),
+            &org,
+            "0oa1".into(),
+            key,
+            vec!["okta.users.read".into()],
+        )
+        .unwrap();
+        let first = source.assertion().unwrap();
+        let second = source.assertion().unwrap();
+        let header = jsonwebtoken::decode_header(&first).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
+        let claims = |jwt: &str| -> serde_json::Value {
+            serde_json::from_slice(
+                &URL_SAFE_NO_PAD
+                    .decode(jwt.split('.').nth(1).unwrap())
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        let (a, b) = (claims(&first), claims(&second));
+        assert_eq!(a["iss"], "0oa1");
+        assert_eq!(a["sub"], "0oa1");
+        assert_eq!(a["aud"], "https://acme.okta.com/oauth2/v1/token");
+        let lifetime = a["exp"].as_u64().unwrap() - a["iat"].as_u64().unwrap();
+        assert_eq!(lifetime, ASSERTION_LIFETIME_SECS);
+        assert_ne!(a["jti"], b["jti"], "every assertion has a fresh jti");
+    }
+}

@@ -368,6 +368,10 @@ impl Org {
     }
 
     pub fn app_links_json(&self, user: &SimUser) -> Value {
+        if user.status == UserStatus::Deprovisioned {
+            // Deactivation deprovisions every assignment, group-derived ones included.
+            return Value::Array(Vec::new());
+        }
         let mut names: Vec<&String> = user.apps.iter().collect();
         for group in self.groups.iter().filter(|g| g.members.contains(&user.id)) {
             names.extend(group.apps.iter());

@@ -32,7 +32,7 @@ pub struct Fault {
     /// `rate_limit`: seconds until the advertised reset (default 1).
     #[serde(default)]
     pub reset_in_secs: Option<u64>,
-    /// `latency`: delay before the request is handled (and applied).
+    /// `latency`: delay before the answer is sent (the request is applied first).
     #[serde(default)]
     pub latency_ms: Option<u64>,
     /// Only requests whose path contains this.
@@ -54,7 +54,7 @@ pub enum FaultKind {
     RateLimit,
     /// A 5xx before the request is executed.
     ServerError,
-    /// A delay, after which the request is executed normally.
+    /// The request is executed at once, but the answer is delayed.
     Latency,
 }
 
@@ -268,7 +268,7 @@ impl Route {
             .trim_start_matches("/api/v1/")
             .trim_end_matches('/')
             .split('/')
-            .map(|s| percent_decode(s))
+            .map(percent_decode)
             .collect();
         let segs: Vec<&str> = decoded.iter().map(String::as_str).collect();
         let wrong_method = || {
@@ -371,6 +371,24 @@ async fn api(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    let fault = take_fault(&state, &method, uri.path());
+    let response = answer(&state, &method, &uri, &headers, fault.as_ref());
+    // Latency delays the answer, not the work: the request has already been applied, so a
+    // client that times out meanwhile faces a change whose outcome it cannot see.
+    if let Some(f) = fault.filter(|f| f.kind == FaultKind::Latency) {
+        tokio::time::sleep(Duration::from_millis(f.latency_ms.unwrap_or(1000))).await;
+    }
+    response
+}
+
+fn answer(
+    state: &SandboxState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    fault: Option<&Fault>,
+) -> Response {
+    let (method, headers) = (method.clone(), headers.clone());
     let rid = request_id();
     let path = uri.path().to_string();
     let query: Vec<(String, String)> = uri
@@ -381,14 +399,6 @@ async fn api(
                 .collect()
         })
         .unwrap_or_default();
-
-    // Faults first: latency sleeps outside the lock, then the request runs normally.
-    let fault = take_fault(&state, &method, &path);
-    if let Some(f) = &fault {
-        if f.kind == FaultKind::Latency {
-            tokio::time::sleep(Duration::from_millis(f.latency_ms.unwrap_or(1000))).await;
-        }
-    }
 
     let mut inner = state.lock();
     let now = now_secs();
@@ -403,8 +413,10 @@ async fn api(
 
     let base = base_url(&headers);
     let htu = format!("{base}{path}");
+    // A finished response (auth failures, injected 429s) short-circuits as `Err`.
+    #[allow(clippy::result_large_err)]
     let answer: Result<Answer, Response> = (|| {
-        if let Some(f) = &fault {
+        if let Some(f) = fault {
             match f.kind {
                 FaultKind::RateLimit => {
                     remaining = 0;

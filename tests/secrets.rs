@@ -1,0 +1,86 @@
+//! Captured log output, at the most verbose level, never contains a secret: the private key,
+//! the client assertion, access tokens, DPoP proofs or a reset link.
+//!
+//! A test binary of its own: it installs a global subscriber, which a thread-local one in the
+//! shared binary cannot reliably replace while other tests run.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use okta_agent::okta::PasswordReset;
+use serde_json::json;
+use tracing_subscriber::fmt::MakeWriter;
+
+use common::Harness;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn logs_carry_no_secrets() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("trace")
+        .with_writer(capture.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let h = Harness::demo().await;
+    h.update_client(json!({"dpop_required": true})).await;
+    let okta = h.client();
+    let token = okta.tokens().token().await.unwrap();
+    okta.get_user("ana.lopez@example.com").await.unwrap();
+    let link = match okta
+        .reset_password("ana.lopez@example.com", false)
+        .await
+        .unwrap()
+        .value
+    {
+        PasswordReset::Link(url) => url,
+        PasswordReset::Emailed => panic!("expected a link"),
+    };
+    h.revoke_tokens().await;
+    okta.get_user("ana.lopez@example.com").await.unwrap();
+    let _ = okta.unlock("ana.lopez@example.com").await;
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("okta.call"),
+        "the capture saw the client's spans:\n{logs}"
+    );
+    assert!(logs.contains("okta_request_id"), "request ids are logged");
+    let access = token.secret.expose().as_str();
+    assert!(!logs.contains(access), "access token leaked");
+    assert!(
+        !logs.contains(&access[4..20]),
+        "part of the access token leaked"
+    );
+    assert!(!logs.contains(link.expose().as_str()), "reset link leaked");
+    assert!(!logs.contains("/reset_password/"), "reset link path leaked");
+    assert!(!logs.contains("client_assertion="), "assertion leaked");
+    assert!(
+        !logs.contains("eyJ"),
+        "a JWT (assertion or DPoP proof) leaked"
+    );
+    assert!(!logs.contains("PRIVATE KEY"), "key material leaked");
+}

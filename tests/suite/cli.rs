@@ -1,0 +1,175 @@
+//! The real binary: `keygen` writes a 0600 key whose JWK works against the simulator, and
+//! `check` reports ✓/✗ lines and its exit code.
+
+use std::process::Command;
+
+use okta_agent::okta::SigningKey;
+use okta_agent::sandbox;
+
+use crate::common::Harness;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_okta-agent"))
+}
+
+fn keygen(dir: &std::path::Path, ec: bool) -> (serde_json::Value, String, std::path::PathBuf) {
+    let mut cmd = bin();
+    cmd.args(["keygen", "--out"]).arg(dir);
+    if ec {
+        cmd.arg("--ec");
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let start = stdout.find('{').unwrap();
+    let end = stdout.rfind('}').unwrap();
+    let jwk: serde_json::Value = serde_json::from_str(&stdout[start..=end]).unwrap();
+    let kid = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("OKTA_KEY_ID="))
+        .unwrap()
+        .to_string();
+    let path = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("OKTA_PRIVATE_KEY_FILE="))
+        .unwrap()
+        .into();
+    (jwk, kid, path)
+}
+
+// Multi-threaded: the binary runs synchronously while the simulator serves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keygen_keys_work_against_the_simulator() {
+    okta_agent::install_crypto_provider();
+    for ec in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let (jwk, kid, path) = keygen(&dir.path().join("keys"), ec);
+        assert_eq!(jwk["kid"], kid.as_str());
+        assert_eq!(jwk["kty"], if ec { "EC" } else { "RSA" });
+        assert!(
+            jwk.get("d").is_none() && jwk.get("p").is_none(),
+            "only the public half is printed"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let again = bin()
+            .args(["keygen", "--out"])
+            .arg(dir.path().join("keys"))
+            .output()
+            .unwrap();
+        assert!(!again.status.success(), "keygen never overwrites a key");
+
+        let client = sandbox::registered_client(
+            "0oakeygen00000000000".into(),
+            sandbox::parse_jwks(&jwk).unwrap(),
+            None,
+            false,
+        );
+        let running = sandbox::start(
+            "127.0.0.1:0".parse().unwrap(),
+            &sandbox::Seed::demo().unwrap(),
+            Some(client),
+        )
+        .await
+        .unwrap();
+        let pem = std::fs::read_to_string(&path).unwrap();
+        let key = SigningKey::from_pem(&pem, Some(&kid)).unwrap();
+        let tokens = okta_agent::okta::TokenSource::new(
+            okta_agent::okta::client::http_client(std::time::Duration::from_secs(5)).unwrap(),
+            &url::Url::parse(&running.url()).unwrap(),
+            "0oakeygen00000000000".into(),
+            key,
+            vec!["okta.users.read".into()],
+        )
+        .unwrap();
+        tokens
+            .token()
+            .await
+            .expect("the generated key authenticates");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_passes_then_names_what_is_wrong() {
+    let h = Harness::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("k.pem");
+    let (_, pem) = SigningKey::generate_ec().unwrap();
+    std::fs::write(&key_path, pem.expose()).unwrap();
+
+    let run = |kid: &str, key: &std::path::Path| {
+        bin()
+            .env_clear()
+            .env("OKTA_ORG_URL", h.sandbox.url())
+            .env("OKTA_CLIENT_ID", &h.client_id)
+            .env("OKTA_KEY_ID", kid)
+            .env("OKTA_PRIVATE_KEY_FILE", key)
+            .arg("check")
+            .output()
+            .unwrap()
+    };
+    // The harness key is not on disk; write it via its registered kid using a fresh key file.
+    let (good_key, good_pem) = SigningKey::generate_ec().unwrap();
+    let good_path = dir.path().join("good.pem");
+    std::fs::write(&good_path, good_pem.expose()).unwrap();
+    let mut jwk = good_key.public_jwk();
+    jwk["kid"] = serde_json::json!("good");
+    h.sandbox
+        .state
+        .lock()
+        .auth
+        .client
+        .as_mut()
+        .unwrap()
+        .jwks
+        .push(serde_json::from_value(jwk).unwrap());
+
+    let ok = run("good", &good_path);
+    let text = String::from_utf8_lossy(&ok.stdout).to_string();
+    assert!(
+        ok.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with('✓')).count(),
+        4,
+        "{text}"
+    );
+
+    let bad = run("unknown-kid", &key_path);
+    let text = String::from_utf8_lossy(&bad.stdout).to_string();
+    assert!(!bad.status.success());
+    assert!(
+        text.contains("✗ access token") && text.contains("OKTA_KEY_ID"),
+        "{text}"
+    );
+
+    h.update_client(serde_json::json!({"scopes": ["okta.users.read", "okta.users.manage"]}))
+        .await;
+    let partial = run("good", &good_path);
+    let text = String::from_utf8_lossy(&partial.stdout).to_string();
+    assert!(!partial.status.success());
+    assert!(text.contains("✗ scopes: okta.roles.read"), "{text}");
+
+    let missing = bin()
+        .env_clear()
+        .env("OKTA_ORG_URL", "http://example.com")
+        .arg("check")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&missing.stderr).to_string();
+    assert!(!missing.status.success());
+    assert!(
+        err.contains("OKTA_ORG_URL") && err.contains("OKTA_CLIENT_ID is missing"),
+        "{err}"
+    );
+}
