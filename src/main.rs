@@ -46,6 +46,10 @@ enum Command {
         /// Require DPoP-bound tokens, like new Okta service apps do by default.
         #[arg(long)]
         dpop_required: bool,
+        /// A fault to inject from the start, as the control API's JSON, e.g.
+        /// '{"kind":"rate_limit","count":3,"reset_in_secs":2}'. Repeatable.
+        #[arg(long = "fault", value_name = "JSON")]
+        faults: Vec<String>,
     },
     /// Check the configuration against Okta: org URL, token, scopes, one read call.
     Check,
@@ -86,7 +90,16 @@ async fn run(cli: Cli) -> Result<()> {
             jwks,
             scopes,
             dpop_required,
+            faults,
         } => {
+            let faults = faults
+                .iter()
+                .map(|f| {
+                    serde_json::from_str::<sandbox::Fault>(f).with_context(|| {
+                        format!("--fault '{f}' is not a fault (kind: rate_limit, server_error or latency)")
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
             serve_sandbox(
                 listen,
                 seed.as_deref(),
@@ -94,6 +107,7 @@ async fn run(cli: Cli) -> Result<()> {
                 jwks.as_deref(),
                 scopes,
                 dpop_required,
+                faults,
             )
             .await
         }
@@ -109,6 +123,7 @@ async fn serve_sandbox(
     jwks_path: Option<&Path>,
     scopes: Option<Vec<String>>,
     dpop_required: bool,
+    faults: Vec<sandbox::Fault>,
 ) -> Result<()> {
     let seed = match seed_path {
         Some(path) => {
@@ -144,6 +159,7 @@ async fn serve_sandbox(
         }
     };
     let running = sandbox::start(listen, &seed, client).await?;
+    running.state.lock().faults.extend(faults);
     let url = running.url();
     println!("Okta simulator serving {} users at {url}", seed.users.len());
     println!("Control API: {url}/__sandbox/ (mutations, requests, stats, users, faults, client, tokens/revoke)");
