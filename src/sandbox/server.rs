@@ -388,7 +388,6 @@ fn answer(
     headers: &HeaderMap,
     fault: Option<&Fault>,
 ) -> Response {
-    let (method, headers) = (method.clone(), headers.clone());
     let rid = request_id();
     let path = uri.path().to_string();
     let query: Vec<(String, String)> = uri
@@ -411,7 +410,7 @@ fn answer(
     let reset = inner.window_start + 60;
     let mut remaining = limit.saturating_sub(inner.window_used);
 
-    let base = base_url(&headers);
+    let base = base_url(headers);
     let htu = format!("{base}{path}");
     // A finished response (auth failures, injected 429s) short-circuits as `Err`.
     #[allow(clippy::result_large_err)]
@@ -449,8 +448,8 @@ fn answer(
             )));
         }
         let granted = match inner.auth.authorize_api(
-            header(&headers, "authorization"),
-            header(&headers, "dpop"),
+            header(headers, "authorization"),
+            header(headers, "dpop"),
             method.as_str(),
             &htu,
             now,
@@ -458,7 +457,7 @@ fn answer(
             Ok(scopes) => scopes,
             Err(e) => return Err(unauthorized(&base, &e)),
         };
-        let route = match Route::parse(&method, &path) {
+        let route = match Route::parse(method, &path) {
             Ok(route) => route,
             Err(e) => return Ok(Answer::error(&e)),
         };
@@ -477,7 +476,7 @@ fn answer(
             );
             return Err(r);
         }
-        Ok(handle(&mut inner, route, &query, &method, &path, &rid))
+        Ok(handle(&mut inner, route, &query, method, &path, &rid))
     })();
     let status_for_log = match &answer {
         Ok(a) => a.status,
@@ -491,7 +490,7 @@ fn answer(
         },
         status: status_for_log,
         request_id: rid.clone(),
-        retry_count: header(&headers, "x-okta-retry-count").map(str::to_string),
+        retry_count: header(headers, "x-okta-retry-count").map(str::to_string),
     });
     drop(inner);
     let mut response = match answer {

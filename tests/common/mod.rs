@@ -50,19 +50,29 @@ impl Harness {
         self.tokens_with_key(self.key.clone())
     }
 
+    /// A token source for `client_id` at `org`, requesting `scopes`.
+    pub fn token_source(
+        org: &url::Url,
+        client_id: &str,
+        key: SigningKey,
+        scopes: Vec<String>,
+    ) -> TokenSource {
+        TokenSource::new(
+            client::http_client(Duration::from_secs(5)).unwrap(),
+            org,
+            client_id.into(),
+            key,
+            scopes,
+        )
+        .unwrap()
+    }
+
     pub fn tokens_with_key(&self, key: SigningKey) -> TokenSource {
         let scopes = okta_agent::config::DEFAULT_SCOPES
             .iter()
             .map(|s| s.to_string())
             .collect();
-        TokenSource::new(
-            client::http_client(Duration::from_secs(5)).unwrap(),
-            &self.url(),
-            self.client_id.clone(),
-            key,
-            scopes,
-        )
-        .unwrap()
+        Self::token_source(&self.url(), &self.client_id, key, scopes)
     }
 
     pub fn client(&self) -> OktaClient {

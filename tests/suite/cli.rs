@@ -82,14 +82,12 @@ async fn keygen_keys_work_against_the_simulator() {
         .unwrap();
         let pem = std::fs::read_to_string(&path).unwrap();
         let key = SigningKey::from_pem(&pem, Some(&kid)).unwrap();
-        let tokens = okta_agent::okta::TokenSource::new(
-            okta_agent::okta::client::http_client(std::time::Duration::from_secs(5)).unwrap(),
+        let tokens = crate::common::Harness::token_source(
             &url::Url::parse(&running.url()).unwrap(),
-            "0oakeygen00000000000".into(),
+            "0oakeygen00000000000",
             key,
             vec!["okta.users.read".into()],
-        )
-        .unwrap();
+        );
         tokens
             .token()
             .await

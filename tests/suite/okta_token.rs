@@ -70,15 +70,8 @@ async fn assertion_faults_are_named() {
     );
 
     // A wrong client id.
-    let mut tokens = h.tokens();
-    tokens = okta_agent::okta::TokenSource::new(
-        okta_agent::okta::client::http_client(Duration::from_secs(5)).unwrap(),
-        &h.url(),
-        "0oawrongclient000000".into(),
-        h.key.clone(),
-        tokens.requested_scopes().to_vec(),
-    )
-    .unwrap();
+    let scopes = h.tokens().requested_scopes().to_vec();
+    let tokens = Harness::token_source(&h.url(), "0oawrongclient000000", h.key.clone(), scopes);
     let err = tokens.token().await.unwrap_err();
     assert!(
         err.to_string().contains("not a valid client_id")
