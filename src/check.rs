@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::config::OktaSettings;
+use crate::config::{OktaSettings, Settings};
 use crate::okta::{client, ClientOptions, OktaClient, TokenSource};
 
 /// One checked fact.
@@ -135,6 +135,65 @@ pub async fn okta_checks(settings: &OktaSettings) -> Vec<CheckLine> {
             ),
         )),
         Err(e) => lines.push(CheckLine::fail("read call", e.to_string())),
+    }
+    lines
+}
+
+/// The policy, planner and help-docs lines (no network).
+pub fn policy_checks(settings: &Settings) -> Vec<CheckLine> {
+    let mut lines = Vec::new();
+    match settings.policy.as_ref().and_then(|p| p.config().map(|c| (p, c))) {
+        None => lines.push(CheckLine::pass(
+            "Policy",
+            "none configured: read-only. Only read tools and help docs work; add a [policy] section naming admins to allow changes",
+        )),
+        Some((_, config)) if config.admins.is_empty() => lines.push(CheckLine::fail(
+            "Policy",
+            "[policy] names no admins, so nobody can approve admin actions; add Slack user ids to policy.admins",
+        )),
+        Some((policy, config)) => {
+            let names = |tools: &[crate::tools::Tool]| {
+                if tools.is_empty() {
+                    "none".to_string()
+                } else {
+                    tools.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+                }
+            };
+            lines.push(CheckLine::pass(
+                "Policy",
+                format!(
+                    "version {}; {} admin(s); self-service: {}; self-service with approval: {}; two-person: {}; protected groups: {}; reset links: {:?}; approvals expire after {} s",
+                    policy.version(),
+                    config.admins.len(),
+                    names(&config.self_service),
+                    names(&config.self_service_with_approval),
+                    names(&config.two_person),
+                    if config.protected_groups.is_empty() { "none".into() } else { config.protected_groups.join(", ") },
+                    config.reset_password_delivery,
+                    config.approval_ttl_seconds,
+                ),
+            ));
+        }
+    }
+    lines.push(match &settings.llm {
+        Some(llm) => CheckLine::pass(
+            "Planner",
+            format!("model {} at {}", llm.model, llm.base_url),
+        ),
+        None => CheckLine::pass("Planner", "built-in command engine (no OPENAI_* settings)"),
+    });
+    if let Some(path) = &settings.knowledge_path {
+        lines.push(match crate::knowledge::HelpDocs::load(path) {
+            Ok(docs) if docs.is_empty() => CheckLine::fail(
+                "Help docs",
+                format!("no .md or .txt files in {}", path.display()),
+            ),
+            Ok(docs) => CheckLine::pass(
+                "Help docs",
+                format!("{} document(s) from {}", docs.len(), path.display()),
+            ),
+            Err(e) => CheckLine::fail("Help docs", e.to_string()),
+        });
     }
     lines
 }

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
+use crate::agent::model::ModelSettings;
 use crate::okta::SigningKey;
+use crate::policy::{Policy, PolicyConfig};
+use crate::secret::Secret;
 
 /// Scopes requested when `OKTA_SCOPES` is not set: everything okta-agent's tools use.
 pub const DEFAULT_SCOPES: &[&str] = &[
@@ -39,9 +42,41 @@ pub struct OktaSettings {
 #[derive(Debug)]
 pub struct Settings {
     pub okta: Option<OktaSettings>,
+    /// The OpenAI-compatible model; `None` means the built-in command engine.
+    pub llm: Option<ModelSettings>,
+    /// `[policy]`, checked; `None` when the file has none (reads only).
+    pub policy: Option<Policy>,
+    /// `[knowledge] path`: the folder of help documents.
+    pub knowledge_path: Option<PathBuf>,
+    /// `DATABASE_URL` or `[store] database_url`, when set.
+    pub database_url: Option<String>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
+
+/// `[llm]`: the same names as the `OPENAI_*` variables, lower-cased without the prefix.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LlmFile {
+    base_url: Option<String>,
+    model: Option<String>,
+    api_key: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KnowledgeFile {
+    path: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreFile {
+    database_url: Option<String>,
+}
+
+/// The public OpenAI endpoint, used when only a key and model are given.
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 
 /// `[okta]` in the TOML file; the same names as the env vars, lower-cased without the prefix.
 #[derive(Debug, Default, Deserialize)]
@@ -55,27 +90,27 @@ struct OktaFile {
     scopes: Option<Vec<String>>,
 }
 
-/// The file's top level. Sections other issues fill in are accepted as tables for now, so a
-/// complete example file loads; a misspelt section name is still an error.
+/// The file's top level. `[slack]` and `[automations]` are accepted as tables until the Slack
+/// front end reads them, so a complete example file loads; a misspelt section is still an error.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-// The non-Okta sections are parsed (so typos are caught) but not read yet.
+// `slack` and `automations` are parsed (so typos are caught) but not read yet.
 #[allow(dead_code)]
 struct FileSettings {
     #[serde(default)]
     okta: OktaFile,
     #[serde(default)]
-    llm: Option<toml::Table>,
+    llm: LlmFile,
     #[serde(default)]
     slack: Option<toml::Table>,
     #[serde(default)]
-    policy: Option<toml::Table>,
+    policy: Option<PolicyConfig>,
     #[serde(default)]
-    knowledge: Option<toml::Table>,
+    knowledge: KnowledgeFile,
     #[serde(default)]
     automations: Option<toml::Table>,
     #[serde(default)]
-    store: Option<toml::Table>,
+    store: StoreFile,
 }
 
 impl Settings {
@@ -105,8 +140,29 @@ impl Settings {
             None => FileSettings::default(),
         };
         let okta = okta_settings(&env, file.okta, &mut problems);
+        let llm = llm_settings(&env, file.llm, &mut problems);
+        let policy = file.policy.and_then(|config| match Policy::new(config) {
+            Ok(policy) => Some(policy),
+            Err(found) => {
+                problems.extend(found);
+                None
+            }
+        });
+        let database_url = env("DATABASE_URL").or(file.store.database_url);
+        if let Some(url) = &database_url {
+            if let Err(e) = crate::store::sqlite_path(url) {
+                problems.push(format!("DATABASE_URL: {e}"));
+            }
+        }
         if problems.is_empty() {
-            Ok(Self { okta, config_file })
+            Ok(Self {
+                okta,
+                llm,
+                policy,
+                knowledge_path: file.knowledge.path,
+                database_url,
+                config_file,
+            })
         } else {
             Err(ConfigError { problems })
         }
@@ -234,6 +290,43 @@ fn okta_settings(
         client_id: client_id?,
         signing_key: signing_key?,
         scopes,
+    })
+}
+
+fn llm_settings(
+    env: &dyn Fn(&str) -> Option<String>,
+    file: LlmFile,
+    problems: &mut Vec<String>,
+) -> Option<ModelSettings> {
+    let base_url = env("OPENAI_BASE_URL").or(file.base_url);
+    let model = env("OPENAI_MODEL").or(file.model);
+    let api_key = env("OPENAI_API_KEY").or(file.api_key);
+    if base_url.is_none() && model.is_none() && api_key.is_none() {
+        return None;
+    }
+    let base_url = base_url.unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.to_string());
+    let before = problems.len();
+    match Url::parse(&base_url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+        _ => problems.push(format!(
+            "OPENAI_BASE_URL: '{base_url}' is not an http(s) URL; give the server's base with /v1, e.g. http://127.0.0.1:11434/v1"
+        )),
+    }
+    if model.is_none() {
+        problems.push(
+            "OPENAI_MODEL is missing: name the model to use (e.g. gpt-4.1-mini, or llama3.1 on Ollama), or unset OPENAI_* to use the built-in command engine".into(),
+        );
+    }
+    if api_key.is_none() && base_url.starts_with(DEFAULT_OPENAI_BASE_URL) {
+        problems.push("OPENAI_API_KEY is missing: api.openai.com needs a key".into());
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(ModelSettings {
+        base_url: base_url.trim_end_matches('/').to_string(),
+        api_key: Secret::new(api_key.unwrap_or_default()),
+        model: model?,
     })
 }
 
@@ -376,7 +469,7 @@ mod tests {
         let key_path = dir.join("k.pem");
         std::fs::write(&key_path, ec_pem()).unwrap();
         let cfg = dir.join("c.toml");
-        std::fs::write(&cfg, format!("[okta]\norg_url = \"https://file.okta.com\"\nclient_id = \"file-id\"\nprivate_key_file = \"{}\"\n[policy]\nadmins = [\"U1\"]\n", key_path.display())).unwrap();
+        std::fs::write(&cfg, format!("[okta]\norg_url = \"https://file.okta.com\"\nclient_id = \"file-id\"\nprivate_key_file = \"{}\"\n[policy]\nadmins = [\"U0ADMIN1\"]\n", key_path.display())).unwrap();
         let s = load(&[("OKTA_CLIENT_ID", "env-id")], Some(&cfg)).unwrap();
         let okta = s.okta.unwrap();
         assert_eq!(okta.client_id, "env-id");

@@ -13,12 +13,38 @@
 //! | [`okta`] | the Okta client: `private_key_jwt` + DPoP tokens, typed calls, errors, rate limits |
 //! | [`sandbox`] | the Okta simulator: a faithful fake org on loopback, with a control API |
 //! | [`check`] | `okta-agent check`: one ✓/✗ line per setup fact |
+//! | [`tools`] | the tool catalogue: args structs, risk classes, strict schemas (`tools/`) |
+//! | [`agent`] | one turn: the model loop or the command engine, read tools, frozen proposals |
+//! | [`identity`] | Slack people → Okta users; targets resolved to exactly one, or a question |
+//! | [`policy`] | the one `authorize` function, deny by default |
+//! | [`approvals`] | proposal lifecycle: create, single atomic claim, cancel, expire, binding hash |
+//! | [`executor`] | carries out a claimed proposal, reads the user back, settles unknown outcomes |
+//! | [`engine`] | the orchestrator: request → policy → card; click → claim → execute → audit |
+//! | [`store`] | SQLite: proposals, inbound dedupe keys, the audit chain |
+//! | [`audit`] | hash-chained audit records, verify, export |
+//! | [`knowledge`] | help documents and their BM25 index |
+//! | [`chat`] | `okta-agent chat`: the terminal front end over the same engine |
+//! | [`runtime`] | assembles the engine: the real org, or the built-in demo org |
+//! | [`clock`] | injectable wall-clock time |
 
+pub mod agent;
+pub mod approvals;
+pub mod audit;
+pub mod chat;
 pub mod check;
+pub mod clock;
 pub mod config;
+pub mod engine;
+pub mod executor;
+pub mod identity;
+pub mod knowledge;
 pub mod okta;
+pub mod policy;
+pub mod runtime;
 pub mod sandbox;
 pub mod secret;
+pub mod store;
+pub mod tools;
 
 /// Installs ring as the process-wide rustls provider. Call it first in `main` and in every test
 /// that builds a TLS client: reqwest built without a provider panics otherwise.

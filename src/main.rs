@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use std::io::Write;
+
 use okta_agent::config::Settings;
 use okta_agent::okta::SigningKey;
+use okta_agent::runtime;
 use okta_agent::sandbox::{self, Seed};
 
 #[derive(Parser, Debug)]
@@ -51,6 +54,26 @@ enum Command {
         #[arg(long = "fault", value_name = "JSON")]
         faults: Vec<String>,
     },
+    /// Talk to the agent in the terminal (the built-in demo org when OKTA_ORG_URL is unset).
+    Chat {
+        /// The Slack user id you are typing as (demo default: U0LEO, an IT admin).
+        #[arg(long = "as", value_name = "SLACK_USER_ID")]
+        as_user: Option<String>,
+        /// Read the conversation from a file, one typed line per line (answers to cards too).
+        #[arg(long, value_name = "FILE")]
+        script: Option<PathBuf>,
+    },
+    /// Verify or export the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// List the tools the model may call, or rewrite their schema files (`--write tools`).
+    Tools {
+        /// Write `<name>.json` for every tool into this folder.
+        #[arg(long, value_name = "DIR")]
+        write: Option<PathBuf>,
+    },
     /// Check the configuration against Okta: org URL, token, scopes, one read call.
     Check,
     /// Generate a key pair for the Okta service app and print its public JWK.
@@ -64,16 +87,33 @@ enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Check every link of the hash chain; prints the record count and head hash to anchor.
+    Verify,
+    /// Write every record to stdout (after verifying the chain).
+    Export {
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: okta_agent::audit::ExportFormat,
+    },
+}
+
 fn main() -> Result<()> {
     okta_agent::install_crypto_provider();
+    let cli = Cli::parse();
+    // The terminal chat is a conversation: only warnings go to stderr unless RUST_LOG says more.
+    let default_level = if matches!(cli.command, Command::Chat { .. }) {
+        "warn"
+    } else {
+        "info"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -111,6 +151,11 @@ async fn run(cli: Cli) -> Result<()> {
             )
             .await
         }
+        Command::Chat { as_user, script } => {
+            chat(cli.config.as_deref(), as_user, script.as_deref()).await
+        }
+        Command::Audit { command } => audit(cli.config.as_deref(), command),
+        Command::Tools { write } => tools(write.as_deref()),
         Command::Check => check(cli.config.as_deref()).await,
         Command::Keygen { out, ec } => keygen(&out, ec),
     }
@@ -183,13 +228,135 @@ async fn serve_sandbox(
     Ok(())
 }
 
+async fn chat(config: Option<&Path>, as_user: Option<String>, script: Option<&Path>) -> Result<()> {
+    let settings = Settings::from_env(config)?;
+    let runtime = runtime::assemble(&settings, runtime::Overrides::default()).await?;
+    let acting_as = match (as_user, &runtime.demo) {
+        (Some(id), _) => id,
+        (None, Some(_)) => "U0LEO".to_string(),
+        (None, None) => bail!("--as SLACK_USER_ID is required with a real Okta org: okta-agent acts only for a known Slack user"),
+    };
+    let directory = runtime.demo.as_ref().map(|d| &d.directory);
+    let mut stdout = std::io::stdout().lock();
+    let engine = runtime.engine.clone();
+    if script.is_none() {
+        let org = match &runtime.demo {
+            Some(demo) => format!(
+                "the built-in demo org (simulated Okta at {})",
+                demo.sandbox.url()
+            ),
+            None => format!("{}", runtime.okta.org_url()),
+        };
+        let planner = if engine.agent().uses_model() {
+            "the configured language model"
+        } else {
+            "the built-in command engine (no LLM configured)"
+        };
+        writeln!(stdout, "okta-agent chat: {org}, planning with {planner}.")?;
+        writeln!(stdout, "Typing as {acting_as}. Type `help` for examples, `/as U0GRACE` to switch person, `/quit` to leave.\n")?;
+    }
+    if runtime.recovered > 0 {
+        writeln!(stdout, "({} action(s) were interrupted by the last stop and are marked unknown; see `okta-agent audit export`.)", runtime.recovered)?;
+    }
+    let session =
+        okta_agent::chat::ChatSession::new(&engine, directory, &acting_as, script.is_some());
+    let summary = match script {
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("opening script {}", path.display()))?;
+            session
+                .run(&mut std::io::BufReader::new(file), &mut stdout)
+                .await?
+        }
+        None => {
+            session
+                .run(&mut std::io::stdin().lock(), &mut stdout)
+                .await?
+        }
+    };
+    tracing::debug!(?summary, "chat finished");
+    Ok(())
+}
+
+fn open_store(settings: &Settings) -> Result<okta_agent::store::Store> {
+    let url = settings
+        .database_url
+        .clone()
+        .unwrap_or_else(|| okta_agent::store::DEFAULT_DATABASE_URL.to_string());
+    let path = okta_agent::store::sqlite_path(&url)?;
+    if !path.exists() {
+        bail!("no database at {} (DATABASE_URL={url}); run okta-agent there first, or point DATABASE_URL at its database", path.display());
+    }
+    Ok(okta_agent::store::Store::open(&path)?)
+}
+
+fn audit(config: Option<&Path>, command: AuditCommand) -> Result<()> {
+    let settings = Settings::from_env(config)?;
+    let store = open_store(&settings)?;
+    match command {
+        AuditCommand::Verify => match okta_agent::audit::verify(&store) {
+            Ok(head) => {
+                println!("✓ audit chain intact: {} record(s)", head.count);
+                println!("head hash: {}", head.head_hash);
+                println!("Keep a copy of the head hash elsewhere: a chain cannot show records cut off its end.");
+                Ok(())
+            }
+            Err(e) => {
+                println!("✗ {e}");
+                std::process::exit(1);
+            }
+        },
+        AuditCommand::Export { format } => {
+            let mut out = std::io::stdout().lock();
+            match okta_agent::audit::export(&store, format, &mut out) {
+                Ok(head) => {
+                    eprintln!(
+                        "exported {} record(s); head hash {}",
+                        head.count, head.head_hash
+                    );
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("✗ {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+}
+
+fn tools(write: Option<&Path>) -> Result<()> {
+    if let Some(dir) = write {
+        for path in okta_agent::tools::write_definitions(dir)
+            .with_context(|| format!("writing tool schemas into {}", dir.display()))?
+        {
+            println!("wrote {}", path.display());
+        }
+        return Ok(());
+    }
+    for tool in okta_agent::tools::Tool::ALL {
+        println!(
+            "{:<24} {:<12} {}",
+            tool.name(),
+            format!("{:?}", tool.risk()).to_lowercase(),
+            tool.description()
+        );
+    }
+    Ok(())
+}
+
 async fn check(config: Option<&Path>) -> Result<()> {
     let settings = Settings::from_env(config)?;
-    let Some(okta) = settings.okta else {
+    let policy_lines = okta_agent::check::policy_checks(&settings);
+    let Some(okta) = &settings.okta else {
+        for line in &policy_lines {
+            println!("{line}");
+        }
         println!("✗ Okta org: OKTA_ORG_URL is not set, so okta-agent would use its built-in demo org. Set OKTA_ORG_URL, OKTA_CLIENT_ID and OKTA_PRIVATE_KEY_FILE to check a real org.");
         std::process::exit(1);
     };
-    let lines = okta_agent::check::okta_checks(&okta).await;
+    let mut lines = okta_agent::check::okta_checks(okta).await;
+    lines.extend(policy_lines);
     for line in &lines {
         println!("{line}");
     }

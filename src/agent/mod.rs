@@ -1,0 +1,328 @@
+//! Planning one turn: a request (and its thread) in, a [`Plan`] out. The planner is the model
+//! (OpenAI-compatible, with tools) or the deterministic command engine. Read tools run inside
+//! the loop; the first change tool ends it with a frozen proposal, so a one-action request costs
+//! one model call and an approval costs none. The model only proposes: policy and a person
+//! decide, elsewhere.
+
+pub mod model;
+pub mod prompt;
+pub mod rules;
+pub mod toolbox;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tracing::{info, warn};
+
+use crate::approvals::Draft;
+use crate::identity::ResolveError;
+use crate::policy::Actor;
+use crate::tools::{Call, CallError, Subject, Tool};
+use model::{ChatMessage, ModelClient, ModelError, ModelReply};
+use rules::{Parsed, Target};
+use toolbox::{Step, Toolbox};
+
+/// A request, stripped of any Slack types.
+#[derive(Clone, Debug)]
+pub struct Inbound {
+    /// The Slack user id on the event: the only source of the requester's identity.
+    pub requester: String,
+    pub text: String,
+    /// Earlier messages in the thread, oldest first.
+    pub history: Vec<HistoryMessage>,
+    /// Where replies go (a Slack channel and thread, or "chat").
+    pub conversation: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryMessage {
+    pub from_bot: bool,
+    pub text: String,
+}
+
+/// What a turn decided.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Plan {
+    Reply(String),
+    Clarify(String),
+    Propose(Draft),
+}
+
+/// A plan and what it cost.
+#[derive(Clone, Debug)]
+pub struct TurnReport {
+    pub plan: Plan,
+    pub model_calls: u32,
+    /// Set when the model could not be used and the command engine answered instead.
+    pub fallback: Option<String>,
+}
+
+/// Guards on one turn.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_model_calls: u32,
+    pub turn_timeout: Duration,
+    pub history_messages: usize,
+    pub history_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_model_calls: 5,
+            turn_timeout: Duration::from_secs(60),
+            history_messages: 20,
+            history_chars: 6_000,
+        }
+    }
+}
+
+pub struct Agent {
+    toolbox: Toolbox,
+    model: Option<Arc<dyn ModelClient>>,
+    limits: Limits,
+    tools: Vec<Value>,
+}
+
+/// What the command engine can do, for "help" and anything it did not understand.
+pub const CAPABILITIES: &str = "I can help with Okta accounts. Try, for example:
+• unlock @bob  •  reset password for @bob  •  reset mfa for @bob
+• suspend @bob  •  unsuspend @bob  •  deactivate @bob  •  reactivate @bob
+• add @ana to the Zoom group  •  remove @ana from Engineering
+• what apps does @ana have?  •  what groups is @ana in?
+• is @bob locked out?  •  why can't @bob log in?  •  clear sessions for @bob
+Changes always need an approval click.";
+
+impl Agent {
+    pub fn new(toolbox: Toolbox, model: Option<Arc<dyn ModelClient>>, limits: Limits) -> Self {
+        Self {
+            toolbox,
+            model,
+            limits,
+            tools: Tool::ALL.iter().map(|t| t.wire_definition()).collect(),
+        }
+    }
+
+    pub fn uses_model(&self) -> bool {
+        self.model.is_some()
+    }
+
+    pub async fn plan(
+        &self,
+        inbound: &Inbound,
+        actor: &Actor,
+        today: &str,
+    ) -> Result<TurnReport, ResolveError> {
+        let Some(model) = &self.model else {
+            return Ok(TurnReport {
+                plan: self.plan_with_rules(inbound, actor).await?,
+                model_calls: 0,
+                fallback: None,
+            });
+        };
+        let mut calls = 0;
+        let looped = tokio::time::timeout(
+            self.limits.turn_timeout,
+            self.model_loop(model.as_ref(), inbound, actor, today, &mut calls),
+        )
+        .await;
+        let failure = match looped {
+            Ok(Ok(Ok(plan))) => {
+                return Ok(TurnReport {
+                    plan,
+                    model_calls: calls,
+                    fallback: None,
+                })
+            }
+            Ok(Ok(Err(model_error))) => model_error.to_string(),
+            Ok(Err(resolve_error)) => return Err(resolve_error),
+            Err(_) => format!(
+                "the language model did not answer within {} s",
+                self.limits.turn_timeout.as_secs()
+            ),
+        };
+        warn!(reason = %failure, "model unavailable; using the command engine");
+        Ok(TurnReport {
+            plan: self.plan_with_rules(inbound, actor).await?,
+            model_calls: calls,
+            fallback: Some(failure),
+        })
+    }
+
+    /// The tool loop. Outer `Err`: Okta trouble; inner `Err`: the model failed.
+    async fn model_loop(
+        &self,
+        model: &dyn ModelClient,
+        inbound: &Inbound,
+        actor: &Actor,
+        today: &str,
+        calls: &mut u32,
+    ) -> Result<Result<Plan, ModelError>, ResolveError> {
+        let mut messages = vec![ChatMessage::System(prompt::system_prompt(
+            &inbound.requester,
+            today,
+        ))];
+        messages.extend(self.bounded_history(&inbound.history));
+        messages.push(ChatMessage::User(inbound.text.clone()));
+        let mut second_chance = true;
+        while *calls < self.limits.max_model_calls {
+            *calls += 1;
+            let reply = match model.complete(&messages, &self.tools).await {
+                Ok(reply) => reply,
+                Err(e) => return Ok(Err(e)),
+            };
+            let tool_calls = match reply {
+                ModelReply::Text(text) if text.trim().is_empty() => {
+                    return Ok(Ok(Plan::Reply(
+                        "I don't have an answer to that. Try rephrasing, or say `help`.".into(),
+                    )))
+                }
+                ModelReply::Text(text) => return Ok(Ok(Plan::Reply(text))),
+                ModelReply::ToolCalls(tool_calls) => tool_calls,
+            };
+            messages.push(ChatMessage::Assistant {
+                content: None,
+                tool_calls: tool_calls.clone(),
+            });
+            let mut answers = Vec::new();
+            for request in &tool_calls {
+                let decoded = Tool::from_name(&request.name)
+                    .ok_or_else(|| CallError::UnknownTool(request.name.clone()))
+                    .and_then(|tool| tool.decode(&request.arguments));
+                let call = match decoded {
+                    Ok(call) => call,
+                    Err(e) if second_chance => {
+                        second_chance = false;
+                        info!(tool = %request.name, error = %e, "model sent an unusable call; asking again once");
+                        answers.push(ChatMessage::Tool { call_id: request.id.clone(), content: format!("Error: {e}") });
+                        continue;
+                    }
+                    Err(e) => {
+                        return Ok(Ok(Plan::Reply(format!(
+                            "I couldn't turn that into a valid action ({e}). Please rephrase, for example `unlock @bob`."
+                        ))))
+                    }
+                };
+                info!(tool = %call.tool, "model tool call");
+                match self.toolbox.run(&call, actor).await? {
+                    Step::Answer(text) => answers.push(ChatMessage::Tool {
+                        call_id: request.id.clone(),
+                        content: text,
+                    }),
+                    Step::Refuse(text) if !call.tool.changes_okta() => {
+                        answers.push(ChatMessage::Tool {
+                            call_id: request.id.clone(),
+                            content: text,
+                        })
+                    }
+                    // A change ends the turn: no further model call.
+                    Step::Propose(draft) => return Ok(Ok(Plan::Propose(draft))),
+                    Step::Clarify(text) => return Ok(Ok(Plan::Clarify(text))),
+                    Step::Refuse(text) => return Ok(Ok(Plan::Reply(text))),
+                }
+            }
+            messages.extend(answers);
+        }
+        Ok(Ok(Plan::Reply(
+            "That took more steps than I am allowed for one request. Please ask for one thing at a time.".into(),
+        )))
+    }
+
+    fn bounded_history(&self, history: &[HistoryMessage]) -> Vec<ChatMessage> {
+        let mut budget = self.limits.history_chars;
+        let mut kept = Vec::new();
+        for message in history.iter().rev().take(self.limits.history_messages) {
+            if message.text.len() > budget {
+                break;
+            }
+            budget -= message.text.len();
+            kept.push(if message.from_bot {
+                ChatMessage::Assistant {
+                    content: Some(message.text.clone()),
+                    tool_calls: Vec::new(),
+                }
+            } else {
+                ChatMessage::User(message.text.clone())
+            });
+        }
+        kept.reverse();
+        kept
+    }
+
+    /// The deterministic command engine.
+    pub async fn plan_with_rules(
+        &self,
+        inbound: &Inbound,
+        actor: &Actor,
+    ) -> Result<Plan, ResolveError> {
+        let parsed = match rules::parse(&inbound.text) {
+            // "maria.rossi@example.com" after "which Maria?": the last request, with this person.
+            Parsed::TargetOnly(target) => match self.last_request(&inbound.history) {
+                Some(Parsed::Action { tool, group, .. }) => Parsed::Action {
+                    tool,
+                    user: Some(target),
+                    group,
+                },
+                _ => Parsed::Unknown,
+            },
+            parsed => parsed,
+        };
+        let (tool, user, group) = match parsed {
+            Parsed::Action { tool, user, group } => (tool, user, group),
+            Parsed::Help => return Ok(Plan::Reply(CAPABILITIES.into())),
+            Parsed::Unknown | Parsed::TargetOnly(_) => {
+                if let Some(answer) = self.toolbox.docs().answer(&inbound.text) {
+                    return Ok(Plan::Reply(answer));
+                }
+                return Ok(Plan::Reply(format!(
+                    "Sorry, I didn't understand that.\n{CAPABILITIES}"
+                )));
+            }
+        };
+        let user = user.map(|t| match t {
+            Target::Requester => format!("<@{}>", inbound.requester),
+            Target::Named(name) => name,
+        });
+        let subject = match (tool, user, group) {
+            (Tool::FindGroup, _, Some(group)) => Subject::Group(group),
+            (Tool::FindGroup, _, None) => {
+                return Ok(Plan::Clarify("Which group should I look for?".into()))
+            }
+            (Tool::FindUser, Some(user), _) => Subject::Query(user),
+            (_, None, _) => {
+                return Ok(Plan::Clarify(format!(
+                    "Who should I {} for? Mention them (@name), or give their email or Okta login.",
+                    tool.verb().to_lowercase()
+                )))
+            }
+            (Tool::AddUserToGroup | Tool::RemoveUserFromGroup, Some(_), None) => {
+                return Ok(Plan::Clarify(
+                    "Which group? For example: `add @ana to the Zoom Users group`.".into(),
+                ))
+            }
+            (Tool::AddUserToGroup | Tool::RemoveUserFromGroup, Some(user), Some(group)) => {
+                Subject::Membership { user, group }
+            }
+            (_, Some(user), _) => Subject::User(user),
+        };
+        let call = match Call::new(tool, subject) {
+            Ok(call) => call,
+            Err(e) => return Ok(Plan::Reply(format!("I couldn't use that request: {e}."))),
+        };
+        Ok(match self.toolbox.run(&call, actor).await? {
+            Step::Answer(text) | Step::Refuse(text) => Plan::Reply(text),
+            Step::Clarify(text) => Plan::Clarify(text),
+            Step::Propose(draft) => Plan::Propose(draft),
+        })
+    }
+
+    fn last_request(&self, history: &[HistoryMessage]) -> Option<Parsed> {
+        history
+            .iter()
+            .rev()
+            .filter(|m| !m.from_bot)
+            .map(|m| rules::parse(&m.text))
+            .find(|p| matches!(p, Parsed::Action { .. }))
+    }
+}

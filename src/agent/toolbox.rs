@@ -1,0 +1,329 @@
+//! Runs one decoded tool call for the planners: read tools are answered now (after the read
+//! policy), change tools are resolved to exactly one target and frozen into a [`Draft`]. Both
+//! planners share it, so the model and the command engine can do exactly the same things.
+
+use std::sync::Arc;
+
+use crate::approvals::{Draft, TargetSnapshot};
+use crate::identity::{Lookup, ResolveError, Resolver};
+use crate::knowledge::HelpDocs;
+use crate::okta::{OktaError, User, UserStatus};
+use crate::policy::{Act, ActionFacts, Actor, AdminRoles, Decision, Policy, TargetFacts};
+use crate::tools::{Call, Subject, Tool};
+
+/// What one call produced.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// A read tool's answer (goes back to the model, or to the person).
+    Answer(String),
+    /// A change, frozen, for policy and approval.
+    Propose(Draft),
+    /// The target is ambiguous or missing: ask.
+    Clarify(String),
+    /// Not allowed, or nothing to act on.
+    Refuse(String),
+}
+
+#[derive(Clone)]
+pub struct Toolbox {
+    resolver: Resolver,
+    policy: Arc<Policy>,
+    docs: Arc<HelpDocs>,
+}
+
+const MAX_LISTED: usize = 25;
+
+impl Toolbox {
+    pub fn new(resolver: Resolver, policy: Arc<Policy>, docs: Arc<HelpDocs>) -> Self {
+        Self {
+            resolver,
+            policy,
+            docs,
+        }
+    }
+
+    pub fn docs(&self) -> &HelpDocs {
+        &self.docs
+    }
+
+    pub async fn run(&self, call: &Call, actor: &Actor) -> Result<Step, ResolveError> {
+        match (&call.subject, call.tool) {
+            (Subject::Query(query), Tool::SearchHelpDocs) => {
+                if let Some(refusal) = self.read_refusal(call.tool, actor, None) {
+                    return Ok(Step::Refuse(refusal));
+                }
+                Ok(Step::Answer(self.docs.answer(query).unwrap_or_else(|| {
+                    format!("No help document matches \"{query}\".")
+                })))
+            }
+            (Subject::Query(query), Tool::FindUser) => self.find_user(query, actor).await,
+            (Subject::Group(name), Tool::FindGroup) => {
+                if let Some(refusal) = self.read_refusal(call.tool, actor, None) {
+                    return Ok(Step::Refuse(refusal));
+                }
+                Ok(Step::Answer(match self.resolver.group(name).await? {
+                    Lookup::Found(g) => format!(
+                        "Okta group \"{}\" ({:?}, id {}).",
+                        g.name(),
+                        g.group_type,
+                        g.id
+                    ),
+                    Lookup::Ambiguous(groups) => format!(
+                        "Several groups match \"{name}\": {}.",
+                        groups
+                            .iter()
+                            .map(|g| format!("\"{}\"", g.name()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Lookup::NotFound(why) => format!("Not found: {why}."),
+                }))
+            }
+            (subject, tool) => {
+                let Some(who) = subject.user() else {
+                    return Ok(Step::Refuse(format!("{tool} needs a person")));
+                };
+                let user = match self.resolver.user(who).await? {
+                    Lookup::Found(user) => user,
+                    Lookup::Ambiguous(users) => {
+                        return Ok(Step::Clarify(which_person(who, &users)))
+                    }
+                    Lookup::NotFound(why) => {
+                        return Ok(Step::Refuse(format!("I couldn't find that person: {why}.")))
+                    }
+                };
+                if tool.changes_okta() {
+                    return self.draft(call, user).await;
+                }
+                if let Some(refusal) = self.read_refusal(tool, actor, Some(&user)) {
+                    return Ok(Step::Refuse(refusal));
+                }
+                self.read_about(tool, &user).await.map(Step::Answer)
+            }
+        }
+    }
+
+    async fn find_user(&self, query: &str, actor: &Actor) -> Result<Step, ResolveError> {
+        if let Some(refusal) = self.read_refusal(Tool::FindUser, actor, None) {
+            return Ok(Step::Refuse(refusal));
+        }
+        let users = match self.resolver.user(query).await? {
+            Lookup::Found(user) => vec![user],
+            Lookup::Ambiguous(users) => users,
+            Lookup::NotFound(why) => return Ok(Step::Answer(format!("Nobody found: {why}."))),
+        };
+        Ok(Step::Answer(people_list(&users)))
+    }
+
+    async fn draft(&self, call: &Call, user: User) -> Result<Step, ResolveError> {
+        if let Some(why) = status_blocks(call.tool, &user) {
+            return Ok(Step::Refuse(why));
+        }
+        let group = match call.subject.group() {
+            Some(name) => match self.resolver.group(name).await? {
+                Lookup::Found(group) => Some(group),
+                Lookup::Ambiguous(groups) => {
+                    return Ok(Step::Clarify(format!(
+                        "Several Okta groups match \"{name}\": {}. Which one? Say it again with the full group name.",
+                        groups.iter().map(|g| format!("\"{}\"", g.name())).collect::<Vec<_>>().join(", ")
+                    )))
+                }
+                Lookup::NotFound(why) => return Ok(Step::Refuse(format!("I couldn't find that group: {why}."))),
+            },
+            None => None,
+        };
+        if let Some(group) = &group {
+            let groups = self.resolver.okta().user_groups(&user.id).await?.value;
+            let member = groups.iter().any(|g| g.id == group.id);
+            let who = format!("{} ({})", user.display_name(), user.profile.login);
+            match (call.tool, member) {
+                (Tool::AddUserToGroup, true) => {
+                    return Ok(Step::Refuse(format!(
+                        "{who} is already in \"{}\"; nothing to do.",
+                        group.name()
+                    )))
+                }
+                (Tool::RemoveUserFromGroup, false) => {
+                    return Ok(Step::Refuse(format!(
+                        "{who} is not in \"{}\"; nothing to do.",
+                        group.name()
+                    )))
+                }
+                _ => {}
+            }
+        }
+        Ok(Step::Propose(Draft {
+            call: call.clone(),
+            target: TargetSnapshot::of(&user, group.as_ref()),
+        }))
+    }
+
+    /// Reads are authorized like everything else: with a policy, non-admins may only read
+    /// about themselves.
+    fn read_refusal(&self, tool: Tool, actor: &Actor, user: Option<&User>) -> Option<String> {
+        let target = user.map(|u| TargetFacts {
+            okta_user_id: u.id.clone(),
+            login: u.profile.login.clone(),
+            email: u.profile.email.clone(),
+            admin_roles: AdminRoles::None,
+            groups: Vec::new(),
+        });
+        let facts = ActionFacts {
+            tool,
+            requester: actor,
+            target: target.as_ref(),
+            group: None,
+            requester_recent: 0,
+            target_recent: 0,
+        };
+        match self.policy.authorize(actor, Act::Request, &facts) {
+            Decision::Allowed => None,
+            Decision::Denied(reason) => Some(format!("I can't do that: {reason}.")),
+            Decision::NeedsApproval(_) => Some("that needs approval".into()),
+        }
+    }
+
+    async fn read_about(&self, tool: Tool, user: &User) -> Result<String, ResolveError> {
+        let okta = self.resolver.okta();
+        let who = format!("{} ({})", user.display_name(), user.profile.login);
+        Ok(match tool {
+            Tool::ListUserApps => {
+                let apps = okta.user_app_links(&user.id).await?.value;
+                if apps.is_empty() {
+                    format!("{who} has no apps assigned.")
+                } else {
+                    let mut labels: Vec<&str> = apps.iter().map(|a| a.label.as_str()).collect();
+                    labels.sort_unstable();
+                    labels.dedup();
+                    format!("{who} has {} app(s): {}.", labels.len(), labels.join(", "))
+                }
+            }
+            Tool::ListUserGroups => {
+                let groups = okta.user_groups(&user.id).await?.value;
+                let mut names: Vec<&str> = groups.iter().map(|g| g.name()).collect();
+                names.sort_unstable();
+                format!(
+                    "{who} is in {} group(s): {}.",
+                    names.len(),
+                    names.join(", ")
+                )
+            }
+            Tool::DiagnoseUser => diagnose(okta, user, &who).await?,
+            other => format!("{other} is not a read tool."),
+        })
+    }
+}
+
+async fn diagnose(
+    okta: &crate::okta::OktaClient,
+    user: &User,
+    who: &str,
+) -> Result<String, ResolveError> {
+    let mut lines = vec![format!("{who}: status {}.", user.status)];
+    lines.push(format!(
+        "Locked out: {}.",
+        if user.status == UserStatus::LockedOut {
+            "yes"
+        } else {
+            "no"
+        }
+    ));
+    lines.push(format!(
+        "Last sign-in: {}.",
+        user.last_login.as_deref().unwrap_or("never")
+    ));
+    lines.push(format!(
+        "Password last changed: {}.",
+        user.password_changed.as_deref().unwrap_or("never")
+    ));
+    let why = match user.status {
+        UserStatus::LockedOut => "Too many failed sign-ins locked the account. Unlocking it (unlock_user) fixes this; if it recurs, a device may have an old password saved.".to_string(),
+        UserStatus::Suspended => "An admin suspended the account, so sign-in is blocked until it is unsuspended (unsuspend_user).".into(),
+        UserStatus::Deprovisioned => "The account is deactivated (usually offboarding). Only reactivate_user brings it back, and that is a deliberate decision.".into(),
+        UserStatus::PasswordExpired => "The password expired: they must choose a new one at the sign-in page, or IT can send a reset link (reset_password).".into(),
+        UserStatus::Recovery => "A password reset is in progress: they need to follow the reset link Okta emailed them.".into(),
+        UserStatus::Provisioned => "They never finished activating the account; reactivate_user resends the activation email.".into(),
+        UserStatus::Staged => "The account was created but never activated; it cannot sign in until activated (reactivate_user).".into(),
+        UserStatus::Active => {
+            let factors = match okta.user_factors(&user.id).await {
+                Ok(reply) => reply.value,
+                Err(OktaError::MissingScope { .. } | OktaError::NotPermitted { .. }) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            if factors.is_empty() {
+                "Nothing in Okta blocks sign-in. They have no MFA factor enrolled, so Okta will ask them to enrol one.".into()
+            } else {
+                format!(
+                    "Nothing in Okta blocks sign-in. They have {} MFA factor(s); if they changed phones, resetting MFA (reset_factors) lets them enrol again.",
+                    factors.len()
+                )
+            }
+        }
+        UserStatus::Unknown => "Okta reports a status okta-agent does not know; check the user in the Okta admin console.".into(),
+    };
+    lines.push(format!("Why they may not get in: {why}"));
+    Ok(lines.join("\n"))
+}
+
+/// Okta's lifecycle rules, checked before a card is shown, so nobody approves an action Okta
+/// would refuse.
+fn status_blocks(tool: Tool, user: &User) -> Option<String> {
+    use UserStatus::*;
+    let status = user.status;
+    let allowed = match tool {
+        Tool::UnlockUser => status == LockedOut,
+        Tool::SuspendUser => status == Active,
+        Tool::UnsuspendUser => status == Suspended,
+        Tool::DeactivateUser | Tool::ResetFactors => status != Deprovisioned,
+        Tool::ReactivateUser => matches!(status, Staged | Deprovisioned | Provisioned | Recovery),
+        Tool::ResetPassword => matches!(
+            status,
+            Active | Provisioned | Recovery | PasswordExpired | LockedOut
+        ),
+        Tool::ExpirePassword => matches!(status, Active | PasswordExpired),
+        _ => true,
+    };
+    let who = format!("{} ({})", user.display_name(), user.profile.login);
+    (!allowed).then(|| match tool {
+        Tool::UnlockUser => {
+            format!("{who} is {status}, not locked out: there is nothing to unlock.")
+        }
+        Tool::UnsuspendUser => {
+            format!("{who} is {status}, not suspended: there is nothing to unsuspend.")
+        }
+        Tool::DeactivateUser => format!("{who} is already deactivated."),
+        _ => format!(
+            "Okta does not allow {} for a user whose status is {status} ({who}).",
+            tool.verb().to_lowercase()
+        ),
+    })
+}
+
+fn people_list(users: &[User]) -> String {
+    let mut lines: Vec<String> = users
+        .iter()
+        .take(MAX_LISTED)
+        .map(|u| {
+            format!(
+                "• {} — {} — {}",
+                u.display_name(),
+                u.profile.login,
+                u.status
+            )
+        })
+        .collect();
+    if users.len() > MAX_LISTED {
+        lines.push(format!(
+            "…and {} more; be more specific.",
+            users.len() - MAX_LISTED
+        ));
+    }
+    lines.join("\n")
+}
+
+fn which_person(asked: &str, users: &[User]) -> String {
+    format!(
+        "More than one person matches \"{asked}\":\n{}\nWhich one? Reply with their email or Okta login.",
+        people_list(users)
+    )
+}

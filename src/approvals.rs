@@ -1,0 +1,481 @@
+//! The proposal lifecycle: create, approve (a single atomic claim), cancel, expire, finish.
+//! A proposal freezes the decoded call and a snapshot of its target; a binding hash over the
+//! action, arguments, target, requester, policy version, id and expiry is checked again at the
+//! claim, so a row edited in the database, or a proposal made under another policy, cannot be
+//! executed.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::okta::{Group, User, UserStatus};
+use crate::store::{ProposalRow, Store, StoreError, Transition};
+use crate::tools::{Call, Tool};
+
+/// The person (and group) an action is about, as they were when it was proposed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetSnapshot {
+    /// The Okta user id: the executor acts on this id only.
+    pub id: String,
+    pub login: String,
+    pub email: Option<String>,
+    pub name: String,
+    pub status: UserStatus,
+    pub group: Option<GroupRef>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRef {
+    pub id: String,
+    pub name: String,
+}
+
+impl TargetSnapshot {
+    pub fn of(user: &User, group: Option<&Group>) -> Self {
+        Self {
+            id: user.id.clone(),
+            login: user.profile.login.clone(),
+            email: user.profile.email.clone(),
+            name: user.display_name(),
+            status: user.status,
+            group: group.map(|g| GroupRef {
+                id: g.id.clone(),
+                name: g.name().to_string(),
+            }),
+        }
+    }
+}
+
+/// A planned change, before policy and the store have seen it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Draft {
+    pub call: Call,
+    pub target: TargetSnapshot,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalState {
+    Pending,
+    Executing,
+    Executed,
+    Failed,
+    Rejected,
+    Expired,
+    Unknown,
+}
+
+impl ProposalState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalState::Pending => "pending",
+            ProposalState::Executing => "executing",
+            ProposalState::Executed => "executed",
+            ProposalState::Failed => "failed",
+            ProposalState::Rejected => "rejected",
+            ProposalState::Expired => "expired",
+            ProposalState::Unknown => "unknown",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(text.into())).ok()
+    }
+
+    pub fn is_final(self) -> bool {
+        !matches!(self, ProposalState::Pending | ProposalState::Executing)
+    }
+}
+
+/// How a decided proposal ended, in words a person can act on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub state: ProposalState,
+    /// What happened: the resulting Okta state, Okta's error in plain words, or why not.
+    pub summary: String,
+    /// The target's status read back after the action.
+    pub status_after: Option<UserStatus>,
+    pub okta_request_ids: Vec<String>,
+}
+
+/// A stored proposal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proposal {
+    pub id: String,
+    pub call: Call,
+    pub target: TargetSnapshot,
+    pub requester: String,
+    pub policy_version: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub binding_hash: String,
+    pub state: ProposalState,
+    pub approver: Option<String>,
+    pub decided_at: Option<i64>,
+    pub outcome: Option<Outcome>,
+    pub conversation: String,
+    pub undo_of: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApprovalError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored proposal {id} is unreadable: {reason}")]
+    Corrupt { id: String, reason: String },
+}
+
+/// Why a click did not claim a proposal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClaimRefusal {
+    Missing,
+    Expired,
+    /// Already approved, cancelled, or finished.
+    AlreadyDecided(ProposalState),
+    /// The stored record no longer matches its binding hash, or policy changed since.
+    Tampered(String),
+}
+
+impl ClaimRefusal {
+    pub fn explain(&self) -> String {
+        match self {
+            ClaimRefusal::Missing => {
+                "there is no such request (it may belong to another okta-agent installation)".into()
+            }
+            ClaimRefusal::Expired => {
+                "this request expired before anyone approved it; ask again if it is still needed"
+                    .into()
+            }
+            ClaimRefusal::AlreadyDecided(ProposalState::Executing) => {
+                "this request is already being carried out".into()
+            }
+            ClaimRefusal::AlreadyDecided(ProposalState::Rejected) => {
+                "this request was cancelled".into()
+            }
+            ClaimRefusal::AlreadyDecided(state) => {
+                format!("this request was already decided ({})", state.as_str())
+            }
+            ClaimRefusal::Tampered(why) => {
+                format!("this request cannot be approved: {why}; ask again")
+            }
+        }
+    }
+}
+
+fn binding_hash(
+    id: &str,
+    call: &Call,
+    target: &TargetSnapshot,
+    requester: &str,
+    policy_version: &str,
+    expires_at: i64,
+) -> String {
+    let bound = serde_json::json!({
+        "id": id,
+        "tool": call.tool.name(),
+        "arguments": call.arguments(),
+        "target": { "id": target.id, "login": target.login, "group": target.group.as_ref().map(|g| &g.id) },
+        "requester": requester,
+        "policy_version": policy_version,
+        "expires_at": expires_at,
+    });
+    Sha256::digest(bound.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Everything a new proposal is made of.
+pub struct NewProposal<'a> {
+    pub draft: Draft,
+    /// The Slack user id who asked.
+    pub requester: &'a str,
+    pub policy_version: &'a str,
+    pub now: i64,
+    pub ttl_secs: i64,
+    pub conversation: &'a str,
+    /// The executed proposal this one undoes.
+    pub undo_of: Option<&'a str>,
+}
+
+/// Proposal lifecycle over the store.
+pub struct Approvals<'a> {
+    store: &'a Store,
+}
+
+impl<'a> Approvals<'a> {
+    pub fn new(store: &'a Store) -> Self {
+        Self { store }
+    }
+
+    /// Stores a new pending proposal.
+    pub fn create(&self, new: NewProposal<'_>) -> Result<Proposal, ApprovalError> {
+        let NewProposal {
+            draft,
+            requester,
+            policy_version,
+            now,
+            ttl_secs,
+            conversation,
+            undo_of,
+        } = new;
+        let id = format!("p-{}", uuid::Uuid::new_v4().simple());
+        let expires_at = now + ttl_secs;
+        let hash = binding_hash(
+            &id,
+            &draft.call,
+            &draft.target,
+            requester,
+            policy_version,
+            expires_at,
+        );
+        let proposal = Proposal {
+            id,
+            call: draft.call,
+            target: draft.target,
+            requester: requester.to_string(),
+            policy_version: policy_version.to_string(),
+            created_at: now,
+            expires_at,
+            binding_hash: hash,
+            state: ProposalState::Pending,
+            approver: None,
+            decided_at: None,
+            outcome: None,
+            conversation: conversation.to_string(),
+            undo_of: undo_of.map(str::to_string),
+        };
+        self.store.insert_proposal(&to_row(&proposal)?)?;
+        Ok(proposal)
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<Proposal>, ApprovalError> {
+        self.store.proposal(id)?.map(from_row).transpose()
+    }
+
+    /// The single claim: pending and unexpired → executing, for exactly one caller. The record
+    /// must still match its binding hash and the policy version in force.
+    pub fn claim(
+        &self,
+        id: &str,
+        approver: &str,
+        policy_version: &str,
+        now: i64,
+    ) -> Result<Result<Proposal, ClaimRefusal>, ApprovalError> {
+        let Some(stored) = self.get(id)? else {
+            return Ok(Err(ClaimRefusal::Missing));
+        };
+        let expected = binding_hash(
+            &stored.id,
+            &stored.call,
+            &stored.target,
+            &stored.requester,
+            &stored.policy_version,
+            stored.expires_at,
+        );
+        if expected != stored.binding_hash {
+            return Ok(Err(ClaimRefusal::Tampered(
+                "its stored record was altered".into(),
+            )));
+        }
+        if stored.policy_version != policy_version {
+            return Ok(Err(ClaimRefusal::Tampered(
+                "the policy changed since it was proposed".into(),
+            )));
+        }
+        match self.store.decide(id, "executing", approver, now)? {
+            Transition::Done => {}
+            other => return Ok(Err(refusal(other))),
+        }
+        Ok(Ok(Proposal {
+            state: ProposalState::Executing,
+            approver: Some(approver.to_string()),
+            decided_at: Some(now),
+            ..stored
+        }))
+    }
+
+    /// Cancels a pending proposal.
+    pub fn cancel(
+        &self,
+        id: &str,
+        by: &str,
+        now: i64,
+    ) -> Result<Result<(), ClaimRefusal>, ApprovalError> {
+        Ok(match self.store.decide(id, "rejected", by, now)? {
+            Transition::Done => Ok(()),
+            other => Err(refusal(other)),
+        })
+    }
+
+    /// Records the outcome of an executing proposal.
+    pub fn finish(&self, id: &str, outcome: &Outcome) -> Result<(), ApprovalError> {
+        let text = serde_json::to_string(outcome).map_err(|e| ApprovalError::Corrupt {
+            id: id.into(),
+            reason: e.to_string(),
+        })?;
+        self.store.finish(id, outcome.state.as_str(), &text)?;
+        Ok(())
+    }
+}
+
+fn refusal(transition: Transition) -> ClaimRefusal {
+    match transition {
+        Transition::Done => ClaimRefusal::AlreadyDecided(ProposalState::Executing),
+        Transition::Missing => ClaimRefusal::Missing,
+        Transition::Expired => ClaimRefusal::Expired,
+        Transition::WrongState(state) => match ProposalState::parse(&state) {
+            Some(ProposalState::Expired) => ClaimRefusal::Expired,
+            Some(state) => ClaimRefusal::AlreadyDecided(state),
+            None => ClaimRefusal::Tampered(format!("its stored state '{state}' is unknown")),
+        },
+    }
+}
+
+fn to_row(p: &Proposal) -> Result<ProposalRow, ApprovalError> {
+    let corrupt = |e: serde_json::Error| ApprovalError::Corrupt {
+        id: p.id.clone(),
+        reason: e.to_string(),
+    };
+    Ok(ProposalRow {
+        id: p.id.clone(),
+        created_at: p.created_at,
+        expires_at: p.expires_at,
+        requester: p.requester.clone(),
+        tool: p.call.tool.name().to_string(),
+        call: serde_json::to_string(&p.call).map_err(corrupt)?,
+        target: serde_json::to_string(&p.target).map_err(corrupt)?,
+        policy_version: p.policy_version.clone(),
+        binding_hash: p.binding_hash.clone(),
+        state: p.state.as_str().to_string(),
+        approver: p.approver.clone(),
+        decided_at: p.decided_at,
+        outcome: p
+            .outcome
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(corrupt)?,
+        conversation: p.conversation.clone(),
+        undo_of: p.undo_of.clone(),
+    })
+}
+
+fn from_row(row: ProposalRow) -> Result<Proposal, ApprovalError> {
+    let corrupt = |reason: String| ApprovalError::Corrupt {
+        id: row.id.clone(),
+        reason,
+    };
+    let call: Call = serde_json::from_str(&row.call).map_err(|e| corrupt(e.to_string()))?;
+    if call.tool.name() != row.tool || Tool::from_name(&row.tool).is_none() {
+        return Err(corrupt(format!(
+            "tool column '{}' does not match its call",
+            row.tool
+        )));
+    }
+    Ok(Proposal {
+        call,
+        target: serde_json::from_str(&row.target).map_err(|e| corrupt(e.to_string()))?,
+        state: ProposalState::parse(&row.state)
+            .ok_or_else(|| corrupt(format!("unknown state '{}'", row.state)))?,
+        outcome: row
+            .outcome
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?,
+        id: row.id,
+        requester: row.requester,
+        policy_version: row.policy_version,
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        binding_hash: row.binding_hash,
+        approver: row.approver,
+        decided_at: row.decided_at,
+        conversation: row.conversation,
+        undo_of: row.undo_of,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::Subject;
+
+    fn draft() -> Draft {
+        Draft {
+            call: Call::new(Tool::SuspendUser, Subject::User("bob".into())).unwrap(),
+            target: TargetSnapshot {
+                id: "00ubob".into(),
+                login: "bob@example.com".into(),
+                email: None,
+                name: "Bob".into(),
+                status: UserStatus::Active,
+                group: None,
+            },
+        }
+    }
+
+    fn new(draft: Draft) -> NewProposal<'static> {
+        NewProposal {
+            draft,
+            requester: "U1",
+            policy_version: "v1",
+            now: 1000,
+            ttl_secs: 900,
+            conversation: "chat",
+            undo_of: None,
+        }
+    }
+
+    #[test]
+    fn claim_once_then_refuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let approvals = Approvals::new(&store);
+        let p = approvals.create(new(draft())).unwrap();
+        assert_eq!(approvals.get(&p.id).unwrap().unwrap(), p);
+        assert_eq!(
+            approvals.claim(&p.id, "U2", "v2", 1001).unwrap(),
+            Err(ClaimRefusal::Tampered(
+                "the policy changed since it was proposed".into()
+            ))
+        );
+        let claimed = approvals.claim(&p.id, "U2", "v1", 1001).unwrap().unwrap();
+        assert_eq!(claimed.state, ProposalState::Executing);
+        assert_eq!(
+            approvals.claim(&p.id, "U2", "v1", 1002).unwrap(),
+            Err(ClaimRefusal::AlreadyDecided(ProposalState::Executing))
+        );
+        assert_eq!(
+            approvals.cancel(&p.id, "U1", 1002).unwrap(),
+            Err(ClaimRefusal::AlreadyDecided(ProposalState::Executing))
+        );
+    }
+
+    #[test]
+    fn edited_rows_and_expiry_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let approvals = Approvals::new(&store);
+        let p = approvals.create(new(draft())).unwrap();
+        store
+            .execute_raw(&format!(
+                "UPDATE proposals SET target = replace(target, '00ubob', '00uceo') WHERE id = '{}'",
+                p.id
+            ))
+            .unwrap();
+        assert!(matches!(
+            approvals.claim(&p.id, "U2", "v1", 1001).unwrap(),
+            Err(ClaimRefusal::Tampered(_))
+        ));
+        let q = approvals.create(new(draft())).unwrap();
+        assert_eq!(
+            approvals.claim(&q.id, "U2", "v1", 1900).unwrap(),
+            Err(ClaimRefusal::Expired)
+        );
+        assert_eq!(
+            approvals.cancel(&q.id, "U1", 1901).unwrap(),
+            Err(ClaimRefusal::Expired)
+        );
+    }
+}

@@ -1,0 +1,329 @@
+//! `okta-agent chat`: a terminal conversation over the same engine Slack uses. Cards become
+//! prompts answered by typing (`y`/`yes`/`approve`, `n`/`no`/`cancel`); `undo` offers the undo of
+//! the last undoable action; `/as U…` switches who is typing. With `--script`, each line of the
+//! file is typed input.
+
+use std::io::{BufRead, Write};
+
+use crate::agent::{HistoryMessage, Inbound};
+use crate::approvals::ProposalState;
+use crate::clock::format_utc;
+use crate::engine::{Card, Choice, Click, Engine, Output};
+use crate::identity::StaticDirectory;
+
+/// How the terminal session went, for the caller and tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ChatSummary {
+    pub requests: usize,
+    pub cards: usize,
+    pub executed: usize,
+}
+
+pub struct ChatSession<'a> {
+    engine: &'a Engine,
+    directory: Option<&'a StaticDirectory>,
+    acting_as: String,
+    pending: Option<String>,
+    undoable: Option<String>,
+    history: Vec<HistoryMessage>,
+    echo: bool,
+    summary: ChatSummary,
+}
+
+const HELP: &str = "Type a request (e.g. `unlock @bob`, `what apps does @ana have?`).
+Answer a card with y / yes / approve or n / no / cancel.
+`undo` proposes undoing the last undoable action. `/as U0GRACE` switches who is typing.
+`/quit` leaves.";
+
+impl<'a> ChatSession<'a> {
+    /// `echo` prints each input line (for scripts, so the output reads as a transcript).
+    pub fn new(
+        engine: &'a Engine,
+        directory: Option<&'a StaticDirectory>,
+        acting_as: &str,
+        echo: bool,
+    ) -> Self {
+        Self {
+            engine,
+            directory,
+            acting_as: acting_as.to_string(),
+            pending: None,
+            undoable: None,
+            history: Vec::new(),
+            echo,
+            summary: ChatSummary::default(),
+        }
+    }
+
+    /// Reads lines until the input ends or `/quit`.
+    pub async fn run(
+        mut self,
+        input: &mut dyn BufRead,
+        out: &mut dyn Write,
+    ) -> std::io::Result<ChatSummary> {
+        let mut line = String::new();
+        loop {
+            if !self.echo {
+                write!(out, "{} › ", self.name(&self.acting_as))?;
+                out.flush()?;
+            }
+            line.clear();
+            if input.read_line(&mut line)? == 0 {
+                break;
+            }
+            let text = line.trim();
+            if text.is_empty() || text.starts_with('#') {
+                continue;
+            }
+            if self.echo {
+                writeln!(out, "{} › {text}", self.name(&self.acting_as))?;
+            }
+            if matches!(text, "/quit" | "/exit") {
+                break;
+            }
+            self.turn(text, out).await?;
+            writeln!(out)?;
+        }
+        Ok(self.summary)
+    }
+
+    async fn turn(&mut self, text: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        if let Some(id) = text.strip_prefix("/as ") {
+            self.acting_as = self.mention_to_id(id.trim());
+            return writeln!(
+                out,
+                "  (now typing as {} {})",
+                self.name(&self.acting_as),
+                self.acting_as
+            );
+        }
+        if text == "/help" {
+            return writeln!(out, "{}", indent(HELP));
+        }
+        let answer = text.to_lowercase();
+        if let Some(id) = self.pending.clone() {
+            let choice = match answer.as_str() {
+                "y" | "yes" | "approve" => Some(Choice::Approve),
+                "n" | "no" | "cancel" => Some(Choice::Cancel),
+                _ => None,
+            };
+            if let Some(choice) = choice {
+                let outputs = self
+                    .engine
+                    .click(Click {
+                        proposal_id: id,
+                        clicker: self.acting_as.clone(),
+                        choice,
+                    })
+                    .await;
+                return self.show(outputs, out);
+            }
+        }
+        if answer == "undo" {
+            let Some(id) = self.undoable.take() else {
+                return writeln!(out, "  okta-agent › There is nothing to undo.");
+            };
+            let outputs = self
+                .engine
+                .click(Click {
+                    proposal_id: id,
+                    clicker: self.acting_as.clone(),
+                    choice: Choice::Undo,
+                })
+                .await;
+            return self.show(outputs, out);
+        }
+        let slack_text = self.write_mentions(text);
+        self.summary.requests += 1;
+        let outputs = self
+            .engine
+            .handle(Inbound {
+                requester: self.acting_as.clone(),
+                text: slack_text.clone(),
+                history: self.history.clone(),
+                conversation: "chat".into(),
+            })
+            .await;
+        self.history.push(HistoryMessage {
+            from_bot: false,
+            text: slack_text,
+        });
+        for output in &outputs {
+            if let Output::Reply(reply) = output {
+                self.history.push(HistoryMessage {
+                    from_bot: true,
+                    text: reply.clone(),
+                });
+            }
+        }
+        self.show(outputs, out)
+    }
+
+    fn show(&mut self, outputs: Vec<Output>, out: &mut dyn Write) -> std::io::Result<()> {
+        for output in outputs {
+            match output {
+                Output::Reply(text) => writeln!(
+                    out,
+                    "  okta-agent › {}",
+                    self.read_mentions(&indent_rest(&text))
+                )?,
+                Output::Card(card) => {
+                    self.summary.cards += 1;
+                    self.pending = Some(card.proposal_id.clone());
+                    writeln!(out, "{}", self.render_card(&card))?;
+                }
+                Output::CardUpdate(card) => {
+                    if card.state.is_final()
+                        && self.pending.as_deref() == Some(card.proposal_id.as_str())
+                    {
+                        self.pending = None;
+                    }
+                    if card.state == ProposalState::Executed {
+                        self.summary.executed += 1;
+                    }
+                    if card.undo_available {
+                        self.undoable = Some(card.proposal_id.clone());
+                    }
+                    writeln!(out, "{}", self.render_outcome(&card))?;
+                }
+                Output::Ephemeral { to, text } => writeln!(
+                    out,
+                    "  (only {} sees this) {}",
+                    self.name(&to),
+                    self.read_mentions(&text)
+                )?,
+                Output::DirectMessage { to, text } => writeln!(
+                    out,
+                    "  (direct message to {}) {}",
+                    self.name(&to),
+                    text.expose()
+                )?,
+                Output::TriageNotice { text, .. } => writeln!(
+                    out,
+                    "  (posted in the triage channel) {}",
+                    self.read_mentions(&text)
+                )?,
+            }
+        }
+        Ok(())
+    }
+
+    fn render_card(&self, card: &Card) -> String {
+        let target = &card.target;
+        let mut lines = vec![
+            format!(
+                "  ┌ Approval needed: {}{}",
+                card.tool.verb(),
+                if card.undo_of.is_some() {
+                    " (undo)"
+                } else {
+                    ""
+                }
+            ),
+            format!(
+                "  │ Target:    {} · {} · {}",
+                target.name, target.login, target.status
+            ),
+        ];
+        if let Some(group) = &target.group {
+            lines.push(format!("  │ Group:     {}", group.name));
+        }
+        lines.push(format!("  │ Requested: {}", self.name(&card.requester)));
+        if let Some(approvers) = card.approvers {
+            lines.push(format!("  │ Approver:  {}", approvers.describe()));
+        }
+        lines.push(format!("  │ Expires:   {}", format_utc(card.expires_at)));
+        lines.push("  └ Approve? [y = Approve / n = Cancel]".into());
+        lines.join("\n")
+    }
+
+    fn render_outcome(&self, card: &Card) -> String {
+        let mark = match card.state {
+            ProposalState::Executed => "✓ Executed",
+            ProposalState::Failed => "✗ Failed",
+            ProposalState::Rejected => "✗ Cancelled",
+            ProposalState::Expired => "⌛ Expired",
+            ProposalState::Unknown => "? Outcome unknown",
+            ProposalState::Pending | ProposalState::Executing => "…",
+        };
+        let summary = card
+            .outcome
+            .as_ref()
+            .map_or(String::new(), |o| o.summary.clone());
+        let mut lines = vec![format!("  {mark}: {}", self.read_mentions(&summary))];
+        if let (Some(by), Some(at)) = (&card.decided_by, card.decided_at) {
+            lines.push(format!("    by {} at {}", self.name(by), format_utc(at)));
+        }
+        if let Some(outcome) = &card.outcome {
+            if !outcome.okta_request_ids.is_empty() {
+                lines.push(format!(
+                    "    Okta request ids: {}",
+                    outcome.okta_request_ids.join(", ")
+                ));
+            }
+        }
+        if card.undo_available {
+            lines.push("    Undo is available: type `undo`.".into());
+        }
+        lines.join("\n")
+    }
+
+    /// `@bob` → `<@U0BOB>`, as Slack's composer does when you pick a person.
+    fn write_mentions(&self, text: &str) -> String {
+        let Some(directory) = self.directory else {
+            return text.to_string();
+        };
+        text.split(' ')
+            .map(|word| {
+                let Some(handle) = word.strip_prefix('@') else {
+                    return word.to_string();
+                };
+                let end = handle
+                    .find(|c: char| !(c.is_alphanumeric() || c == '.' || c == '_' || c == '-'))
+                    .unwrap_or(handle.len());
+                // A trailing full stop ends the sentence, not the handle.
+                let name = handle[..end].trim_end_matches('.');
+                match directory.id_for_handle(name) {
+                    Some(id) => format!("<@{id}>{}", &handle[name.len()..]),
+                    None => word.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// `<@U0BOB>` → `@bob` for display.
+    fn read_mentions(&self, text: &str) -> String {
+        let Some(directory) = self.directory else {
+            return text.to_string();
+        };
+        let mut shown = text.to_string();
+        for person in directory.people() {
+            shown = shown.replace(&format!("<@{}>", person.id), &format!("@{}", person.handle));
+        }
+        shown
+    }
+
+    fn mention_to_id(&self, text: &str) -> String {
+        let bare = text.trim_start_matches('@');
+        self.directory
+            .and_then(|d| d.id_for_handle(bare))
+            .map_or_else(|| bare.to_string(), str::to_string)
+    }
+
+    fn name(&self, slack_id: &str) -> String {
+        self.read_mentions(&format!("<@{slack_id}>"))
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Indents every line after the first, under the speaker's prefix.
+fn indent_rest(text: &str) -> String {
+    text.lines().collect::<Vec<_>>().join("\n    ")
+}

@@ -1,0 +1,313 @@
+//! Who is who: Slack people (from a [`Directory`]) mapped to Okta users, and the targets a
+//! request names resolved to exactly one Okta user or group, or to a question. Identity always
+//! comes from the Slack user id on the event; the mapping is the Slack profile email matched to
+//! the Okta login, then to a single Okta user with that email. Nothing here guesses.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::okta::{Group, GroupMatch, OktaClient, OktaError, User};
+use crate::policy::{Actor, AdminRoles, PersonKind, TargetFacts};
+
+/// A Slack account, as `users.info` describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlackPerson {
+    pub id: String,
+    /// The handle people type after `@` (used by the terminal chat to write mentions).
+    pub handle: String,
+    pub email: Option<String>,
+    pub kind: PersonKind,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not look up Slack user {id}: {reason}")]
+pub struct DirectoryError {
+    pub id: String,
+    pub reason: String,
+}
+
+/// Looks up Slack people by user id (Slack's `users.info` in production).
+#[async_trait]
+pub trait Directory: Send + Sync {
+    async fn person(&self, slack_id: &str) -> Result<Option<SlackPerson>, DirectoryError>;
+}
+
+/// A fixed directory: the demo org's Slack workspace, and tests.
+#[derive(Clone, Debug, Default)]
+pub struct StaticDirectory {
+    people: HashMap<String, SlackPerson>,
+}
+
+impl StaticDirectory {
+    pub fn new(people: impl IntoIterator<Item = SlackPerson>) -> Self {
+        Self {
+            people: people.into_iter().map(|p| (p.id.clone(), p)).collect(),
+        }
+    }
+
+    /// The demo workspace that goes with the built-in demo org: one Slack member per demo Okta
+    /// user, plus a bot and a guest.
+    pub fn demo() -> Self {
+        let member = |id: &str, handle: &str, login: &str, kind| SlackPerson {
+            id: id.into(),
+            handle: handle.into(),
+            email: Some(format!("{login}@example.com")),
+            kind,
+        };
+        use PersonKind::*;
+        Self::new([
+            member("U0ANA", "ana", "ana.lopez", Member),
+            member("U0BOB", "bob", "bob.smith", Member),
+            member("U0CAROL", "carol", "carol.chen", Member),
+            member("U0DAN", "dan", "dan.okafor", Deleted),
+            member("U0ERIN", "erin", "erin.walsh", Member),
+            member("U0FRANK", "frank", "frank.mueller", Member),
+            member("U0GRACE", "grace", "grace.kim", Member),
+            member("U0HIRO", "hiro", "hiro.tanaka", Member),
+            member("U0INES", "ines", "ines.garcia", Member),
+            member("U0JAMAL", "jamal", "jamal.reed", Member),
+            member("U0KATE", "kate", "kate.nguyen", Member),
+            member("U0LEO", "leo", "leo.martin", Member),
+            member("U0MARIAR", "maria.rossi", "maria.rossi", Member),
+            member("U0MARIAS", "maria.rossini", "maria.rossini", Member),
+            member("U0GUEST", "guest", "contractor", Guest),
+            SlackPerson {
+                id: "U0BOT".into(),
+                handle: "deploybot".into(),
+                email: None,
+                kind: Bot,
+            },
+        ])
+    }
+
+    /// The Slack id whose handle is `handle`, if exactly one person has it.
+    pub fn id_for_handle(&self, handle: &str) -> Option<&str> {
+        let mut found = self
+            .people
+            .values()
+            .filter(|p| p.handle.eq_ignore_ascii_case(handle));
+        match (found.next(), found.next()) {
+            (Some(person), None) => Some(&person.id),
+            _ => None,
+        }
+    }
+
+    pub fn people(&self) -> impl Iterator<Item = &SlackPerson> {
+        self.people.values()
+    }
+}
+
+#[async_trait]
+impl Directory for StaticDirectory {
+    async fn person(&self, slack_id: &str) -> Result<Option<SlackPerson>, DirectoryError> {
+        Ok(self.people.get(slack_id).cloned())
+    }
+}
+
+/// The result of looking a person or group up.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lookup<T> {
+    Found(T),
+    /// More than one match; the request must say which.
+    Ambiguous(Vec<T>),
+    /// No match; the text says what was looked for and how.
+    NotFound(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error(transparent)]
+    Okta(#[from] OktaError),
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+}
+
+/// Resolves Slack people and named targets against Okta.
+#[derive(Clone)]
+pub struct Resolver {
+    okta: Arc<OktaClient>,
+    directory: Arc<dyn Directory>,
+}
+
+/// `<@U123>` or `<@U123|name>` → `U123`.
+pub fn parse_mention(text: &str) -> Option<&str> {
+    let inner = text.trim().strip_prefix("<@")?.strip_suffix('>')?;
+    let id = inner.split('|').next()?;
+    crate::policy::is_slack_user_id(id).then_some(id)
+}
+
+/// Okta user ids: `00u` followed by letters and digits.
+pub fn is_okta_user_id(text: &str) -> bool {
+    text.len() >= 15 && text.starts_with("00u") && text.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+impl Resolver {
+    pub fn new(okta: Arc<OktaClient>, directory: Arc<dyn Directory>) -> Self {
+        Self { okta, directory }
+    }
+
+    pub fn okta(&self) -> &Arc<OktaClient> {
+        &self.okta
+    }
+
+    pub fn directory(&self) -> &Arc<dyn Directory> {
+        &self.directory
+    }
+
+    /// The acting person: their kind comes from Slack, their Okta id from their Slack email.
+    /// Someone the directory does not know is treated as a guest (never allowed to act).
+    pub async fn actor(&self, slack_id: &str) -> Result<Actor, ResolveError> {
+        let Some(person) = self.directory.person(slack_id).await? else {
+            return Ok(Actor {
+                slack_id: slack_id.to_string(),
+                kind: PersonKind::Guest,
+                okta_user_id: None,
+            });
+        };
+        let okta_user_id = match (&person.email, person.kind) {
+            (Some(email), PersonKind::Member) => match self.by_email(email).await? {
+                Lookup::Found(user) => Some(user.id),
+                _ => None,
+            },
+            _ => None,
+        };
+        Ok(Actor {
+            slack_id: person.id,
+            kind: person.kind,
+            okta_user_id,
+        })
+    }
+
+    /// A person named by a Slack mention, an Okta id, an email or login, or a name.
+    pub async fn user(&self, text: &str) -> Result<Lookup<User>, ResolveError> {
+        let text = text.trim().trim_start_matches('@');
+        if let Some(slack_id) = parse_mention(text) {
+            let Some(person) = self.directory.person(slack_id).await? else {
+                return Ok(Lookup::NotFound(format!("Slack has no user {slack_id}")));
+            };
+            if person.kind == PersonKind::Bot {
+                return Ok(Lookup::NotFound(format!(
+                    "@{} is a bot, not a person with an Okta account",
+                    person.handle
+                )));
+            }
+            let Some(email) = person.email else {
+                return Ok(Lookup::NotFound(format!(
+                    "@{}'s Slack profile has no email, so I cannot match them to Okta; use their Okta login instead",
+                    person.handle
+                )));
+            };
+            return self.by_email(&email).await;
+        }
+        if is_okta_user_id(text) {
+            return match self.okta.get_user(text).await {
+                Ok(reply) => Ok(Lookup::Found(reply.value)),
+                Err(OktaError::NotFound { .. }) => {
+                    Ok(Lookup::NotFound(format!("Okta has no user with id {text}")))
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
+        if text.contains('@') {
+            return self.by_email(text).await;
+        }
+        self.by_name(text).await
+    }
+
+    /// Login equal to the email first; failing that, a single user with that email.
+    async fn by_email(&self, email: &str) -> Result<Lookup<User>, ResolveError> {
+        match self.okta.get_user(email).await {
+            Ok(reply) if reply.value.profile.login.eq_ignore_ascii_case(email) => {
+                return Ok(Lookup::Found(reply.value))
+            }
+            Ok(_) | Err(OktaError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let mut users = self.okta.users_with_email(email).await?.value;
+        Ok(match users.len() {
+            0 => Lookup::NotFound(format!("no Okta user has the login or email {email}")),
+            1 => Lookup::Found(users.remove(0)),
+            _ => Lookup::Ambiguous(users),
+        })
+    }
+
+    /// A name or login prefix: an exact login name wins; otherwise one match, or a question.
+    async fn by_name(&self, text: &str) -> Result<Lookup<User>, ResolveError> {
+        let users = self.okta.find_users(text).await?.value;
+        let exact: Vec<&User> = users
+            .iter()
+            .filter(|u| {
+                let login = &u.profile.login;
+                let local = login.split('@').next().unwrap_or(login);
+                local.eq_ignore_ascii_case(text)
+            })
+            .collect();
+        if let [one] = exact.as_slice() {
+            return Ok(Lookup::Found((*one).clone()));
+        }
+        let mut users = users;
+        Ok(match users.len() {
+            0 => Lookup::NotFound(format!(
+                "no Okta user's name, login or email starts with '{text}'"
+            )),
+            1 => Lookup::Found(users.remove(0)),
+            _ => Lookup::Ambiguous(users),
+        })
+    }
+
+    /// An Okta group by name: an exact name wins; several candidates need a question.
+    pub async fn group(&self, name: &str) -> Result<Lookup<Group>, ResolveError> {
+        Ok(match self.okta.find_group(name).await?.value {
+            GroupMatch::Found(group) => Lookup::Found(group),
+            GroupMatch::Ambiguous(groups) => Lookup::Ambiguous(groups),
+            GroupMatch::NotFound => Lookup::NotFound(format!("no Okta group is named '{name}'")),
+        })
+    }
+
+    /// What policy needs to know about a target: admin roles and group names, fresh from Okta.
+    pub async fn target_facts(&self, user: &User) -> Result<TargetFacts, ResolveError> {
+        let admin_roles = match self.okta.user_roles(&user.id).await {
+            Ok(reply) if reply.value.is_empty() => AdminRoles::None,
+            Ok(reply) => AdminRoles::Held(reply.value.into_iter().map(|r| r.role_type).collect()),
+            Err(e @ (OktaError::MissingScope { .. } | OktaError::NotPermitted { .. })) => {
+                AdminRoles::Unknown(e.to_string())
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let groups = self
+            .okta
+            .user_groups(&user.id)
+            .await?
+            .value
+            .iter()
+            .map(|g| g.name().to_string())
+            .collect();
+        Ok(TargetFacts {
+            okta_user_id: user.id.clone(),
+            login: user.profile.login.clone(),
+            email: user.profile.email.clone(),
+            admin_roles,
+            groups,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_and_ids() {
+        assert_eq!(parse_mention("<@U0BOB>"), Some("U0BOB"));
+        assert_eq!(parse_mention("<@U0BOB|bob>"), Some("U0BOB"));
+        assert_eq!(parse_mention("<!channel>"), None);
+        assert_eq!(parse_mention("<@bob>"), None);
+        assert!(is_okta_user_id("00u1abcdefghijklmnop"));
+        assert!(!is_okta_user_id("00g1abcdefghijklmnop"));
+        let demo = StaticDirectory::demo();
+        assert_eq!(demo.id_for_handle("Bob"), Some("U0BOB"));
+        assert_eq!(demo.id_for_handle("maria"), None);
+    }
+}

@@ -1,0 +1,159 @@
+//! Assembles an [`Engine`] from [`Settings`]: the real org, or — with no `OKTA_ORG_URL` — the
+//! built-in simulated demo org with its demo policy, demo Slack directory and demo help docs.
+//! `chat` uses it today; `run` (the Slack front end) assembles the same engine.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::agent::model::{ModelClient, OpenAiModel};
+use crate::agent::toolbox::Toolbox;
+use crate::agent::{Agent, Limits};
+use crate::clock::{SystemWallClock, WallClock};
+use crate::config::Settings;
+use crate::engine::Engine;
+use crate::identity::{Directory, Resolver, StaticDirectory};
+use crate::knowledge::HelpDocs;
+use crate::okta::{client::http_client, ClientOptions, OktaClient, TokenSource};
+use crate::policy::Policy;
+use crate::sandbox::{self, RunningSandbox, Seed};
+use crate::store::{Store, DEFAULT_DATABASE_URL};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("could not start the built-in demo org: {0}")]
+    Sandbox(#[from] sandbox::SandboxError),
+    #[error("could not build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("bad Okta org URL: {0}")]
+    Url(#[from] url::ParseError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Knowledge(#[from] crate::knowledge::KnowledgeError),
+    #[error(transparent)]
+    Model(#[from] crate::agent::model::ModelError),
+    #[error("could not create a temporary folder for the demo's state: {0}")]
+    TempDir(std::io::Error),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+}
+
+/// The demo org's pieces, kept alive as long as the engine.
+pub struct Demo {
+    pub sandbox: RunningSandbox,
+    pub directory: StaticDirectory,
+    /// Holds the demo's database; removed when the demo ends.
+    _state: Option<tempfile::TempDir>,
+}
+
+pub struct Runtime {
+    pub engine: Arc<Engine>,
+    pub okta: Arc<OktaClient>,
+    pub demo: Option<Demo>,
+    /// Proposals found half-done at start (settled as `unknown`).
+    pub recovered: usize,
+}
+
+/// What tests and front ends may substitute.
+#[derive(Default)]
+pub struct Overrides {
+    pub directory: Option<Arc<dyn Directory>>,
+    pub model: Option<Arc<dyn ModelClient>>,
+    pub clock: Option<Arc<dyn WallClock>>,
+    pub limits: Option<Limits>,
+}
+
+/// The client id the demo org registers for okta-agent.
+pub const DEMO_CLIENT_ID: &str = "0oademoagent00000000";
+
+pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runtime, RuntimeError> {
+    let http = http_client(Duration::from_secs(10))?;
+    let mut demo = None;
+    let okta = match &settings.okta {
+        Some(okta) => {
+            let tokens = TokenSource::new(
+                http.clone(),
+                &okta.org_url,
+                okta.client_id.clone(),
+                okta.signing_key.clone(),
+                okta.scopes.clone(),
+            )?;
+            OktaClient::new(
+                okta.org_url.clone(),
+                http,
+                Arc::new(tokens),
+                ClientOptions::default(),
+            )
+        }
+        None => {
+            let (client, key, _pem) = sandbox::generated_client(DEMO_CLIENT_ID)?;
+            let running = sandbox::start(
+                SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                &Seed::demo().map_err(sandbox::SandboxError::from)?,
+                Some(client),
+            )
+            .await?;
+            let org = url::Url::parse(&running.url())?;
+            let scopes = crate::config::DEFAULT_SCOPES
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let tokens = TokenSource::new(http.clone(), &org, DEMO_CLIENT_ID.into(), key, scopes)?;
+            demo = Some(Demo {
+                sandbox: running,
+                directory: StaticDirectory::demo(),
+                _state: None,
+            });
+            OktaClient::new(org, http, Arc::new(tokens), ClientOptions::default())
+        }
+    };
+    let okta = Arc::new(okta);
+    let directory: Arc<dyn Directory> = match (overrides.directory, &demo) {
+        (Some(directory), _) => directory,
+        (None, Some(demo)) => Arc::new(demo.directory.clone()),
+        (None, None) => Arc::new(StaticDirectory::default()),
+    };
+    let policy = Arc::new(match (&settings.policy, &demo) {
+        (Some(policy), _) => policy.clone(),
+        (None, Some(_)) => Policy::demo(),
+        (None, None) => Policy::read_only(),
+    });
+    let docs = Arc::new(match (&settings.knowledge_path, &demo) {
+        (Some(path), _) => HelpDocs::load(path)?,
+        (None, Some(_)) => HelpDocs::demo(),
+        (None, None) => HelpDocs::default(),
+    });
+    let store = match (&settings.database_url, &mut demo) {
+        (Some(url), _) => Store::open_url(url)?,
+        // The demo org starts fresh every time, so its proposals and audit do too.
+        (None, Some(demo)) => {
+            let dir = tempfile::Builder::new()
+                .prefix("okta-agent-demo-")
+                .tempdir()
+                .map_err(RuntimeError::TempDir)?;
+            let store = Store::open(&dir.path().join("okta-agent.db"))?;
+            demo._state = Some(dir);
+            store
+        }
+        (None, None) => Store::open_url(DEFAULT_DATABASE_URL)?,
+    };
+    let limits = overrides.limits.unwrap_or_default();
+    let model: Option<Arc<dyn ModelClient>> = match (overrides.model, &settings.llm) {
+        (Some(model), _) => Some(model),
+        (None, Some(llm)) => Some(Arc::new(OpenAiModel::new(llm, limits.turn_timeout)?)),
+        (None, None) => None,
+    };
+    let resolver = Resolver::new(okta.clone(), directory);
+    let toolbox = Toolbox::new(resolver.clone(), policy.clone(), docs);
+    let agent = Agent::new(toolbox, model, limits);
+    let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemWallClock));
+    let engine = Engine::new(agent, resolver, policy, Arc::new(store), clock);
+    let recovered = engine.recover()?;
+    Ok(Runtime {
+        engine: Arc::new(engine),
+        okta,
+        demo,
+        recovered,
+    })
+}

@@ -1,0 +1,464 @@
+//! Persistence in SQLite: proposals (with their single-use state transitions), inbound dedupe
+//! keys and the audit chain. Every state change is one conditional `UPDATE`, so two clicks racing
+//! on the same proposal cannot both win, even across processes sharing the file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+const SCHEMA: &str = include_str!("schema.sql");
+const SCHEMA_VERSION: i64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DATABASE_URL '{0}' is not supported; use sqlite://path/to/file.db (PostgreSQL is not supported yet)")]
+    UnsupportedUrl(String),
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("the database {path} was written by a newer okta-agent (schema {found}, this build knows {SCHEMA_VERSION}); upgrade okta-agent")]
+    TooNew { path: String, found: i64 },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("stored record is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// A proposal row, as stored. The approvals module owns its meaning.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProposalRow {
+    pub id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub requester: String,
+    pub tool: String,
+    /// The decoded call, as JSON.
+    pub call: String,
+    /// The target snapshot, as JSON.
+    pub target: String,
+    pub policy_version: String,
+    pub binding_hash: String,
+    pub state: String,
+    pub approver: Option<String>,
+    pub decided_at: Option<i64>,
+    /// The outcome, as JSON, once there is one.
+    pub outcome: Option<String>,
+    /// Where the request came from (a Slack channel and thread, or "chat").
+    pub conversation: String,
+    /// The proposal this one undoes, if it is an Undo.
+    pub undo_of: Option<String>,
+}
+
+/// What a conditional state change found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// The change was made.
+    Done,
+    /// The proposal is not in the expected state; this is the state it is in.
+    WrongState(String),
+    /// It had expired; it is now marked `expired`.
+    Expired,
+    Missing,
+}
+
+/// One audit row: the record's JSON and its place in the hash chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub record: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    conn: Mutex<Connection>,
+    location: String,
+}
+
+/// The default `DATABASE_URL`: a file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://okta-agent.db";
+
+/// The file a `DATABASE_URL` names.
+pub fn sqlite_path(url: &str) -> Result<PathBuf, StoreError> {
+    let url = url.trim();
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if !path.is_empty() {
+            return Ok(PathBuf::from(path));
+        }
+    } else if let Some(path) = url.strip_prefix("sqlite:") {
+        if !path.is_empty() && !path.starts_with(':') {
+            return Ok(PathBuf::from(path));
+        }
+    } else if !url.contains("://") && !url.is_empty() {
+        return Ok(PathBuf::from(url));
+    }
+    Err(StoreError::UnsupportedUrl(url.to_string()))
+}
+
+impl Store {
+    /// Opens (creating if needed) the database a `DATABASE_URL` names.
+    pub fn open_url(url: &str) -> Result<Self, StoreError> {
+        Self::open(&sqlite_path(url)?)
+    }
+
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let location = path.display().to_string();
+        let open_err = |source| StoreError::Open {
+            path: location.clone(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        // WAL keeps inserts cheap (the ack budget) and lets a reader run beside the writer.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        let found: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(open_err)?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: location,
+                found,
+            });
+        }
+        if found < SCHEMA_VERSION {
+            conn.execute_batch(SCHEMA).map_err(open_err)?;
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(open_err)?;
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+            location,
+        })
+    }
+
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (statements are
+        // atomic), so a poisoned lock is still safe to use.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    // ----- proposals ---------------------------------------------------------------------
+
+    pub fn insert_proposal(&self, row: &ProposalRow) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO proposals (id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                row.id, row.created_at, row.expires_at, row.requester, row.tool, row.call,
+                row.target, row.policy_version, row.binding_hash, row.state, row.approver,
+                row.decided_at, row.outcome, row.conversation, row.undo_of
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn proposal(&self, id: &str) -> Result<Option<ProposalRow>, StoreError> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of
+                 FROM proposals WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(ProposalRow {
+                        id: r.get(0)?,
+                        created_at: r.get(1)?,
+                        expires_at: r.get(2)?,
+                        requester: r.get(3)?,
+                        tool: r.get(4)?,
+                        call: r.get(5)?,
+                        target: r.get(6)?,
+                        policy_version: r.get(7)?,
+                        binding_hash: r.get(8)?,
+                        state: r.get(9)?,
+                        approver: r.get(10)?,
+                        decided_at: r.get(11)?,
+                        outcome: r.get(12)?,
+                        conversation: r.get(13)?,
+                        undo_of: r.get(14)?,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(row)
+    }
+
+    /// Moves a pending, unexpired proposal to `to`, recording who and when. Exactly one caller
+    /// can win this for a given proposal.
+    pub fn decide(&self, id: &str, to: &str, by: &str, now: i64) -> Result<Transition, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE proposals SET state = ?2, approver = ?3, decided_at = ?4
+             WHERE id = ?1 AND state = 'pending' AND expires_at > ?4",
+            params![id, to, by, now],
+        )?;
+        let result = if changed == 1 {
+            Transition::Done
+        } else {
+            let current: Option<(String, i64)> = tx
+                .query_row(
+                    "SELECT state, expires_at FROM proposals WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            match current {
+                None => Transition::Missing,
+                Some((state, expires_at)) if state == "pending" && expires_at <= now => {
+                    tx.execute(
+                        "UPDATE proposals SET state = 'expired', decided_at = ?2 WHERE id = ?1 AND state = 'pending'",
+                        params![id, now],
+                    )?;
+                    Transition::Expired
+                }
+                Some((state, _)) => Transition::WrongState(state),
+            }
+        };
+        tx.commit()?;
+        Ok(result)
+    }
+
+    /// Records how an executing proposal ended. Only an `executing` proposal can finish.
+    pub fn finish(&self, id: &str, state: &str, outcome: &str) -> Result<Transition, StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE proposals SET state = ?2, outcome = ?3 WHERE id = ?1 AND state = 'executing'",
+            params![id, state, outcome],
+        )?;
+        Ok(if changed == 1 {
+            Transition::Done
+        } else {
+            Transition::WrongState(
+                self.proposal(id)?
+                    .map_or_else(|| "missing".into(), |p| p.state),
+            )
+        })
+    }
+
+    /// Proposals left `executing` (a crash between the claim and the outcome).
+    pub fn executing(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT id FROM proposals WHERE state = 'executing'")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(ids)
+    }
+
+    /// How many proposals `requester` made since `since`.
+    pub fn proposals_by_requester_since(
+        &self,
+        requester: &str,
+        since: i64,
+    ) -> Result<u32, StoreError> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM proposals WHERE requester = ?1 AND created_at >= ?2",
+            params![requester, since],
+            |r| r.get(0),
+        )?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// How many proposals about the Okta user `target_id` were made since `since`, not counting
+    /// rejected or expired ones.
+    pub fn proposals_about_since(&self, target_id: &str, since: i64) -> Result<u32, StoreError> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM proposals WHERE target_id = ?1 AND created_at >= ?2 AND state NOT IN ('rejected', 'expired')",
+            params![target_id, since],
+            |r| r.get(0),
+        )?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    // ----- inbound dedupe ----------------------------------------------------------------
+
+    /// Records an inbound delivery key with what is needed to process it. Returns false when the
+    /// key was seen before (a redelivery or a double click).
+    pub fn remember_inbound(&self, key: &str, payload: &str, now: i64) -> Result<bool, StoreError> {
+        let inserted = self.conn().execute(
+            "INSERT OR IGNORE INTO inbound (key, received_at, payload, state) VALUES (?1, ?2, ?3, 'received')",
+            params![key, now, payload],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    pub fn finish_inbound(&self, key: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute("UPDATE inbound SET state = 'done' WHERE key = ?1", [key])?;
+        Ok(())
+    }
+
+    /// Inbound work acknowledged but never finished (key, payload), oldest first.
+    pub fn unfinished_inbound(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT key, payload FROM inbound WHERE state = 'received' ORDER BY received_at, key",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    // ----- audit -------------------------------------------------------------------------
+
+    /// Appends a record to the chain: reads the head and inserts in one transaction, so
+    /// concurrent appends cannot fork the chain.
+    pub fn append_audit(
+        &self,
+        link: impl FnOnce(i64, &str) -> (String, String),
+    ) -> Result<AuditRow, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let head: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (seq, prev_hash) = match head {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, GENESIS_HASH.to_string()),
+        };
+        let (record, hash) = link(seq, &prev_hash);
+        tx.execute(
+            "INSERT INTO audit (seq, record, prev_hash, hash) VALUES (?1, ?2, ?3, ?4)",
+            params![seq, record, prev_hash, hash],
+        )?;
+        tx.commit()?;
+        Ok(AuditRow {
+            seq,
+            record,
+            prev_hash,
+            hash,
+        })
+    }
+
+    pub fn audit_rows(&self) -> Result<Vec<AuditRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT seq, record, prev_hash, hash FROM audit ORDER BY seq")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(AuditRow {
+                    seq: r.get(0)?,
+                    record: r.get(1)?,
+                    prev_hash: r.get(2)?,
+                    hash: r.get(3)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Runs raw SQL; only tests use it, to tamper with records.
+    #[doc(hidden)]
+    pub fn execute_raw(&self, sql: &str) -> Result<usize, StoreError> {
+        Ok(self.conn().execute(sql, [])?)
+    }
+}
+
+/// The `prev_hash` of the first audit record.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, expires_at: i64) -> ProposalRow {
+        ProposalRow {
+            id: id.into(),
+            created_at: 100,
+            expires_at,
+            requester: "U1".into(),
+            tool: "unlock_user".into(),
+            call: "{}".into(),
+            target: r#"{"id":"00u1"}"#.into(),
+            policy_version: "v".into(),
+            binding_hash: "h".into(),
+            state: "pending".into(),
+            approver: None,
+            decided_at: None,
+            outcome: None,
+            conversation: "chat".into(),
+            undo_of: None,
+        }
+    }
+
+    #[test]
+    fn a_proposal_is_decided_once_and_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store.insert_proposal(&row("p1", 200)).unwrap();
+        assert_eq!(
+            store.decide("p1", "executing", "U2", 150).unwrap(),
+            Transition::Done
+        );
+        assert_eq!(
+            store.decide("p1", "executing", "U2", 150).unwrap(),
+            Transition::WrongState("executing".into())
+        );
+        assert_eq!(
+            store.finish("p1", "executed", "{}").unwrap(),
+            Transition::Done
+        );
+        assert_eq!(
+            store.finish("p1", "executed", "{}").unwrap(),
+            Transition::WrongState("executed".into())
+        );
+        store.insert_proposal(&row("p2", 200)).unwrap();
+        assert_eq!(
+            store.decide("p2", "executing", "U2", 200).unwrap(),
+            Transition::Expired
+        );
+        assert_eq!(store.proposal("p2").unwrap().unwrap().state, "expired");
+        assert_eq!(
+            store.decide("nope", "executing", "U2", 1).unwrap(),
+            Transition::Missing
+        );
+        assert_eq!(store.proposals_about_since("00u1", 0).unwrap(), 1);
+    }
+
+    #[test]
+    fn inbound_keys_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let store = Store::open(&path).unwrap();
+            assert!(store.remember_inbound("ev1", "{}", 1).unwrap());
+            assert!(!store.remember_inbound("ev1", "{}", 2).unwrap());
+        }
+        let store = Store::open(&path).unwrap();
+        assert!(!store.remember_inbound("ev1", "{}", 3).unwrap());
+        assert_eq!(store.unfinished_inbound().unwrap().len(), 1);
+        store.finish_inbound("ev1").unwrap();
+        assert!(store.unfinished_inbound().unwrap().is_empty());
+    }
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            sqlite_path("sqlite://a/b.db").unwrap(),
+            PathBuf::from("a/b.db")
+        );
+        assert_eq!(sqlite_path("sqlite:x.db").unwrap(), PathBuf::from("x.db"));
+        assert_eq!(sqlite_path("x.db").unwrap(), PathBuf::from("x.db"));
+        assert!(sqlite_path("postgres://db/okta").is_err());
+        assert!(sqlite_path("sqlite::memory:").is_err());
+    }
+}
