@@ -119,6 +119,15 @@ impl<'a> ChatSession<'a> {
                 return self.show(outputs, out);
             }
         }
+        if matches!(
+            answer.as_str(),
+            "y" | "yes" | "approve" | "n" | "no" | "cancel"
+        ) {
+            return writeln!(
+                out,
+                "  okta-agent › There is no card waiting for an answer."
+            );
+        }
         if answer == "undo" {
             let Some(id) = self.undoable.take() else {
                 return writeln!(out, "  okta-agent › There is nothing to undo.");

@@ -480,4 +480,70 @@ mod tests {
         assert!(err.contains("org_ur"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn model_settings_need_a_model_and_openai_needs_a_key() {
+        assert!(load(&[], None).unwrap().llm.is_none());
+        let s = load(
+            &[
+                ("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1/"),
+                ("OPENAI_MODEL", "llama3.1"),
+            ],
+            None,
+        )
+        .unwrap();
+        let llm = s.llm.unwrap();
+        assert_eq!(llm.base_url, "http://127.0.0.1:11434/v1");
+        assert_eq!(llm.model, "llama3.1");
+        let err = load(&[("OPENAI_API_KEY", "sk-test")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("OPENAI_MODEL is missing"), "{err}");
+        assert!(!err.contains("sk-test"), "the key never appears in errors");
+        let err = load(&[("OPENAI_MODEL", "gpt-4.1-mini")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("OPENAI_API_KEY is missing"), "{err}");
+        let err = load(
+            &[("OPENAI_BASE_URL", "ftp://x"), ("OPENAI_MODEL", "m")],
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("not an http(s) URL"), "{err}");
+        let s = load(
+            &[("OPENAI_API_KEY", "sk-test"), ("OPENAI_MODEL", "m")],
+            None,
+        )
+        .unwrap();
+        assert!(!format!("{:?}", s.llm).contains("sk-test"));
+    }
+
+    #[test]
+    fn policy_store_and_knowledge_sections_are_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.toml");
+        std::fs::write(
+            &cfg,
+            "[policy]\nadmins = [\"U0ADMIN1\"]\ntwo_person = [\"deactivate_user\"]\n[store]\ndatabase_url = \"sqlite://x.db\"\n[knowledge]\npath = \"docs\"\n",
+        )
+        .unwrap();
+        let s = load(&[], Some(&cfg)).unwrap();
+        assert!(s.policy.unwrap().is_admin("U0ADMIN1"));
+        assert_eq!(s.database_url.as_deref(), Some("sqlite://x.db"));
+        assert_eq!(s.knowledge_path, Some(PathBuf::from("docs")));
+        let s = load(&[("DATABASE_URL", "sqlite://env.db")], Some(&cfg)).unwrap();
+        assert_eq!(s.database_url.as_deref(), Some("sqlite://env.db"));
+        let err = load(&[("DATABASE_URL", "postgres://db")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("DATABASE_URL"), "{err}");
+        std::fs::write(
+            &cfg,
+            "[policy]\nadmins = [\"U0ADMIN1\"]\nself_servic = [\"unlock_user\"]\n",
+        )
+        .unwrap();
+        let err = load(&[], Some(&cfg)).unwrap_err().to_string();
+        assert!(err.contains("self_servic"), "{err}");
+    }
 }

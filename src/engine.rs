@@ -18,7 +18,7 @@ use crate::clock::{format_utc, WallClock};
 use crate::executor;
 use crate::identity::{ResolveError, Resolver};
 use crate::okta::OktaError;
-use crate::policy::{Act, ActionFacts, Actor, Approvers, Decision, Policy};
+use crate::policy::{Act, ActionFacts, Actor, Approvers, Decision, PersonKind, Policy};
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::tools::{Call, Tool};
@@ -145,6 +145,18 @@ impl Engine {
 
     async fn handle_inner(&self, inbound: &Inbound) -> Result<Vec<Output>, EngineError> {
         let actor = self.resolver.actor(&inbound.requester).await?;
+        // Bots, guests, deactivated and unknown Slack accounts never request anything.
+        if actor.kind != PersonKind::Member {
+            let reason = match actor.kind {
+                PersonKind::Bot => "bots cannot make requests",
+                PersonKind::Deleted => "deactivated Slack accounts cannot make requests",
+                _ => "only full members of this Slack workspace can make requests (guests and unknown accounts cannot)",
+            };
+            info!(kind = ?actor.kind, "request from a non-member refused");
+            return Ok(vec![Output::Reply(format!(
+                "Sorry, {reason}. Nothing was changed."
+            ))]);
+        }
         let today = format_utc(self.clock.now());
         let report = self.agent.plan(inbound, &actor, &today[..10]).await?;
         info!(

@@ -4,7 +4,6 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::agent::model::{ModelClient, OpenAiModel};
 use crate::agent::toolbox::Toolbox;
@@ -62,13 +61,16 @@ pub struct Overrides {
     pub model: Option<Arc<dyn ModelClient>>,
     pub clock: Option<Arc<dyn WallClock>>,
     pub limits: Option<Limits>,
+    /// Okta client limits (timeouts, retries); tests shorten them.
+    pub client_options: Option<ClientOptions>,
 }
 
 /// The client id the demo org registers for okta-agent.
 pub const DEMO_CLIENT_ID: &str = "0oademoagent00000000";
 
 pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runtime, RuntimeError> {
-    let http = http_client(Duration::from_secs(10))?;
+    let options = overrides.client_options.clone().unwrap_or_default();
+    let http = http_client(options.timeout)?;
     let mut demo = None;
     let okta = match &settings.okta {
         Some(okta) => {
@@ -105,7 +107,7 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
                 directory: StaticDirectory::demo(),
                 _state: None,
             });
-            OktaClient::new(org, http, Arc::new(tokens), ClientOptions::default())
+            OktaClient::new(org, http, Arc::new(tokens), options)
         }
     };
     let okta = Arc::new(okta);

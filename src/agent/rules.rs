@@ -249,6 +249,9 @@ const FILLER: &[&str] = &[
     "might",
     "set",
     "setup",
+    "lift",
+    "suspension",
+    "immediately",
     "use",
     "work",
     "working",
@@ -265,7 +268,8 @@ const SELF_WORDS: &[&str] = &["me", "my", "myself", "i", "im", "mine"];
 /// Recognises one request.
 pub fn parse(text: &str) -> Parsed {
     let explicit = explicit_target(text);
-    let norm = normalize(text);
+    // Slack markup (<@U…>, <!channel>, <http://…|…>) never carries words; mentions were taken above.
+    let norm = normalize(&strip_markup(text));
     let words: Vec<&str> = norm.split_whitespace().collect();
     let has = |w: &str| words.contains(&w);
     let has_any = |ws: &[&str]| ws.iter().any(|w| has(w));
@@ -329,6 +333,7 @@ pub fn parse(text: &str) -> Parsed {
     {
         Some(Tool::ResetPassword)
     } else if has_any(&["session", "sessions", "signout", "logout"])
+        || (has_any(&["sign", "log"]) && has("out") && !phrase("locked out"))
         || phrase_any(&[
             "sign out",
             "log out",
@@ -364,6 +369,7 @@ pub fn parse(text: &str) -> Parsed {
         "trouble logging",
         "trouble signing",
     ]) || has_any(&["diagnose", "locked", "status"])
+        || (has_any(&["cant", "unable"]) && has_any(&["log", "login", "sign", "signin", "access"]))
         || (has("why") && has_any(&["log", "login", "sign", "signin", "access"]))
         || phrase_any(&["whats wrong", "what is wrong"])
     {
@@ -438,6 +444,24 @@ fn explicit_target(text: &str) -> Option<String> {
             }
             None
         })
+}
+
+/// Replaces every `<…>` span with a space.
+fn strip_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' if depth > 0 => {
+                depth -= 1;
+                out.push(' ');
+            }
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn is_email(word: &str) -> bool {

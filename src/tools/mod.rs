@@ -49,8 +49,7 @@ macro_rules! user_args {
         #[derive(Debug, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
-            /// The person: an Okta login or email (ana@acme.com), an Okta user id (00u…), or a
-            /// Slack mention such as <@U012AB3CD>. Never a guess.
+            /// The person: an Okta login or email (ana@acme.com), an Okta user id (00u…), or a Slack mention such as <@U012AB3CD>. Never a guess.
             pub user: String,
         }
     };
@@ -61,8 +60,7 @@ macro_rules! membership_args {
         #[derive(Debug, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
-            /// The person: an Okta login or email (ana@acme.com), an Okta user id (00u…), or a
-            /// Slack mention such as <@U012AB3CD>. Never a guess.
+            /// The person: an Okta login or email (ana@acme.com), an Okta user id (00u…), or a Slack mention such as <@U012AB3CD>. Never a guess.
             pub user: String,
             /// The Okta group's name as the requester wrote it (e.g. "Zoom Users" or "zoom").
             pub group: String,

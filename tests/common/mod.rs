@@ -115,6 +115,18 @@ impl Harness {
             .unwrap()
     }
 
+    /// Every user as the simulator holds them: id, login, status, roles.
+    pub async fn users(&self) -> Value {
+        self.control
+            .get(self.control_url("users"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn stats(&self) -> Value {
         self.control
             .get(self.control_url("stats"))
@@ -209,4 +221,210 @@ pub fn fast_options() -> ClientOptions {
         backoff: Duration::from_millis(10),
         ..ClientOptions::default()
     }
+}
+
+// ----- the agent core over the simulator ---------------------------------------------------
+
+use okta_agent::agent::model::ModelClient;
+use okta_agent::agent::{Inbound, Limits};
+use okta_agent::approvals::ProposalState;
+use okta_agent::clock::TestClock;
+use okta_agent::config::{OktaSettings, Settings};
+use okta_agent::engine::{Card, Choice, Click, Engine, Output};
+use okta_agent::identity::StaticDirectory;
+use okta_agent::policy::Policy;
+use okta_agent::runtime::{self, Overrides, Runtime};
+
+/// The whole core: the demo org in the simulator, the demo policy and Slack directory, a real
+/// SQLite file, and (optionally) a model.
+pub struct Stack {
+    pub harness: Harness,
+    pub runtime: Runtime,
+    pub clock: Arc<TestClock>,
+    pub db: std::path::PathBuf,
+    model: Option<Arc<dyn ModelClient>>,
+    limits: Limits,
+    policy: Policy,
+    _dir: tempfile::TempDir,
+}
+
+/// 2026-11-28 14:00:00 UTC.
+pub const T0: i64 = 1_795_874_400;
+
+impl Stack {
+    pub async fn new() -> Self {
+        Self::with_model(None, Limits::default()).await
+    }
+
+    pub async fn with_model(model: Option<Arc<dyn ModelClient>>, limits: Limits) -> Self {
+        Self::build(model, limits, Policy::demo()).await
+    }
+
+    pub async fn with_policy(policy: Policy) -> Self {
+        Self::build(None, Limits::default(), policy).await
+    }
+
+    pub async fn build(
+        model: Option<Arc<dyn ModelClient>>,
+        limits: Limits,
+        policy: Policy,
+    ) -> Self {
+        let harness = Harness::demo().await;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("okta-agent.db");
+        let clock = Arc::new(TestClock::at(T0));
+        let runtime = Self::assemble(
+            &harness,
+            &db,
+            model.clone(),
+            clock.clone(),
+            limits.clone(),
+            policy.clone(),
+        )
+        .await;
+        Self {
+            harness,
+            runtime,
+            clock,
+            db,
+            model,
+            limits,
+            policy,
+            _dir: dir,
+        }
+    }
+
+    async fn assemble(
+        harness: &Harness,
+        db: &std::path::Path,
+        model: Option<Arc<dyn ModelClient>>,
+        clock: Arc<TestClock>,
+        limits: Limits,
+        policy: Policy,
+    ) -> Runtime {
+        let settings = Settings {
+            okta: Some(OktaSettings {
+                org_url: harness.url(),
+                client_id: harness.client_id.clone(),
+                signing_key: harness.key.clone(),
+                scopes: okta_agent::config::DEFAULT_SCOPES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            }),
+            llm: None,
+            policy: Some(policy),
+            knowledge_path: None,
+            database_url: Some(format!("sqlite://{}", db.display())),
+            config_file: None,
+        };
+        let overrides = Overrides {
+            directory: Some(Arc::new(StaticDirectory::demo())),
+            model,
+            clock: Some(clock),
+            limits: Some(limits),
+            client_options: Some(ClientOptions {
+                timeout: Duration::from_secs(2),
+                ..fast_options()
+            }),
+        };
+        runtime::assemble(&settings, overrides)
+            .await
+            .expect("runtime assembles")
+    }
+
+    /// Drops the engine and builds a new one on the same database and org (a process restart).
+    pub async fn restart(&mut self) {
+        self.runtime = Self::assemble(
+            &self.harness,
+            &self.db,
+            self.model.clone(),
+            self.clock.clone(),
+            self.limits.clone(),
+            self.policy.clone(),
+        )
+        .await;
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.runtime.engine
+    }
+
+    pub async fn ask(&self, requester: &str, text: &str) -> Vec<Output> {
+        self.engine()
+            .handle(Inbound {
+                requester: requester.into(),
+                text: text.into(),
+                history: Vec::new(),
+                conversation: "test".into(),
+            })
+            .await
+    }
+
+    pub async fn click(&self, clicker: &str, proposal_id: &str, choice: Choice) -> Vec<Output> {
+        self.engine()
+            .click(Click {
+                proposal_id: proposal_id.into(),
+                clicker: clicker.into(),
+                choice,
+            })
+            .await
+    }
+
+    /// Mutations the simulator applied.
+    pub async fn mutation_count(&self) -> usize {
+        self.harness.mutations().await.len()
+    }
+
+    pub async fn status_of(&self, login: &str) -> String {
+        let users = self.harness.users().await;
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["login"] == login)
+            .map(|u| u["status"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no user {login}"))
+    }
+}
+
+pub fn card(outputs: &[Output]) -> Option<Card> {
+    outputs.iter().find_map(|o| match o {
+        Output::Card(card) => Some(card.clone()),
+        _ => None,
+    })
+}
+
+pub fn update(outputs: &[Output]) -> Option<Card> {
+    outputs.iter().find_map(|o| match o {
+        Output::CardUpdate(card) => Some(card.clone()),
+        _ => None,
+    })
+}
+
+pub fn text(outputs: &[Output]) -> String {
+    outputs
+        .iter()
+        .map(|o| match o {
+            Output::Reply(t) => t.clone(),
+            Output::Ephemeral { text, .. } => text.clone(),
+            Output::TriageNotice { text, .. } => text.clone(),
+            Output::Card(c) | Output::CardUpdate(c) => format!(
+                "[card {} {} {:?} {}]",
+                c.tool,
+                c.target.login,
+                c.state,
+                c.outcome
+                    .as_ref()
+                    .map(|o| o.summary.clone())
+                    .unwrap_or_default()
+            ),
+            Output::DirectMessage { .. } => "[dm]".into(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn final_state(outputs: &[Output]) -> Option<ProposalState> {
+    update(outputs).map(|c| c.state)
 }

@@ -137,11 +137,13 @@ async fn check_passes_then_names_what_is_wrong() {
         "{text}\n{}",
         String::from_utf8_lossy(&ok.stderr)
     );
+    // Four Okta lines, then the policy and planner lines.
     assert_eq!(
         text.lines().filter(|l| l.starts_with('✓')).count(),
-        4,
+        6,
         "{text}"
     );
+    assert!(text.contains("✓ Policy: none configured: read-only"), "{text}");
 
     let bad = run("unknown-kid", &key_path);
     let text = String::from_utf8_lossy(&bad.stdout).to_string();

@@ -1,4 +1,11 @@
+mod adversarial;
+mod agent_loop;
+mod agent_rules;
+mod approvals_property;
+mod chat_cli;
 mod cli;
+mod engine_flows;
+mod model_http;
 mod okta_faithfulness;
 mod okta_lifecycle;
 mod okta_limits;

@@ -1,0 +1,285 @@
+//! The real binary's agent commands: `chat --script` on the built-in demo org, `audit verify`
+//! and `audit export` (with tampering), `tools`, and `check`'s policy lines.
+
+use std::process::{Command, Output};
+
+use okta_agent::engine::Choice;
+use okta_agent::tools::Tool;
+
+use crate::common::{card, Stack};
+
+/// The binary with no Okta, model or database settings inherited from the developer's shell.
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_okta-agent"));
+    for name in [
+        "OKTA_ORG_URL",
+        "OKTA_CLIENT_ID",
+        "OKTA_KEY_ID",
+        "OKTA_PRIVATE_KEY",
+        "OKTA_PRIVATE_KEY_FILE",
+        "OKTA_SCOPES",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "OPENAI_MODEL",
+        "DATABASE_URL",
+        "OKTA_AGENT_CONFIG",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(name);
+    }
+    cmd
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_demo_script_shows_a_request_a_card_an_approval_and_a_verified_result() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo.chat");
+    let out = bin().args(["chat", "--script", script]).output().unwrap();
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "Locked out: yes.",
+        "┌ Approval needed: Unlock",
+        "Target:    Bob Smith · bob.smith@example.com · LOCKED_OUT",
+        "✓ Executed: Unlock done for Bob Smith (bob.smith@example.com): status now ACTIVE (was LOCKED_OUT).",
+        "member of Zoom Users",
+        "Target:    Bob Smith · bob.smith@example.com · ACTIVE",
+        "Approval needed: Remove from group (undo)",
+        "a different admin must approve it",
+        "by @grace at",
+        "protected group 'Okta Administrators'",
+        "Which one? Reply with their email or Okta login.",
+        "✗ Cancelled",
+        "has 4 app(s): Google Workspace, Salesforce, Slack, Zoom.",
+        "Source: new-phone-mfa.md",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(
+        String::from_utf8_lossy(&out.stderr).trim().is_empty(),
+        "chat logs only warnings by default"
+    );
+}
+
+#[test]
+fn chat_answers_typed_lines_and_refuses_unknown_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.chat");
+    std::fs::write(&script, "unlock @bob\nno\n/as U0GUEST\nunlock @kate\n").unwrap();
+    let out = bin()
+        .args(["chat", "--script"])
+        .arg(&script)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success());
+    assert!(
+        text.contains("✗ Cancelled: Cancelled by @leo. Nothing was changed."),
+        "{text}"
+    );
+    assert!(
+        text.contains("only full members of this Slack workspace can make requests"),
+        "{text}"
+    );
+
+    let out = bin()
+        .args(["chat", "--script", "/nonexistent/file"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("opening script /nonexistent/file"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_and_export_detect_edits_and_removals() {
+    let stack = Stack::new().await;
+    let outputs = stack.ask("U0LEO", "unlock <@U0BOB>").await;
+    let id = card(&outputs).unwrap().proposal_id;
+    stack.click("U0BOB", &id, Choice::Approve).await; // refused: audited too
+    stack.click("U0LEO", &id, Choice::Approve).await;
+    stack.ask("U0LEO", "suspend <@U0GRACE>").await; // denied: audited
+    let url = format!("sqlite://{}", stack.db.display());
+    let audit = |args: &[&str]| {
+        bin()
+            .arg("audit")
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap()
+    };
+
+    let out = audit(&["verify"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("audit chain intact: 5 record(s)"),
+        "{}",
+        stdout(&out)
+    );
+    let csv = stdout(&audit(&["export", "--format", "csv"]));
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    assert!(
+        csv.contains(",executed,U0LEO,U0LEO,unlock_user,bob.smith@example.com,"),
+        "{csv}"
+    );
+    let jsonl = stdout(&audit(&["export"]));
+    let records: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let events: Vec<&str> = records
+        .iter()
+        .map(|r| r["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["requested", "refused", "approved", "executed", "denied"]
+    );
+    assert!(!records[3]["okta_request_ids"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    stack
+        .engine()
+        .store()
+        .execute_raw("UPDATE audit SET record = replace(record, 'U0LEO', 'U0ANA') WHERE seq = 3")
+        .unwrap();
+    let out = audit(&["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("audit record 3 was edited"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        !audit(&["export"]).status.success(),
+        "a broken chain is not exported"
+    );
+
+    let stack2 = Stack::new().await;
+    let id = card(&stack2.ask("U0LEO", "unlock <@U0BOB>").await)
+        .unwrap()
+        .proposal_id;
+    stack2.click("U0LEO", &id, Choice::Approve).await;
+    stack2
+        .engine()
+        .store()
+        .execute_raw("DELETE FROM audit WHERE seq = 2")
+        .unwrap();
+    let out = bin()
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", format!("sqlite://{}", stack2.db.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("a record was removed"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = bin()
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", "sqlite:///nonexistent/okta-agent.db")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no database at /nonexistent/okta-agent.db")
+    );
+}
+
+#[test]
+fn tool_files_match_the_code() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tools");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = Tool::ALL
+        .iter()
+        .map(|t| format!("{}.json", t.name()))
+        .collect();
+    expected.sort();
+    assert_eq!(
+        names, expected,
+        "tools/ holds a file per tool and nothing else; run `cargo run -- tools --write tools`"
+    );
+    for tool in Tool::ALL {
+        let text = std::fs::read_to_string(format!("{dir}/{}.json", tool.name())).unwrap();
+        let on_disk: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            on_disk,
+            tool.wire_definition(),
+            "tools/{}.json drifted from the code; run `cargo run -- tools --write tools`",
+            tool.name()
+        );
+    }
+}
+
+#[test]
+fn snapshots_of_the_schemas_and_the_prompt() {
+    let catalogue: Vec<serde_json::Value> = Tool::ALL.iter().map(|t| t.wire_definition()).collect();
+    insta::assert_json_snapshot!("tool_catalogue", catalogue);
+    insta::assert_snapshot!(
+        "system_prompt",
+        okta_agent::agent::prompt::system_prompt("U0LEO", "2026-11-28")
+    );
+}
+
+#[test]
+fn check_reports_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin().arg("check").output().unwrap();
+    assert!(
+        stdout(&out).contains("✓ Policy: none configured: read-only"),
+        "{}",
+        stdout(&out)
+    );
+    let config = dir.path().join("okta-agent.toml");
+    std::fs::write(
+        &config,
+        "[policy]\nadmins = [\"U0ADMIN1\"]\nself_service = [\"unlock_user\"]\ntwo_person = [\"deactivate_user\"]\nprotected_groups = [\"Okta Administrators\"]\n",
+    )
+    .unwrap();
+    let out = bin()
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("✓ Policy: version "), "{text}");
+    assert!(
+        text.contains("1 admin(s); self-service: unlock_user;"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✓ Planner: built-in command engine"),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1), "no org configured is still a ✗");
+
+    std::fs::write(
+        &config,
+        "[policy]\nadmins = [\"alice\"]\nself_service = [\"unlock\"]\n",
+    )
+    .unwrap();
+    let out = bin()
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("unknown variant `unlock`"), "{err}");
+}

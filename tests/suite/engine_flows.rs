@@ -1,0 +1,295 @@
+//! Engine flows end to end over the simulator: self-service, two-person and triage notices,
+//! undo, velocity limits, a missing roles scope, reset links by DM only, outcomes whose answer
+//! never came, and restarts between claim and outcome.
+
+use okta_agent::approvals::{Approvals, ProposalState};
+use okta_agent::engine::{Choice, Output};
+use okta_agent::policy::{Approvers, Policy, ResetDelivery};
+use serde_json::json;
+
+use crate::common::{card, text, update, Stack};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_service_unlock_and_admin_approved_password_reset() {
+    let stack = Stack::new().await;
+    let outputs = stack.ask("U0BOB", "I'm locked out").await;
+    let unlock = card(&outputs).unwrap_or_else(|| panic!("{}", text(&outputs)));
+    assert_eq!(unlock.approvers, Some(Approvers::RequesterOrAdmin));
+    assert!(
+        !outputs
+            .iter()
+            .any(|o| matches!(o, Output::TriageNotice { .. })),
+        "bob can approve his own unlock"
+    );
+    let done = stack
+        .click("U0BOB", &unlock.proposal_id, Choice::Approve)
+        .await;
+    assert_eq!(
+        update(&done).unwrap().state,
+        ProposalState::Executed,
+        "{}",
+        text(&done)
+    );
+    assert_eq!(stack.status_of("bob.smith@example.com").await, "ACTIVE");
+
+    let outputs = stack.ask("U0BOB", "reset my password").await;
+    let reset = card(&outputs).unwrap();
+    assert_eq!(reset.approvers, Some(Approvers::AnyAdmin));
+    assert!(outputs.iter().any(|o| matches!(o, Output::TriageNotice { proposal_id, .. } if *proposal_id == reset.proposal_id)));
+    let refused = stack
+        .click("U0BOB", &reset.proposal_id, Choice::Approve)
+        .await;
+    assert!(
+        text(&refused).contains("it needs an IT admin"),
+        "{}",
+        text(&refused)
+    );
+    assert!(matches!(&refused[..], [Output::Ephemeral { to, .. }] if to == "U0BOB"));
+    let done = stack
+        .click("U0GRACE", &reset.proposal_id, Choice::Approve)
+        .await;
+    let outcome = update(&done).unwrap().outcome.unwrap();
+    assert!(
+        outcome.summary.contains("Okta emailed them a reset link"),
+        "{}",
+        outcome.summary
+    );
+    assert!(
+        !done
+            .iter()
+            .any(|o| matches!(o, Output::DirectMessage { .. })),
+        "email delivery sends nothing by DM"
+    );
+
+    let outputs = stack.ask("U0BOB", "unlock <@U0KATE>").await;
+    assert!(
+        text(&outputs).contains("only IT admins may unlock other people"),
+        "{}",
+        text(&outputs)
+    );
+    assert!(card(&outputs).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_links_go_only_to_the_approver_by_direct_message() {
+    let mut config = Policy::demo().config().unwrap().clone();
+    config.reset_password_delivery = ResetDelivery::DmApprover;
+    let stack = Stack::with_policy(Policy::new(config).unwrap()).await;
+    let id = card(&stack.ask("U0LEO", "reset password for <@U0ANA>").await)
+        .unwrap()
+        .proposal_id;
+    let done = stack.click("U0GRACE", &id, Choice::Approve).await;
+    let link = done
+        .iter()
+        .find_map(|o| match o {
+            Output::DirectMessage { to, text } if to == "U0GRACE" => Some(text.expose().clone()),
+            _ => None,
+        })
+        .expect("a DM to the approver");
+    let url = link.split_whitespace().last().unwrap().to_string();
+    assert!(url.contains("/reset_password/"), "{link}");
+    // The link appears nowhere else: not in the card, replies, the log of proposals, or audit.
+    assert!(!text(&done).contains(&url));
+    for row in stack.engine().store().audit_rows().unwrap() {
+        assert!(!row.record.contains(&url), "audit leaked the reset link");
+    }
+    let stored = Approvals::new(stack.engine().store())
+        .get(&id)
+        .unwrap()
+        .unwrap();
+    assert!(!format!("{stored:?}").contains(&url));
+    assert!(
+        format!("{:?}", done).contains("[redacted]"),
+        "Debug of outputs redacts the DM"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_offers_the_inverse_as_a_new_proposal() {
+    let stack = Stack::new().await;
+    let id = card(&stack.ask("U0LEO", "suspend <@U0JAMAL>").await)
+        .unwrap()
+        .proposal_id;
+    let done = stack.click("U0LEO", &id, Choice::Approve).await;
+    let updated = update(&done).unwrap();
+    assert!(updated.undo_available);
+    assert_eq!(stack.status_of("jamal.reed@example.com").await, "SUSPENDED");
+    let undo = card(&stack.click("U0GRACE", &id, Choice::Undo).await).unwrap();
+    assert_eq!(undo.tool.name(), "unsuspend_user");
+    assert_eq!(undo.undo_of.as_deref(), Some(id.as_str()));
+    assert_eq!(undo.requester, "U0GRACE");
+    assert_eq!(
+        stack.mutation_count().await,
+        1,
+        "an undo needs its own approval"
+    );
+    stack
+        .click("U0LEO", &undo.proposal_id, Choice::Approve)
+        .await;
+    assert_eq!(stack.status_of("jamal.reed@example.com").await, "ACTIVE");
+
+    let unlock = card(&stack.ask("U0LEO", "unlock <@U0KATE>").await)
+        .unwrap()
+        .proposal_id;
+    let done = stack.click("U0LEO", &unlock, Choice::Approve).await;
+    assert!(
+        !update(&done).unwrap().undo_available,
+        "unlock has no clean inverse"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn velocity_limits_per_target() {
+    let stack = Stack::new().await;
+    for _ in 0..3 {
+        assert!(card(&stack.ask("U0LEO", "expire password for <@U0ANA>").await).is_some());
+    }
+    let outputs = stack.ask("U0LEO", "expire password for <@U0ANA>").await;
+    assert!(
+        text(&outputs).contains("3 changes proposed in the last hour"),
+        "{}",
+        text(&outputs)
+    );
+    stack.clock.advance(3_601);
+    assert!(card(&stack.ask("U0LEO", "expire password for <@U0ANA>").await).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_roles_scope_destructive_actions_are_refused() {
+    let stack = Stack::new().await;
+    let scopes = [
+        "okta.users.read",
+        "okta.users.manage",
+        "okta.groups.read",
+        "okta.groups.manage",
+        "okta.apps.read",
+    ];
+    stack
+        .harness
+        .update_client(json!({ "scopes": scopes }))
+        .await;
+    stack.harness.revoke_tokens().await;
+    let outputs = stack.ask("U0LEO", "suspend <@U0JAMAL>").await;
+    assert!(
+        text(&outputs).contains("grant the okta.roles.read scope"),
+        "{}",
+        text(&outputs)
+    );
+    assert!(
+        card(&stack.ask("U0LEO", "unlock <@U0KATE>").await).is_some(),
+        "non-destructive actions still work"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_is_settled_by_reading_back_and_never_resent() {
+    let stack = Stack::new().await;
+    let id = card(&stack.ask("U0LEO", "suspend <@U0JAMAL>").await)
+        .unwrap()
+        .proposal_id;
+    stack
+        .harness
+        .inject(
+            json!({"kind": "latency", "latency_ms": 3000, "path_contains": "/lifecycle/suspend"}),
+        )
+        .await;
+    let done = stack.click("U0LEO", &id, Choice::Approve).await;
+    let card = update(&done).unwrap();
+    assert_eq!(card.state, ProposalState::Executed, "{}", text(&done));
+    assert!(card
+        .outcome
+        .unwrap()
+        .summary
+        .contains("reading the user back shows it took effect"));
+    let sent = stack
+        .harness
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r.path.contains("/lifecycle/suspend"))
+        .count();
+    assert_eq!(sent, 1, "never resent");
+    assert_eq!(stack.mutation_count().await, 1);
+
+    // Clearing sessions leaves nothing to read back: the outcome stays unknown and says so.
+    let id = crate::common::card(&stack.ask("U0LEO", "clear sessions for <@U0ANA>").await)
+        .unwrap()
+        .proposal_id;
+    stack
+        .harness
+        .inject(json!({"kind": "latency", "latency_ms": 3000, "path_contains": "/sessions"}))
+        .await;
+    let done = stack.click("U0LEO", &id, Choice::Approve).await;
+    let card = update(&done).unwrap();
+    assert_eq!(card.state, ProposalState::Unknown, "{}", text(&done));
+    assert!(card
+        .outcome
+        .unwrap()
+        .summary
+        .contains("check the user in Okta"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_refusals_are_reported_in_plain_words() {
+    let stack = Stack::new().await;
+    let id = card(&stack.ask("U0LEO", "suspend <@U0JAMAL>").await)
+        .unwrap()
+        .proposal_id;
+    // Someone suspends Jamal in the Okta console before the click.
+    stack
+        .harness
+        .set_status("jamal.reed@example.com", "SUSPENDED")
+        .await;
+    let done = stack.click("U0LEO", &id, Choice::Approve).await;
+    let card = update(&done).unwrap();
+    assert_eq!(card.state, ProposalState::Failed);
+    let summary = card.outcome.unwrap().summary;
+    assert!(
+        summary.contains("Suspend failed for Jamal Reed")
+            && summary.contains("Cannot suspend a user that is not active"),
+        "{summary}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_between_claim_and_outcome_is_reported_not_repeated() {
+    let mut stack = Stack::new().await;
+    let id = card(&stack.ask("U0LEO", "suspend <@U0JAMAL>").await)
+        .unwrap()
+        .proposal_id;
+    // The process dies right after the claim, before Okta answers.
+    Approvals::new(stack.engine().store())
+        .claim(
+            &id,
+            "U0LEO",
+            Policy::demo().version(),
+            crate::common::T0 + 1,
+        )
+        .unwrap()
+        .unwrap();
+    stack.restart().await;
+    assert_eq!(stack.runtime.recovered, 1);
+    let stored = Approvals::new(stack.engine().store())
+        .get(&id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.state, ProposalState::Unknown);
+    assert!(text(&stack.click("U0GRACE", &id, Choice::Approve).await)
+        .contains("already decided (unknown)"));
+    assert_eq!(stack.mutation_count().await, 0);
+
+    // A card made before a restart still works once after it.
+    let id = card(&stack.ask("U0LEO", "unlock <@U0KATE>").await)
+        .unwrap()
+        .proposal_id;
+    stack.restart().await;
+    assert_eq!(
+        update(&stack.click("U0GRACE", &id, Choice::Approve).await)
+            .unwrap()
+            .state,
+        ProposalState::Executed
+    );
+    assert!(text(&stack.click("U0GRACE", &id, Choice::Approve).await)
+        .contains("already decided (executed)"));
+    assert_eq!(stack.mutation_count().await, 1);
+}
