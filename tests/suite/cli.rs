@@ -143,7 +143,10 @@ async fn check_passes_then_names_what_is_wrong() {
         6,
         "{text}"
     );
-    assert!(text.contains("✓ Policy: none configured: read-only"), "{text}");
+    assert!(
+        text.contains("✓ Policy: none configured: read-only"),
+        "{text}"
+    );
 
     let bad = run("unknown-kid", &key_path);
     let text = String::from_utf8_lossy(&bad.stdout).to_string();
