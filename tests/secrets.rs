@@ -13,7 +13,9 @@ use okta_agent::okta::PasswordReset;
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 
-use common::Harness;
+use common::{card, Harness, Stack};
+use okta_agent::engine::{Choice, Output};
+use okta_agent::policy::{Policy, ResetDelivery};
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -63,7 +65,27 @@ async fn logs_carry_no_secrets() {
     okta.get_user("ana.lopez@example.com").await.unwrap();
     let _ = okta.unlock("ana.lopez@example.com").await;
 
+    // The whole engine, with reset links going by DM to the approver.
+    let mut config = Policy::demo().config().unwrap().clone();
+    config.reset_password_delivery = ResetDelivery::DmApprover;
+    let stack = Stack::with_policy(Policy::new(config).unwrap()).await;
+    let outputs = stack.ask("U0LEO", "reset password for <@U0BOB>").await;
+    let id = card(&outputs).unwrap().proposal_id;
+    let done = stack.click("U0GRACE", &id, Choice::Approve).await;
+    let dm = done
+        .iter()
+        .find_map(|o| match o {
+            Output::DirectMessage { text, .. } => Some(text.expose().clone()),
+            _ => None,
+        })
+        .expect("the approver gets the link by DM");
+    assert!(dm.contains("/reset_password/"));
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("event=executed"),
+        "the engine's audit lines were captured"
+    );
     assert!(
         logs.contains("okta.call"),
         "the capture saw the client's spans:\n{logs}"
