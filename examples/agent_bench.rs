@@ -98,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings {
         okta: None,
         llm: None,
+        slack: None,
         policy: Some(Policy::new(config).map_err(|p| anyhow::anyhow!("{p:?}"))?),
         knowledge_path: None,
         database_url: None,

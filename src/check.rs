@@ -197,3 +197,68 @@ pub fn policy_checks(settings: &Settings) -> Vec<CheckLine> {
     }
     lines
 }
+
+/// The Slack lines: the bot token (`auth.test`) and its scopes, and the app token
+/// (`apps.connections.open`).
+pub async fn slack_checks(settings: &Settings) -> Vec<CheckLine> {
+    let Some(slack) = &settings.slack else {
+        return vec![CheckLine::fail(
+            "Slack",
+            "SLACK_APP_TOKEN and SLACK_BOT_TOKEN are not set, so `okta-agent run` cannot start (`chat` still works)",
+        )];
+    };
+    let http = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+    {
+        Ok(http) => http,
+        Err(e) => {
+            return vec![CheckLine::fail(
+                "Slack",
+                format!("cannot build an HTTP client: {e}"),
+            )]
+        }
+    };
+    let mut lines = Vec::new();
+    let bot =
+        crate::slack::web::SlackWeb::new(http.clone(), &slack.api_url, slack.bot_token.clone());
+    match bot.auth_test().await {
+        Ok(info) => {
+            lines.push(CheckLine::pass(
+                "Slack bot token",
+                format!("auth.test ok: bot user {} in workspace {}", info.user_id, info.team),
+            ));
+            lines.push(match info.scopes {
+                Some(granted) => {
+                    let missing: Vec<&str> = crate::slack::REQUIRED_BOT_SCOPES
+                        .iter()
+                        .copied()
+                        .filter(|s| !granted.iter().any(|g| g == s))
+                        .collect();
+                    if missing.is_empty() {
+                        CheckLine::pass("Slack scopes", format!("all {} required scopes granted", crate::slack::REQUIRED_BOT_SCOPES.len()))
+                    } else {
+                        CheckLine::fail(
+                            "Slack scopes",
+                            format!("missing {}: add them under OAuth & Permissions (or recreate the app from manifest.yml) and reinstall", missing.join(", ")),
+                        )
+                    }
+                }
+                None => CheckLine::fail("Slack scopes", "Slack did not report the token's scopes; check them under OAuth & Permissions"),
+            });
+        }
+        Err(e) => lines.push(CheckLine::fail(
+            "Slack bot token",
+            format!("auth.test failed ({e}); copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions"),
+        )),
+    }
+    let app = crate::slack::web::SlackWeb::new(http, &slack.api_url, slack.app_token.clone());
+    lines.push(match app.open_connection().await {
+        Ok(_) => CheckLine::pass("Slack app token", "apps.connections.open ok: Socket Mode can connect"),
+        Err(e) => CheckLine::fail(
+            "Slack app token",
+            format!("apps.connections.open failed ({e}); enable Socket Mode and create an app-level token with connections:write"),
+        ),
+    });
+    lines
+}

@@ -50,6 +50,8 @@ pub struct Settings {
     pub knowledge_path: Option<PathBuf>,
     /// `DATABASE_URL` or `[store] database_url`, when set.
     pub database_url: Option<String>,
+    /// Slack tokens and channels; `None` when no Slack token is set.
+    pub slack: Option<SlackSettings>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -61,6 +63,36 @@ struct LlmFile {
     base_url: Option<String>,
     model: Option<String>,
     api_key: Option<String>,
+}
+
+/// How to reach Slack (`okta-agent run`).
+#[derive(Clone, Debug)]
+pub struct SlackSettings {
+    /// `xapp-…`, scope `connections:write`: opens the Socket Mode websocket.
+    pub app_token: Secret<String>,
+    /// `xoxb-…`: every Web API call.
+    pub bot_token: Secret<String>,
+    /// The Web API base, `https://slack.com/api` unless `SLACK_API_URL` says otherwise.
+    pub api_url: String,
+    /// Where approval notices go.
+    pub triage_channels: Vec<String>,
+    pub help_channels: Vec<String>,
+    /// Socket Mode connections to keep open (Slack allows up to 10).
+    pub socket_connections: u32,
+}
+
+/// `[slack]`: tokens may be here too, but the environment is the better place for them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlackFile {
+    app_token: Option<String>,
+    bot_token: Option<String>,
+    api_url: Option<String>,
+    #[serde(default)]
+    triage_channels: Vec<String>,
+    #[serde(default)]
+    help_channels: Vec<String>,
+    socket_connections: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,11 +122,11 @@ struct OktaFile {
     scopes: Option<Vec<String>>,
 }
 
-/// The file's top level. `[slack]` and `[automations]` are accepted as tables until the Slack
-/// front end reads them, so a complete example file loads; a misspelt section is still an error.
+/// The file's top level. `[automations]` is accepted as a table until automations exist, so a
+/// complete example file loads; a misspelt section is still an error.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-// `slack` and `automations` are parsed (so typos are caught) but not read yet.
+// `automations` is parsed (so typos are caught) but not read yet.
 #[allow(dead_code)]
 struct FileSettings {
     #[serde(default)]
@@ -102,7 +134,7 @@ struct FileSettings {
     #[serde(default)]
     llm: LlmFile,
     #[serde(default)]
-    slack: Option<toml::Table>,
+    slack: SlackFile,
     #[serde(default)]
     policy: Option<PolicyConfig>,
     #[serde(default)]
@@ -154,10 +186,12 @@ impl Settings {
                 problems.push(format!("DATABASE_URL: {e}"));
             }
         }
+        let slack = slack_settings(&env, file.slack, &mut problems);
         if problems.is_empty() {
             Ok(Self {
                 okta,
                 llm,
+                slack,
                 policy,
                 knowledge_path: file.knowledge.path,
                 database_url,
@@ -290,6 +324,67 @@ fn okta_settings(
         client_id: client_id?,
         signing_key: signing_key?,
         scopes,
+    })
+}
+
+fn slack_settings(
+    env: &dyn Fn(&str) -> Option<String>,
+    file: SlackFile,
+    problems: &mut Vec<String>,
+) -> Option<SlackSettings> {
+    let app_token = env("SLACK_APP_TOKEN").or(file.app_token);
+    let bot_token = env("SLACK_BOT_TOKEN").or(file.bot_token);
+    let api_url = env("SLACK_API_URL").or(file.api_url);
+    let before = problems.len();
+    for channel in file.triage_channels.iter().chain(&file.help_channels) {
+        let valid = channel.len() >= 3
+            && channel.starts_with(['C', 'G'])
+            && channel
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !valid {
+            problems.push(format!(
+                "slack: '{channel}' is not a channel id (they look like C0123ABCD; open the channel's details and copy the id at the bottom), not a #name"
+            ));
+        }
+    }
+    if app_token.is_none() && bot_token.is_none() {
+        return None;
+    }
+    match &app_token {
+        None => problems.push("SLACK_APP_TOKEN is missing: create an app-level token with connections:write (Basic Information → App-Level Tokens)".into()),
+        Some(t) if !t.starts_with("xapp-") => problems.push("SLACK_APP_TOKEN does not start with xapp-: it must be the app-level token, not the bot token".into()),
+        Some(_) => {}
+    }
+    match &bot_token {
+        None => problems.push("SLACK_BOT_TOKEN is missing: install the app and copy the Bot User OAuth Token (xoxb-…)".into()),
+        Some(t) if !t.starts_with("xoxb-") => problems.push("SLACK_BOT_TOKEN does not start with xoxb-: it must be the Bot User OAuth Token".into()),
+        Some(_) => {}
+    }
+    let api_url = api_url.unwrap_or_else(|| crate::slack::web::SLACK_API_URL.to_string());
+    match Url::parse(&api_url) {
+        Ok(url) if url.scheme() == "https" => {}
+        Ok(url) if url.scheme() == "http" && is_loopback(url.host_str().unwrap_or_default()) => {}
+        _ => problems.push(format!(
+            "SLACK_API_URL: '{api_url}' must be an https:// URL (http:// only for loopback test servers), e.g. https://slack.com/api"
+        )),
+    }
+    let socket_connections = file.socket_connections.unwrap_or(2);
+    if !(1..=10).contains(&socket_connections) {
+        problems.push(format!(
+            "slack.socket_connections: {socket_connections} is out of range; Slack allows 1 to 10"
+        ));
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(SlackSettings {
+        app_token: Secret::new(app_token?),
+        bot_token: Secret::new(bot_token?),
+        api_url: api_url.trim_end_matches('/').to_string(),
+        triage_channels: file.triage_channels,
+        help_channels: file.help_channels,
+        socket_connections,
     })
 }
 
@@ -545,5 +640,51 @@ mod tests {
         .unwrap();
         let err = load(&[], Some(&cfg)).unwrap_err().to_string();
         assert!(err.contains("self_servic"), "{err}");
+    }
+
+    #[test]
+    fn slack_tokens_are_checked_and_never_printed() {
+        assert!(load(&[], None).unwrap().slack.is_none());
+        let s = load(
+            &[
+                ("SLACK_APP_TOKEN", "xapp-1-secret"),
+                ("SLACK_BOT_TOKEN", "xoxb-secret"),
+            ],
+            None,
+        )
+        .unwrap();
+        let slack = s.slack.unwrap();
+        assert_eq!(slack.api_url, "https://slack.com/api");
+        assert!(!format!("{slack:?}").contains("secret"));
+        let err = load(&[("SLACK_APP_TOKEN", "xoxb-wrong")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("SLACK_APP_TOKEN does not start with xapp-"),
+            "{err}"
+        );
+        assert!(err.contains("SLACK_BOT_TOKEN is missing"), "{err}");
+        assert!(!err.contains("xoxb-wrong"));
+        let err = load(
+            &[
+                ("SLACK_APP_TOKEN", "xapp-1"),
+                ("SLACK_BOT_TOKEN", "xoxb-1"),
+                ("SLACK_API_URL", "http://slack.example.com/api"),
+            ],
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("SLACK_API_URL"), "{err}");
+        let s = load(
+            &[
+                ("SLACK_APP_TOKEN", "xapp-1"),
+                ("SLACK_BOT_TOKEN", "xoxb-1"),
+                ("SLACK_API_URL", "http://127.0.0.1:9/api/"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.slack.unwrap().api_url, "http://127.0.0.1:9/api");
     }
 }

@@ -24,6 +24,7 @@
 //! | [`audit`] | hash-chained audit records, verify, export |
 //! | [`knowledge`] | help documents and their BM25 index |
 //! | [`chat`] | `okta-agent chat`: the terminal front end over the same engine |
+//! | [`slack`] | `okta-agent run`: Socket Mode listener, Web API, Slack directory, Block Kit |
 //! | [`runtime`] | assembles the engine: the real org, or the built-in demo org |
 //! | [`clock`] | injectable wall-clock time |
 
@@ -43,6 +44,7 @@ pub mod policy;
 pub mod runtime;
 pub mod sandbox;
 pub mod secret;
+pub mod slack;
 pub mod store;
 pub mod tools;
 

@@ -54,6 +54,8 @@ enum Command {
         #[arg(long = "fault", value_name = "JSON")]
         faults: Vec<String>,
     },
+    /// Serve Slack over Socket Mode: requests in threads, approval cards, exactly-once execution.
+    Run,
     /// Talk to the agent in the terminal (the built-in demo org when OKTA_ORG_URL is unset).
     Chat {
         /// The Slack user id you are typing as (demo default: U0LEO, an IT admin).
@@ -151,6 +153,7 @@ async fn run(cli: Cli) -> Result<()> {
             )
             .await
         }
+        Command::Run => serve_slack(cli.config.as_deref()).await,
         Command::Chat { as_user, script } => {
             chat(cli.config.as_deref(), as_user, script.as_deref()).await
         }
@@ -226,6 +229,35 @@ async fn serve_sandbox(
         .context("waiting for Ctrl-C")?;
     running.stop().await;
     Ok(())
+}
+
+async fn serve_slack(config: Option<&Path>) -> Result<()> {
+    let settings = Settings::from_env(config)?;
+    okta_agent::slack::run(&settings, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn chat(config: Option<&Path>, as_user: Option<String>, script: Option<&Path>) -> Result<()> {
@@ -347,7 +379,8 @@ fn tools(write: Option<&Path>) -> Result<()> {
 
 async fn check(config: Option<&Path>) -> Result<()> {
     let settings = Settings::from_env(config)?;
-    let policy_lines = okta_agent::check::policy_checks(&settings);
+    let mut policy_lines = okta_agent::check::policy_checks(&settings);
+    policy_lines.extend(okta_agent::check::slack_checks(&settings).await);
     let Some(okta) = &settings.okta else {
         for line in &policy_lines {
             println!("{line}");

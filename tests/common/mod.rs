@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod fake_slack;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +17,8 @@ use serde_json::Value;
 pub struct Harness {
     pub sandbox: RunningSandbox,
     pub key: SigningKey,
+    /// The key's PEM, for running the real binary against this simulator.
+    pub pem: String,
     pub client_id: String,
     control: reqwest::Client,
 }
@@ -29,7 +33,7 @@ impl Harness {
 
     pub async fn with_seed(seed: Seed) -> Self {
         okta_agent::install_crypto_provider();
-        let (client, key, _pem) = sandbox::generated_client(CLIENT_ID).expect("key");
+        let (client, key, pem) = sandbox::generated_client(CLIENT_ID).expect("key");
         let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let sandbox = sandbox::start(addr, &seed, Some(client))
             .await
@@ -37,6 +41,7 @@ impl Harness {
         Self {
             sandbox,
             key,
+            pem: pem.expose().clone(),
             client_id: CLIENT_ID.into(),
             control: reqwest::Client::new(),
         }
@@ -313,6 +318,7 @@ impl Stack {
                     .collect(),
             }),
             llm: None,
+            slack: None,
             policy: Some(policy),
             knowledge_path: None,
             database_url: Some(format!("sqlite://{}", db.display())),

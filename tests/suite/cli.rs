@@ -132,11 +132,14 @@ async fn check_passes_then_names_what_is_wrong() {
 
     let ok = run("good", &good_path);
     let text = String::from_utf8_lossy(&ok.stdout).to_string();
+    // With no Slack tokens the only ✗ is the Slack line (and so the exit code is 1).
+    let failed: Vec<&str> = text.lines().filter(|l| l.starts_with('✗')).collect();
+    assert_eq!(failed.len(), 1, "{text}");
     assert!(
-        ok.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&ok.stderr)
+        failed[0].starts_with("✗ Slack: SLACK_APP_TOKEN and SLACK_BOT_TOKEN are not set"),
+        "{text}"
     );
+    assert_eq!(ok.status.code(), Some(1));
     // Four Okta lines, then the policy and planner lines.
     assert_eq!(
         text.lines().filter(|l| l.starts_with('✓')).count(),

@@ -10,3 +10,4 @@ mod okta_faithfulness;
 mod okta_lifecycle;
 mod okta_limits;
 mod okta_token;
+mod slack_e2e;

@@ -1,0 +1,265 @@
+//! The Slack front end (`okta-agent run`): the slack-morphism Socket Mode listener, whose
+//! callbacks only persist and spawn (so every envelope is acked at once), the Web API client,
+//! the Slack directory, Block Kit rendering, and the Slack lines of `check`.
+
+pub mod app;
+pub mod blocks;
+pub mod directory;
+pub mod web;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use slack_morphism::prelude::*;
+use tracing::{error, info, warn};
+
+use crate::config::{Settings, SlackSettings};
+use crate::runtime::{self, Overrides};
+use app::{AcceptError, SlackApp};
+use directory::SlackDirectory;
+use web::SlackWeb;
+
+/// The bot scopes okta-agent needs (see `manifest.yml`).
+pub const REQUIRED_BOT_SCOPES: &[&str] = &[
+    "app_mentions:read",
+    "chat:write",
+    "commands",
+    "im:history",
+    "reactions:write",
+    "users:read",
+    "users:read.email",
+    "channels:history",
+    "groups:history",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("okta-agent run needs Slack: set SLACK_APP_TOKEN and SLACK_BOT_TOKEN (see the README's setup)")]
+    NoSlack,
+    #[error("okta-agent run needs a real Okta org: set OKTA_ORG_URL, OKTA_CLIENT_ID and OKTA_PRIVATE_KEY_FILE (the built-in demo org is for `chat`)")]
+    NoOkta,
+    #[error("the Slack bot token was refused: {0}")]
+    BotToken(web::SlackError),
+    #[error("could not build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Runtime(#[from] runtime::RuntimeError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("could not start Socket Mode: {0}")]
+    Listener(String),
+}
+
+/// How long shutdown waits for work in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs until `shutdown` resolves, then stops taking work, finishes what is in flight and
+/// closes the sockets.
+pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+    let slack = settings.slack.as_ref().ok_or(RunError::NoSlack)?;
+    if settings.okta.is_none() {
+        return Err(RunError::NoOkta);
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .connect_timeout(Duration::from_secs(5))
+        .build()?;
+    let web = SlackWeb::new(http.clone(), &slack.api_url, slack.bot_token.clone());
+    let me = web.auth_test().await.map_err(RunError::BotToken)?;
+    info!(bot_user = %me.user_id, team = %me.team, "Slack bot token accepted");
+    let directory = Arc::new(SlackDirectory::new(web.clone(), Duration::from_secs(600)));
+    let runtime = runtime::assemble(
+        settings,
+        Overrides {
+            directory: Some(directory),
+            ..Overrides::default()
+        },
+    )
+    .await?;
+    if runtime.recovered > 0 {
+        warn!(
+            count = runtime.recovered,
+            "actions interrupted by the last stop were marked unknown"
+        );
+    }
+    log_audit_head(&runtime.engine);
+    let app = Arc::new(SlackApp::new(
+        runtime.engine.clone(),
+        web,
+        me.user_id,
+        slack.triage_channels.clone(),
+    ));
+    let resumed = app.resume_unfinished()?;
+    if resumed > 0 {
+        info!(
+            count = resumed,
+            "resumed deliveries acknowledged before the last stop"
+        );
+    }
+    let listener = start_listener(slack, app.clone()).await?;
+    info!("okta-agent is running; press Ctrl-C or send SIGTERM to stop");
+    let engine = runtime.engine.clone();
+    let heartbeat = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3_600));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            log_audit_head(&engine);
+        }
+    });
+    shutdown.await;
+    info!(
+        in_flight = app.in_flight(),
+        "stopping: no new work; finishing what is in flight"
+    );
+    listener.shutdown().await;
+    if tokio::time::timeout(DRAIN_TIMEOUT, app.drain())
+        .await
+        .is_err()
+    {
+        warn!(
+            "some work was still running after {} s; it will resume at the next start",
+            DRAIN_TIMEOUT.as_secs()
+        );
+    }
+    heartbeat.abort();
+    info!("stopped cleanly");
+    Ok(())
+}
+
+/// The audit chain's head, logged so an external log store anchors it.
+fn log_audit_head(engine: &crate::engine::Engine) {
+    match crate::audit::verify(engine.store()) {
+        Ok(head) => info!(records = head.count, head_hash = %head.head_hash, "audit chain head"),
+        Err(e) => error!(error = %e, "the audit chain does not verify"),
+    }
+}
+
+/// The Web API connector for slack-morphism: https in production, plain http for a loopback
+/// test server; native roots when the OS has them.
+fn connector() -> SlackClientHyperHttpsConnector {
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let builder = match builder.with_native_roots() {
+        Ok(builder) => builder,
+        Err(e) => {
+            warn!(error = %e, "no native root certificates; only http:// Slack test servers will work");
+            let config = rustls::ClientConfig::builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth();
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+        }
+    };
+    SlackClientHyperConnector::with_connector(
+        builder
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .build(),
+    )
+}
+
+async fn start_listener(
+    slack: &SlackSettings,
+    app: Arc<SlackApp>,
+) -> Result<SlackClientSocketModeListener<SlackClientHyperHttpsConnector>, RunError> {
+    let client = Arc::new(SlackClient::new(
+        connector().with_slack_api_url(&slack.api_url),
+    ));
+    let environment = Arc::new(
+        SlackClientEventsListenerEnvironment::new(client)
+            .with_error_handler(on_error)
+            .with_user_state(app),
+    );
+    let callbacks = SlackSocketModeListenerCallbacks::new()
+        .with_push_events(on_push)
+        .with_interaction_events(on_interaction)
+        .with_command_events(on_command);
+    let config = SlackClientSocketModeConfig::new()
+        .with_max_connections_count(slack.socket_connections)
+        .with_reconnect_timeout_in_seconds(5);
+    let listener = SlackClientSocketModeListener::new(&config, environment, callbacks);
+    let token = SlackApiToken::new(SlackApiTokenValue::new(slack.app_token.expose().clone()));
+    listener
+        .listen_for(&token)
+        .await
+        .map_err(|e| RunError::Listener(e.to_string()))?;
+    listener.start().await;
+    Ok(listener)
+}
+
+type CallbackResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+async fn app_of(state: &SlackClientEventsUserState) -> Option<Arc<SlackApp>> {
+    state
+        .read()
+        .await
+        .get_user_state::<Arc<SlackApp>>()
+        .cloned()
+}
+
+/// Events: persist and spawn; the ack goes out when this returns.
+async fn on_push(
+    event: SlackPushEventCallback,
+    _client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> CallbackResult<()> {
+    let Some(app) = app_of(&state).await else {
+        return Ok(());
+    };
+    let body = serde_json::to_value(&event.event).unwrap_or_default();
+    app.accept_event(&event.event_id.0, &body)?;
+    Ok(())
+}
+
+async fn on_interaction(
+    event: SlackInteractionEvent,
+    _client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> CallbackResult<()> {
+    let Some(app) = app_of(&state).await else {
+        return Ok(());
+    };
+    let payload = serde_json::to_value(&event).unwrap_or_default();
+    app.accept_interaction(&payload)?;
+    Ok(())
+}
+
+async fn on_command(
+    event: SlackCommandEvent,
+    _client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> CallbackResult<SlackCommandEventResponse> {
+    let text = event.text.clone().unwrap_or_default();
+    let reply = |t: &str| {
+        SlackCommandEventResponse::new(SlackMessageContent::new().with_text(t.to_string()))
+            .with_response_type(SlackMessageResponseType::Ephemeral)
+    };
+    let Some(app) = app_of(&state).await else {
+        return Ok(reply("okta-agent is starting; try again in a moment."));
+    };
+    if text.trim().is_empty() {
+        return Ok(reply(crate::agent::CAPABILITIES));
+    }
+    app.accept_command(
+        &event.user_id.0,
+        &event.channel_id.0,
+        &text,
+        &event.trigger_id.0,
+    )?;
+    Ok(reply("Working on it…"))
+}
+
+/// Acks anyway (so Slack does not redeliver what was recorded), except while shutting down,
+/// when withholding the ack makes Slack redeliver to the next start.
+fn on_error(
+    err: Box<dyn std::error::Error + Send + Sync>,
+    _client: Arc<SlackHyperClient>,
+    _state: SlackClientEventsUserState,
+) -> HttpStatusCode {
+    if let Some(AcceptError::ShuttingDown) = err.downcast_ref::<AcceptError>() {
+        return HttpStatusCode::SERVICE_UNAVAILABLE;
+    }
+    warn!(error = %err, "Slack delivery could not be handled");
+    HttpStatusCode::OK
+}

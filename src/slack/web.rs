@@ -1,0 +1,251 @@
+//! A small Slack Web API client over reqwest: JSON POSTs and query GETs with the bot token,
+//! `{"ok":false}` mapped to a typed error, and 429s retried after `Retry-After` so no reply is
+//! lost to a rate limit.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tracing::{debug, warn};
+
+use crate::secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SlackError {
+    #[error("Slack {method} failed: {error}")]
+    Api { method: String, error: String },
+    #[error("Slack {method} is still rate-limited after {attempts} attempts")]
+    RateLimited { method: String, attempts: u32 },
+    #[error("could not reach Slack for {method}: {detail}")]
+    Transport { method: String, detail: String },
+    #[error("Slack {method} answered something unreadable: {detail}")]
+    Unreadable { method: String, detail: String },
+}
+
+/// The default Web API base.
+pub const SLACK_API_URL: &str = "https://slack.com/api";
+
+#[derive(Clone, Debug)]
+pub struct SlackWeb {
+    http: reqwest::Client,
+    base: String,
+    token: Secret<String>,
+    max_attempts: u32,
+    max_wait: Duration,
+}
+
+/// What `auth.test` says about a token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthInfo {
+    pub user_id: String,
+    pub team: String,
+    /// Scopes granted to the token (from `x-oauth-scopes`), when Slack sent them.
+    pub scopes: Option<Vec<String>>,
+}
+
+impl SlackWeb {
+    pub fn new(http: reqwest::Client, base: &str, token: Secret<String>) -> Self {
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            max_attempts: 5,
+            max_wait: Duration::from_secs(60),
+        }
+    }
+
+    /// Calls a method with a JSON body (POST) and returns the whole answer.
+    pub async fn post(&self, method: &str, body: &Value) -> Result<Value, SlackError> {
+        self.call(method, Some(body), &[]).await.map(|(v, _)| v)
+    }
+
+    /// Calls a read method with query arguments (GET).
+    pub async fn get(&self, method: &str, query: &[(&str, &str)]) -> Result<Value, SlackError> {
+        self.call(method, None, query).await.map(|(v, _)| v)
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        body: Option<&Value>,
+        query: &[(&str, &str)],
+    ) -> Result<(Value, reqwest::header::HeaderMap), SlackError> {
+        let url = format!("{}/{method}", self.base);
+        let transport = |e: reqwest::Error| SlackError::Transport {
+            method: method.to_string(),
+            detail: crate::okta::client::describe_transport_error(&e),
+        };
+        for attempt in 1..=self.max_attempts {
+            let request = match body {
+                Some(body) => self.http.post(&url).json(body),
+                None => self.http.get(&url).query(query),
+            };
+            let response = request
+                .bearer_auth(self.token.expose())
+                .send()
+                .await
+                .map_err(transport)?;
+            if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                let wait = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map_or(Duration::from_secs(1), Duration::from_secs)
+                    .min(self.max_wait);
+                warn!(
+                    method,
+                    attempt,
+                    wait_secs = wait.as_secs(),
+                    "Slack rate limit; waiting"
+                );
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let headers = response.headers().clone();
+            let status = response.status();
+            let text = response.text().await.map_err(transport)?;
+            let value: Value = serde_json::from_str(&text).map_err(|e| SlackError::Unreadable {
+                method: method.to_string(),
+                detail: format!("HTTP {status}: {e}"),
+            })?;
+            if value["ok"] != json!(true) {
+                return Err(SlackError::Api {
+                    method: method.to_string(),
+                    error: value["error"]
+                        .as_str()
+                        .unwrap_or("unknown_error")
+                        .to_string(),
+                });
+            }
+            debug!(method, "slack call ok");
+            return Ok((value, headers));
+        }
+        Err(SlackError::RateLimited {
+            method: method.to_string(),
+            attempts: self.max_attempts,
+        })
+    }
+
+    /// `auth.test`: who the token belongs to, and its scopes.
+    pub async fn auth_test(&self) -> Result<AuthInfo, SlackError> {
+        let (value, headers) = self.call("auth.test", Some(&json!({})), &[]).await?;
+        let scopes = headers
+            .get("x-oauth-scopes")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| {
+                s.split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            });
+        Ok(AuthInfo {
+            user_id: value["user_id"].as_str().unwrap_or_default().to_string(),
+            team: value["team"].as_str().unwrap_or_default().to_string(),
+            scopes,
+        })
+    }
+
+    /// Posts a message; returns its `ts`.
+    pub async fn post_message(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+        blocks: Option<Value>,
+    ) -> Result<String, SlackError> {
+        let mut body =
+            json!({"channel": channel, "text": text, "unfurl_links": false, "unfurl_media": false});
+        if let Some(ts) = thread_ts {
+            body["thread_ts"] = json!(ts);
+        }
+        if let Some(blocks) = blocks {
+            body["blocks"] = blocks;
+        }
+        let answer = self.post("chat.postMessage", &body).await?;
+        Ok(answer["ts"].as_str().unwrap_or_default().to_string())
+    }
+
+    pub async fn update_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        text: &str,
+        blocks: Value,
+    ) -> Result<(), SlackError> {
+        self.post(
+            "chat.update",
+            &json!({"channel": channel, "ts": ts, "text": text, "blocks": blocks}),
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+    ) -> Result<(), SlackError> {
+        let mut body = json!({"channel": channel, "user": user, "text": text});
+        if let Some(ts) = thread_ts {
+            body["thread_ts"] = json!(ts);
+        }
+        self.post("chat.postEphemeral", &body).await.map(drop)
+    }
+
+    pub async fn add_reaction(
+        &self,
+        channel: &str,
+        ts: &str,
+        name: &str,
+    ) -> Result<(), SlackError> {
+        match self
+            .post(
+                "reactions.add",
+                &json!({"channel": channel, "timestamp": ts, "name": name}),
+            )
+            .await
+        {
+            Err(SlackError::Api { error, .. }) if error == "already_reacted" => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, SlackError> {
+        let answer = self
+            .get(
+                "chat.getPermalink",
+                &[("channel", channel), ("message_ts", ts)],
+            )
+            .await?;
+        Ok(answer["permalink"].as_str().unwrap_or_default().to_string())
+    }
+
+    pub async fn user_info(&self, user: &str) -> Result<Value, SlackError> {
+        Ok(self.get("users.info", &[("user", user)]).await?["user"].clone())
+    }
+
+    /// The thread's messages, oldest first (the parent first), at most `limit`.
+    pub async fn replies(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        limit: usize,
+    ) -> Result<Vec<Value>, SlackError> {
+        let limit = limit.to_string();
+        let answer = self
+            .get(
+                "conversations.replies",
+                &[("channel", channel), ("ts", thread_ts), ("limit", &limit)],
+            )
+            .await?;
+        Ok(answer["messages"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// `apps.connections.open` with an app-level token: proves the token can open Socket Mode.
+    pub async fn open_connection(&self) -> Result<String, SlackError> {
+        let answer = self.post("apps.connections.open", &json!({})).await?;
+        Ok(answer["url"].as_str().unwrap_or_default().to_string())
+    }
+}

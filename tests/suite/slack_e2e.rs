@@ -1,0 +1,615 @@
+//! The real `okta-agent run` binary against a fake Slack (tokio-tungstenite Socket Mode plus an
+//! HTTP Web API) and the Okta simulator, all on loopback.
+
+use std::process::Stdio;
+
+use serde_json::{json, Value};
+
+use crate::common::fake_slack::{
+    self, click, direct_message, envelope_id, event_envelope, mention, wait_until, FakeSlack,
+};
+use crate::common::Harness;
+
+const CHANNEL: &str = "C0HELPDESK";
+const TRIAGE: &str = "C0TRIAGE";
+
+struct Rig {
+    harness: Harness,
+    fake: FakeSlack,
+    dir: tempfile::TempDir,
+    child: Option<tokio::process::Child>,
+    starts: usize,
+}
+
+impl Rig {
+    async fn new() -> Self {
+        let harness = Harness::demo().await;
+        let fake = FakeSlack::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("okta.pem"), &harness.pem).unwrap();
+        std::fs::write(
+            dir.path().join("okta-agent.toml"),
+            format!(
+                "[policy]\nadmins = [\"U0LEO\", \"U0GRACE\"]\nself_service = [\"unlock_user\"]\nself_service_with_approval = [\"reset_password\"]\ntwo_person = [\"deactivate_user\", \"reset_factors\"]\nprotected_groups = [\"Okta Administrators\"]\nreset_password_delivery = \"dm_approver\"\n\n[slack]\ntriage_channels = [\"{TRIAGE}\"]\nsocket_connections = 1\n"
+            ),
+        )
+        .unwrap();
+        let mut rig = Self {
+            harness,
+            fake,
+            dir,
+            child: None,
+            starts: 0,
+        };
+        rig.start().await;
+        rig
+    }
+
+    async fn start(&mut self) {
+        let connections_before = self.fake.connections();
+        let log = std::fs::File::create(self.dir.path().join(format!("run-{}.log", self.starts)))
+            .unwrap();
+        self.starts += 1;
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_okta-agent"))
+            .arg("run")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("SLACK_APP_TOKEN", fake_slack::APP_TOKEN)
+            .env("SLACK_BOT_TOKEN", fake_slack::BOT_TOKEN)
+            .env("SLACK_API_URL", &self.fake.api_url)
+            .env("OKTA_ORG_URL", self.harness.sandbox.url())
+            .env("OKTA_CLIENT_ID", &self.harness.client_id)
+            .env("OKTA_PRIVATE_KEY_FILE", self.dir.path().join("okta.pem"))
+            .env("OKTA_AGENT_CONFIG", self.dir.path().join("okta-agent.toml"))
+            .env(
+                "DATABASE_URL",
+                format!(
+                    "sqlite://{}",
+                    self.dir.path().join("okta-agent.db").display()
+                ),
+            )
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let fake = self.fake.clone();
+        wait_until("the app to connect over Socket Mode", || {
+            fake.connections() > connections_before
+        })
+        .await;
+    }
+
+    /// SIGTERM, then the exit status.
+    async fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let pid = child.id().unwrap().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        child.wait().await.unwrap()
+    }
+
+    fn logs(&self) -> String {
+        (0..self.starts)
+            .map(|i| {
+                std::fs::read_to_string(self.dir.path().join(format!("run-{i}.log")))
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    }
+
+    /// A mention; returns the new card's proposal id and message.
+    async fn request(&self, user: &str, text: &str, ts: &str) -> (String, Value) {
+        let cards_before = self.cards().len();
+        self.fake
+            .send(event_envelope(
+                &envelope_id(),
+                &format!("Ev{ts}"),
+                0,
+                mention(user, text, CHANNEL, ts),
+            ))
+            .await;
+        let fake = self.fake.clone();
+        let logs = || self.logs();
+        wait_until("a card", || {
+            let n = cards(&fake).len();
+            if n <= cards_before
+                && fake
+                    .calls("chat.postMessage")
+                    .iter()
+                    .any(|c| c.body["thread_ts"] == ts && !has_buttons(&c.body))
+            {
+                panic!(
+                    "a reply instead of a card: {:?}\n{}",
+                    fake.calls("chat.postMessage").last(),
+                    logs()
+                );
+            }
+            n > cards_before
+        })
+        .await;
+        self.fake.newest_card().unwrap()
+    }
+
+    /// Waits for `condition`, showing the app's log if it never holds.
+    async fn wait(&self, what: &str, mut condition: impl FnMut() -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !condition() {
+            if std::time::Instant::now() > deadline {
+                panic!("timed out waiting for {what}; app log:\n{}", self.logs());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// A thread reply (not a card) stored by the fake.
+    fn reply_in(&self, thread_ts: &str) -> Option<String> {
+        self.fake
+            .messages()
+            .into_iter()
+            .find(|m| m["thread_ts"] == thread_ts && !has_buttons(m))
+            .and_then(|m| m["text"].as_str().map(str::to_string))
+    }
+
+    fn cards(&self) -> Vec<Value> {
+        cards(&self.fake)
+    }
+
+    async fn click(&self, user: &str, action: &str, proposal_id: &str, card: &Value) {
+        self.fake
+            .send(click(&envelope_id(), user, action, proposal_id, card))
+            .await;
+    }
+}
+
+fn has_buttons(message: &Value) -> bool {
+    message["blocks"]
+        .to_string()
+        .contains("\"action_id\":\"approve\"")
+}
+
+fn cards(fake: &FakeSlack) -> Vec<Value> {
+    fake.messages().into_iter().filter(has_buttons).collect()
+}
+
+fn card_text(fake: &FakeSlack, proposal_id: &str) -> String {
+    fake.card_for(proposal_id)
+        .map(|m| m["blocks"].to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_becomes_a_card_and_approve_changes_okta_once() {
+    let mut rig = Rig::new().await;
+    let (id, card) = rig
+        .request("U0LEO", "unlock <@U0BOB>", "1700000001.000100")
+        .await;
+    assert_eq!(card["channel"], CHANNEL);
+    assert_eq!(
+        card["thread_ts"], "1700000001.000100",
+        "cards go in the requester's thread"
+    );
+    let blocks = card["blocks"].to_string();
+    for expected in [
+        "Approval needed: Unlock",
+        "Bob Smith",
+        "bob.smith@example.com",
+        "LOCKED_OUT",
+        "<@U0LEO>",
+        "Expires",
+    ] {
+        assert!(blocks.contains(expected), "card lacks {expected}: {blocks}");
+    }
+    // The buttons carry only the proposal id.
+    for element in card["blocks"][2]["elements"].as_array().unwrap() {
+        assert_eq!(element["value"], id.as_str());
+    }
+    assert!(
+        rig.fake
+            .calls("reactions.add")
+            .iter()
+            .any(|c| c.body["name"] == "eyes"),
+        "the requester sees the bot working"
+    );
+
+    rig.click("U0LEO", "approve", &id, &card).await;
+    let fake = rig.fake.clone();
+    rig.wait("the card to be updated", || {
+        card_text(&fake, &id).contains("Done: Unlock")
+    })
+    .await;
+    let updated = card_text(&rig.fake, &id);
+    assert!(
+        updated.contains("status now ACTIVE (was LOCKED_OUT)"),
+        "{updated}"
+    );
+    assert!(updated.contains("Approved by <@U0LEO>"), "{updated}");
+    assert!(
+        !updated.contains("\"action_id\":\"approve\""),
+        "no buttons left on a decided card"
+    );
+    assert_eq!(rig.harness.mutations().await.len(), 1);
+    assert_eq!(
+        rig.stop().await.code(),
+        Some(0),
+        "SIGTERM stops cleanly:\n{}",
+        rig.logs()
+    );
+    assert!(rig.logs().contains("stopped cleanly"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_deliveries_and_double_clicks_execute_once() {
+    let rig = Rig::new().await;
+    // The same event twice: a duplicate envelope, then Slack's retry with retry_attempt = 1.
+    let event = mention("U0LEO", "suspend <@U0JAMAL>", CHANNEL, "1700000002.000100");
+    let first = envelope_id();
+    rig.fake
+        .send(event_envelope(&first, "EvDup", 0, event.clone()))
+        .await;
+    rig.fake
+        .send(event_envelope(&envelope_id(), "EvDup", 0, event.clone()))
+        .await;
+    let retry = envelope_id();
+    rig.fake
+        .send(event_envelope(&retry, "EvDup", 1, event))
+        .await;
+    let fake = rig.fake.clone();
+    wait_until("all three deliveries to be acked", || {
+        fake.acked(&first) && fake.acked(&retry) && fake.ack_count() >= 3
+    })
+    .await;
+    wait_until("a card", || !cards(&fake).is_empty()).await;
+    let (id, card) = rig.fake.newest_card().unwrap();
+    // A second, unrelated request is answered after the duplicates were processed.
+    rig.fake
+        .send(event_envelope(
+            &envelope_id(),
+            "EvApps",
+            0,
+            mention(
+                "U0LEO",
+                "what apps does <@U0ANA> have?",
+                CHANNEL,
+                "1700000002.000200",
+            ),
+        ))
+        .await;
+    rig.wait("the second answer", || {
+        rig.reply_in("1700000002.000200").is_some()
+    })
+    .await;
+    assert_eq!(
+        cards(&rig.fake).len(),
+        1,
+        "one card for the three deliveries"
+    );
+
+    // Two clicks on Approve (a double click), then a third by another admin.
+    rig.click("U0LEO", "approve", &id, &card).await;
+    rig.click("U0LEO", "approve", &id, &card).await;
+    rig.click("U0GRACE", "approve", &id, &card).await;
+    rig.wait("the card to be updated", || {
+        card_text(&fake, &id).contains("Done: Suspend")
+    })
+    .await;
+    wait_until("the other clicks to be answered", || {
+        fake.calls("chat.postEphemeral").len() >= 2
+    })
+    .await;
+    assert_eq!(
+        rig.harness.mutations().await.len(),
+        1,
+        "exactly one execution"
+    );
+    let refusals: Vec<String> = rig
+        .fake
+        .calls("chat.postEphemeral")
+        .iter()
+        .map(|c| c.body["text"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        refusals.iter().all(|t| t.contains("already")),
+        "{refusals:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthorized_approvers_are_refused_and_nothing_changes() {
+    let rig = Rig::new().await;
+    let (id, card) = rig
+        .request("U0LEO", "suspend <@U0JAMAL>", "1700000003.000100")
+        .await;
+    rig.click("U0BOB", "approve", &id, &card).await;
+    rig.click("U0GUEST", "approve", &id, &card).await;
+    let fake = rig.fake.clone();
+    wait_until("two refusals", || {
+        fake.calls("chat.postEphemeral").len() >= 2
+    })
+    .await;
+    let refusal_to = |user: &str| {
+        rig.fake
+            .calls("chat.postEphemeral")
+            .into_iter()
+            .find(|c| c.body["user"] == user)
+            .map(|c| c.body["text"].as_str().unwrap_or_default().to_string())
+    };
+    assert!(
+        refusal_to("U0BOB").unwrap().contains("You can't do that"),
+        "the refusal goes only to the clicker"
+    );
+    assert!(refusal_to("U0GUEST").unwrap().contains("guest"));
+    assert!(
+        rig.fake.calls("chat.update").is_empty(),
+        "the card is unchanged"
+    );
+    assert_eq!(rig.harness.mutations().await.len(), 0);
+    // A non-admin's own request for someone else is refused in the thread, with no card.
+    rig.fake
+        .send(event_envelope(
+            &envelope_id(),
+            "EvBob",
+            0,
+            mention("U0BOB", "deactivate <@U0ANA>", CHANNEL, "1700000003.000200"),
+        ))
+        .await;
+    wait_until("a refusal in the thread", || {
+        fake.calls("chat.postMessage").iter().any(|c| {
+            c.body["thread_ts"] == "1700000003.000200"
+                && c.body["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("only IT admins")
+        })
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnects_after_a_refresh_and_carries_on() {
+    let rig = Rig::new().await;
+    let opens = rig.fake.opens();
+    rig.fake.disconnect("refresh_requested").await;
+    let fake = rig.fake.clone();
+    wait_until("a new apps.connections.open", || fake.opens() > opens).await;
+    wait_until("the new socket", || fake.connections() > 1).await;
+    let (id, _) = rig
+        .request("U0LEO", "unlock <@U0KATE>", "1700000004.000100")
+        .await;
+    assert!(id.starts_with("p-"));
+    rig.fake.disconnect("warning").await;
+    wait_until("another reconnect", || fake.opens() > opens + 1).await;
+    rig.request("U0LEO", "reset password for <@U0ANA>", "1700000004.000200")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_between_card_and_click_still_works_once() {
+    let mut rig = Rig::new().await;
+    let (id, card) = rig
+        .request("U0LEO", "unlock <@U0KATE>", "1700000005.000100")
+        .await;
+    assert_eq!(rig.stop().await.code(), Some(0));
+    rig.start().await;
+    rig.click("U0GRACE", "approve", &id, &card).await;
+    let fake = rig.fake.clone();
+    rig.wait("the card to be updated", || {
+        card_text(&fake, &id).contains("Done: Unlock")
+    })
+    .await;
+    rig.click("U0GRACE", "approve", &id, &card).await;
+    wait_until("the second click's refusal", || {
+        !fake.calls("chat.postEphemeral").is_empty()
+    })
+    .await;
+    assert_eq!(rig.harness.mutations().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hygiene_bots_edits_escaping_rate_limits_dms_and_triage_notices() {
+    let rig = Rig::new().await;
+    let fake = rig.fake.clone();
+    // Its own messages, other bots and edits are ignored.
+    rig.fake.send(event_envelope(&envelope_id(), "EvSelf", 0, json!({"type": "message", "channel": "D0DM", "user": fake_slack::BOT_USER, "text": "unlock <@U0BOB>", "ts": "1700000006.000001", "channel_type": "im"}))).await;
+    rig.fake.send(event_envelope(&envelope_id(), "EvBot", 0, json!({"type": "message", "channel": "D0DM", "user": "U0OTHERBOT", "bot_id": "B9", "text": "unlock <@U0BOB>", "ts": "1700000006.000002", "channel_type": "im"}))).await;
+    rig.fake.send(event_envelope(&envelope_id(), "EvEdit", 0, json!({"type": "message", "subtype": "message_changed", "channel": "D0DM", "user": "U0LEO", "ts": "1700000006.000003", "channel_type": "im", "message": {"text": "unlock <@U0BOB>"}}))).await;
+    // A rate-limited reply is retried after Retry-After and not lost; user text cannot broadcast.
+    rig.fake.rate_limit("chat.postMessage", 2);
+    rig.fake
+        .send(event_envelope(
+            &envelope_id(),
+            "EvDm",
+            0,
+            direct_message(
+                "U0LEO",
+                "unlock <!channel> <https://evil.example|click>",
+                "1700000006.000004",
+            ),
+        ))
+        .await;
+    rig.wait("the DM reply", || {
+        rig.reply_in("1700000006.000004").is_some()
+    })
+    .await;
+    assert_eq!(
+        fake.calls("chat.postMessage").len(),
+        3,
+        "two 429s, then the reply"
+    );
+    let text = rig.reply_in("1700000006.000004").unwrap();
+    assert!(
+        !text.contains("<!channel>") && !text.contains("<https://"),
+        "{text}"
+    );
+    assert!(
+        cards(&fake).is_empty(),
+        "ignored events made no cards: {:?}",
+        fake.messages()
+    );
+
+    // A self-service password reset by a non-admin: a card in the thread and a triage notice
+    // linking to it.
+    rig.fake
+        .send(event_envelope(
+            &envelope_id(),
+            "EvSelfReset",
+            0,
+            mention("U0BOB", "reset my password", CHANNEL, "1700000006.000005"),
+        ))
+        .await;
+    wait_until("a triage notice", || {
+        fake.calls("chat.postMessage")
+            .iter()
+            .any(|c| c.body["channel"] == TRIAGE)
+    })
+    .await;
+    let notice = fake
+        .calls("chat.postMessage")
+        .into_iter()
+        .find(|c| c.body["channel"] == TRIAGE)
+        .unwrap();
+    let notice_text = notice.body["text"].as_str().unwrap();
+    assert!(
+        notice_text.contains("<@U0BOB> asked for: Reset password")
+            && notice_text.contains("|Open the card>"),
+        "{notice_text}"
+    );
+
+    // The one-time link goes by DM to the approving admin, and nowhere else.
+    let (id, card) = rig.fake.newest_card().unwrap();
+    rig.click("U0GRACE", "approve", &id, &card).await;
+    rig.wait("the DM to the approver", || {
+        fake.messages().iter().any(|m| m["channel"] == "U0GRACE")
+    })
+    .await;
+    let dm = fake
+        .messages()
+        .into_iter()
+        .find(|m| m["channel"] == "U0GRACE")
+        .unwrap();
+    let dm_text = dm["text"].as_str().unwrap();
+    let link = dm_text.split_whitespace().last().unwrap();
+    assert!(link.contains("/reset_password/"), "{dm_text}");
+    rig.wait("the card update", || {
+        card_text(&fake, &id).contains("Done: Reset password")
+    })
+    .await;
+    for message in fake.messages().iter().filter(|m| m["channel"] != "U0GRACE") {
+        assert!(
+            !message.to_string().contains(link),
+            "the link leaked into {message}"
+        );
+    }
+    assert!(!rig.logs().contains(link), "the link leaked into the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_acknowledged_before_a_crash_is_resumed_at_start() {
+    let mut rig = Rig::new().await;
+    assert_eq!(rig.stop().await.code(), Some(0));
+    // As if the process died right after persisting and acking a mention.
+    let store = okta_agent::store::Store::open(&rig.dir.path().join("okta-agent.db")).unwrap();
+    let work = okta_agent::slack::app::Work::Request {
+        user: "U0LEO".into(),
+        text: "unlock <@U0BOB>".into(),
+        channel: CHANNEL.into(),
+        ts: Some("1700000007.000100".into()),
+        thread_ts: Some("1700000007.000100".into()),
+    };
+    assert!(store
+        .remember_inbound("event:EvCrash", &serde_json::to_string(&work).unwrap(), 1)
+        .unwrap());
+    drop(store);
+    rig.start().await;
+    let fake = rig.fake.clone();
+    rig.wait("the resumed request's card", || {
+        cards(&fake)
+            .iter()
+            .any(|c| c["thread_ts"] == "1700000007.000100")
+    })
+    .await;
+    // Slack's own redelivery of that event after the restart is a duplicate.
+    rig.fake
+        .send(event_envelope(
+            &envelope_id(),
+            "EvCrash",
+            1,
+            mention("U0LEO", "unlock <@U0BOB>", CHANNEL, "1700000007.000100"),
+        ))
+        .await;
+    rig.fake
+        .send(event_envelope(
+            &envelope_id(),
+            "EvAfter",
+            0,
+            mention(
+                "U0LEO",
+                "what apps does <@U0ANA> have?",
+                CHANNEL,
+                "1700000007.000200",
+            ),
+        ))
+        .await;
+    rig.wait("a later answer", || {
+        rig.reply_in("1700000007.000200").is_some()
+    })
+    .await;
+    assert_eq!(cards(&fake).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_the_slack_tokens_and_scopes() {
+    let rig = Rig::new().await;
+    let (api_url, org, client_id) = (
+        rig.fake.api_url.clone(),
+        rig.harness.sandbox.url(),
+        rig.harness.client_id.clone(),
+    );
+    let (pem, config) = (
+        rig.dir.path().join("okta.pem"),
+        rig.dir.path().join("okta-agent.toml"),
+    );
+    let check = move |bot_token: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_okta-agent"))
+            .arg("check")
+            .env_clear()
+            .env("SLACK_APP_TOKEN", fake_slack::APP_TOKEN)
+            .env("SLACK_BOT_TOKEN", bot_token)
+            .env("SLACK_API_URL", &api_url)
+            .env("OKTA_ORG_URL", &org)
+            .env("OKTA_CLIENT_ID", &client_id)
+            .env("OKTA_PRIVATE_KEY_FILE", &pem)
+            .env("OKTA_AGENT_CONFIG", &config)
+            .output()
+            .unwrap()
+    };
+    let out =
+        tokio::task::spawn_blocking(move || (check(fake_slack::BOT_TOKEN), check("xoxb-revoked")))
+            .await
+            .unwrap();
+    let good = String::from_utf8_lossy(&out.0.stdout).to_string();
+    assert!(
+        good.contains("✓ Slack bot token: auth.test ok: bot user UBOT in workspace Acme"),
+        "{good}"
+    );
+    assert!(
+        good.contains("✓ Slack scopes: all 9 required scopes granted"),
+        "{good}"
+    );
+    assert!(
+        good.contains("✓ Slack app token: apps.connections.open ok"),
+        "{good}"
+    );
+    assert!(out.0.status.success(), "{good}");
+    let bad = String::from_utf8_lossy(&out.1.stdout).to_string();
+    assert!(
+        bad.contains("✗ Slack bot token: auth.test failed (Slack auth.test failed: invalid_auth)"),
+        "{bad}"
+    );
+    assert!(!out.1.status.success());
+}
