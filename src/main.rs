@@ -262,7 +262,24 @@ async fn shutdown_signal() {
 
 async fn chat(config: Option<&Path>, as_user: Option<String>, script: Option<&Path>) -> Result<()> {
     let settings = Settings::from_env(config)?;
-    let runtime = runtime::assemble(&settings, runtime::Overrides::default()).await?;
+    // With a real org, people are looked up in Slack when the bot token is configured.
+    let mut overrides = runtime::Overrides::default();
+    if let (Some(slack), Some(_)) = (&settings.slack, &settings.okta) {
+        let web = okta_agent::slack::web::SlackWeb::new(
+            reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(15))
+                .build()?,
+            &slack.api_url,
+            slack.bot_token.clone(),
+        );
+        overrides.directory = Some(std::sync::Arc::new(
+            okta_agent::slack::directory::SlackDirectory::new(
+                web,
+                std::time::Duration::from_secs(600),
+            ),
+        ));
+    }
+    let runtime = runtime::assemble(&settings, overrides).await?;
     let acting_as = match (as_user, &runtime.demo) {
         (Some(id), _) => id,
         (None, Some(_)) => "U0LEO".to_string(),

@@ -654,7 +654,7 @@ impl OktaClient {
             remaining,
             reset_epoch,
         };
-        if limit > 0 && remaining * 10 < limit {
+        if limit > 0 && remaining < limit / 10 {
             tracing::warn!(
                 limit,
                 remaining,

@@ -57,6 +57,9 @@ pub struct SlackApp {
     bot_user_id: String,
     triage_channels: Vec<String>,
     tracker: TaskTracker,
+    /// Where the work runs: its own threads, so planning, Okta and Web API calls never queue in
+    /// front of the socket reader that sends the acks.
+    work: tokio::runtime::Handle,
     shutting_down: AtomicBool,
 }
 
@@ -69,8 +72,10 @@ impl SlackApp {
         web: SlackWeb,
         bot_user_id: String,
         triage_channels: Vec<String>,
+        work: tokio::runtime::Handle,
     ) -> Self {
         Self {
+            work,
             store: engine.store().clone(),
             engine,
             web,
@@ -153,7 +158,7 @@ impl SlackApp {
     fn spawn(self: &Arc<Self>, key: String, work: Work) {
         let app = self.clone();
         let span = info_span!("slack_work", key = %key);
-        self.tracker.spawn(
+        self.tracker.spawn_on(
             async move {
                 app.process(&work).await;
                 if let Err(e) = app.store.finish_inbound(&key) {
@@ -161,6 +166,7 @@ impl SlackApp {
                 }
             }
             .instrument(span),
+            &self.work,
         );
     }
 

@@ -166,6 +166,30 @@ pub fn decided_card(card: &Card) -> (String, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Every `<` left in the output starts a well-formed user mention.
+    fn only_user_mentions(text: &str) -> bool {
+        text.match_indices('<').all(|(i, _)| {
+            let rest = &text[i + 1..];
+            rest.starts_with('@')
+                && rest[1..]
+                    .find('>')
+                    .is_some_and(|end| crate::policy::is_slack_user_id(&rest[1..1 + end]))
+        }) && !text.contains("<!")
+    }
+
+    proptest! {
+        #[test]
+        fn no_text_can_inject_markup(text in ".{0,80}", pieces in proptest::collection::vec(prop_oneof![
+            Just("<!channel>"), Just("<!here>"), Just("<https://evil.example|click>"), Just("<#C123>"),
+            Just("<@U0LEO>"), Just("<@U0LEO|x>"), Just("&lt;!channel&gt;"), Just("<"), Just(">"), Just("&"),
+        ], 0..6)) {
+            let input = format!("{text}{}", pieces.concat());
+            prop_assert!(only_user_mentions(&escape_keeping_mentions(&input)));
+            prop_assert!(!escape(&input).contains('<'));
+        }
+    }
 
     #[test]
     fn escaping_keeps_only_user_mentions() {

@@ -84,11 +84,18 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         );
     }
     log_audit_head(&runtime.engine);
+    let work_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("okta-agent-work")
+        .enable_all()
+        .build()
+        .map_err(|e| RunError::Listener(format!("cannot start the work threads: {e}")))?;
     let app = Arc::new(SlackApp::new(
         runtime.engine.clone(),
         web,
         me.user_id,
         slack.triage_channels.clone(),
+        work_runtime.handle().clone(),
     ));
     let resumed = app.resume_unfinished()?;
     if resumed > 0 {
@@ -124,6 +131,8 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         );
     }
     heartbeat.abort();
+    // Dropping a runtime inside another one would block it; nothing is left running on it now.
+    work_runtime.shutdown_background();
     info!("stopped cleanly");
     Ok(())
 }

@@ -613,3 +613,70 @@ async fn check_reports_the_slack_tokens_and_scopes() {
     );
     assert!(!out.1.status.success());
 }
+
+#[test]
+fn the_manifest_asks_for_exactly_the_scopes_the_code_needs() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/manifest.yml")).unwrap();
+    let manifest: Value = serde_norway::from_str(&text).unwrap();
+    let mut scopes: Vec<&str> = manifest["oauth_config"]["scopes"]["bot"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    scopes.sort_unstable();
+    let mut needed = okta_agent::slack::REQUIRED_BOT_SCOPES.to_vec();
+    needed.sort_unstable();
+    assert_eq!(scopes, needed);
+    assert_eq!(manifest["settings"]["socket_mode_enabled"], true);
+    assert_eq!(manifest["settings"]["interactivity"]["is_enabled"], true);
+    let events: Vec<&str> = manifest["settings"]["event_subscriptions"]["bot_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["app_mention", "message.im"],
+        "the events the listener turns into requests"
+    );
+    assert!(
+        !text.contains("request_url"),
+        "Socket Mode needs no public URL"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_work_in_flight_before_exiting() {
+    let mut rig = Rig::new().await;
+    let (id, card) = rig
+        .request("U0LEO", "unlock <@U0BOB>", "1700000008.000100")
+        .await;
+    // Okta applies the unlock at once but answers slowly.
+    rig.harness
+        .inject(
+            json!({"kind": "latency", "latency_ms": 1500, "path_contains": "/lifecycle/unlock"}),
+        )
+        .await;
+    rig.click("U0LEO", "approve", &id, &card).await;
+    let harness = &rig.harness;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while harness.mutations().await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the unlock never reached Okta"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Stop while the answer is still on its way.
+    assert_eq!(rig.stop().await.code(), Some(0), "{}", rig.logs());
+    let updated = card_text(&rig.fake, &id);
+    assert!(
+        updated.contains("Done: Unlock"),
+        "the card was updated before exit: {updated}\n{}",
+        rig.logs()
+    );
+    assert!(rig.logs().contains("finishing what is in flight"));
+}
