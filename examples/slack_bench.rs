@@ -126,9 +126,8 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or("VmRSS: unknown")
         .to_string();
     println!("after the burst: {rss}");
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
+    // SAFETY: signalling our own child process, which has not been reaped yet.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     let _ = child.wait();
     Ok(())
 }

@@ -85,11 +85,9 @@ impl Rig {
     /// SIGTERM, then the exit status.
     async fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().unwrap();
-        let pid = child.id().unwrap().to_string();
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
+        let pid = child.id().unwrap() as libc::pid_t;
+        // SAFETY: signalling our own child process, which has not been reaped yet.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
         child.wait().await.unwrap()
     }
 
