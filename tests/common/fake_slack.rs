@@ -200,6 +200,13 @@ impl FakeSlack {
         }
     }
 
+    /// Records a person's message, as Slack would hold it for `conversations.replies`.
+    pub fn user_message(&self, user: &str, channel: &str, ts: &str, thread_ts: &str, text: &str) {
+        self.inner.lock().unwrap().messages.push(json!({
+            "type": "message", "user": user, "channel": channel, "ts": ts, "thread_ts": thread_ts, "text": text
+        }));
+    }
+
     pub fn connections(&self) -> usize {
         self.inner.lock().unwrap().connections
     }

@@ -150,7 +150,7 @@ impl Rig {
         self.fake
             .messages()
             .into_iter()
-            .find(|m| m["thread_ts"] == thread_ts && !has_buttons(m))
+            .find(|m| m["thread_ts"] == thread_ts && m.get("bot_id").is_some() && !has_buttons(m))
             .and_then(|m| m["text"].as_str().map(str::to_string))
     }
 
@@ -296,6 +296,10 @@ async fn duplicate_deliveries_and_double_clicks_execute_once() {
         card_text(&fake, &id).contains("Done: Suspend")
     })
     .await;
+    assert!(
+        card_text(&fake, &id).contains("\"action_id\":\"undo\""),
+        "suspend offers Undo"
+    );
     wait_until("the other clicks to be answered", || {
         fake.calls("chat.postEphemeral").len() >= 2
     })
@@ -677,4 +681,58 @@ async fn sigterm_finishes_work_in_flight_before_exiting() {
         rig.logs()
     );
     assert!(rig.logs().contains("finishing what is in flight"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_thread_is_the_context_for_a_follow_up() {
+    let rig = Rig::new().await;
+    let root = "1700000009.000100";
+    rig.fake.user_message(
+        "U0LEO",
+        CHANNEL,
+        root,
+        root,
+        &format!("<@{}> suspend maria", fake_slack::BOT_USER),
+    );
+    rig.fake
+        .send(event_envelope(
+            &envelope_id(),
+            "EvMaria",
+            0,
+            mention("U0LEO", "suspend maria", CHANNEL, root),
+        ))
+        .await;
+    rig.wait("the question", || {
+        rig.reply_in(root).is_some_and(|t| t.contains("Which one?"))
+    })
+    .await;
+    // The answer, in the same thread, names only the person.
+    let reply_ts = "1700000009.000300";
+    let mut event = mention("U0LEO", "maria.rossini@example.com", CHANNEL, reply_ts);
+    event["thread_ts"] = json!(root);
+    rig.fake.user_message(
+        "U0LEO",
+        CHANNEL,
+        reply_ts,
+        root,
+        "maria.rossini@example.com",
+    );
+    rig.fake
+        .send(event_envelope(&envelope_id(), "EvMaria2", 0, event))
+        .await;
+    let fake = rig.fake.clone();
+    rig.wait("a card for the chosen person", || {
+        cards(&fake).iter().any(|c| {
+            c["blocks"]
+                .to_string()
+                .contains("maria.rossini@example.com")
+        })
+    })
+    .await;
+    let card = cards(&fake).into_iter().next().unwrap();
+    assert_eq!(card["thread_ts"], root, "the card stays in the thread");
+    assert!(card["blocks"]
+        .to_string()
+        .contains("Approval needed: Suspend"));
+    assert!(!fake.calls("conversations.replies").is_empty());
 }
