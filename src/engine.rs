@@ -190,14 +190,12 @@ impl Engine {
         undo_of: Option<&str>,
     ) -> Result<Vec<Output>, EngineError> {
         let now = self.clock.now();
-        let user = self
+        // The draft's target was read from Okta a moment ago; roles and groups are read now.
+        let target = &draft.target;
+        let facts = self
             .resolver
-            .okta()
-            .get_user(&draft.target.id)
-            .await
-            .map_err(ResolveError::from)?
-            .value;
-        let facts = self.resolver.target_facts(&user).await?;
+            .target_facts(&target.id, &target.login, target.email.as_deref())
+            .await?;
         let since = now - 3_600;
         let requester_recent = self
             .store
@@ -320,7 +318,11 @@ impl Engine {
         // Fresh facts: a target who became an admin since the card was posted is protected now.
         let decision = match self.resolver.okta().get_user(&proposal.target.id).await {
             Ok(user) => {
-                let facts = self.resolver.target_facts(&user.value).await?;
+                let profile = &user.value.profile;
+                let facts = self
+                    .resolver
+                    .target_facts(&user.value.id, &profile.login, profile.email.as_deref())
+                    .await?;
                 let action = ActionFacts {
                     tool: proposal.call.tool,
                     requester: &requester,

@@ -267,8 +267,13 @@ impl Resolver {
     }
 
     /// What policy needs to know about a target: admin roles and group names, fresh from Okta.
-    pub async fn target_facts(&self, user: &User) -> Result<TargetFacts, ResolveError> {
-        let admin_roles = match self.okta.user_roles(&user.id).await {
+    pub async fn target_facts(
+        &self,
+        user_id: &str,
+        login: &str,
+        email: Option<&str>,
+    ) -> Result<TargetFacts, ResolveError> {
+        let admin_roles = match self.okta.user_roles(user_id).await {
             Ok(reply) if reply.value.is_empty() => AdminRoles::None,
             Ok(reply) => AdminRoles::Held(reply.value.into_iter().map(|r| r.role_type).collect()),
             Err(e @ (OktaError::MissingScope { .. } | OktaError::NotPermitted { .. })) => {
@@ -278,16 +283,16 @@ impl Resolver {
         };
         let groups = self
             .okta
-            .user_groups(&user.id)
+            .user_groups(user_id)
             .await?
             .value
             .iter()
             .map(|g| g.name().to_string())
             .collect();
         Ok(TargetFacts {
-            okta_user_id: user.id.clone(),
-            login: user.profile.login.clone(),
-            email: user.profile.email.clone(),
+            okta_user_id: user_id.to_string(),
+            login: login.to_string(),
+            email: email.map(str::to_string),
             admin_roles,
             groups,
         })
