@@ -104,6 +104,11 @@ impl Agent {
         }
     }
 
+    /// An answer from the help documents, citing its source; `None` when nothing fits.
+    pub fn help_answer(&self, question: &str) -> Option<String> {
+        self.toolbox.docs().answer(question)
+    }
+
     pub fn uses_model(&self) -> bool {
         self.model.is_some()
     }

@@ -30,6 +30,23 @@ pub enum Work {
         /// Where replies go: the thread root.
         thread_ts: Option<String>,
     },
+    /// A plain question in a help channel, for the help documents.
+    HelpQuestion {
+        user: String,
+        text: String,
+        channel: String,
+        ts: String,
+    },
+    /// "Solved" or "I still need help" under a help answer.
+    HelpFeedback {
+        user: String,
+        solved: bool,
+        channel: String,
+        /// The answer message.
+        message_ts: String,
+        /// The question it answered.
+        thread_ts: String,
+    },
     /// A button click on a card.
     Click {
         user: String,
@@ -50,12 +67,21 @@ pub enum AcceptError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// The channels with a role: triage (approval notices, escalations) and help (the virtual
+/// assistant answers plain questions there).
+#[derive(Clone, Debug, Default)]
+pub struct Channels {
+    pub triage: Vec<String>,
+    pub help: Vec<String>,
+}
+
 pub struct SlackApp {
     engine: Arc<Engine>,
     store: Arc<Store>,
     web: SlackWeb,
     bot_user_id: String,
     triage_channels: Vec<String>,
+    help_channels: Vec<String>,
     tracker: TaskTracker,
     /// Where the work runs: its own threads, so planning, Okta and Web API calls never queue in
     /// front of the socket reader that sends the acks.
@@ -71,16 +97,17 @@ impl SlackApp {
         engine: Arc<Engine>,
         web: SlackWeb,
         bot_user_id: String,
-        triage_channels: Vec<String>,
+        channels: Channels,
         work: tokio::runtime::Handle,
     ) -> Self {
         Self {
             work,
+            triage_channels: channels.triage,
+            help_channels: channels.help,
             store: engine.store().clone(),
             engine,
             web,
             bot_user_id,
-            triage_channels,
             tracker: TaskTracker::new(),
             shutting_down: AtomicBool::new(false),
         }
@@ -104,20 +131,26 @@ impl SlackApp {
 
     /// A `block_actions` interaction.
     pub fn accept_interaction(self: &Arc<Self>, payload: &Value) -> Result<bool, AcceptError> {
-        let Some(work) = click_from_interaction(payload) else {
+        let Some(work) = click_from_interaction(payload).or_else(|| help_feedback(payload)) else {
             return Ok(false);
         };
         let action_ts = payload["actions"][0]["action_ts"]
             .as_str()
             .unwrap_or_default();
         let key = match &work {
+            Work::HelpFeedback {
+                user,
+                message_ts,
+                solved,
+                ..
+            } => format!("help:{user}:{message_ts}:{solved}:{action_ts}"),
             Work::Click {
                 user,
                 proposal_id,
                 choice,
                 ..
             } => format!("click:{user}:{proposal_id}:{choice:?}:{action_ts}"),
-            Work::Request { .. } => return Ok(false),
+            Work::Request { .. } | Work::HelpQuestion { .. } => return Ok(false),
         };
         self.accept(&key, work)
     }
@@ -206,16 +239,28 @@ impl SlackApp {
         if user == self.bot_user_id || event.get("bot_id").is_some_and(|b| !b.is_null()) {
             return None;
         }
+        let plain = event.get("subtype").is_none_or(Value::is_null);
+        let channel = event["channel"].as_str()?;
+        let text = event["text"].as_str().unwrap_or_default();
         let is_request = match kind {
             "app_mention" => true,
             // Mentions in channels also arrive as `message`; only DMs are requests here.
-            "message" => {
-                event["channel_type"] == "im" && event.get("subtype").is_none_or(Value::is_null)
-            }
+            "message" => event["channel_type"] == "im" && plain,
             _ => false,
         };
         if !is_request {
-            return None;
+            // A new question (not a thread reply, not a mention) in a help channel.
+            let question = kind == "message"
+                && plain
+                && self.help_channels.iter().any(|c| c == channel)
+                && event.get("thread_ts").is_none_or(Value::is_null)
+                && !text.contains(&format!("<@{}>", self.bot_user_id));
+            return question.then(|| Work::HelpQuestion {
+                user: user.to_string(),
+                text: text.to_string(),
+                channel: channel.to_string(),
+                ts: event["ts"].as_str().unwrap_or_default().to_string(),
+            });
         }
         let ts = event["ts"].as_str()?.to_string();
         let text = strip_mention(
@@ -272,6 +317,32 @@ impl SlackApp {
                 self.deliver(outputs, channel, thread_ts.as_deref(), None)
                     .await;
             }
+            Work::HelpQuestion {
+                text, channel, ts, ..
+            } => {
+                // Only answer when a document fits; otherwise people are left to each other.
+                if let Some(answer) = self.engine.agent().help_answer(text) {
+                    let blocks = help_answer_blocks(&answer);
+                    let fallback = escape_keeping_mentions(&answer);
+                    if let Err(e) = self
+                        .web
+                        .post_message(channel, Some(ts), &fallback, Some(blocks))
+                        .await
+                    {
+                        warn!(error = %e, "could not post a help answer");
+                    }
+                }
+            }
+            Work::HelpFeedback {
+                user,
+                solved,
+                channel,
+                message_ts,
+                thread_ts,
+            } => {
+                self.help_feedback(user, *solved, channel, message_ts, thread_ts)
+                    .await;
+            }
             Work::Click {
                 user,
                 proposal_id,
@@ -292,6 +363,59 @@ impl SlackApp {
                 self.deliver(outputs, channel, thread, Some(message_ts))
                     .await;
             }
+        }
+    }
+
+    async fn help_feedback(
+        &self,
+        user: &str,
+        solved: bool,
+        channel: &str,
+        message_ts: &str,
+        thread_ts: &str,
+    ) {
+        let result = if solved {
+            self.web
+                .post_message(
+                    channel,
+                    Some(thread_ts),
+                    &format!("✅ <@{user}> marked this solved."),
+                    None,
+                )
+                .await
+                .map(drop)
+        } else {
+            let link = match self.web.permalink(channel, thread_ts).await {
+                Ok(url) if !url.is_empty() => format!(" <{url}|Open the thread>"),
+                _ => String::new(),
+            };
+            let escalated = match self.triage_channels.first() {
+                Some(triage) => self
+                    .web
+                    .post_message(
+                        triage,
+                        None,
+                        &format!("<@{user}> still needs help after the help docs' answer.{link}"),
+                        None,
+                    )
+                    .await
+                    .map(drop),
+                None => Ok(()),
+            };
+            let told = self
+                .web
+                .post_message(
+                    channel,
+                    Some(thread_ts),
+                    &format!("<@{user}>, I've asked IT to take a look."),
+                    None,
+                )
+                .await
+                .map(drop);
+            escalated.and(told)
+        };
+        if let Err(e) = result {
+            warn!(error = %e, message_ts, "could not handle help feedback");
         }
     }
 
@@ -406,6 +530,39 @@ pub fn strip_mention(text: &str, bot_user_id: &str) -> String {
     text.replace(&format!("<@{bot_user_id}>"), " ")
         .trim()
         .to_string()
+}
+
+/// A help answer with "Solved" and "I still need help" buttons.
+fn help_answer_blocks(answer: &str) -> Value {
+    serde_json::json!([
+        {"type": "section", "text": {"type": "mrkdwn", "text": escape_keeping_mentions(answer)}},
+        {"type": "actions", "block_id": "help_feedback", "elements": [
+            {"type": "button", "action_id": "help_solved", "text": {"type": "plain_text", "text": "Solved"}, "value": "solved", "style": "primary"},
+            {"type": "button", "action_id": "help_escalate", "text": {"type": "plain_text", "text": "I still need help"}, "value": "escalate"}
+        ]}
+    ])
+}
+
+fn help_feedback(payload: &Value) -> Option<Work> {
+    if payload["type"] != "block_actions" {
+        return None;
+    }
+    let solved = match payload["actions"][0]["action_id"].as_str()? {
+        "help_solved" => true,
+        "help_escalate" => false,
+        _ => return None,
+    };
+    let container = &payload["container"];
+    Some(Work::HelpFeedback {
+        user: payload["user"]["id"].as_str()?.to_string(),
+        solved,
+        channel: container["channel_id"].as_str()?.to_string(),
+        message_ts: container["message_ts"].as_str()?.to_string(),
+        thread_ts: payload["message"]["thread_ts"]
+            .as_str()
+            .or(container["message_ts"].as_str())?
+            .to_string(),
+    })
 }
 
 fn click_from_interaction(payload: &Value) -> Option<Work> {

@@ -94,7 +94,10 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         runtime.engine.clone(),
         web,
         me.user_id,
-        slack.triage_channels.clone(),
+        app::Channels {
+            triage: slack.triage_channels.clone(),
+            help: slack.help_channels.clone(),
+        },
         work_runtime.handle().clone(),
     ));
     let resumed = app.resume_unfinished()?;

@@ -12,6 +12,7 @@ use crate::common::Harness;
 
 const CHANNEL: &str = "C0HELPDESK";
 const TRIAGE: &str = "C0TRIAGE";
+const HELP: &str = "C0HELP";
 
 struct Rig {
     harness: Harness,
@@ -27,10 +28,18 @@ impl Rig {
         let fake = FakeSlack::start().await;
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("okta.pem"), &harness.pem).unwrap();
+        let docs = dir.path().join("help-docs");
+        std::fs::create_dir(&docs).unwrap();
+        std::fs::write(
+            docs.join("new-phone-mfa.md"),
+            "# New phone: setting up Okta Verify again\n\nAsk IT to reset your MFA factors, then enrol Okta Verify on the new phone at your next sign-in.\n",
+        )
+        .unwrap();
         std::fs::write(
             dir.path().join("okta-agent.toml"),
             format!(
-                "[policy]\nadmins = [\"U0LEO\", \"U0GRACE\"]\nself_service = [\"unlock_user\"]\nself_service_with_approval = [\"reset_password\"]\ntwo_person = [\"deactivate_user\", \"reset_factors\"]\nprotected_groups = [\"Okta Administrators\"]\nreset_password_delivery = \"dm_approver\"\n\n[slack]\ntriage_channels = [\"{TRIAGE}\"]\nsocket_connections = 1\n"
+                "[policy]\nadmins = [\"U0LEO\", \"U0GRACE\"]\nself_service = [\"unlock_user\"]\nself_service_with_approval = [\"reset_password\"]\ntwo_person = [\"deactivate_user\", \"reset_factors\"]\nprotected_groups = [\"Okta Administrators\"]\nreset_password_delivery = \"dm_approver\"\n\n[slack]\ntriage_channels = [\"{TRIAGE}\"]\nhelp_channels = [\"{HELP}\"]\nsocket_connections = 1\n\n[knowledge]\npath = \"{}\"\n",
+                docs.display()
             ),
         )
         .unwrap();
@@ -641,7 +650,12 @@ fn the_manifest_asks_for_exactly_the_scopes_the_code_needs() {
         .collect();
     assert_eq!(
         events,
-        ["app_mention", "message.im"],
+        [
+            "app_mention",
+            "message.im",
+            "message.channels",
+            "message.groups"
+        ],
         "the events the listener turns into requests"
     );
     assert!(
@@ -735,4 +749,87 @@ async fn the_thread_is_the_context_for_a_follow_up() {
         .to_string()
         .contains("Approval needed: Suspend"));
     assert!(!fake.calls("conversations.replies").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_channels_get_answers_from_the_docs_and_can_escalate() {
+    let rig = Rig::new().await;
+    let fake = rig.fake.clone();
+    let question = |event_id: &str, ts: &str, text: &str| {
+        event_envelope(
+            &envelope_id(),
+            event_id,
+            0,
+            json!({"type": "message", "channel": HELP, "channel_type": "channel", "user": "U0ANA", "text": text, "ts": ts, "event_ts": ts}),
+        )
+    };
+    // No document fits: the bot stays quiet. Then one that fits gets an answer in its thread.
+    rig.fake
+        .send(question(
+            "EvQ1",
+            "1700000010.000100",
+            "anyone up for lunch at noon?",
+        ))
+        .await;
+    rig.fake
+        .send(question(
+            "EvQ2",
+            "1700000010.000200",
+            "I got a new phone, how do I set up Okta Verify again?",
+        ))
+        .await;
+    rig.wait("a help answer", || {
+        rig.reply_in("1700000010.000200").is_some()
+    })
+    .await;
+    assert!(
+        rig.reply_in("1700000010.000100").is_none(),
+        "no answer without a fitting document"
+    );
+    let answer = fake
+        .messages()
+        .into_iter()
+        .find(|m| m["thread_ts"] == "1700000010.000200")
+        .unwrap();
+    assert!(
+        answer["blocks"]
+            .to_string()
+            .contains("Source: new-phone-mfa.md")
+            || answer["blocks"].to_string().contains("New phone"),
+        "{answer}"
+    );
+    // "I still need help" escalates to the triage channel with a link to the thread.
+    let mut escalate = click(
+        &envelope_id(),
+        "U0ANA",
+        "help_escalate",
+        "escalate",
+        &answer,
+    );
+    escalate["payload"]["actions"][0]["value"] = json!("escalate");
+    rig.fake.send(escalate).await;
+    rig.wait("an escalation in triage", || {
+        fake.messages().iter().any(|m| m["channel"] == TRIAGE)
+    })
+    .await;
+    let notice = fake
+        .messages()
+        .into_iter()
+        .find(|m| m["channel"] == TRIAGE)
+        .unwrap();
+    assert!(
+        notice["text"]
+            .as_str()
+            .unwrap()
+            .contains("<@U0ANA> still needs help"),
+        "{notice}"
+    );
+    assert!(
+        notice["text"]
+            .as_str()
+            .unwrap()
+            .contains("|Open the thread>"),
+        "{notice}"
+    );
+    assert_eq!(rig.harness.mutations().await.len(), 0);
 }
