@@ -23,6 +23,16 @@ use okta_agent::secret::Secret;
 const ENVELOPES: usize = 4_000;
 const PER_SECOND: u64 = 2_000;
 
+/// The `VmRSS:` line of a process's `/proc/PID/status`.
+fn resident_memory(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap_or("VmRSS: unknown")
+        .to_string()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -101,13 +111,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let connected = start.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .unwrap_or("VmRSS: unknown")
-        .to_string();
+    let rss = resident_memory(child.id());
     println!("okta-agent run: connected {connected:.2?} after start; idle {rss}");
 
     // 3. Ack latency under a burst, against that process: first every envelope a real request
@@ -118,13 +122,7 @@ async fn main() -> anyhow::Result<()> {
     burst(&fake, false).await;
     println!("-- burst of redeliveries (ack path only) --");
     burst(&fake, true).await;
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .unwrap_or("VmRSS: unknown")
-        .to_string();
+    let rss = resident_memory(child.id());
     println!("after the burst: {rss}");
     // SAFETY: signalling our own child process, which has not been reaped yet.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };

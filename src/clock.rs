@@ -36,8 +36,8 @@ impl WallClock for TestClock {
     }
 }
 
-/// `2026-11-28 14:05:09 UTC` for a Unix time; used in cards, audit exports and chat output.
-pub fn format_utc(unix_secs: i64) -> String {
+/// Calendar date and time of day (UTC) for a Unix time: (year, month, day, hour, minute, second).
+pub fn civil(unix_secs: i64) -> (i64, i64, i64, i64, i64, i64) {
     let days = unix_secs.div_euclid(86_400);
     let secs = unix_secs.rem_euclid(86_400);
     // Civil-from-days (Howard Hinnant's algorithm), exact for the proleptic Gregorian calendar.
@@ -50,12 +50,13 @@ pub fn format_utc(unix_secs: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    (year, month, day, secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+/// `2026-11-28 14:05:09 UTC` for a Unix time; used in cards, audit exports and chat output.
+pub fn format_utc(unix_secs: i64) -> String {
+    let (year, month, day, hour, minute, second) = civil(unix_secs);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02} UTC")
 }
 
 #[cfg(test)]

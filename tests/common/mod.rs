@@ -98,9 +98,9 @@ impl Harness {
         format!("{}/__sandbox/{path}", self.sandbox.url())
     }
 
-    pub async fn mutations(&self) -> Vec<Mutation> {
+    async fn control_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
         self.control
-            .get(self.control_url("mutations"))
+            .get(self.control_url(path))
             .send()
             .await
             .unwrap()
@@ -109,38 +109,21 @@ impl Harness {
             .unwrap()
     }
 
+    pub async fn mutations(&self) -> Vec<Mutation> {
+        self.control_get("mutations").await
+    }
+
     pub async fn requests(&self) -> Vec<RequestRecord> {
-        self.control
-            .get(self.control_url("requests"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.control_get("requests").await
     }
 
     /// Every user as the simulator holds them: id, login, status, roles.
     pub async fn users(&self) -> Value {
-        self.control
-            .get(self.control_url("users"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.control_get("users").await
     }
 
     pub async fn stats(&self) -> Value {
-        self.control
-            .get(self.control_url("stats"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.control_get("stats").await
     }
 
     pub async fn inject(&self, fault: Value) {
