@@ -25,13 +25,7 @@ async fn main() -> Result<()> {
     };
     let options = ClientOptions::default();
     let http = client::http_client(options.timeout)?;
-    let tokens = TokenSource::new(
-        http.clone(),
-        &okta.org_url,
-        okta.client_id.clone(),
-        okta.signing_key.clone(),
-        okta.scopes.clone(),
-    )?;
+    let tokens = TokenSource::from_settings(http.clone(), &okta)?;
     let token = tokens.token().await?;
     println!(
         "token: {:?}, granted scopes: {}",

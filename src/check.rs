@@ -63,13 +63,7 @@ pub async fn okta_checks(settings: &OktaSettings) -> Vec<CheckLine> {
             return lines;
         }
     };
-    let tokens = match TokenSource::new(
-        http.clone(),
-        &settings.org_url,
-        settings.client_id.clone(),
-        settings.signing_key.clone(),
-        settings.scopes.clone(),
-    ) {
+    let tokens = match TokenSource::from_settings(http.clone(), settings) {
         Ok(t) => Arc::new(t),
         Err(e) => {
             lines.push(CheckLine::fail(

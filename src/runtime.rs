@@ -74,19 +74,8 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
     let mut demo = None;
     let okta = match &settings.okta {
         Some(okta) => {
-            let tokens = TokenSource::new(
-                http.clone(),
-                &okta.org_url,
-                okta.client_id.clone(),
-                okta.signing_key.clone(),
-                okta.scopes.clone(),
-            )?;
-            OktaClient::new(
-                okta.org_url.clone(),
-                http,
-                Arc::new(tokens),
-                ClientOptions::default(),
-            )
+            let tokens = TokenSource::from_settings(http.clone(), okta)?;
+            OktaClient::new(okta.org_url.clone(), http, Arc::new(tokens), options)
         }
         None => {
             let (client, key, _pem) = sandbox::generated_client(DEMO_CLIENT_ID)?;

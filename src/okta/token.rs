@@ -150,6 +150,20 @@ impl TokenSource {
         })
     }
 
+    /// A token source for the configured org, client, key and scopes.
+    pub fn from_settings(
+        http: reqwest::Client,
+        settings: &crate::config::OktaSettings,
+    ) -> Result<Self, url::ParseError> {
+        Self::new(
+            http,
+            &settings.org_url,
+            settings.client_id.clone(),
+            settings.signing_key.clone(),
+            settings.scopes.clone(),
+        )
+    }
+
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

@@ -350,6 +350,14 @@ impl Stack {
             .await
     }
 
+    /// Asks for a change and returns the proposal id of the card it produced.
+    pub async fn propose(&self, requester: &str, text: &str) -> String {
+        let outputs = self.ask(requester, text).await;
+        card(&outputs)
+            .unwrap_or_else(|| panic!("no card for {text:?}: {}", self::text(&outputs)))
+            .proposal_id
+    }
+
     pub async fn click(&self, clicker: &str, proposal_id: &str, choice: Choice) -> Vec<Output> {
         self.engine()
             .click(Click {

@@ -164,9 +164,7 @@ async fn audit_verify_and_export_detect_edits_and_removals() {
     );
 
     let stack2 = Stack::new().await;
-    let id = card(&stack2.ask("U0LEO", "unlock <@U0BOB>").await)
-        .unwrap()
-        .proposal_id;
+    let id = stack2.propose("U0LEO", "unlock <@U0BOB>").await;
     stack2.click("U0LEO", &id, Choice::Approve).await;
     stack2
         .engine()

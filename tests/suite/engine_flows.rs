@@ -75,9 +75,7 @@ async fn reset_links_go_only_to_the_approver_by_direct_message() {
     let mut config = Policy::demo().config().unwrap().clone();
     config.reset_password_delivery = ResetDelivery::DmApprover;
     let stack = Stack::with_policy(Policy::new(config).unwrap()).await;
-    let id = card(&stack.ask("U0LEO", "reset password for <@U0ANA>").await)
-        .unwrap()
-        .proposal_id;
+    let id = stack.propose("U0LEO", "reset password for <@U0ANA>").await;
     let done = stack.click("U0GRACE", &id, Choice::Approve).await;
     let link = done
         .iter()
@@ -107,9 +105,7 @@ async fn reset_links_go_only_to_the_approver_by_direct_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undo_offers_the_inverse_as_a_new_proposal() {
     let stack = Stack::new().await;
-    let id = card(&stack.ask("U0LEO", "suspend <@U0JAMAL>").await)
-        .unwrap()
-        .proposal_id;
+    let id = stack.propose("U0LEO", "suspend <@U0JAMAL>").await;
     let done = stack.click("U0LEO", &id, Choice::Approve).await;
     let updated = update(&done).unwrap();
     assert!(updated.undo_available);
@@ -128,9 +124,7 @@ async fn undo_offers_the_inverse_as_a_new_proposal() {
         .await;
     assert_eq!(stack.status_of("jamal.reed@example.com").await, "ACTIVE");
 
-    let unlock = card(&stack.ask("U0LEO", "unlock <@U0KATE>").await)
-        .unwrap()
-        .proposal_id;
+    let unlock = stack.propose("U0LEO", "unlock <@U0KATE>").await;
     let done = stack.click("U0LEO", &unlock, Choice::Approve).await;
     assert!(
         !update(&done).unwrap().undo_available,
@@ -184,9 +178,7 @@ async fn without_the_roles_scope_destructive_actions_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_answer_is_settled_by_reading_back_and_never_resent() {
     let stack = Stack::new().await;
-    let id = card(&stack.ask("U0LEO", "suspend <@U0JAMAL>").await)
-        .unwrap()
-        .proposal_id;
+    let id = stack.propose("U0LEO", "suspend <@U0JAMAL>").await;
     stack
         .harness
         .inject(
@@ -212,9 +204,7 @@ async fn a_lost_answer_is_settled_by_reading_back_and_never_resent() {
     assert_eq!(stack.mutation_count().await, 1);
 
     // Clearing sessions leaves nothing to read back: the outcome stays unknown and says so.
-    let id = crate::common::card(&stack.ask("U0LEO", "clear sessions for <@U0ANA>").await)
-        .unwrap()
-        .proposal_id;
+    let id = stack.propose("U0LEO", "clear sessions for <@U0ANA>").await;
     stack
         .harness
         .inject(json!({"kind": "latency", "latency_ms": 3000, "path_contains": "/sessions"}))
@@ -232,9 +222,7 @@ async fn a_lost_answer_is_settled_by_reading_back_and_never_resent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn okta_refusals_are_reported_in_plain_words() {
     let stack = Stack::new().await;
-    let id = card(&stack.ask("U0LEO", "suspend <@U0JAMAL>").await)
-        .unwrap()
-        .proposal_id;
+    let id = stack.propose("U0LEO", "suspend <@U0JAMAL>").await;
     // Someone suspends Jamal in the Okta console before the click.
     stack
         .harness
@@ -254,9 +242,7 @@ async fn okta_refusals_are_reported_in_plain_words() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_between_claim_and_outcome_is_reported_not_repeated() {
     let mut stack = Stack::new().await;
-    let id = card(&stack.ask("U0LEO", "suspend <@U0JAMAL>").await)
-        .unwrap()
-        .proposal_id;
+    let id = stack.propose("U0LEO", "suspend <@U0JAMAL>").await;
     // The process dies right after the claim, before Okta answers.
     Approvals::new(stack.engine().store())
         .claim(
@@ -279,9 +265,7 @@ async fn a_restart_between_claim_and_outcome_is_reported_not_repeated() {
     assert_eq!(stack.mutation_count().await, 0);
 
     // A card made before a restart still works once after it.
-    let id = card(&stack.ask("U0LEO", "unlock <@U0KATE>").await)
-        .unwrap()
-        .proposal_id;
+    let id = stack.propose("U0LEO", "unlock <@U0KATE>").await;
     stack.restart().await;
     assert_eq!(
         update(&stack.click("U0GRACE", &id, Choice::Approve).await)
