@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use okta_agent::config::Settings;
-use okta_agent::okta::{client, ClientOptions, OktaClient, TokenSource};
+use okta_agent::okta::{ClientOptions, OktaClient};
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -24,8 +24,8 @@ async fn main() -> Result<()> {
         bail!("set OKTA_ORG_URL, OKTA_CLIENT_ID and OKTA_PRIVATE_KEY_FILE (see README)");
     };
     let options = ClientOptions::default();
-    let http = client::http_client(options.timeout)?;
-    let tokens = TokenSource::from_settings(http.clone(), &okta)?;
+    let http = okta_agent::http::http_client(options.timeout)?;
+    let tokens = okta.token_source(http.clone())?;
     let token = tokens.token().await?;
     println!(
         "token: {:?}, granted scopes: {}",

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use okta_agent::okta::{client, ClientOptions, OktaClient, TokenSource};
+use okta_agent::okta::{ClientOptions, OktaClient, TokenSource};
 use okta_agent::sandbox::{self, Seed};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
     running.state.lock().rate_limit_per_minute = u64::MAX;
     let org = url::Url::parse(&running.url())?;
     let options = ClientOptions::default();
-    let http = client::http_client(options.timeout)?;
+    let http = okta_agent::http::http_client(options.timeout)?;
     let scopes = okta_agent::config::DEFAULT_SCOPES
         .iter()
         .map(|s| s.to_string())

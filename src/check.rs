@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::{OktaSettings, Settings};
-use crate::okta::{client, ClientOptions, OktaClient, TokenSource};
+use crate::okta::{ClientOptions, OktaClient};
 
 /// One checked fact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,14 +56,14 @@ fn scope_purpose(scope: &str) -> &'static str {
 /// Runs the Okta checks: org URL, token, scopes, one read call.
 pub async fn okta_checks(settings: &OktaSettings) -> Vec<CheckLine> {
     let mut lines = vec![CheckLine::pass("Okta org URL", settings.org_url.as_str())];
-    let http = match client::http_client(std::time::Duration::from_secs(10)) {
+    let http = match crate::http::http_client(std::time::Duration::from_secs(10)) {
         Ok(http) => http,
         Err(e) => {
             lines.push(CheckLine::fail("HTTP client", e.to_string()));
             return lines;
         }
     };
-    let tokens = match TokenSource::from_settings(http.clone(), settings) {
+    let tokens = match settings.token_source(http.clone()) {
         Ok(t) => Arc::new(t),
         Err(e) => {
             lines.push(CheckLine::fail(

@@ -39,6 +39,22 @@ pub struct OktaSettings {
     pub scopes: Vec<String>,
 }
 
+impl OktaSettings {
+    /// The token source for this org, client, key and scopes.
+    pub fn token_source(
+        &self,
+        http: reqwest::Client,
+    ) -> Result<crate::okta::TokenSource, url::ParseError> {
+        crate::okta::TokenSource::new(
+            http,
+            &self.org_url,
+            self.client_id.clone(),
+            self.signing_key.clone(),
+            self.scopes.clone(),
+        )
+    }
+}
+
 #[derive(Debug)]
 pub struct Settings {
     pub okta: Option<OktaSettings>,
@@ -106,6 +122,9 @@ struct KnowledgeFile {
 struct StoreFile {
     database_url: Option<String>,
 }
+
+/// The Slack Web API base, unless `SLACK_API_URL` says otherwise.
+pub const SLACK_API_URL: &str = "https://slack.com/api";
 
 /// The public OpenAI endpoint, used when only a key and model are given.
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
@@ -361,7 +380,7 @@ fn slack_settings(
         Some(t) if !t.starts_with("xoxb-") => problems.push("SLACK_BOT_TOKEN does not start with xoxb-: it must be the Bot User OAuth Token".into()),
         Some(_) => {}
     }
-    let api_url = api_url.unwrap_or_else(|| crate::slack::web::SLACK_API_URL.to_string());
+    let api_url = api_url.unwrap_or_else(|| SLACK_API_URL.to_string());
     match Url::parse(&api_url) {
         Ok(url) if url.scheme() == "https" => {}
         Ok(url) if url.scheme() == "http" && is_loopback(url.host_str().unwrap_or_default()) => {}

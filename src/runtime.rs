@@ -11,9 +11,10 @@ use crate::agent::{Agent, Limits};
 use crate::clock::{SystemWallClock, WallClock};
 use crate::config::Settings;
 use crate::engine::Engine;
+use crate::http::http_client;
 use crate::identity::{Directory, Resolver, StaticDirectory};
 use crate::knowledge::HelpDocs;
-use crate::okta::{client::http_client, ClientOptions, OktaClient, TokenSource};
+use crate::okta::{ClientOptions, OktaClient, TokenSource};
 use crate::policy::Policy;
 use crate::sandbox::{self, RunningSandbox, Seed};
 use crate::store::{Store, DEFAULT_DATABASE_URL};
@@ -74,7 +75,7 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
     let mut demo = None;
     let okta = match &settings.okta {
         Some(okta) => {
-            let tokens = TokenSource::from_settings(http.clone(), okta)?;
+            let tokens = okta.token_source(http.clone())?;
             OktaClient::new(okta.org_url.clone(), http, Arc::new(tokens), options)
         }
         None => {

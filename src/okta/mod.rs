@@ -4,7 +4,7 @@
 //! * [`keys`]: load and generate signing keys; public JWKs.
 //! * [`token`]: the cached, single-flight access-token source.
 //! * [`dpop`]: DPoP proofs.
-//! * [`client`]: typed calls and the retry rules.
+//! * [`client`]: typed calls; `transport` underneath it: retries, rate limits, pagination.
 //! * [`types`], [`error`]: what those calls return.
 
 pub mod client;
@@ -12,6 +12,7 @@ pub mod dpop;
 pub mod error;
 pub mod keys;
 pub mod token;
+mod transport;
 pub mod types;
 
 pub use client::{ClientOptions, GroupMatch, OktaClient, Reply};

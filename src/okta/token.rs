@@ -150,20 +150,6 @@ impl TokenSource {
         })
     }
 
-    /// A token source for the configured org, client, key and scopes.
-    pub fn from_settings(
-        http: reqwest::Client,
-        settings: &crate::config::OktaSettings,
-    ) -> Result<Self, url::ParseError> {
-        Self::new(
-            http,
-            &settings.org_url,
-            settings.client_id.clone(),
-            settings.signing_key.clone(),
-            settings.scopes.clone(),
-        )
-    }
-
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -285,7 +271,7 @@ impl TokenSource {
             self.token_requests.fetch_add(1, Ordering::Relaxed);
             let response = request.send().await.map_err(|e| TokenError::Unreachable {
                 url: self.token_url.to_string(),
-                detail: super::client::describe_transport_error(&e),
+                detail: crate::http::describe_transport_error(&e),
             })?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
@@ -301,7 +287,7 @@ impl TokenSource {
                 return self.accept(&body, use_dpop);
             }
             if status == 429 {
-                let wait = super::client::rate_limit_wait(&headers).as_secs();
+                let wait = super::transport::rate_limit_wait(&headers).as_secs();
                 return Err(TokenError::RateLimited {
                     retry_after_secs: wait,
                 });

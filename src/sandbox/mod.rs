@@ -4,9 +4,14 @@
 //! * [`seed`]: the seed file format and the built-in demo org.
 //! * [`org`]: users, groups, apps and Okta's user state machine with its real errors.
 //! * [`auth`]: the token endpoint (client assertions, DPoP, scopes) and API token checks.
-//! * [`server`]: routing, Okta's headers, pagination, fault injection, the `/__sandbox/` API.
+//! * [`server`]: shared state, routing and Okta's response headers; `handlers` (the token
+//!   endpoint and `/api/v1`), `filter` (the search/filter language) and `control` (the
+//!   `/__sandbox/` API) do the work.
 
 pub mod auth;
+mod control;
+mod filter;
+mod handlers;
 pub mod org;
 pub mod seed;
 pub mod server;

@@ -21,9 +21,6 @@ pub enum SlackError {
     Unreadable { method: String, detail: String },
 }
 
-/// The default Web API base.
-pub const SLACK_API_URL: &str = "https://slack.com/api";
-
 #[derive(Clone, Debug)]
 pub struct SlackWeb {
     http: reqwest::Client,
@@ -72,7 +69,7 @@ impl SlackWeb {
         let url = format!("{}/{method}", self.base);
         let transport = |e: reqwest::Error| SlackError::Transport {
             method: method.to_string(),
-            detail: crate::okta::client::describe_transport_error(&e),
+            detail: crate::http::describe_transport_error(&e),
         };
         for attempt in 1..=self.max_attempts {
             let request = match body {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use okta_agent::okta::token::Clock;
-use okta_agent::okta::{client, ClientOptions, OktaClient, SigningKey, TokenSource};
+use okta_agent::okta::{ClientOptions, OktaClient, SigningKey, TokenSource};
 use okta_agent::sandbox::{self, Fault, Mutation, RequestRecord, RunningSandbox, Seed};
 use serde_json::Value;
 
@@ -63,7 +63,7 @@ impl Harness {
         scopes: Vec<String>,
     ) -> TokenSource {
         TokenSource::new(
-            client::http_client(Duration::from_secs(5)).unwrap(),
+            okta_agent::http::http_client(Duration::from_secs(5)).unwrap(),
             org,
             client_id.into(),
             key,
@@ -85,7 +85,7 @@ impl Harness {
     }
 
     pub fn client_with(&self, tokens: Arc<TokenSource>, options: ClientOptions) -> OktaClient {
-        let http = client::http_client(options.timeout).unwrap();
+        let http = okta_agent::http::http_client(options.timeout).unwrap();
         OktaClient::new(self.url(), http, tokens, options)
     }
 

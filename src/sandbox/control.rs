@@ -1,0 +1,117 @@
+//! The simulator's `/__sandbox/` control API (loopback only, no auth: it is a test double):
+//! the mutation and request logs, stats, users, fault injection, status changes, client
+//! settings and token revocation.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::server::{error_response, ClientUpdate, Fault, Mutation, RequestRecord, SandboxState};
+use crate::okta::UserStatus;
+
+pub(super) async fn list_mutations(State(state): State<Arc<SandboxState>>) -> Json<Vec<Mutation>> {
+    Json(state.lock().mutations.clone())
+}
+
+pub(super) async fn list_requests(
+    State(state): State<Arc<SandboxState>>,
+) -> Json<Vec<RequestRecord>> {
+    Json(state.lock().requests.clone())
+}
+
+pub(super) async fn stats(State(state): State<Arc<SandboxState>>) -> Json<Value> {
+    let inner = state.lock();
+    Json(json!({
+        "token_requests": inner.auth.token_requests,
+        "tokens_issued": inner.auth.tokens_issued,
+        "api_requests": inner.requests.len(),
+        "mutations": inner.mutations.len(),
+    }))
+}
+
+pub(super) async fn list_users_compact(State(state): State<Arc<SandboxState>>) -> Json<Value> {
+    let inner = state.lock();
+    Json(Value::Array(
+        inner
+            .org
+            .users
+            .iter()
+            .map(|u| json!({"id": u.id, "login": u.login, "status": u.status.as_str(), "roles": u.roles}))
+            .collect(),
+    ))
+}
+
+pub(super) async fn add_fault(
+    State(state): State<Arc<SandboxState>>,
+    Json(fault): Json<Fault>,
+) -> StatusCode {
+    state.lock().faults.push(fault);
+    StatusCode::NO_CONTENT
+}
+
+pub(super) async fn clear_faults(State(state): State<Arc<SandboxState>>) -> StatusCode {
+    state.lock().faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+pub(super) struct StatusUpdate {
+    status: String,
+}
+
+pub(super) async fn set_status(
+    State(state): State<Arc<SandboxState>>,
+    Path(id): Path<String>,
+    Json(update): Json<StatusUpdate>,
+) -> Response {
+    let Some(status) = UserStatus::parse(&update.status) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": format!("unknown status '{}'", update.status)})),
+        )
+            .into_response();
+    };
+    let mut inner = state.lock();
+    match inner.org.user_index(&id) {
+        Ok(i) => {
+            let user = &mut inner.org.users[i];
+            user.status = status;
+            user.password_expired = status == UserStatus::PasswordExpired;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
+pub(super) async fn update_client(
+    State(state): State<Arc<SandboxState>>,
+    Json(update): Json<ClientUpdate>,
+) -> Response {
+    let mut inner = state.lock();
+    if let Some(limit) = update.rate_limit_per_minute {
+        inner.rate_limit_per_minute = limit;
+    }
+    if let Some(lifetime) = update.token_lifetime_secs {
+        inner.auth.token_lifetime_secs = lifetime;
+    }
+    let Some(client) = inner.auth.client.as_mut() else {
+        return (StatusCode::CONFLICT, Json(json!({"error": "no client is registered; start the sandbox with --client-id and --jwks"}))).into_response();
+    };
+    if let Some(scopes) = update.scopes {
+        client.granted_scopes = scopes;
+    }
+    if let Some(dpop) = update.dpop_required {
+        client.dpop_required = dpop;
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+pub(super) async fn revoke_tokens(State(state): State<Arc<SandboxState>>) -> StatusCode {
+    state.lock().auth.tokens.clear();
+    StatusCode::NO_CONTENT
+}
