@@ -102,6 +102,8 @@ async fn main() -> anyhow::Result<()> {
         policy: Some(Policy::new(config).map_err(|p| anyhow::anyhow!("{p:?}"))?),
         knowledge_path: None,
         database_url: None,
+        inbound_retention_days: 7,
+        audit_key: Default::default(),
         config_file: None,
     };
     let overrides = Overrides {

@@ -68,6 +68,8 @@ async fn main() -> anyhow::Result<()> {
             triage_channels: Vec::new(),
             help_channels: Vec::new(),
             socket_connections: 1,
+            max_requests_per_person_per_minute: 600,
+            max_requests_in_flight: 1000,
         }),
         policy: Some(Policy::new(policy).map_err(|p| anyhow::anyhow!("{p:?}"))?),
         knowledge_path: None,
@@ -75,6 +77,8 @@ async fn main() -> anyhow::Result<()> {
             "sqlite://{}",
             dir.path().join("bench.db").display()
         )),
+        inbound_retention_days: 7,
+        audit_key: Default::default(),
         config_file: None,
     };
 

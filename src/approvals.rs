@@ -50,6 +50,8 @@ impl TargetSnapshot {
 pub struct Draft {
     pub call: Call,
     pub target: TargetSnapshot,
+    /// When the request adopts someone else's words from the thread ("do that"): whose.
+    pub worded_by: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +116,8 @@ pub struct Proposal {
     pub outcome: Option<Outcome>,
     pub conversation: String,
     pub undo_of: Option<String>,
+    /// Whose words from the thread the requester adopted, if not their own.
+    pub worded_by: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +126,8 @@ pub enum ApprovalError {
     Store(#[from] StoreError),
     #[error("stored proposal {id} is unreadable: {reason}")]
     Corrupt { id: String, reason: String },
+    #[error("proposal {id} cannot take an outcome: it is {state}, not executing")]
+    WrongState { id: String, state: String },
 }
 
 /// Why a click did not claim a proposal.
@@ -166,10 +172,11 @@ fn binding_hash(
     call: &Call,
     target: &TargetSnapshot,
     requester: &str,
+    worded_by: Option<&str>,
     policy_version: &str,
     expires_at: i64,
 ) -> String {
-    let bound = serde_json::json!({
+    let mut bound = serde_json::json!({
         "id": id,
         "tool": call.tool.name(),
         "arguments": call.arguments(),
@@ -178,6 +185,10 @@ fn binding_hash(
         "policy_version": policy_version,
         "expires_at": expires_at,
     });
+    // Only when present, so proposals stored before the field existed keep their hash.
+    if let Some(author) = worded_by {
+        bound["worded_by"] = serde_json::json!(author);
+    }
     Sha256::digest(bound.to_string().as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -225,6 +236,7 @@ impl<'a> Approvals<'a> {
             &draft.call,
             &draft.target,
             requester,
+            draft.worded_by.as_deref(),
             policy_version,
             expires_at,
         );
@@ -243,6 +255,7 @@ impl<'a> Approvals<'a> {
             outcome: None,
             conversation: conversation.to_string(),
             undo_of: undo_of.map(str::to_string),
+            worded_by: draft.worded_by,
         };
         self.store.insert_proposal(&to_row(&proposal)?)?;
         Ok(proposal)
@@ -269,6 +282,7 @@ impl<'a> Approvals<'a> {
             &stored.call,
             &stored.target,
             &stored.requester,
+            stored.worded_by.as_deref(),
             &stored.policy_version,
             stored.expires_at,
         );
@@ -307,14 +321,29 @@ impl<'a> Approvals<'a> {
         })
     }
 
-    /// Records the outcome of an executing proposal.
+    /// Records the outcome of an executing proposal. Any other state is an error: an outcome
+    /// never lands on a proposal that was not being carried out.
     pub fn finish(&self, id: &str, outcome: &Outcome) -> Result<(), ApprovalError> {
         let text = serde_json::to_string(outcome).map_err(|e| ApprovalError::Corrupt {
             id: id.into(),
             reason: e.to_string(),
         })?;
-        self.store.finish(id, outcome.state.as_str(), &text)?;
-        Ok(())
+        match self.store.finish(id, outcome.state.as_str(), &text)? {
+            Transition::Done => Ok(()),
+            Transition::WrongState(state) => Err(ApprovalError::WrongState {
+                id: id.into(),
+                state,
+            }),
+            Transition::Missing | Transition::Expired => Err(ApprovalError::WrongState {
+                id: id.into(),
+                state: "missing".into(),
+            }),
+        }
+    }
+
+    /// Marks that an undo was offered for an executed proposal; true for exactly one caller.
+    pub fn take_undo(&self, id: &str, now: i64) -> Result<bool, ApprovalError> {
+        Ok(self.store.mark_undo(id, now)?)
     }
 }
 
@@ -357,6 +386,7 @@ fn to_row(p: &Proposal) -> Result<ProposalRow, ApprovalError> {
             .map_err(corrupt)?,
         conversation: p.conversation.clone(),
         undo_of: p.undo_of.clone(),
+        worded_by: p.worded_by.clone(),
     })
 }
 
@@ -393,6 +423,7 @@ fn from_row(row: ProposalRow) -> Result<Proposal, ApprovalError> {
         decided_at: row.decided_at,
         conversation: row.conversation,
         undo_of: row.undo_of,
+        worded_by: row.worded_by,
     })
 }
 
@@ -412,6 +443,7 @@ mod tests {
                 status: UserStatus::Active,
                 group: None,
             },
+            worded_by: None,
         }
     }
 

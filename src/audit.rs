@@ -1,14 +1,155 @@
-//! The audit log: append-only records in a SHA-256 hash chain, stored in the store's `audit`
-//! table. Each record names who asked, who approved, what, on whom, the outcome and Okta's
-//! request ids. Secrets never enter a record: arguments are the tool's arguments, which hold
-//! none, and outcomes are plain words. `verify` detects any edited or removed record; it prints
-//! the head hash so an external copy can anchor the chain's end.
+//! The audit log: append-only records in a keyed hash chain (HMAC-SHA-256), stored in the
+//! store's `audit` table. Each record names who asked, who approved, what, on whom, the outcome
+//! and Okta's request ids. Secrets never enter a record: arguments are the tool's arguments,
+//! which hold none, and outcomes are plain words. The key lives outside the database (a file
+//! made on first start or by `keygen --audit-key`, or an env var), so someone who can write the
+//! database but not read the key cannot rewrite history and recompute the chain. `verify`
+//! detects any edited or removed record and prints the head hash so an external copy can
+//! anchor the chain's end.
 
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::secret::Secret;
 use crate::store::{AuditRow, Store, StoreError, GENESIS_HASH};
+
+/// One audit key: its id (the first 16 hex digits of its SHA-256) and its 32 secret bytes.
+#[derive(Clone, Debug)]
+pub struct AuditKey {
+    pub id: String,
+    secret: Secret<Vec<u8>>,
+}
+
+impl AuditKey {
+    fn from_bytes(bytes: Vec<u8>) -> Self {
+        let id = hex(&Sha256::digest(&bytes))[..16].to_string();
+        Self {
+            id,
+            secret: Secret::new(bytes),
+        }
+    }
+
+    fn generate() -> Result<Self, AuditError> {
+        let mut bytes = vec![0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| AuditError::Key(format!("no randomness: {e}")))?;
+        Ok(Self::from_bytes(bytes))
+    }
+}
+
+/// The audit keys: the newest signs new records; older ones still verify old records (key
+/// rotation appends a key, it never replaces one).
+#[derive(Clone, Debug)]
+pub struct AuditKeys {
+    keys: Vec<AuditKey>,
+    /// Where they came from, for messages.
+    pub source: String,
+}
+
+impl AuditKeys {
+    /// Keys from text: one per line, `<id> <64 hex digits>` (or just the hex), newest last.
+    pub fn parse(text: &str, source: &str) -> Result<Self, AuditError> {
+        let mut keys = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let material = line.split_whitespace().last().unwrap_or_default();
+            let bytes = unhex(material).filter(|b| b.len() >= 32).ok_or_else(|| {
+                AuditError::Key(format!(
+                    "{source} line {}: expected 64 hex digits (make keys with `okta-agent keygen --audit-key FILE`)",
+                    n + 1
+                ))
+            })?;
+            keys.push(AuditKey::from_bytes(bytes));
+        }
+        if keys.is_empty() {
+            return Err(AuditError::Key(format!(
+                "{source} holds no key (make one with `okta-agent keygen --audit-key FILE`)"
+            )));
+        }
+        Ok(Self {
+            keys,
+            source: source.to_string(),
+        })
+    }
+
+    /// Reads a key file.
+    pub fn load(path: &Path) -> Result<Self, AuditError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            AuditError::Key(format!(
+                "cannot read the audit key file {} ({e})",
+                path.display()
+            ))
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Reads the key file, or makes it (mode 0600) when it does not exist yet and the chain
+    /// has no keyed record that would need the missing key.
+    pub fn load_or_create(path: &Path, store: &Store) -> Result<Self, AuditError> {
+        if path.exists() {
+            return Self::load(path);
+        }
+        if store.audit_rows()?.iter().any(|r| r.key_id.is_some()) {
+            return Err(AuditError::Key(format!(
+                "the audit key file {} is missing, but the audit chain was signed with a key; restore the file (or set OKTA_AGENT_AUDIT_KEY_FILE to where it is)",
+                path.display()
+            )));
+        }
+        Self::add_key(path)
+    }
+
+    /// Appends a fresh key to the file (creating it with mode 0600): the rotation step. The
+    /// new key signs from the next start on; the old ones keep verifying older records.
+    pub fn add_key(path: &Path) -> Result<Self, AuditError> {
+        use std::io::Write;
+        let key = AuditKey::generate()?;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(|e| {
+            AuditError::Key(format!(
+                "cannot write the audit key file {} ({e})",
+                path.display()
+            ))
+        })?;
+        writeln!(file, "{} {}", key.id, hex(key.secret.expose()))
+            .and_then(|()| file.sync_all())
+            .map_err(|e| {
+                AuditError::Key(format!(
+                    "cannot write the audit key file {} ({e})",
+                    path.display()
+                ))
+            })?;
+        Self::load(path)
+    }
+
+    /// The key that signs new records.
+    pub fn current(&self) -> &AuditKey {
+        // `parse` refuses an empty list, so there is always a last key.
+        &self.keys[self.keys.len() - 1]
+    }
+
+    fn get(&self, id: &str) -> Option<&AuditKey> {
+        self.keys.iter().find(|k| k.id == id)
+    }
+
+    pub fn ids(&self) -> Vec<&str> {
+        self.keys.iter().map(|k| k.id.as_str()).collect()
+    }
+}
+
+/// The default key file for a database file: beside it. Put it elsewhere (another disk, a
+/// secrets mount) to keep it out of reach of whoever can write the database.
+pub fn default_key_path(database: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.audit-key", database.display()))
+}
 
 /// One audited event.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -41,6 +182,10 @@ pub enum ChainBreak {
     Removed { seq: i64 },
     #[error("audit record {seq} is unreadable: {reason}")]
     Unreadable { seq: i64, reason: String },
+    #[error("audit record {seq} was signed with key {key_id}, which is not in the key file; add the old key back, or this record was forged")]
+    UnknownKey { seq: i64, key_id: String },
+    #[error("audit record {seq} is unsigned, but records before it are signed: it was inserted by someone without the key")]
+    UnsignedAfterSigned { seq: i64 },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +196,8 @@ pub enum AuditError {
     Broken(#[from] ChainBreak),
     #[error("could not encode an audit record: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("audit key: {0}")]
+    Key(String),
 }
 
 /// A verified chain's end: anchor this outside the database.
@@ -58,27 +205,51 @@ pub enum AuditError {
 pub struct ChainHead {
     pub count: usize,
     pub head_hash: String,
+    /// Records from before keyed audit (plain SHA-256 links), at the start of the chain.
+    pub unsigned: usize,
 }
 
-fn link_hash(seq: i64, prev_hash: &str, record: &str) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(prev_hash.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(seq.to_string().as_bytes());
-    hasher.update(b"\n");
-    hasher.update(record.as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
         .collect()
 }
 
-/// Appends a record to the chain.
-pub fn append(store: &Store, record: &AuditRecord) -> Result<AuditRow, AuditError> {
+/// The link over (previous hash, sequence number, record): HMAC-SHA-256 under `key`, or plain
+/// SHA-256 for records from before keyed audit.
+fn link_hash(key: Option<&AuditKey>, seq: i64, prev_hash: &str, record: &str) -> String {
+    let message = format!("{prev_hash}\n{seq}\n{record}");
+    match key {
+        Some(key) => {
+            // HMAC accepts keys of any length, so this cannot fail.
+            let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.secret.expose()) else {
+                return String::new();
+            };
+            mac.update(message.as_bytes());
+            hex(&mac.finalize().into_bytes())
+        }
+        None => hex(&Sha256::digest(message.as_bytes())),
+    }
+}
+
+/// Appends a record to the chain, signed with the current key.
+pub fn append(
+    store: &Store,
+    keys: &AuditKeys,
+    record: &AuditRecord,
+) -> Result<AuditRow, AuditError> {
     let text = serde_json::to_string(record)?;
-    let row = store.append_audit(|seq, prev| {
-        let hash = link_hash(seq, prev, &text);
+    let key = keys.current();
+    let row = store.append_audit(Some(&key.id), |seq, prev| {
+        let hash = link_hash(Some(key), seq, prev, &text);
         (text.clone(), hash)
     })?;
     tracing::info!(
@@ -94,16 +265,28 @@ pub fn append(store: &Store, record: &AuditRecord) -> Result<AuditRow, AuditErro
     Ok(row)
 }
 
-/// Checks every link of the chain.
-pub fn verify(store: &Store) -> Result<ChainHead, AuditError> {
+/// Checks every link of the chain with the keys.
+pub fn verify(store: &Store, keys: &AuditKeys) -> Result<ChainHead, AuditError> {
     let rows = store.audit_rows()?;
     let mut prev = GENESIS_HASH.to_string();
+    let mut unsigned = 0;
     for (index, row) in rows.iter().enumerate() {
         let expected_seq = index as i64 + 1;
         if row.seq != expected_seq || row.prev_hash != prev {
             return Err(ChainBreak::Removed { seq: row.seq }.into());
         }
-        if link_hash(row.seq, &row.prev_hash, &row.record) != row.hash {
+        let key = match &row.key_id {
+            None if unsigned == index => {
+                unsigned += 1;
+                None
+            }
+            None => return Err(ChainBreak::UnsignedAfterSigned { seq: row.seq }.into()),
+            Some(id) => Some(keys.get(id).ok_or_else(|| ChainBreak::UnknownKey {
+                seq: row.seq,
+                key_id: id.clone(),
+            })?),
+        };
+        if link_hash(key, row.seq, &row.prev_hash, &row.record) != row.hash {
             return Err(ChainBreak::Edited { seq: row.seq }.into());
         }
         prev = row.hash.clone();
@@ -111,6 +294,7 @@ pub fn verify(store: &Store) -> Result<ChainHead, AuditError> {
     Ok(ChainHead {
         count: rows.len(),
         head_hash: prev,
+        unsigned,
     })
 }
 
@@ -143,10 +327,11 @@ const CSV_COLUMNS: [&str; 15] = [
 /// refused, so nobody mistakes it for a clean copy).
 pub fn export(
     store: &Store,
+    keys: &AuditKeys,
     format: ExportFormat,
     out: &mut dyn std::io::Write,
 ) -> Result<ChainHead, Box<dyn std::error::Error + Send + Sync>> {
-    let head = verify(store)?;
+    let head = verify(store, keys)?;
     if format == ExportFormat::Csv {
         writeln!(out, "{}", CSV_COLUMNS.join(","))?;
     }
@@ -232,23 +417,87 @@ mod tests {
     fn chain_verifies_and_exports() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("a.db")).unwrap();
-        assert_eq!(verify(&store).unwrap().count, 0);
+        let keys = AuditKeys::load_or_create(&dir.path().join("a.db.audit-key"), &store).unwrap();
+        assert_eq!(verify(&store, &keys).unwrap().count, 0);
         for event in ["requested", "approved", "executed"] {
-            append(&store, &record(event)).unwrap();
+            append(&store, &keys, &record(event)).unwrap();
         }
-        let head = verify(&store).unwrap();
+        let head = verify(&store, &keys).unwrap();
         assert_eq!(head.count, 3);
+        assert_eq!(head.unsigned, 0);
         let mut csv = Vec::new();
-        export(&store, ExportFormat::Csv, &mut csv).unwrap();
+        export(&store, &keys, ExportFormat::Csv, &mut csv).unwrap();
         let csv = String::from_utf8(csv).unwrap();
         assert_eq!(csv.lines().count(), 4);
         assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{csv}");
         let mut jsonl = Vec::new();
-        export(&store, ExportFormat::Jsonl, &mut jsonl).unwrap();
+        export(&store, &keys, ExportFormat::Jsonl, &mut jsonl).unwrap();
         let last: Value =
             serde_json::from_str(String::from_utf8(jsonl).unwrap().lines().last().unwrap())
                 .unwrap();
         assert_eq!(last["hash"], head.head_hash);
         assert_eq!(last["event"], "executed");
+    }
+
+    /// Someone who can write the database but not read the key edits a record and recomputes
+    /// every link the only way they can (plain SHA-256, or HMAC with a key of their own):
+    /// verification catches it.
+    #[test]
+    fn an_edit_without_the_key_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let keys = AuditKeys::load_or_create(&dir.path().join("k"), &store).unwrap();
+        for event in ["requested", "approved", "executed"] {
+            append(&store, &keys, &record(event)).unwrap();
+        }
+        let forged_key = AuditKeys::add_key(&dir.path().join("forger")).unwrap();
+        for forger in [None, Some(forged_key.current())] {
+            let mut prev = GENESIS_HASH.to_string();
+            for row in store.audit_rows().unwrap() {
+                let record = row.record.replace("U0LEO", "U0EVE");
+                let hash = link_hash(forger, row.seq, &prev, &record);
+                store
+                    .execute_raw(&format!(
+                        "UPDATE audit SET record = '{}', prev_hash = '{prev}', hash = '{hash}' WHERE seq = {}",
+                        record.replace('\'', "''"),
+                        row.seq
+                    ))
+                    .unwrap();
+                prev = hash;
+            }
+            let err = verify(&store, &keys).unwrap_err().to_string();
+            assert!(err.contains("record 1"), "{err}");
+        }
+    }
+
+    /// Rotation: a new key signs new records; the old key, still in the file, verifies the
+    /// old ones; without the old key they are reported, not silently accepted.
+    #[test]
+    fn keys_rotate_without_breaking_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let path = dir.path().join("keys");
+        let first = AuditKeys::load_or_create(&path, &store).unwrap();
+        append(&store, &first, &record("requested")).unwrap();
+        let rotated = AuditKeys::add_key(&path).unwrap();
+        assert_eq!(rotated.ids().len(), 2);
+        append(&store, &rotated, &record("approved")).unwrap();
+        assert_eq!(verify(&store, &rotated).unwrap().count, 2);
+        let only_new = AuditKeys::parse(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .last()
+                .unwrap(),
+            "test",
+        )
+        .unwrap();
+        assert!(matches!(
+            verify(&store, &only_new),
+            Err(AuditError::Broken(ChainBreak::UnknownKey { seq: 1, .. }))
+        ));
+        // A missing key file is not silently replaced once the chain is signed.
+        std::fs::remove_file(&path).unwrap();
+        assert!(AuditKeys::load_or_create(&path, &store).is_err());
     }
 }

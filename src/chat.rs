@@ -1,11 +1,12 @@
 //! `okta-agent chat`: a terminal conversation over the same engine Slack uses. Cards become
 //! prompts answered by typing (`y`/`yes`/`approve`, `n`/`no`/`cancel`); `undo` offers the undo of
 //! the last undoable action; `/as U…` switches who is typing. With `--script`, each line of the
-//! file is typed input.
+//! file is typed input. Against a real org the engine runs dry: cards are shown, never stored or
+//! approved here, and no secret is ever printed.
 
 use std::io::{BufRead, Write};
 
-use crate::agent::{HistoryMessage, Inbound};
+use crate::agent::{Author, HistoryMessage, Inbound};
 use crate::approvals::ProposalState;
 use crate::clock::format_utc;
 use crate::engine::{Card, Choice, Click, Engine, Output};
@@ -154,13 +155,13 @@ impl<'a> ChatSession<'a> {
             })
             .await;
         self.history.push(HistoryMessage {
-            from_bot: false,
+            author: Author::Person(self.acting_as.clone()),
             text: slack_text,
         });
         for output in &outputs {
             if let Output::Reply(reply) = output {
                 self.history.push(HistoryMessage {
-                    from_bot: true,
+                    author: Author::ThisBot,
                     text: reply.clone(),
                 });
             }
@@ -178,7 +179,9 @@ impl<'a> ChatSession<'a> {
                 )?,
                 Output::Card(card) => {
                     self.summary.cards += 1;
-                    self.pending = Some(card.proposal_id.clone());
+                    if !card.dry_run {
+                        self.pending = Some(card.proposal_id.clone());
+                    }
                     writeln!(out, "{}", self.render_card(&card))?;
                 }
                 Output::CardUpdate(card) => {
@@ -201,16 +204,24 @@ impl<'a> ChatSession<'a> {
                     self.name(&to),
                     self.read_mentions(&text)
                 )?,
-                Output::DirectMessage { to, text } => writeln!(
+                // Only the demo org's simulated links are ever printed; a real one never is.
+                Output::DirectMessage { to, text } if self.directory.is_some() => writeln!(
                     out,
                     "  (direct message to {}) {}",
                     self.name(&to),
                     text.expose()
                 )?,
-                Output::TriageNotice { text, .. } => writeln!(
+                Output::DirectMessage { to, .. } => writeln!(
                     out,
-                    "  (posted in the triage channel) {}",
-                    self.read_mentions(&text)
+                    "  (a direct message went to {} in Slack; it is not shown here)",
+                    self.name(&to)
+                )?,
+                Output::TriageNotice {
+                    requester, summary, ..
+                } => writeln!(
+                    out,
+                    "  (posted in the triage channel) {} asked for: {summary}",
+                    self.name(&requester)
                 )?,
             }
         }
@@ -219,9 +230,14 @@ impl<'a> ChatSession<'a> {
 
     fn render_card(&self, card: &Card) -> String {
         let target = &card.target;
+        let heading = if card.dry_run {
+            "Would ask for approval (dry run)"
+        } else {
+            "Approval needed"
+        };
         let mut lines = vec![
             format!(
-                "  ┌ Approval needed: {}{}",
+                "  ┌ {heading}: {}{}",
                 card.tool.verb(),
                 if card.undo_of.is_some() {
                     " (undo)"
@@ -237,9 +253,20 @@ impl<'a> ChatSession<'a> {
         if let Some(group) = &target.group {
             lines.push(format!("  │ Group:     {}", group.name));
         }
-        lines.push(format!("  │ Requested: {}", self.name(&card.requester)));
+        lines.push(match &card.worded_by {
+            Some(author) => format!(
+                "  │ Requested: {} (as asked by {} above)",
+                self.name(&card.requester),
+                self.name(author)
+            ),
+            None => format!("  │ Requested: {}", self.name(&card.requester)),
+        });
         if let Some(approvers) = card.approvers {
             lines.push(format!("  │ Approver:  {}", approvers.describe()));
+        }
+        if card.dry_run {
+            lines.push("  └ Nothing was stored or changed: against a real org, approval happens only in Slack.".into());
+            return lines.join("\n");
         }
         lines.push(format!("  │ Expires:   {}", format_utc(card.expires_at)));
         lines.push("  └ Approve? [y = Approve / n = Cancel]".into());

@@ -66,10 +66,32 @@ pub struct Settings {
     pub knowledge_path: Option<PathBuf>,
     /// `DATABASE_URL` or `[store] database_url`, when set.
     pub database_url: Option<String>,
+    /// `[store] inbound_retention_days`: how long finished inbound work (and the message text
+    /// it holds) is kept. Default 7.
+    pub inbound_retention_days: u32,
+    /// Where the audit key comes from.
+    pub audit_key: AuditKeySource,
     /// Slack tokens and channels; `None` when no Slack token is set.
     pub slack: Option<SlackSettings>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
+}
+
+/// Where the audit key is: `OKTA_AGENT_AUDIT_KEY` (the key itself), `OKTA_AGENT_AUDIT_KEY_FILE`
+/// or `[audit] key_file`, or by default a file beside the database, made on first start.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum AuditKeySource {
+    #[default]
+    BesideDatabase,
+    File(PathBuf),
+    /// The key material from the environment (never printed).
+    Env(Secret<String>),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditFile {
+    key_file: Option<PathBuf>,
 }
 
 /// `[llm]`: the same names as the `OPENAI_*` variables, lower-cased without the prefix.
@@ -95,6 +117,10 @@ pub struct SlackSettings {
     pub help_channels: Vec<String>,
     /// Socket Mode connections to keep open (Slack allows up to 10).
     pub socket_connections: u32,
+    /// Requests one person may make per minute; more get a polite "slow down".
+    pub max_requests_per_person_per_minute: u32,
+    /// Requests being worked on at once, across everyone.
+    pub max_requests_in_flight: u32,
 }
 
 /// `[slack]`: tokens may be here too, but the environment is the better place for them.
@@ -109,6 +135,8 @@ struct SlackFile {
     #[serde(default)]
     help_channels: Vec<String>,
     socket_connections: Option<u32>,
+    max_requests_per_person_per_minute: Option<u32>,
+    max_requests_in_flight: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,6 +149,7 @@ struct KnowledgeFile {
 #[serde(deny_unknown_fields)]
 struct StoreFile {
     database_url: Option<String>,
+    inbound_retention_days: Option<u32>,
 }
 
 /// The Slack Web API base, unless `SLACK_API_URL` says otherwise.
@@ -162,6 +191,8 @@ struct FileSettings {
     automations: Option<toml::Table>,
     #[serde(default)]
     store: StoreFile,
+    #[serde(default)]
+    audit: AuditFile,
 }
 
 impl Settings {
@@ -206,6 +237,26 @@ impl Settings {
             }
         }
         let slack = slack_settings(&env, file.slack, &mut problems);
+        let inbound_retention_days = file.store.inbound_retention_days.unwrap_or(7);
+        if !(1..=365).contains(&inbound_retention_days) {
+            problems.push(format!(
+                "store.inbound_retention_days: {inbound_retention_days} is out of range; use 1 to 365"
+            ));
+        }
+        let audit_key = match (
+            env("OKTA_AGENT_AUDIT_KEY"),
+            env("OKTA_AGENT_AUDIT_KEY_FILE")
+                .map(PathBuf::from)
+                .or(file.audit.key_file),
+        ) {
+            (Some(_), Some(_)) => {
+                problems.push("OKTA_AGENT_AUDIT_KEY and OKTA_AGENT_AUDIT_KEY_FILE (or [audit] key_file) are both set: keep exactly one".into());
+                AuditKeySource::BesideDatabase
+            }
+            (Some(key), None) => AuditKeySource::Env(Secret::new(key)),
+            (None, Some(path)) => AuditKeySource::File(path),
+            (None, None) => AuditKeySource::BesideDatabase,
+        };
         if problems.is_empty() {
             Ok(Self {
                 okta,
@@ -214,6 +265,8 @@ impl Settings {
                 policy,
                 knowledge_path: file.knowledge.path,
                 database_url,
+                inbound_retention_days,
+                audit_key,
                 config_file,
             })
         } else {
@@ -394,6 +447,18 @@ fn slack_settings(
             "slack.socket_connections: {socket_connections} is out of range; Slack allows 1 to 10"
         ));
     }
+    let max_requests_per_person_per_minute = file.max_requests_per_person_per_minute.unwrap_or(10);
+    if !(1..=600).contains(&max_requests_per_person_per_minute) {
+        problems.push(format!(
+            "slack.max_requests_per_person_per_minute: {max_requests_per_person_per_minute} is out of range; use 1 to 600"
+        ));
+    }
+    let max_requests_in_flight = file.max_requests_in_flight.unwrap_or(32);
+    if !(1..=1000).contains(&max_requests_in_flight) {
+        problems.push(format!(
+            "slack.max_requests_in_flight: {max_requests_in_flight} is out of range; use 1 to 1000"
+        ));
+    }
     if problems.len() > before {
         return None;
     }
@@ -404,6 +469,8 @@ fn slack_settings(
         triage_channels: file.triage_channels,
         help_channels: file.help_channels,
         socket_connections,
+        max_requests_per_person_per_minute,
+        max_requests_in_flight,
     })
 }
 

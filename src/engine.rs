@@ -1,24 +1,28 @@
 //! The one orchestrator between a request and Okta: plan (agent) → authorize (policy) → store
-//! a pending proposal → render a card; and click → re-authorize the clicker → single claim →
-//! execute → read back → audit → update the card. It knows no Slack types: it takes an
-//! [`Inbound`] or a [`Click`] and returns [`Output`]s for the front end (Slack or the terminal).
+//! a pending proposal → render a card; and click → re-authorize the clicker and the requester
+//! with what Slack and Okta say now → single claim → execute → read back → record the outcome
+//! (never lost: a write that fails after Okta acted goes to the recovery file) → audit → update
+//! the card. It knows no Slack types: it takes an [`Inbound`] or a [`Click`] and returns
+//! [`Output`]s for the front end (Slack or the terminal). People see short sentences and a
+//! reference id; the details go to the log under that id.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{error, info, info_span, warn, Instrument};
 
 use crate::agent::{Agent, Inbound, Plan};
 use crate::approvals::{
     ApprovalError, Approvals, ClaimRefusal, Draft, NewProposal, Outcome, Proposal, ProposalState,
     TargetSnapshot,
 };
-use crate::audit::{self, AuditRecord};
+use crate::audit::{self, AuditKeys, AuditRecord};
 use crate::clock::{format_utc, WallClock};
 use crate::executor;
 use crate::identity::{ResolveError, Resolver};
 use crate::okta::OktaError;
-use crate::policy::{Act, ActionFacts, Actor, Approvers, Decision, PersonKind, Policy};
+use crate::policy::{Act, ActionFacts, Actor, Approvers, Decision, GroupFacts, PersonKind, Policy};
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::tools::{Call, Tool};
@@ -40,6 +44,16 @@ pub enum Choice {
     Undo,
 }
 
+/// Whether this engine may change Okta. `chat` against a real org runs `DryRun`: it shows what
+/// would be proposed and what policy decides, stores nothing and executes nothing, because a
+/// terminal cannot prove it is a Slack admin.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    Live,
+    DryRun,
+}
+
 /// A confirmation card's content: what, on whom, asked by whom, who may approve, until when,
 /// and (once decided) how it ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +62,8 @@ pub struct Card {
     pub tool: Tool,
     pub target: TargetSnapshot,
     pub requester: String,
+    /// The person whose words the requester adopted ("as asked by @eve above").
+    pub worded_by: Option<String>,
     pub approvers: Option<Approvers>,
     pub expires_at: i64,
     pub state: ProposalState,
@@ -58,9 +74,13 @@ pub struct Card {
     pub undo_available: bool,
     /// The proposal this one undoes.
     pub undo_of: Option<String>,
+    /// Shown only: nothing was stored and nothing can be approved (`chat` on a real org).
+    pub dry_run: bool,
 }
 
-/// What the front end must show, and to whom.
+/// What the front end must show, and to whom. All text is plain: the front end escapes it.
+/// People are named by Slack id in their own fields, never inside text, so nothing the model,
+/// Okta or a person wrote can become a mention.
 #[derive(Clone, Debug)]
 pub enum Output {
     /// A reply in the conversation (thread).
@@ -73,8 +93,12 @@ pub enum Output {
     Ephemeral { to: String, text: String },
     /// A direct message to `to` holding a secret (a one-time reset link). Never in a channel.
     DirectMessage { to: String, text: Secret<String> },
-    /// A notice for the triage channel that a card needs an approver.
-    TriageNotice { proposal_id: String, text: String },
+    /// A notice for the triage channel that `requester`'s card needs an approver.
+    TriageNotice {
+        proposal_id: String,
+        requester: String,
+        summary: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +109,27 @@ pub enum EngineError {
     Approval(#[from] ApprovalError),
     #[error(transparent)]
     Audit(#[from] audit::AuditError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// What start-up recovery found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// Outcomes and audit records merged from the recovery file.
+    pub merged: usize,
+    /// Proposals caught between claim and outcome, settled as `unknown`.
+    pub unknown: usize,
+}
+
+/// Writes that failed after Okta acted, kept in the recovery file until the next start.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Unrecorded {
+    proposal_id: String,
+    /// The outcome, when it could not be stored on the proposal.
+    outcome: Option<Outcome>,
+    /// Audit records that could not be appended.
+    audit: Vec<AuditRecord>,
 }
 
 pub struct Engine {
@@ -92,23 +137,37 @@ pub struct Engine {
     resolver: Resolver,
     policy: Arc<Policy>,
     store: Arc<Store>,
+    audit_keys: Arc<AuditKeys>,
     clock: Arc<dyn WallClock>,
+    mode: Mode,
+}
+
+/// The parts an [`Engine`] is made of.
+pub struct Parts {
+    pub agent: Agent,
+    pub resolver: Resolver,
+    pub policy: Arc<Policy>,
+    pub store: Arc<Store>,
+    pub audit_keys: Arc<AuditKeys>,
+    pub clock: Arc<dyn WallClock>,
+    pub mode: Mode,
+}
+
+/// A short id people can quote; the log carries the details under it.
+fn reference() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
 }
 
 impl Engine {
-    pub fn new(
-        agent: Agent,
-        resolver: Resolver,
-        policy: Arc<Policy>,
-        store: Arc<Store>,
-        clock: Arc<dyn WallClock>,
-    ) -> Self {
+    pub fn new(parts: Parts) -> Self {
         Self {
-            agent,
-            resolver,
-            policy,
-            store,
-            clock,
+            agent: parts.agent,
+            resolver: parts.resolver,
+            policy: parts.policy,
+            store: parts.store,
+            audit_keys: parts.audit_keys,
+            clock: parts.clock,
+            mode: parts.mode,
         }
     }
 
@@ -124,17 +183,30 @@ impl Engine {
         &self.agent
     }
 
-    /// One inbound request. Never fails: problems become a reply that says what went wrong.
+    pub fn audit_keys(&self) -> &AuditKeys {
+        &self.audit_keys
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Slack said this person changed (`user_change`): forget what is cached about them.
+    pub fn forget_person(&self, slack_id: &str) {
+        self.resolver.directory().forget(slack_id);
+    }
+
+    /// One inbound request. Never fails: problems become a reply with a reference id.
     pub async fn handle(&self, inbound: Inbound) -> Vec<Output> {
-        let request_id = uuid::Uuid::new_v4().simple().to_string();
-        let span = info_span!("request", request_id = %request_id, requester = %inbound.requester);
+        let reference = reference();
+        let span = info_span!("request", request_id = %reference, requester = %inbound.requester);
         async {
             match self.handle_inner(&inbound).await {
                 Ok(outputs) => outputs,
                 Err(e) => {
-                    warn!(error = %e, "request failed");
+                    error!(error = %e, reference, "request failed");
                     vec![Output::Reply(format!(
-                        "Something went wrong and nothing was changed: {e}"
+                        "Something went wrong and nothing was changed (reference {reference}). Try again in a moment; if it keeps happening, give IT the reference."
                     ))]
                 }
             }
@@ -145,11 +217,15 @@ impl Engine {
 
     async fn handle_inner(&self, inbound: &Inbound) -> Result<Vec<Output>, EngineError> {
         let actor = self.resolver.actor(&inbound.requester).await?;
-        // Bots, guests, deactivated and unknown Slack accounts never request anything.
+        // Bots, guests, strangers, deactivated and unknown accounts never request anything,
+        // and nothing is looked up in Okta for them.
         if actor.kind != PersonKind::Member {
             let reason = match actor.kind {
                 PersonKind::Bot => "bots cannot make requests",
                 PersonKind::Deleted => "deactivated Slack accounts cannot make requests",
+                PersonKind::External => {
+                    "okta-agent only takes requests from people of this organisation's Slack (not from Slack Connect guests of other organisations)"
+                }
                 _ => "only full members of this Slack workspace can make requests (guests and unknown accounts cannot)",
             };
             info!(kind = ?actor.kind, "request from a non-member refused");
@@ -165,20 +241,32 @@ impl Engine {
             "planned"
         );
         let mut outputs = Vec::new();
-        let note = report.fallback.as_ref().map(|why| {
-            format!("(The language model is unavailable — {why} — so I used the built-in command parser.)")
-        });
-        if let Some(note) = &note {
-            outputs.push(Output::Reply(note.clone()));
+        if let Some(why) = &report.fallback {
+            let reference = reference();
+            warn!(reference, reason = %why, "model unavailable; the command engine answered");
+            outputs.push(Output::Reply(format!(
+                "(The language model is unavailable right now, so I used the built-in command parser. Reference {reference}.)"
+            )));
         }
         match report.plan {
             Plan::Reply(text) | Plan::Clarify(text) => outputs.push(Output::Reply(text)),
             Plan::Propose(draft) => outputs.extend(
-                self.propose(draft, &actor, &inbound.conversation, None)
+                self.propose(*draft, &actor, &inbound.conversation, None)
                     .await?,
             ),
         }
         Ok(outputs)
+    }
+
+    /// The group's facts, fresh from Okta, when the action is about a group.
+    async fn group_facts(
+        &self,
+        target: &TargetSnapshot,
+    ) -> Result<Option<GroupFacts>, ResolveError> {
+        match &target.group {
+            Some(group) => Ok(Some(self.resolver.group_facts(group).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Policy, then a pending proposal and its card; or a refusal.
@@ -196,6 +284,7 @@ impl Engine {
             .resolver
             .target_facts(&target.id, &target.login, target.email.as_deref())
             .await?;
+        let group = self.group_facts(target).await?;
         let since = now - 3_600;
         let requester_recent = self
             .store
@@ -209,19 +298,21 @@ impl Engine {
             tool: draft.call.tool,
             requester: actor,
             target: Some(&facts),
-            group: draft.target.group.as_ref().map(|g| g.name.as_str()),
+            group: group.as_ref(),
             requester_recent,
             target_recent,
         };
         let approvers = match self.policy.authorize(actor, Act::Request, &action) {
             Decision::NeedsApproval(approvers) => approvers,
             Decision::Denied(reason) => {
-                self.audit(AuditRecord {
-                    event: "denied".into(),
-                    requester: Some(actor.slack_id.clone()),
-                    detail: reason.clone(),
-                    ..record_for(&draft.call, &draft.target, now)
-                })?;
+                if self.mode == Mode::Live {
+                    self.audit(AuditRecord {
+                        event: "denied".into(),
+                        requester: Some(actor.slack_id.clone()),
+                        detail: reason.clone(),
+                        ..record_for(&draft.call, &draft.target, now)
+                    })?;
+                }
                 return Ok(vec![Output::Reply(format!(
                     "I can't {} {}: {reason}. Nothing was changed.",
                     draft.call.tool.verb().to_lowercase(),
@@ -232,6 +323,24 @@ impl Engine {
                 return Ok(vec![Output::Reply("Nothing to approve.".into())]);
             }
         };
+        if self.mode == Mode::DryRun {
+            return Ok(vec![Output::Card(Card {
+                proposal_id: "dry-run".into(),
+                tool: draft.call.tool,
+                target: draft.target,
+                requester: actor.slack_id.clone(),
+                worded_by: draft.worded_by,
+                approvers: Some(approvers),
+                expires_at: now + self.policy.approval_ttl_secs(),
+                state: ProposalState::Pending,
+                outcome: None,
+                decided_by: None,
+                decided_at: None,
+                undo_available: false,
+                undo_of: undo_of.map(str::to_string),
+                dry_run: true,
+            })]);
+        }
         let proposal = Approvals::new(&self.store).create(NewProposal {
             draft,
             requester: &actor.slack_id,
@@ -245,7 +354,13 @@ impl Engine {
             event: "requested".into(),
             requester: Some(actor.slack_id.clone()),
             proposal_id: Some(proposal.id.clone()),
-            detail: format!("approval by {}", approvers.describe()),
+            detail: match &proposal.worded_by {
+                Some(author) => format!(
+                    "approval by {}; worded by {author} earlier in the thread",
+                    approvers.describe()
+                ),
+                None => format!("approval by {}", approvers.describe()),
+            },
             ..record_for(&proposal.call, &proposal.target, now)
         })?;
         let card = card_for(&proposal, Some(approvers));
@@ -258,9 +373,9 @@ impl Engine {
         if !requester_can_approve {
             outputs.push(Output::TriageNotice {
                 proposal_id: proposal.id.clone(),
-                text: format!(
-                    "<@{}> asked for: {} — {} ({}). It needs {}.",
-                    actor.slack_id,
+                requester: actor.slack_id.clone(),
+                summary: format!(
+                    "{} — {} ({}). It needs {}.",
                     proposal.call.tool.verb(),
                     proposal.target.name,
                     proposal.target.login,
@@ -278,10 +393,13 @@ impl Engine {
             match self.click_inner(&click).await {
                 Ok(outputs) => outputs,
                 Err(e) => {
-                    warn!(error = %e, "click failed");
+                    let reference = reference();
+                    error!(error = %e, reference, "click failed");
                     vec![Output::Ephemeral {
                         to: click.clicker.clone(),
-                        text: format!("That did not work: {e}"),
+                        text: format!(
+                            "That did not work, and nothing was changed (reference {reference}). Try again in a moment; if it keeps happening, give IT the reference."
+                        ),
                     }]
                 }
             }
@@ -291,13 +409,18 @@ impl Engine {
     }
 
     async fn click_inner(&self, click: &Click) -> Result<Vec<Output>, EngineError> {
-        let approvals = Approvals::new(&self.store);
         let refuse = |text: String| {
             Ok(vec![Output::Ephemeral {
                 to: click.clicker.clone(),
                 text,
             }])
         };
+        if self.mode == Mode::DryRun {
+            return refuse(
+                "okta-agent chat never approves or executes changes against a real Okta org: a terminal cannot prove who you are in Slack. Ask in Slack, where the card can be approved.".into(),
+            );
+        }
+        let approvals = Approvals::new(&self.store);
         let Some(proposal) = approvals.get(&click.proposal_id)? else {
             return refuse(ClaimRefusal::Missing.explain());
         };
@@ -308,8 +431,10 @@ impl Engine {
         if proposal.state != ProposalState::Pending {
             return refuse(ClaimRefusal::AlreadyDecided(proposal.state).explain());
         }
-        let clicker = self.resolver.actor(&click.clicker).await?;
-        let requester = self.resolver.actor(&proposal.requester).await?;
+        // Both people as Slack says now: someone deactivated a moment ago cannot approve,
+        // and nobody can approve a request from someone who no longer may make one.
+        let clicker = self.resolver.actor_fresh(&click.clicker).await?;
+        let requester = self.resolver.actor_fresh(&proposal.requester).await?;
         let act = if click.choice == Choice::Approve {
             Act::Approve
         } else {
@@ -323,17 +448,36 @@ impl Engine {
                     .resolver
                     .target_facts(&user.value.id, &profile.login, profile.email.as_deref())
                     .await?;
+                let group = self.group_facts(&proposal.target).await?;
                 let action = ActionFacts {
                     tool: proposal.call.tool,
                     requester: &requester,
                     target: Some(&facts),
-                    group: proposal.target.group.as_ref().map(|g| g.name.as_str()),
+                    group: group.as_ref(),
                     requester_recent: 0,
                     target_recent: 0,
                 };
                 self.policy.authorize(&clicker, act, &action)
             }
-            Err(OktaError::NotFound { .. }) if act == Act::Cancel => Decision::Allowed,
+            // The target is gone from Okta: there is nothing to approve, but cancelling still
+            // follows policy (the requester or an admin; never a guest or a bot).
+            Err(OktaError::NotFound { .. }) => {
+                let action = ActionFacts {
+                    tool: proposal.call.tool,
+                    requester: &requester,
+                    target: None,
+                    group: None,
+                    requester_recent: 0,
+                    target_recent: 0,
+                };
+                match act {
+                    Act::Cancel => self.policy.authorize(&clicker, act, &action),
+                    _ => Decision::Denied(format!(
+                        "{} no longer exists in Okta, so there is nothing to approve",
+                        proposal.target.login
+                    )),
+                }
+            }
             Err(e) => return Err(ResolveError::from(e).into()),
         };
         if let Decision::Denied(reason) = decision {
@@ -359,7 +503,7 @@ impl Engine {
                 Ok(()) => {
                     let outcome = Outcome {
                         state: ProposalState::Rejected,
-                        summary: format!("Cancelled by <@{}>. Nothing was changed.", click.clicker),
+                        summary: "Cancelled. Nothing was changed.".into(),
                         status_after: None,
                         okta_request_ids: Vec::new(),
                     };
@@ -388,19 +532,30 @@ impl Engine {
                 Ok(claimed) => claimed,
                 Err(refusal) => return self.refused_claim(&proposal, click, refusal, now),
             };
-        self.audit(AuditRecord {
+        // No audit record, no action: if "approved" cannot be written, Okta is not touched.
+        if let Err(e) = self.audit(AuditRecord {
             event: "approved".into(),
             requester: Some(claimed.requester.clone()),
             approver: Some(click.clicker.clone()),
             proposal_id: Some(claimed.id.clone()),
             ..record_for(&claimed.call, &claimed.target, now)
-        })?;
+        }) {
+            let not_done = Outcome {
+                state: ProposalState::Failed,
+                summary: "Not carried out: okta-agent could not write the audit record, so it did not touch Okta.".into(),
+                status_after: None,
+                okta_request_ids: Vec::new(),
+            };
+            if let Err(finish) = approvals.finish(&claimed.id, &not_done) {
+                error!(error = %finish, "could not mark the unexecuted proposal failed");
+            }
+            return Err(e);
+        }
         let execution =
             executor::execute(self.resolver.okta(), &claimed, self.policy.reset_delivery()).await;
-        let outcome = execution.outcome;
-        approvals.finish(&claimed.id, &outcome)?;
+        let mut outcome = execution.outcome;
         let finished_at = self.clock.now();
-        self.audit(AuditRecord {
+        let record = AuditRecord {
             event: outcome.state.as_str().into(),
             requester: Some(claimed.requester.clone()),
             approver: Some(click.clicker.clone()),
@@ -409,7 +564,11 @@ impl Engine {
             detail: outcome.summary.clone(),
             okta_request_ids: outcome.okta_request_ids.clone(),
             ..record_for(&claimed.call, &claimed.target, finished_at)
-        })?;
+        };
+        if let Some(note) = self.record_outcome(&claimed.id, &outcome, record).await {
+            outcome.summary.push(' ');
+            outcome.summary.push_str(&note);
+        }
         info!(state = outcome.state.as_str(), "executed");
         let undo_available =
             outcome.state == ProposalState::Executed && claimed.call.tool.inverse().is_some();
@@ -433,6 +592,71 @@ impl Engine {
             });
         }
         Ok(outputs)
+    }
+
+    /// Stores the outcome and its audit record after Okta acted. Retried; what still fails
+    /// goes to the recovery file, merged at the next start. Returns a note for the card when
+    /// the database could not take it: the action still happened, and the card says so.
+    async fn record_outcome(
+        &self,
+        id: &str,
+        outcome: &Outcome,
+        record: AuditRecord,
+    ) -> Option<String> {
+        let approvals = Approvals::new(&self.store);
+        let (mut finished, mut audited) = (false, false);
+        for attempt in 0..3u32 {
+            if !finished {
+                match approvals.finish(id, outcome) {
+                    Ok(()) => finished = true,
+                    Err(e @ ApprovalError::WrongState { .. }) => {
+                        // Another process settled it meanwhile; the outcome here is still true.
+                        error!(error = %e, "the proposal was settled elsewhere while it ran");
+                        finished = true;
+                    }
+                    Err(e) => warn!(attempt, error = %e, "could not store the outcome; retrying"),
+                }
+            }
+            if finished && !audited {
+                match self.audit(record.clone()) {
+                    Ok(()) => audited = true,
+                    Err(e) => {
+                        warn!(attempt, error = %e, "could not append the audit record; retrying")
+                    }
+                }
+            }
+            if finished && audited {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50 * 4u64.pow(attempt))).await;
+        }
+        let reference = reference();
+        let unrecorded = Unrecorded {
+            proposal_id: id.to_string(),
+            outcome: (!finished).then(|| outcome.clone()),
+            audit: if audited { Vec::new() } else { vec![record] },
+        };
+        let kept = serde_json::to_string(&unrecorded)
+            .map_err(|e| e.to_string())
+            .and_then(|line| self.store.append_recovery(&line).map_err(|e| e.to_string()));
+        match kept {
+            Ok(()) => {
+                error!(
+                    reference,
+                    file = %self.store.recovery_path().display(),
+                    "the outcome could not be stored; kept in the recovery file for the next start"
+                );
+                Some(format!(
+                    "(okta-agent could not save this to its database, so it is kept in a recovery file and will be recorded at the next start; reference {reference}.)"
+                ))
+            }
+            Err(e) => {
+                error!(reference, error = %e, proposal = id, state = outcome.state.as_str(), summary = %outcome.summary, "an outcome could not be recorded anywhere");
+                Some(format!(
+                    "(okta-agent could not record this anywhere; tell your okta-agent administrator, reference {reference}.)"
+                ))
+            }
+        }
     }
 
     fn refused_claim(
@@ -480,18 +704,28 @@ impl Engine {
     }
 
     /// Offers the inverse of an executed action as a new proposal (it needs its own approval).
+    /// Only the person who asked for the action, or an admin, may, and only once.
     async fn undo(&self, proposal: &Proposal, clicker: &str) -> Result<Vec<Output>, EngineError> {
-        let Some(inverse) = proposal.call.tool.inverse() else {
-            return Ok(vec![Output::Ephemeral {
+        let refuse = |text: String| {
+            Ok(vec![Output::Ephemeral {
                 to: clicker.into(),
-                text: format!("{} has no clean undo.", proposal.call.tool),
-            }]);
+                text,
+            }])
+        };
+        let Some(inverse) = proposal.call.tool.inverse() else {
+            return refuse(format!("{} has no clean undo.", proposal.call.tool));
         };
         if proposal.state != ProposalState::Executed {
-            return Ok(vec![Output::Ephemeral {
-                to: clicker.into(),
-                text: "Only a carried-out action can be undone.".into(),
-            }]);
+            return refuse("Only a carried-out action can be undone.".into());
+        }
+        if clicker != proposal.requester && !self.policy.is_admin(clicker) {
+            return refuse(
+                "Only the person who asked for this, or an IT admin, can undo it.".into(),
+            );
+        }
+        let approvals = Approvals::new(&self.store);
+        if !approvals.take_undo(&proposal.id, self.clock.now())? {
+            return refuse("An undo was already offered for this action.".into());
         }
         let actor = self.resolver.actor(clicker).await?;
         let user = self
@@ -519,14 +753,23 @@ impl Engine {
         let draft = Draft {
             call,
             target: TargetSnapshot::of(&user, group.as_ref()),
+            worded_by: None,
         };
-        self.propose(draft, &actor, &proposal.conversation, Some(&proposal.id))
-            .await
+        let outputs = self
+            .propose(draft, &actor, &proposal.conversation, Some(&proposal.id))
+            .await?;
+        if !outputs.iter().any(|o| matches!(o, Output::Card(_))) {
+            // Refused (velocity, protection): the undo stays available for a later try.
+            self.store.release_undo(&proposal.id)?;
+        }
+        Ok(outputs)
     }
 
-    /// After a restart: proposals caught between claim and outcome are settled as `unknown`
-    /// (never re-executed) and audited. Returns how many there were.
-    pub fn recover(&self) -> Result<usize, EngineError> {
+    /// After a restart: first the recovery file (outcomes and audit records that could not be
+    /// stored after Okta acted) is merged; then proposals still caught between claim and
+    /// outcome are settled as `unknown` (never re-executed) and audited.
+    pub fn recover(&self) -> Result<Recovered, EngineError> {
+        let merged = self.merge_recovery_file()?;
         let approvals = Approvals::new(&self.store);
         let stuck = self.store.executing().map_err(ApprovalError::from)?;
         for id in &stuck {
@@ -550,11 +793,48 @@ impl Engine {
                 ..record_for(&proposal.call, &proposal.target, self.clock.now())
             })?;
         }
-        Ok(stuck.len())
+        Ok(Recovered {
+            merged,
+            unknown: stuck.len(),
+        })
+    }
+
+    fn merge_recovery_file(&self) -> Result<usize, EngineError> {
+        let lines = self.store.recovery_lines()?;
+        if lines.is_empty() {
+            return Ok(0);
+        }
+        let approvals = Approvals::new(&self.store);
+        for line in &lines {
+            let unrecorded: Unrecorded = match serde_json::from_str(line) {
+                Ok(u) => u,
+                Err(e) => {
+                    error!(error = %e, "an unreadable line in the recovery file was skipped");
+                    continue;
+                }
+            };
+            if let Some(outcome) = &unrecorded.outcome {
+                match approvals.finish(&unrecorded.proposal_id, outcome) {
+                    Ok(()) | Err(ApprovalError::WrongState { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            for record in &unrecorded.audit {
+                let already = self
+                    .store
+                    .has_audit_event(&unrecorded.proposal_id, &record.event)?;
+                if !already {
+                    self.audit(record.clone())?;
+                }
+            }
+            info!(proposal = %unrecorded.proposal_id, "merged an outcome from the recovery file");
+        }
+        self.store.clear_recovery()?;
+        Ok(lines.len())
     }
 
     fn audit(&self, record: AuditRecord) -> Result<(), EngineError> {
-        audit::append(&self.store, &record)?;
+        audit::append(&self.store, &self.audit_keys, &record)?;
         Ok(())
     }
 }
@@ -576,6 +856,7 @@ fn card_for(proposal: &Proposal, approvers: Option<Approvers>) -> Card {
         tool: proposal.call.tool,
         target: proposal.target.clone(),
         requester: proposal.requester.clone(),
+        worded_by: proposal.worded_by.clone(),
         approvers,
         expires_at: proposal.expires_at,
         state: proposal.state,
@@ -584,5 +865,6 @@ fn card_for(proposal: &Proposal, approvers: Option<Approvers>) -> Card {
         decided_at: proposal.decided_at,
         undo_available: false,
         undo_of: proposal.undo_of.clone(),
+        dry_run: false,
     }
 }

@@ -1,15 +1,17 @@
 //! Who is who: Slack people (from a [`Directory`]) mapped to Okta users, and the targets a
 //! request names resolved to exactly one Okta user or group, or to a question. Identity always
-//! comes from the Slack user id on the event; the mapping is the Slack profile email matched to
-//! the Okta login, then to a single Okta user with that email. Nothing here guesses.
+//! comes from the Slack user id on the event. The mapping trusts a Slack email only when Slack
+//! says it is confirmed, and only when exactly one Okta user has it as login or email; two
+//! matches are refused, never picked from. Nothing here guesses.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::approvals::GroupRef;
 use crate::okta::{Group, GroupMatch, OktaClient, OktaError, User};
-use crate::policy::{Actor, AdminRoles, PersonKind, TargetFacts};
+use crate::policy::{Actor, AdminRoles, GroupFacts, PersonKind, TargetFacts};
 
 /// A Slack account, as `users.info` describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +20,8 @@ pub struct SlackPerson {
     /// The handle people type after `@` (used by the terminal chat to write mentions).
     pub handle: String,
     pub email: Option<String>,
+    /// Slack's `is_email_confirmed`; `true` where Slack does not say.
+    pub email_confirmed: bool,
     pub kind: PersonKind,
 }
 
@@ -31,7 +35,17 @@ pub struct DirectoryError {
 /// Looks up Slack people by user id (Slack's `users.info` in production).
 #[async_trait]
 pub trait Directory: Send + Sync {
+    /// The person, possibly from a cache.
     async fn person(&self, slack_id: &str) -> Result<Option<SlackPerson>, DirectoryError>;
+
+    /// The person as Slack says now, bypassing any cache: used for approvals, so a person
+    /// deactivated a moment ago cannot approve.
+    async fn fresh(&self, slack_id: &str) -> Result<Option<SlackPerson>, DirectoryError> {
+        self.person(slack_id).await
+    }
+
+    /// Drops what is cached about a person (Slack sent `user_change`).
+    fn forget(&self, _slack_id: &str) {}
 }
 
 /// A fixed directory: the demo org's Slack workspace, and tests.
@@ -54,6 +68,7 @@ impl StaticDirectory {
             id: id.into(),
             handle: handle.into(),
             email: Some(format!("{login}@example.com")),
+            email_confirmed: true,
             kind,
         };
         use PersonKind::*;
@@ -77,7 +92,17 @@ impl StaticDirectory {
                 id: "U0BOT".into(),
                 handle: "deploybot".into(),
                 email: None,
+                email_confirmed: true,
                 kind: Bot,
+            },
+            // A vendor's engineer in a Slack Connect channel: same email domain tricks or not,
+            // never a member here.
+            SlackPerson {
+                id: "U0PARTNER".into(),
+                handle: "partner".into(),
+                email: Some("leo.martin@example.com".into()),
+                email_confirmed: true,
+                kind: External,
             },
         ])
     }
@@ -114,6 +139,9 @@ pub enum Lookup<T> {
     Ambiguous(Vec<T>),
     /// No match; the text says what was looked for and how.
     NotFound(String),
+    /// A match okta-agent will not use (two Okta users share an email, an unconfirmed Slack
+    /// email, a person from another organisation); the text says why.
+    Refused(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,28 +184,84 @@ impl Resolver {
         &self.directory
     }
 
-    /// The acting person: their kind comes from Slack, their Okta id from their Slack email.
-    /// Someone the directory does not know is treated as a guest (never allowed to act).
+    /// The acting person: their kind comes from Slack, their Okta id from their confirmed
+    /// Slack email. Someone the directory does not know is treated as a guest (never allowed to
+    /// act); nobody but a member is looked up in Okta.
     pub async fn actor(&self, slack_id: &str) -> Result<Actor, ResolveError> {
-        let Some(person) = self.directory.person(slack_id).await? else {
+        let person = self.directory.person(slack_id).await?;
+        self.actor_from(slack_id, person).await
+    }
+
+    /// [`Resolver::actor`] with what Slack says now (approvals, cancels).
+    pub async fn actor_fresh(&self, slack_id: &str) -> Result<Actor, ResolveError> {
+        let person = self.directory.fresh(slack_id).await?;
+        self.actor_from(slack_id, person).await
+    }
+
+    async fn actor_from(
+        &self,
+        slack_id: &str,
+        person: Option<SlackPerson>,
+    ) -> Result<Actor, ResolveError> {
+        let Some(person) = person else {
             return Ok(Actor {
                 slack_id: slack_id.to_string(),
                 kind: PersonKind::Guest,
                 okta_user_id: None,
+                unlinked: Some("Slack does not know this account".into()),
             });
         };
-        let okta_user_id = match (&person.email, person.kind) {
-            (Some(email), PersonKind::Member) => match self.by_email(email).await? {
-                Lookup::Found(user) => Some(user.id),
-                _ => None,
-            },
-            _ => None,
+        if person.kind != PersonKind::Member {
+            return Ok(Actor {
+                slack_id: person.id,
+                kind: person.kind,
+                okta_user_id: None,
+                unlinked: None,
+            });
+        }
+        let (okta_user_id, unlinked) = match self.person_to_okta(&person).await? {
+            Lookup::Found(user) => (Some(user.id), None),
+            Lookup::Ambiguous(users) => (
+                None,
+                Some(format!("{} Okta users match your Slack email", users.len())),
+            ),
+            Lookup::NotFound(why) | Lookup::Refused(why) => (None, Some(why)),
         };
         Ok(Actor {
             slack_id: person.id,
             kind: person.kind,
             okta_user_id,
+            unlinked,
         })
+    }
+
+    /// A Slack person's Okta user, through their email, if Slack vouches for it.
+    async fn person_to_okta(&self, person: &SlackPerson) -> Result<Lookup<User>, ResolveError> {
+        let handle = &person.handle;
+        match person.kind {
+            PersonKind::Bot => {
+                return Ok(Lookup::Refused(format!(
+                    "@{handle} is a bot, not a person with an Okta account"
+                )))
+            }
+            PersonKind::External => {
+                return Ok(Lookup::Refused(format!(
+                    "@{handle} belongs to another organisation (Slack Connect); okta-agent only acts on this organisation's people"
+                )))
+            }
+            PersonKind::Member | PersonKind::Guest | PersonKind::Deleted => {}
+        }
+        let Some(email) = &person.email else {
+            return Ok(Lookup::NotFound(format!(
+                "@{handle}'s Slack profile has no email, so okta-agent cannot match them to Okta; use their Okta login instead"
+            )));
+        };
+        if !person.email_confirmed {
+            return Ok(Lookup::Refused(format!(
+                "Slack has not confirmed @{handle}'s email, so okta-agent will not match it to an Okta user; use their Okta login instead"
+            )));
+        }
+        self.by_email(email).await
     }
 
     /// A person named by a Slack mention, an Okta id, an email or login, or a name.
@@ -187,19 +271,7 @@ impl Resolver {
             let Some(person) = self.directory.person(slack_id).await? else {
                 return Ok(Lookup::NotFound(format!("Slack has no user {slack_id}")));
             };
-            if person.kind == PersonKind::Bot {
-                return Ok(Lookup::NotFound(format!(
-                    "@{} is a bot, not a person with an Okta account",
-                    person.handle
-                )));
-            }
-            let Some(email) = person.email else {
-                return Ok(Lookup::NotFound(format!(
-                    "@{}'s Slack profile has no email, so I cannot match them to Okta; use their Okta login instead",
-                    person.handle
-                )));
-            };
-            return self.by_email(&email).await;
+            return self.person_to_okta(&person).await;
         }
         if is_okta_user_id(text) {
             return match self.okta.get_user(text).await {
@@ -216,20 +288,30 @@ impl Resolver {
         self.by_name(text).await
     }
 
-    /// Login equal to the email first; failing that, a single user with that email.
+    /// The one Okta user whose login or email is `email`. Two different users with it (one's
+    /// login, another's email, say) are refused: whoever set the second one could otherwise
+    /// borrow the first one's identity.
     async fn by_email(&self, email: &str) -> Result<Lookup<User>, ResolveError> {
+        let mut found: Vec<User> = Vec::new();
         match self.okta.get_user(email).await {
             Ok(reply) if reply.value.profile.login.eq_ignore_ascii_case(email) => {
-                return Ok(Lookup::Found(reply.value))
+                found.push(reply.value)
             }
             Ok(_) | Err(OktaError::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),
         }
-        let mut users = self.okta.users_with_email(email).await?.value;
-        Ok(match users.len() {
+        for user in self.okta.users_with_email(email).await?.value {
+            if !found.iter().any(|u| u.id == user.id) {
+                found.push(user);
+            }
+        }
+        Ok(match found.len() {
             0 => Lookup::NotFound(format!("no Okta user has the login or email {email}")),
-            1 => Lookup::Found(users.remove(0)),
-            _ => Lookup::Ambiguous(users),
+            1 => Lookup::Found(found.remove(0)),
+            n => Lookup::Refused(format!(
+                "{n} Okta users have the login or email {email} ({}), so okta-agent will not pick one; fix the duplicate in Okta, or name the person by their exact Okta login",
+                found.iter().map(|u| u.profile.login.as_str()).collect::<Vec<_>>().join(", ")
+            )),
         })
     }
 
@@ -266,7 +348,24 @@ impl Resolver {
         })
     }
 
-    /// What policy needs to know about a target: admin roles and group names, fresh from Okta.
+    /// What policy needs to know about a group: its admin role assignments, fresh from Okta.
+    pub async fn group_facts(&self, group: &GroupRef) -> Result<GroupFacts, ResolveError> {
+        let admin_roles = match self.okta.group_roles(&group.id).await {
+            Ok(reply) if reply.value.is_empty() => AdminRoles::None,
+            Ok(reply) => AdminRoles::Held(reply.value.into_iter().map(|r| r.role_type).collect()),
+            Err(e @ (OktaError::MissingScope { .. } | OktaError::NotPermitted { .. })) => {
+                AdminRoles::Unknown(e.to_string())
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(GroupFacts {
+            id: group.id.clone(),
+            name: group.name.clone(),
+            admin_roles,
+        })
+    }
+
+    /// What policy needs to know about a target: admin roles and groups, fresh from Okta.
     pub async fn target_facts(
         &self,
         user_id: &str,
@@ -287,7 +386,10 @@ impl Resolver {
             .await?
             .value
             .iter()
-            .map(|g| g.name().to_string())
+            .map(|g| GroupRef {
+                id: g.id.clone(),
+                name: g.name().to_string(),
+            })
             .collect();
         Ok(TargetFacts {
             okta_user_id: user_id.to_string(),

@@ -78,14 +78,18 @@ enum Command {
     },
     /// Check the configuration against Okta: org URL, token, scopes, one read call.
     Check,
-    /// Generate a key pair for the Okta service app and print its public JWK.
+    /// Generate a key pair for the Okta service app and print its public JWK; or, with
+    /// `--audit-key FILE`, make the audit key file (or rotate: append a new key to it).
     Keygen {
         /// Directory for the private key (created with mode 0700 if missing).
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        #[arg(long, value_name = "DIR", required_unless_present = "audit_key")]
+        out: Option<PathBuf>,
         /// An EC P-256 (ES256) key instead of RSA 2048.
         #[arg(long)]
         ec: bool,
+        /// Make the audit key file, or append a new key to it (rotation).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["out", "ec"])]
+        audit_key: Option<PathBuf>,
     },
 }
 
@@ -160,7 +164,14 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Audit { command } => audit(cli.config.as_deref(), command),
         Command::Tools { write } => tools(write.as_deref()),
         Command::Check => check(cli.config.as_deref()).await,
-        Command::Keygen { out, ec } => keygen(&out, ec),
+        Command::Keygen {
+            audit_key: Some(path),
+            ..
+        } => audit_keygen(&path),
+        Command::Keygen { out, ec, .. } => match out {
+            Some(out) => keygen(&out, ec),
+            None => bail!("keygen needs --out DIR (an Okta key) or --audit-key FILE"),
+        },
     }
 }
 
@@ -262,22 +273,32 @@ async fn shutdown_signal() {
 
 async fn chat(config: Option<&Path>, as_user: Option<String>, script: Option<&Path>) -> Result<()> {
     let settings = Settings::from_env(config)?;
-    // With a real org, people are looked up in Slack when the bot token is configured.
     let mut overrides = runtime::Overrides::default();
-    if let (Some(slack), Some(_)) = (&settings.slack, &settings.okta) {
-        let web = okta_agent::slack::web::SlackWeb::new(
-            reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(15))
-                .build()?,
-            &slack.api_url,
-            slack.bot_token.clone(),
-        );
-        overrides.directory = Some(std::sync::Arc::new(
-            okta_agent::slack::directory::SlackDirectory::new(
-                web,
-                std::time::Duration::from_secs(600),
-            ),
-        ));
+    if settings.okta.is_some() {
+        // A terminal cannot prove it is a Slack admin: against a real org, chat only shows.
+        overrides.mode = okta_agent::engine::Mode::DryRun;
+        // People are looked up in Slack when the bot token is configured.
+        if let Some(slack) = &settings.slack {
+            let web = okta_agent::slack::web::SlackWeb::new(
+                okta_agent::http::http_client(std::time::Duration::from_secs(15))?,
+                &slack.api_url,
+                slack.bot_token.clone(),
+            );
+            let me = web
+                .auth_test()
+                .await
+                .context("the Slack bot token was refused (auth.test)")?;
+            overrides.directory = Some(std::sync::Arc::new(
+                okta_agent::slack::directory::SlackDirectory::new(
+                    web,
+                    std::time::Duration::from_secs(600),
+                    okta_agent::slack::directory::Workspace {
+                        team_id: me.team_id,
+                        enterprise_id: me.enterprise_id,
+                    },
+                ),
+            ));
+        }
     }
     let runtime = runtime::assemble(&settings, overrides).await?;
     let acting_as = match (as_user, &runtime.demo) {
@@ -304,8 +325,8 @@ async fn chat(config: Option<&Path>, as_user: Option<String>, script: Option<&Pa
         writeln!(stdout, "okta-agent chat: {org}, planning with {planner}.")?;
         writeln!(stdout, "Typing as {acting_as}. Type `help` for examples, `/as U0GRACE` to switch person, `/quit` to leave.\n")?;
     }
-    if runtime.recovered > 0 {
-        writeln!(stdout, "({} action(s) were interrupted by the last stop and are marked unknown; see `okta-agent audit export`.)", runtime.recovered)?;
+    if runtime.demo.is_none() {
+        writeln!(stdout, "(Dry run: against a real org, chat shows what would be proposed and what policy decides; it never stores, approves or executes anything. Approvals happen in Slack.)\n")?;
     }
     let session =
         okta_agent::chat::ChatSession::new(&engine, directory, &acting_as, script.is_some());
@@ -339,25 +360,74 @@ fn open_store(settings: &Settings) -> Result<okta_agent::store::Store> {
     Ok(okta_agent::store::Store::open(&path)?)
 }
 
+/// The audit keys as configured; the file must exist (verifying never makes a key).
+fn audit_keys(
+    settings: &Settings,
+    store: &okta_agent::store::Store,
+) -> Result<okta_agent::audit::AuditKeys> {
+    use okta_agent::config::AuditKeySource;
+    Ok(match &settings.audit_key {
+        AuditKeySource::Env(key) => {
+            okta_agent::audit::AuditKeys::parse(key.expose(), "OKTA_AGENT_AUDIT_KEY")?
+        }
+        AuditKeySource::File(path) => okta_agent::audit::AuditKeys::load(path)?,
+        AuditKeySource::BesideDatabase => okta_agent::audit::AuditKeys::load(
+            &okta_agent::audit::default_key_path(Path::new(store.location())),
+        )
+        .context("the audit key is needed to verify the chain; set OKTA_AGENT_AUDIT_KEY_FILE to the key file okta-agent uses")?,
+    })
+}
+
+fn audit_keygen(path: &Path) -> Result<()> {
+    let existed = path.exists();
+    let keys = okta_agent::audit::AuditKeys::add_key(path)?;
+    println!(
+        "{} {} (mode 0600). Signing key id: {}{}",
+        if existed {
+            "Appended a new audit key to"
+        } else {
+            "Wrote the audit key to"
+        },
+        path.display(),
+        keys.current().id,
+        if existed {
+            ". Restart okta-agent to sign new records with it; keep the older lines, they verify older records."
+        } else {
+            "."
+        }
+    );
+    println!(
+        "Point okta-agent at it with OKTA_AGENT_AUDIT_KEY_FILE={}",
+        path.display()
+    );
+    Ok(())
+}
+
 fn audit(config: Option<&Path>, command: AuditCommand) -> Result<()> {
     let settings = Settings::from_env(config)?;
     let store = open_store(&settings)?;
+    let keys = audit_keys(&settings, &store)?;
     match command {
-        AuditCommand::Verify => match okta_agent::audit::verify(&store) {
-            Ok(head) => {
-                println!("✓ audit chain intact: {} record(s)", head.count);
-                println!("head hash: {}", head.head_hash);
-                println!("Keep a copy of the head hash elsewhere: a chain cannot show records cut off its end.");
-                Ok(())
+        AuditCommand::Verify => {
+            match okta_agent::audit::verify(&store, &keys) {
+                Ok(head) => {
+                    println!("✓ audit chain intact: {} record(s)", head.count);
+                    if head.unsigned > 0 {
+                        println!("  the first {} record(s) predate keyed audit and are plain SHA-256 links", head.unsigned);
+                    }
+                    println!("head hash: {}", head.head_hash);
+                    println!("Keep a copy of the head hash elsewhere: a chain cannot show records cut off its end.");
+                    Ok(())
+                }
+                Err(e) => {
+                    println!("✗ {e}");
+                    std::process::exit(1);
+                }
             }
-            Err(e) => {
-                println!("✗ {e}");
-                std::process::exit(1);
-            }
-        },
+        }
         AuditCommand::Export { format } => {
             let mut out = std::io::stdout().lock();
-            match okta_agent::audit::export(&store, format, &mut out) {
+            match okta_agent::audit::export(&store, &keys, format, &mut out) {
                 Ok(head) => {
                     eprintln!(
                         "exported {} record(s); head hash {}",

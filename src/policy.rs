@@ -1,10 +1,13 @@
 //! Who may do what: one [`Policy::authorize`] function, deny by default. It answers for a
 //! request (may this person ask for this action on this target?), an approval click and a cancel
-//! click. It knows nothing about Slack or the model; callers pass plain facts.
+//! click; [`Policy::scope`] answers the earlier question "may this person ask for this kind of
+//! action at all, and about whom?", so nobody learns anything about other people before policy
+//! has spoken. It knows nothing about Slack or the model; callers pass plain facts.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::approvals::GroupRef;
 use crate::tools::{Risk, Tool};
 
 /// `[policy]` in the config file. Every list defaults to empty, which allows nothing.
@@ -23,7 +26,8 @@ pub struct PolicyConfig {
     /// Actions whose approver must be a different admin from the requester.
     #[serde(default)]
     pub two_person: Vec<Tool>,
-    /// Okta group names whose members, and which themselves, are never changed from chat.
+    /// Okta groups (ids, or exact names resolved to ids at start) whose members, and which
+    /// themselves, are never changed from chat.
     #[serde(default)]
     pub protected_groups: Vec<String>,
     /// Okta logins or emails never changed from chat.
@@ -68,6 +72,8 @@ pub enum PersonKind {
     Guest,
     Bot,
     Deleted,
+    /// Someone from another workspace or organisation, reached through Slack Connect.
+    External,
 }
 
 /// Someone acting: always identified by the Slack user id on the event.
@@ -75,8 +81,10 @@ pub enum PersonKind {
 pub struct Actor {
     pub slack_id: String,
     pub kind: PersonKind,
-    /// Their Okta user id, when their Slack email maps to exactly one Okta user.
+    /// Their Okta user id, when their confirmed Slack email maps to exactly one Okta user.
     pub okta_user_id: Option<String>,
+    /// Why there is no Okta user id, in words for the person.
+    pub unlinked: Option<String>,
 }
 
 /// Whether the target holds Okta admin roles, as far as okta-agent could tell.
@@ -95,8 +103,17 @@ pub struct TargetFacts {
     pub login: String,
     pub email: Option<String>,
     pub admin_roles: AdminRoles,
-    /// Names of the Okta groups the target belongs to.
-    pub groups: Vec<String>,
+    /// The Okta groups the target belongs to.
+    pub groups: Vec<GroupRef>,
+}
+
+/// The group an action is about (group membership tools).
+#[derive(Clone, Debug)]
+pub struct GroupFacts {
+    pub id: String,
+    pub name: String,
+    /// Admin roles assigned to the group itself: adding someone grants them.
+    pub admin_roles: AdminRoles,
 }
 
 /// Everything `authorize` looks at besides the actor.
@@ -106,8 +123,8 @@ pub struct ActionFacts<'a> {
     pub requester: &'a Actor,
     /// The person acted on; `None` for reads about no one (help docs, group lookups).
     pub target: Option<&'a TargetFacts>,
-    /// The group acted on (group membership tools and `find_group`).
-    pub group: Option<&'a str>,
+    /// The group acted on (group membership tools).
+    pub group: Option<&'a GroupFacts>,
     /// Proposals this requester made in the last hour.
     pub requester_recent: u32,
     /// Proposals about this target in the last hour.
@@ -143,6 +160,17 @@ impl Approvers {
     }
 }
 
+/// About whom a person may ask for a kind of action, decided before anyone is looked up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Any target (IT admins; reads when no policy is configured).
+    Anyone,
+    /// Only the person asking.
+    OnlySelf,
+    /// Nobody: the reason says why.
+    Nobody(String),
+}
+
 /// The answer. There is no default but [`Decision::Denied`]: anything not explicitly allowed is
 /// refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -165,6 +193,9 @@ impl Default for Decision {
 pub struct Policy {
     config: Option<PolicyConfig>,
     version: String,
+    /// `protected_groups` as Okta group ids, once matched against Okta (see
+    /// [`Policy::with_protected_group_ids`]). Until then, every change is refused.
+    protected_group_ids: Option<Vec<String>>,
 }
 
 impl Policy {
@@ -173,6 +204,7 @@ impl Policy {
         Self {
             config: None,
             version: "read-only".into(),
+            protected_group_ids: Some(Vec::new()),
         }
     }
 
@@ -203,6 +235,9 @@ impl Policy {
                 }
             }
         }
+        if config.self_service.contains(&Tool::AddUserToGroup) {
+            problems.push("policy.self_service: add_user_to_group cannot be approved by the person being added; put it in self_service_with_approval so an admin approves".into());
+        }
         for tool in &config.self_service {
             if config.self_service_with_approval.contains(tool) {
                 problems.push(format!(
@@ -222,10 +257,25 @@ impl Policy {
         let canonical = serde_json::to_vec(&config).unwrap_or_default();
         let digest = Sha256::digest(&canonical);
         let version = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let protected_group_ids = config.protected_groups.is_empty().then(Vec::new);
         Ok(Self {
             config: Some(config),
             version,
+            protected_group_ids,
         })
+    }
+
+    /// The configured protected groups that still need matching to Okta group ids.
+    pub fn protected_group_names(&self) -> &[String] {
+        self.config
+            .as_ref()
+            .map_or(&[][..], |c| c.protected_groups.as_slice())
+    }
+
+    /// Sets the Okta ids of the protected groups (matched at start by id or exact name).
+    pub fn with_protected_group_ids(mut self, ids: Vec<String>) -> Self {
+        self.protected_group_ids = Some(ids);
+        self
     }
 
     /// The policy the built-in demo org runs with (see `okta-agent chat`).
@@ -276,6 +326,64 @@ impl Policy {
             .map_or(ResetDelivery::Email, |c| c.reset_password_delivery)
     }
 
+    /// Whether `actor` may ask for `tool` at all, and about whom: answered before any target or
+    /// group is looked up, so a refused person learns nothing about anyone and costs no Okta
+    /// call.
+    pub fn scope(&self, actor: &Actor, tool: Tool) -> Scope {
+        if let Some(refusal) = refuse_non_member(actor) {
+            return Scope::Nobody(refusal);
+        }
+        let admin = self.is_admin(&actor.slack_id);
+        if tool.risk() == Risk::Read {
+            return match &self.config {
+                None => Scope::Anyone,
+                Some(_) if tool == Tool::SearchHelpDocs || admin => Scope::Anyone,
+                Some(_) if matches!(tool, Tool::FindUser | Tool::FindGroup) => Scope::Nobody(
+                    format!("only IT admins may use {tool}; you may ask about yourself"),
+                ),
+                Some(_) => Scope::OnlySelf,
+            };
+        }
+        let Some(config) = &self.config else {
+            return Scope::Nobody(NO_POLICY.into());
+        };
+        if admin {
+            return Scope::Anyone;
+        }
+        if config.self_service.contains(&tool) || config.self_service_with_approval.contains(&tool)
+        {
+            return Scope::OnlySelf;
+        }
+        Scope::Nobody(format!(
+            "only IT admins may {} people; {}",
+            tool.verb().to_lowercase(),
+            self.own_hint(config)
+        ))
+    }
+
+    fn own_hint(&self, config: &PolicyConfig) -> String {
+        let mut own: Vec<&str> = config
+            .self_service
+            .iter()
+            .chain(&config.self_service_with_approval)
+            .map(|t| t.name())
+            .collect();
+        own.sort_unstable();
+        if own.is_empty() {
+            "ask IT in the triage channel".to_string()
+        } else {
+            format!("for yourself you may ask for: {}", own.join(", "))
+        }
+    }
+
+    /// Whether the approver must be a second person, whatever the lists say: configured
+    /// two-person actions, and password resets whose link goes to the approver.
+    fn needs_second_person(&self, config: &PolicyConfig, tool: Tool) -> bool {
+        config.two_person.contains(&tool)
+            || (tool == Tool::ResetPassword
+                && config.reset_password_delivery == ResetDelivery::DmApprover)
+    }
+
     /// The one authorization function.
     pub fn authorize(&self, actor: &Actor, act: Act, facts: &ActionFacts) -> Decision {
         if let Some(refusal) = refuse_non_member(actor) {
@@ -284,11 +392,14 @@ impl Policy {
         match act {
             Act::Request => self.authorize_request(actor, facts),
             Act::Approve => self.authorize_click(actor, facts, "approve"),
+            // Cancelling changes nothing in Okta: the requester or any admin may.
             Act::Cancel => {
-                if actor.slack_id == facts.requester.slack_id {
+                if actor.slack_id == facts.requester.slack_id || self.is_admin(&actor.slack_id) {
                     Decision::Allowed
                 } else {
-                    self.authorize_click(actor, facts, "cancel")
+                    Decision::Denied(
+                        "only the person who asked for this, or an IT admin, can cancel it".into(),
+                    )
                 }
             }
         }
@@ -308,9 +419,7 @@ impl Policy {
             };
         }
         let Some(config) = &self.config else {
-            return Decision::Denied(
-                "no policy is configured, so okta-agent only answers questions and looks things up. An administrator must add a [policy] section naming the admins".into(),
-            );
+            return Decision::Denied(NO_POLICY.into());
         };
         if let Some(refusal) = self.protection(facts) {
             return Decision::Denied(refusal);
@@ -327,31 +436,27 @@ impl Policy {
                 facts.target_recent
             ));
         }
+        // Nobody approves their own way into a group, or their own two-person action.
+        let second_person = self.needs_second_person(config, facts.tool)
+            || (on_self && facts.tool == Tool::AddUserToGroup);
         if self.is_admin(&actor.slack_id) {
-            return if config.two_person.contains(&facts.tool) {
+            return if second_person {
                 Decision::NeedsApproval(Approvers::AnotherAdmin)
             } else {
                 Decision::NeedsApproval(Approvers::AnyAdmin)
             };
         }
         if on_self && config.self_service.contains(&facts.tool) {
-            return Decision::NeedsApproval(Approvers::RequesterOrAdmin);
+            return Decision::NeedsApproval(if second_person {
+                Approvers::AnyAdmin
+            } else {
+                Approvers::RequesterOrAdmin
+            });
         }
         if on_self && config.self_service_with_approval.contains(&facts.tool) {
             return Decision::NeedsApproval(Approvers::AnyAdmin);
         }
-        let mut own: Vec<&str> = config
-            .self_service
-            .iter()
-            .chain(&config.self_service_with_approval)
-            .map(|t| t.name())
-            .collect();
-        own.sort_unstable();
-        let hint = if own.is_empty() {
-            "ask IT in the triage channel".to_string()
-        } else {
-            format!("for yourself you may ask for: {}", own.join(", "))
-        };
+        let hint = self.own_hint(config);
         Decision::Denied(format!(
             "only IT admins may {} {}; {hint}",
             facts.tool.verb().to_lowercase(),
@@ -366,6 +471,29 @@ impl Policy {
     /// An approve or cancel click: allowed when the clicker is one of the approvers the request
     /// would need now (so policy changes and revoked admins take effect at once).
     fn authorize_click(&self, actor: &Actor, facts: &ActionFacts, verb: &str) -> Decision {
+        // The requester is re-checked too: someone deactivated or turned guest since asking no
+        // longer has a request anyone can approve.
+        if let Some(refusal) = refuse_non_member(facts.requester) {
+            return Decision::Denied(format!(
+                "the person who asked for this can no longer make requests ({refusal})"
+            ));
+        }
+        if facts.tool == Tool::AddUserToGroup && verb == "approve" {
+            match (&actor.okta_user_id, facts.target) {
+                (Some(own), Some(target)) if *own == target.okta_user_id => {
+                    return Decision::Denied(
+                        "nobody may approve adding themselves to a group; another admin must approve it".into(),
+                    )
+                }
+                (None, _) => {
+                    return Decision::Denied(format!(
+                        "okta-agent cannot tell whether you are the person being added ({}), so another admin must approve it",
+                        actor.unlinked.as_deref().unwrap_or("your Slack account is not linked to one Okta user")
+                    ))
+                }
+                _ => {}
+            }
+        }
         // Velocity was counted when the proposal was made; counting again would count it twice.
         let at_request = ActionFacts {
             requester_recent: 0,
@@ -401,15 +529,33 @@ impl Policy {
 
     fn protection(&self, facts: &ActionFacts) -> Option<String> {
         let config = self.config.as_ref()?;
+        let Some(protected_ids) = &self.protected_group_ids else {
+            return Some(
+                "the policy's protected groups have not been matched to Okta groups, so no change is allowed until okta-agent restarts and can reach Okta".into(),
+            );
+        };
         if let Some(group) = facts.group {
-            if config
-                .protected_groups
-                .iter()
-                .any(|p| p.eq_ignore_ascii_case(group))
-            {
+            if protected_ids.contains(&group.id) {
                 return Some(format!(
-                    "the group '{group}' is protected; its membership is never changed from chat"
+                    "the group '{}' is protected; its membership is never changed from chat",
+                    group.name
                 ));
+            }
+            match &group.admin_roles {
+                AdminRoles::None => {}
+                AdminRoles::Held(roles) => {
+                    return Some(format!(
+                        "the group '{}' carries the Okta admin role {}, so joining it makes someone an admin; its membership is never changed from chat",
+                        group.name,
+                        roles.join(", ")
+                    ))
+                }
+                AdminRoles::Unknown(why) => {
+                    return Some(format!(
+                        "okta-agent cannot tell whether the group '{}' carries an Okta admin role ({why}), so its membership is not changed from chat; grant the okta.roles.read scope",
+                        group.name
+                    ))
+                }
             }
         }
         let target = facts.target?;
@@ -426,15 +572,10 @@ impl Policy {
                 target.login
             ));
         }
-        if let Some(group) = target.groups.iter().find(|g| {
-            config
-                .protected_groups
-                .iter()
-                .any(|p| p.eq_ignore_ascii_case(g))
-        }) {
+        if let Some(group) = target.groups.iter().find(|g| protected_ids.contains(&g.id)) {
             return Some(format!(
-                "{} is in the protected group '{group}'; changes to them are never made from chat",
-                target.login
+                "{} is in the protected group '{}'; changes to them are never made from chat",
+                target.login, group.name
             ));
         }
         match &target.admin_roles {
@@ -444,14 +585,17 @@ impl Policy {
                 target.login,
                 roles.join(", ")
             )),
-            AdminRoles::Unknown(why) if facts.tool.risk() == Risk::Destructive => Some(format!(
-                "okta-agent cannot tell whether {} is an Okta admin ({why}), so destructive actions are refused; grant the okta.roles.read scope",
+            // A reset or a group change on a possible admin is the classic help-desk takeover,
+            // so not knowing refuses every change, not only destructive ones.
+            AdminRoles::Unknown(why) => Some(format!(
+                "okta-agent cannot tell whether {} is an Okta admin ({why}), so no change to them is made from chat; grant the okta.roles.read scope",
                 target.login
             )),
-            AdminRoles::Unknown(_) => None,
         }
     }
 }
+
+const NO_POLICY: &str = "no policy is configured, so okta-agent only answers questions and looks things up. An administrator must add a [policy] section naming the admins";
 
 fn refuse_non_member(actor: &Actor) -> Option<String> {
     match actor.kind {
@@ -459,6 +603,10 @@ fn refuse_non_member(actor: &Actor) -> Option<String> {
         PersonKind::Guest => Some("guest accounts cannot request or approve changes".into()),
         PersonKind::Bot => Some("bots cannot request or approve changes".into()),
         PersonKind::Deleted => Some("deactivated Slack accounts cannot act".into()),
+        PersonKind::External => Some(
+            "people from other organisations (Slack Connect) cannot request or approve changes"
+                .into(),
+        ),
     }
 }
 
@@ -487,7 +635,15 @@ mod tests {
             slack_id: id.into(),
             kind: PersonKind::Member,
             okta_user_id: Some(okta.into()),
+            unlinked: None,
         }
+    }
+
+    const ADMINS_GROUP: &str = "00gadmins";
+
+    /// The demo policy with "Okta Administrators" matched to an id, as start-up does.
+    fn demo() -> Policy {
+        Policy::demo().with_protected_group_ids(vec![ADMINS_GROUP.into()])
     }
 
     fn target(id: &str, roles: AdminRoles, groups: &[&str]) -> TargetFacts {
@@ -496,7 +652,25 @@ mod tests {
             login: format!("{id}@example.com"),
             email: Some(format!("{id}@example.com")),
             admin_roles: roles,
-            groups: groups.iter().map(|g| g.to_string()).collect(),
+            groups: groups
+                .iter()
+                .map(|g| GroupRef {
+                    id: if *g == "Okta Administrators" {
+                        ADMINS_GROUP.into()
+                    } else {
+                        format!("00g{g}")
+                    },
+                    name: g.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn group(id: &str, name: &str, roles: AdminRoles) -> GroupFacts {
+        GroupFacts {
+            id: id.into(),
+            name: name.into(),
+            admin_roles: roles,
         }
     }
 
@@ -532,7 +706,7 @@ mod tests {
 
     #[test]
     fn admins_two_person_self_service_and_strangers() {
-        let policy = Policy::demo();
+        let policy = demo();
         let leo = actor("U0LEO", "00uleo");
         let grace = actor("U0GRACE", "00ugrace");
         let bob_actor = actor("U0BOB", "bob");
@@ -604,7 +778,7 @@ mod tests {
 
     #[test]
     fn protected_targets_and_unknown_roles() {
-        let policy = Policy::demo();
+        let policy = demo();
         let leo = actor("U0LEO", "00uleo");
         let admin = target("grace", AdminRoles::Held(vec!["SUPER_ADMIN".into()]), &[]);
         assert!(matches!(
@@ -616,31 +790,184 @@ mod tests {
             policy.authorize(&leo, Act::Request, &facts(Tool::SuspendUser, &leo, &member)),
             Decision::Denied(r) if r.contains("protected group")
         ));
+        // Roles that cannot be read refuse every change, not only destructive ones.
         let unknown = target(
             "y",
             AdminRoles::Unknown("scope okta.roles.read not granted".into()),
             &[],
         );
-        assert!(matches!(
-            policy.authorize(&leo, Act::Request, &facts(Tool::SuspendUser, &leo, &unknown)),
-            Decision::Denied(r) if r.contains("okta.roles.read")
-        ));
-        assert!(matches!(
-            policy.authorize(&leo, Act::Request, &facts(Tool::UnlockUser, &leo, &unknown)),
-            Decision::NeedsApproval(_)
-        ));
+        for tool in [
+            Tool::SuspendUser,
+            Tool::UnlockUser,
+            Tool::ResetPassword,
+            Tool::AddUserToGroup,
+        ] {
+            assert!(
+                matches!(
+                    policy.authorize(&leo, Act::Request, &facts(tool, &leo, &unknown)),
+                    Decision::Denied(r) if r.contains("okta.roles.read")
+                ),
+                "{tool}"
+            );
+        }
         let bob = target("bob", AdminRoles::None, &[]);
+        // Protected by id: the configured group, even renamed; a look-alike name is not it.
+        let renamed = group(ADMINS_GROUP, "Okta Admins (renamed)", AdminRoles::None);
         let mut into_admins = facts(Tool::AddUserToGroup, &leo, &bob);
-        into_admins.group = Some("okta administrators");
+        into_admins.group = Some(&renamed);
         assert!(matches!(
             policy.authorize(&leo, Act::Request, &into_admins),
+            Decision::Denied(r) if r.contains("protected")
+        ));
+        let look_alike = group("00glookalike", "Okta Administrators", AdminRoles::None);
+        into_admins.group = Some(&look_alike);
+        assert!(matches!(
+            policy.authorize(&leo, Act::Request, &into_admins),
+            Decision::NeedsApproval(_)
+        ));
+        // A group carrying an admin role is protected, configured or not; unknown roles too.
+        let help_desk = group(
+            "00ghelp",
+            "IT Help Desk",
+            AdminRoles::Held(vec!["HELP_DESK_ADMIN".into()]),
+        );
+        into_admins.group = Some(&help_desk);
+        assert!(matches!(
+            policy.authorize(&leo, Act::Request, &into_admins),
+            Decision::Denied(r) if r.contains("HELP_DESK_ADMIN")
+        ));
+        let unreadable = group("00gx", "X", AdminRoles::Unknown("no scope".into()));
+        into_admins.group = Some(&unreadable);
+        assert!(matches!(
+            policy.authorize(&leo, Act::Request, &into_admins),
+            Decision::Denied(r) if r.contains("okta.roles.read")
+        ));
+        // Until the protected groups are matched to ids, nothing may change.
+        let unmatched = Policy::demo();
+        assert!(matches!(
+            unmatched.authorize(&leo, Act::Request, &facts(Tool::UnlockUser, &leo, &bob)),
+            Decision::Denied(r) if r.contains("not been matched")
+        ));
+    }
+
+    #[test]
+    fn group_adds_and_dm_resets_need_a_second_person() {
+        let leo = actor("U0LEO", "00uleo");
+        let grace = actor("U0GRACE", "00ugrace");
+        let mut no_okta = grace.clone();
+        no_okta.okta_user_id = None;
+        let policy = demo();
+        let zoom = group("00gzoom", "Zoom Users", AdminRoles::None);
+        // Leo adding himself: another admin approves.
+        let leo_target = target("00uleo", AdminRoles::None, &[]);
+        let mut self_add = facts(Tool::AddUserToGroup, &leo, &leo_target);
+        self_add.group = Some(&zoom);
+        assert_eq!(
+            policy.authorize(&leo, Act::Request, &self_add),
+            Decision::NeedsApproval(Approvers::AnotherAdmin)
+        );
+        // Leo adding Grace: Grace may not approve her own way in.
+        let grace_target = target("00ugrace", AdminRoles::None, &[]);
+        let mut add_grace = facts(Tool::AddUserToGroup, &leo, &grace_target);
+        add_grace.group = Some(&zoom);
+        assert!(matches!(
+            policy.authorize(&grace, Act::Approve, &add_grace),
+            Decision::Denied(r) if r.contains("themselves")
+        ));
+        assert!(matches!(
+            policy.authorize(&no_okta, Act::Approve, &add_grace),
+            Decision::Denied(r) if r.contains("cannot tell")
+        ));
+        assert_eq!(
+            policy.authorize(&leo, Act::Approve, &add_grace),
+            Decision::Allowed
+        );
+        // A reset whose link goes to the approver needs two people.
+        let mut config = policy.config().unwrap().clone();
+        config.reset_password_delivery = ResetDelivery::DmApprover;
+        config.self_service = vec![Tool::UnlockUser, Tool::ResetPassword];
+        config.self_service_with_approval = vec![];
+        let dm = Policy::new(config)
+            .unwrap()
+            .with_protected_group_ids(vec![]);
+        let bob_actor = actor("U0BOB", "00ubob");
+        let bob = target("00ubob", AdminRoles::None, &[]);
+        assert_eq!(
+            dm.authorize(&leo, Act::Request, &facts(Tool::ResetPassword, &leo, &bob)),
+            Decision::NeedsApproval(Approvers::AnotherAdmin)
+        );
+        let own_reset = facts(Tool::ResetPassword, &bob_actor, &bob);
+        assert_eq!(
+            dm.authorize(&bob_actor, Act::Request, &own_reset),
+            Decision::NeedsApproval(Approvers::AnyAdmin)
+        );
+        assert!(matches!(
+            dm.authorize(&bob_actor, Act::Approve, &own_reset),
+            Decision::Denied(_)
+        ));
+        // add_user_to_group can never be approved by the person being added.
+        let mut bad = Policy::demo().config().unwrap().clone();
+        bad.self_service.push(Tool::AddUserToGroup);
+        assert!(Policy::new(bad).unwrap_err()[0].contains("add_user_to_group"));
+    }
+
+    #[test]
+    fn scope_is_decided_before_any_lookup_and_requesters_are_rechecked() {
+        let policy = demo();
+        let leo = actor("U0LEO", "00uleo");
+        let bob = actor("U0BOB", "00ubob");
+        let mut stranger = bob.clone();
+        stranger.kind = PersonKind::External;
+        assert_eq!(policy.scope(&leo, Tool::SuspendUser), Scope::Anyone);
+        assert_eq!(policy.scope(&bob, Tool::UnlockUser), Scope::OnlySelf);
+        assert_eq!(policy.scope(&bob, Tool::ListUserApps), Scope::OnlySelf);
+        assert!(
+            matches!(policy.scope(&bob, Tool::SuspendUser), Scope::Nobody(r) if r.contains("only IT admins"))
+        );
+        assert!(matches!(
+            policy.scope(&bob, Tool::FindUser),
+            Scope::Nobody(_)
+        ));
+        assert!(
+            matches!(policy.scope(&stranger, Tool::UnlockUser), Scope::Nobody(r) if r.contains("Slack Connect"))
+        );
+        assert_eq!(policy.scope(&bob, Tool::SearchHelpDocs), Scope::Anyone);
+        // A requester deactivated after asking: nobody can approve the request.
+        let ana = target("00uana", AdminRoles::None, &[]);
+        let mut gone = leo.clone();
+        gone.kind = PersonKind::Deleted;
+        let grace = actor("U0GRACE", "00ugrace");
+        assert!(matches!(
+            policy.authorize(&grace, Act::Approve, &facts(Tool::UnlockUser, &gone, &ana)),
+            Decision::Denied(r) if r.contains("can no longer make requests")
+        ));
+        // Cancel: the requester or an admin; never a guest, a bot or another member.
+        let bob_target = target("00ubob", AdminRoles::None, &[]);
+        let request = facts(Tool::UnlockUser, &bob, &bob_target);
+        assert_eq!(
+            policy.authorize(&bob, Act::Cancel, &request),
+            Decision::Allowed
+        );
+        assert_eq!(
+            policy.authorize(&leo, Act::Cancel, &request),
+            Decision::Allowed
+        );
+        let mut guest = actor("U0GUEST", "00uguest");
+        guest.kind = PersonKind::Guest;
+        assert!(matches!(
+            policy.authorize(&guest, Act::Cancel, &request),
+            Decision::Denied(_)
+        ));
+        let kate = actor("U0KATE", "00ukate");
+        assert!(matches!(
+            policy.authorize(&kate, Act::Cancel, &request),
             Decision::Denied(_)
         ));
     }
 
     #[test]
     fn velocity_bots_and_config_checks() {
-        let policy = Policy::demo();
+        let policy = demo();
         let leo = actor("U0LEO", "00uleo");
         let bob = target("bob", AdminRoles::None, &[]);
         let mut busy = facts(Tool::UnlockUser, &leo, &bob);
@@ -664,7 +991,7 @@ mod tests {
         let bad = PolicyConfig {
             admins: vec!["alice".into()],
             self_service: vec![Tool::FindUser],
-            ..Policy::demo().config().unwrap().clone()
+            ..demo().config().unwrap().clone()
         };
         let problems = Policy::new(bad).unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");

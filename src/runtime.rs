@@ -1,6 +1,8 @@
 //! Assembles an [`Engine`] from [`Settings`]: the real org, or — with no `OKTA_ORG_URL` — the
 //! built-in simulated demo org with its demo policy, demo Slack directory and demo help docs.
-//! `chat` uses it today; `run` (the Slack front end) assembles the same engine.
+//! `chat` and `run` assemble the same engine. Assembly matches the policy's protected groups to
+//! Okta group ids and loads the audit key; it never touches work in the store: start-up
+//! recovery is [`Engine::recover`], which only `run` calls.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -8,9 +10,10 @@ use std::sync::Arc;
 use crate::agent::model::{ModelClient, OpenAiModel};
 use crate::agent::toolbox::Toolbox;
 use crate::agent::{Agent, Limits};
+use crate::audit::AuditKeys;
 use crate::clock::{SystemWallClock, WallClock};
-use crate::config::Settings;
-use crate::engine::Engine;
+use crate::config::{AuditKeySource, Settings};
+use crate::engine::{Engine, Mode, Parts};
 use crate::http::http_client;
 use crate::identity::{Directory, Resolver, StaticDirectory};
 use crate::knowledge::HelpDocs;
@@ -37,6 +40,12 @@ pub enum RuntimeError {
     TempDir(std::io::Error),
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+    #[error("policy.protected_groups: {0}")]
+    ProtectedGroup(String),
+    #[error("could not match the protected groups against Okta: {0}")]
+    Okta(#[from] crate::okta::OktaError),
 }
 
 /// The demo org's pieces, kept alive as long as the engine.
@@ -51,8 +60,6 @@ pub struct Runtime {
     pub engine: Arc<Engine>,
     pub okta: Arc<OktaClient>,
     pub demo: Option<Demo>,
-    /// Proposals found half-done at start (settled as `unknown`).
-    pub recovered: usize,
 }
 
 /// What tests and front ends may substitute.
@@ -64,6 +71,8 @@ pub struct Overrides {
     pub limits: Option<Limits>,
     /// Okta client limits (timeouts, retries); tests shorten them.
     pub client_options: Option<ClientOptions>,
+    /// `DryRun` for `chat` against a real org.
+    pub mode: Mode,
 }
 
 /// The client id the demo org registers for okta-agent.
@@ -106,11 +115,12 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
         (None, Some(demo)) => Arc::new(demo.directory.clone()),
         (None, None) => Arc::new(StaticDirectory::default()),
     };
-    let policy = Arc::new(match (&settings.policy, &demo) {
+    let policy = match (&settings.policy, &demo) {
         (Some(policy), _) => policy.clone(),
         (None, Some(_)) => Policy::demo(),
         (None, None) => Policy::read_only(),
-    });
+    };
+    let policy = Arc::new(match_protected_groups(policy, &okta).await?);
     let docs = Arc::new(match (&settings.knowledge_path, &demo) {
         (Some(path), _) => HelpDocs::load(path)?,
         (None, Some(_)) => HelpDocs::demo(),
@@ -136,16 +146,75 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
         (None, Some(llm)) => Some(Arc::new(OpenAiModel::new(llm, limits.turn_timeout)?)),
         (None, None) => None,
     };
+    let audit_keys = Arc::new(match &settings.audit_key {
+        AuditKeySource::Env(key) => AuditKeys::parse(key.expose(), "OKTA_AGENT_AUDIT_KEY")?,
+        AuditKeySource::File(path) => AuditKeys::load_or_create(path, &store)?,
+        AuditKeySource::BesideDatabase => AuditKeys::load_or_create(
+            &crate::audit::default_key_path(std::path::Path::new(store.location())),
+            &store,
+        )?,
+    });
     let resolver = Resolver::new(okta.clone(), directory);
     let toolbox = Toolbox::new(resolver.clone(), policy.clone(), docs);
     let agent = Agent::new(toolbox, model, limits);
     let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemWallClock));
-    let engine = Engine::new(agent, resolver, policy, Arc::new(store), clock);
-    let recovered = engine.recover()?;
+    let engine = Engine::new(Parts {
+        agent,
+        resolver,
+        policy,
+        store: Arc::new(store),
+        audit_keys,
+        clock,
+        mode: overrides.mode,
+    });
     Ok(Runtime {
         engine: Arc::new(engine),
         okta,
         demo,
-        recovered,
     })
+}
+
+/// Matches each configured protected group to one Okta group id: an id as given (it must
+/// exist), or a name that equals exactly one group's name. A look-alike never matches, and a
+/// group renamed later stays protected because its id does. A name that matches nothing stops
+/// the start: a protected group that protects nothing is a silent hole.
+async fn match_protected_groups(policy: Policy, okta: &OktaClient) -> Result<Policy, RuntimeError> {
+    let mut ids = Vec::new();
+    for entry in policy.protected_group_names() {
+        if entry.starts_with("00g") && entry.chars().all(|c| c.is_ascii_alphanumeric()) {
+            match okta.get_group(entry).await {
+                Ok(group) => ids.push(group.value.id),
+                Err(crate::okta::OktaError::NotFound { .. }) => {
+                    return Err(RuntimeError::ProtectedGroup(format!(
+                        "Okta has no group with id {entry}; fix the id or remove it"
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            }
+            continue;
+        }
+        let candidates = match okta.find_group(entry).await?.value {
+            crate::okta::GroupMatch::Found(group) => vec![group],
+            crate::okta::GroupMatch::Ambiguous(groups) => groups,
+            crate::okta::GroupMatch::NotFound => Vec::new(),
+        };
+        let exact: Vec<_> = candidates
+            .into_iter()
+            .filter(|g| g.name() == entry.as_str())
+            .collect();
+        match exact.as_slice() {
+            [group] => ids.push(group.id.clone()),
+            [] => {
+                return Err(RuntimeError::ProtectedGroup(format!(
+                    "no Okta group is named exactly '{entry}' (names are matched exactly, case included); fix the name or give the group's id (00g…)"
+                )))
+            }
+            _ => {
+                return Err(RuntimeError::ProtectedGroup(format!(
+                    "several Okta groups are named '{entry}'; give the group's id (00g…) instead"
+                )))
+            }
+        }
+    }
+    Ok(policy.with_protected_group_ids(ids))
 }

@@ -24,9 +24,34 @@ pub enum Parsed {
     },
     /// Only a person, e.g. the answer to "which Maria?".
     TargetOnly(Target),
+    /// "do that", "go ahead": a clear reference to the latest request in the thread.
+    Refer,
     Help,
     Unknown,
 }
+
+/// Short messages that clearly point at an earlier request in the thread.
+const REFERENCES: &[&str] = &[
+    "do that",
+    "do it",
+    "do this",
+    "go ahead",
+    "please do",
+    "yes please",
+    "handle this",
+    "handle that",
+    "handle it",
+    "take care of it",
+    "take care of this",
+    "take care of that",
+    "do as asked",
+    "as asked above",
+    "same as above",
+    "do the above",
+    "what they asked",
+    "what she asked",
+    "what he asked",
+];
 
 /// Words that never name a person.
 const FILLER: &[&str] = &[
@@ -383,6 +408,14 @@ pub fn parse(text: &str) -> Parsed {
         None
     };
 
+    if tool.is_none()
+        && explicit.is_none()
+        && words.len() <= 6
+        && !question
+        && phrase_any(REFERENCES)
+    {
+        return Parsed::Refer;
+    }
     let group = match tool {
         Some(Tool::AddUserToGroup) => group_after(text, &[" into ", " to ", " in "]),
         Some(Tool::RemoveUserFromGroup) => group_after(text, &[" out of ", " from "]),

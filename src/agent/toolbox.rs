@@ -1,14 +1,16 @@
 //! Runs one decoded tool call for the planners: read tools are answered now (after the read
 //! policy), change tools are resolved to exactly one target and frozen into a [`Draft`]. Both
 //! planners share it, so the model and the command engine can do exactly the same things.
+//! Policy's [`Scope`] is asked first: a person who may act only on themselves is resolved only
+//! as themselves, so they learn nothing about anyone else and cost no lookup of anyone else.
 
 use std::sync::Arc;
 
 use crate::approvals::{Draft, TargetSnapshot};
-use crate::identity::{Lookup, ResolveError, Resolver};
+use crate::identity::{parse_mention, Lookup, ResolveError, Resolver};
 use crate::knowledge::HelpDocs;
 use crate::okta::{OktaError, User, UserStatus};
-use crate::policy::{Act, ActionFacts, Actor, AdminRoles, Decision, Policy, TargetFacts};
+use crate::policy::{Act, ActionFacts, Actor, AdminRoles, Decision, Policy, Scope, TargetFacts};
 use crate::tools::{Call, Subject, Tool};
 
 /// What one call produced.
@@ -17,7 +19,7 @@ pub enum Step {
     /// A read tool's answer (goes back to the model, or to the person).
     Answer(String),
     /// A change, frozen, for policy and approval.
-    Propose(Draft),
+    Propose(Box<Draft>),
     /// The target is ambiguous or missing: ask.
     Clarify(String),
     /// Not allowed, or nothing to act on.
@@ -47,11 +49,12 @@ impl Toolbox {
     }
 
     pub async fn run(&self, call: &Call, actor: &Actor) -> Result<Step, ResolveError> {
+        let scope = self.policy.scope(actor, call.tool);
+        if let Scope::Nobody(why) = &scope {
+            return Ok(Step::Refuse(format!("I can't do that: {why}.")));
+        }
         match (&call.subject, call.tool) {
             (Subject::Query(query), Tool::SearchHelpDocs) => {
-                if let Some(refusal) = self.read_refusal(call.tool, actor, None) {
-                    return Ok(Step::Refuse(refusal));
-                }
                 Ok(Step::Answer(self.docs.answer(query).unwrap_or_else(|| {
                     format!("No help document matches \"{query}\".")
                 })))
@@ -76,20 +79,30 @@ impl Toolbox {
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
-                    Lookup::NotFound(why) => format!("Not found: {why}."),
+                    Lookup::NotFound(why) | Lookup::Refused(why) => format!("Not found: {why}."),
                 }))
             }
             (subject, tool) => {
                 let Some(who) = subject.user() else {
                     return Ok(Step::Refuse(format!("{tool} needs a person")));
                 };
-                let user = match self.resolver.user(who).await? {
-                    Lookup::Found(user) => user,
-                    Lookup::Ambiguous(users) => {
-                        return Ok(Step::Clarify(which_person(who, &users)))
+                let user = if scope == Scope::OnlySelf {
+                    match self.own_account(who, actor).await? {
+                        Ok(user) => user,
+                        Err(refusal) => return Ok(Step::Refuse(refusal)),
                     }
-                    Lookup::NotFound(why) => {
-                        return Ok(Step::Refuse(format!("I couldn't find that person: {why}.")))
+                } else {
+                    match self.resolver.user(who).await? {
+                        Lookup::Found(user) => user,
+                        Lookup::Ambiguous(users) => {
+                            return Ok(Step::Clarify(which_person(who, &users)))
+                        }
+                        Lookup::NotFound(why) => {
+                            return Ok(Step::Refuse(format!("I couldn't find that person: {why}.")))
+                        }
+                        Lookup::Refused(why) => {
+                            return Ok(Step::Refuse(format!("I can't act on that person: {why}.")))
+                        }
                     }
                 };
                 if tool.changes_okta() {
@@ -103,6 +116,41 @@ impl Toolbox {
         }
     }
 
+    /// For someone who may only act on themselves: the request must name them (a mention of
+    /// themselves, "me", their Okta login, email or id). Only their own account is read.
+    async fn own_account(
+        &self,
+        who: &str,
+        actor: &Actor,
+    ) -> Result<Result<User, String>, ResolveError> {
+        const ONLY_SELF: &str = "I can only do that for your own account (only IT admins can act for other people). Ask about yourself, for example “unlock me”.";
+        let who = who.trim().trim_start_matches('@');
+        let mentions_self = parse_mention(who).is_some_and(|id| id == actor.slack_id);
+        if !mentions_self && parse_mention(who).is_some() {
+            return Ok(Err(ONLY_SELF.into()));
+        }
+        let Some(own_id) = &actor.okta_user_id else {
+            return Ok(Err(format!(
+                "I can't match your Slack account to one Okta user ({}), so I can't act on your account; ask IT in the triage channel.",
+                actor.unlinked.as_deref().unwrap_or("no Okta user has your Slack email")
+            )));
+        };
+        let user = self.resolver.okta().get_user(own_id).await?.value;
+        let names_self = mentions_self
+            || who == own_id
+            || who.eq_ignore_ascii_case(&user.profile.login)
+            || user
+                .profile
+                .email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(who));
+        Ok(if names_self {
+            Ok(user)
+        } else {
+            Err(ONLY_SELF.into())
+        })
+    }
+
     async fn find_user(&self, query: &str, actor: &Actor) -> Result<Step, ResolveError> {
         if let Some(refusal) = self.read_refusal(Tool::FindUser, actor, None) {
             return Ok(Step::Refuse(refusal));
@@ -110,7 +158,9 @@ impl Toolbox {
         let users = match self.resolver.user(query).await? {
             Lookup::Found(user) => vec![user],
             Lookup::Ambiguous(users) => users,
-            Lookup::NotFound(why) => return Ok(Step::Answer(format!("Nobody found: {why}."))),
+            Lookup::NotFound(why) | Lookup::Refused(why) => {
+                return Ok(Step::Answer(format!("Nobody found: {why}.")))
+            }
         };
         Ok(Step::Answer(people_list(&users)))
     }
@@ -128,7 +178,7 @@ impl Toolbox {
                         groups.iter().map(|g| format!("\"{}\"", g.name())).collect::<Vec<_>>().join(", ")
                     )))
                 }
-                Lookup::NotFound(why) => return Ok(Step::Refuse(format!("I couldn't find that group: {why}."))),
+                Lookup::NotFound(why) | Lookup::Refused(why) => return Ok(Step::Refuse(format!("I couldn't find that group: {why}."))),
             },
             None => None,
         };
@@ -152,10 +202,11 @@ impl Toolbox {
                 _ => {}
             }
         }
-        Ok(Step::Propose(Draft {
+        Ok(Step::Propose(Box::new(Draft {
             call: call.clone(),
             target: TargetSnapshot::of(&user, group.as_ref()),
-        }))
+            worded_by: None,
+        })))
     }
 
     /// Reads are authorized like everything else: with a policy, non-admins may only read

@@ -180,6 +180,15 @@ impl OktaClient {
         self.get_all(self.api(&["users", user_id, "roles"])?).await
     }
 
+    /// Admin roles assigned to a group (`okta.roles.read`): members of such a group are admins.
+    pub async fn group_roles(
+        &self,
+        group_id: &str,
+    ) -> Result<Reply<Vec<RoleAssignment>>, OktaError> {
+        self.get_all(self.api(&["groups", group_id, "roles"])?)
+            .await
+    }
+
     pub async fn user_factors(&self, user_id: &str) -> Result<Reply<Vec<Factor>>, OktaError> {
         self.get_all(self.api(&["users", user_id, "factors"])?)
             .await

@@ -67,6 +67,16 @@ impl OktaClient {
                 .map(|href| Url::parse(&href))
                 .transpose()
                 .map_err(|e| OktaError::Unexpected(format!("bad Link header: {e}")))?;
+            // The access token goes with every page, so a next link may only lead back to the
+            // configured org.
+            if let Some(url) = &next {
+                if url.origin() != self.org.origin() {
+                    return Err(OktaError::Unexpected(format!(
+                        "a next-page link pointed away from the org (to {}); it was not followed",
+                        url.origin().ascii_serialization()
+                    )));
+                }
+            }
         }
         Ok(Reply {
             value: items,

@@ -115,3 +115,24 @@ pub(super) async fn revoke_tokens(State(state): State<Arc<SandboxState>>) -> Sta
     state.lock().auth.tokens.clear();
     StatusCode::NO_CONTENT
 }
+
+#[derive(Deserialize)]
+pub(super) struct GroupUpdate {
+    name: String,
+}
+
+/// Renames a group (tests: a protected group renamed in Okta stays protected).
+pub(super) async fn update_group(
+    State(state): State<Arc<SandboxState>>,
+    Path(id): Path<String>,
+    Json(update): Json<GroupUpdate>,
+) -> Response {
+    let mut inner = state.lock();
+    match inner.org.group_index(&id) {
+        Ok(g) => {
+            inner.org.groups[g].name = update.name;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => error_response(&e),
+    }
+}

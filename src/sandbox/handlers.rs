@@ -74,6 +74,7 @@ pub(super) enum Route {
     ListGroups,
     GetGroup(String),
     GroupUsers(String),
+    GroupRoles(String),
     Membership {
         group: String,
         user: String,
@@ -112,6 +113,7 @@ impl Route {
             ["groups"] => (Method::GET, Route::ListGroups),
             ["groups", id] => (Method::GET, Route::GetGroup(id.to_string())),
             ["groups", id, "users"] => (Method::GET, Route::GroupUsers(id.to_string())),
+            ["groups", id, "roles"] => (Method::GET, Route::GroupRoles(id.to_string())),
             ["groups", g, "users", u] => {
                 let add = match *method {
                     Method::PUT => true,
@@ -145,7 +147,7 @@ impl Route {
             | Route::UserGroups(_)
             | Route::AppLinks(_)
             | Route::Factors(_) => "okta.users.read",
-            Route::Roles(_) => "okta.roles.read",
+            Route::Roles(_) | Route::GroupRoles(_) => "okta.roles.read",
             Route::Lifecycle(..) | Route::ClearSessions(_) => "okta.users.manage",
             Route::ListGroups | Route::GetGroup(_) | Route::GroupUsers(_) => "okta.groups.read",
             Route::Membership { .. } => "okta.groups.manage",
@@ -417,6 +419,10 @@ fn handle(
         Route::Factors(id) => {
             let i = org.user_index(&id)?;
             Ok(Answer::json(org.factors_json(&org.users[i])))
+        }
+        Route::GroupRoles(id) => {
+            let g = org.group_index(&id)?;
+            Ok(Answer::json(org.group_roles_json(&org.groups[g])))
         }
         Route::ListGroups => list_groups(org, q("q"), q("search"), q("filter")),
         Route::GetGroup(id) => {

@@ -96,6 +96,8 @@ pub struct SimGroup {
     pub description: Option<String>,
     pub members: BTreeSet<String>,
     pub apps: Vec<String>,
+    /// Admin roles assigned to the group (`GET /groups/{id}/roles`).
+    pub roles: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -147,6 +149,7 @@ impl Org {
                 description: g.description.clone(),
                 members: BTreeSet::new(),
                 apps: g.apps.clone(),
+                roles: g.roles.clone(),
             })
             .collect();
         let users: Vec<SimUser> = seed
@@ -400,24 +403,63 @@ impl Org {
         Value::Array(links)
     }
 
+    /// A user's roles: assigned directly (`USER`) and through groups (`GROUP`), as Okta lists
+    /// them.
     pub fn roles_json(&self, user: &SimUser) -> Value {
+        let direct = user.roles.iter().map(|role| {
+            self.role_json(
+                role,
+                &format!("{}{role}", user.id),
+                "USER",
+                &format!("/api/v1/users/{}", user.id),
+            )
+        });
+        let inherited = self
+            .groups
+            .iter()
+            .filter(|g| g.members.contains(&user.id))
+            .flat_map(|g| {
+                g.roles.iter().map(move |role| {
+                    self.role_json(
+                        role,
+                        &format!("{}{role}", g.id),
+                        "GROUP",
+                        &format!("/api/v1/groups/{}", g.id),
+                    )
+                })
+            });
+        Value::Array(direct.chain(inherited).collect())
+    }
+
+    /// A group's admin role assignments.
+    pub fn group_roles_json(&self, group: &SimGroup) -> Value {
         Value::Array(
-            user.roles
+            group
+                .roles
                 .iter()
                 .map(|role| {
-                    json!({
-                        "id": stable_id("ra1", &format!("{}{role}", user.id)),
-                        "label": role_label(role),
-                        "type": role,
-                        "status": "ACTIVE",
-                        "created": SEED_TIME,
-                        "lastUpdated": SEED_TIME,
-                        "assignmentType": "USER",
-                        "_links": {"assignee": self.link(&format!("/api/v1/users/{}", user.id))},
-                    })
+                    self.role_json(
+                        role,
+                        &format!("{}{role}", group.id),
+                        "GROUP",
+                        &format!("/api/v1/groups/{}", group.id),
+                    )
                 })
                 .collect(),
         )
+    }
+
+    fn role_json(&self, role: &str, seed: &str, assignment: &str, assignee: &str) -> Value {
+        json!({
+            "id": stable_id("ra1", seed),
+            "label": role_label(role),
+            "type": role,
+            "status": "ACTIVE",
+            "created": SEED_TIME,
+            "lastUpdated": SEED_TIME,
+            "assignmentType": assignment,
+            "_links": {"assignee": self.link(assignee)},
+        })
     }
 
     pub fn factors_json(&self, user: &SimUser) -> Value {

@@ -49,6 +49,9 @@ pub struct SeedGroup {
     /// Apps assigned to every member.
     #[serde(default)]
     pub apps: Vec<String>,
+    /// Admin role types assigned to the group; every member holds them too.
+    #[serde(default)]
+    pub roles: Vec<String>,
 }
 
 fn default_group_type() -> String {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{ApiAuthError, AuthServer};
 use super::control::{
     add_fault, clear_faults, list_mutations, list_requests, list_users_compact, revoke_tokens,
-    set_status, stats, update_client,
+    set_status, stats, update_client, update_group,
 };
 use super::handlers::{api, token};
 use super::org::{ApiError, Org};
@@ -150,6 +150,7 @@ pub fn router(state: Arc<SandboxState>) -> Router {
         .route("/__sandbox/faults", post(add_fault).delete(clear_faults))
         .route("/__sandbox/users/{id}/status", put(set_status))
         .route("/__sandbox/client", put(update_client))
+        .route("/__sandbox/groups/{id}", put(update_group))
         .route("/__sandbox/tokens/revoke", post(revoke_tokens))
         .fallback(api)
         .with_state(state)

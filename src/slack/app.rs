@@ -1,69 +1,33 @@
-//! From Slack payloads to the engine and back: decide whether an event is a request, persist its
-//! dedupe key and payload before the ack, do the work in a spawned task, and deliver the
-//! engine's outputs as thread replies, cards, card updates, ephemerals and DMs.
+//! From Slack deliveries to the engine and back: decide what a delivery asks for
+//! ([`super::decode`]), persist its dedupe key and payload before the ack, do the work in a
+//! spawned task, and deliver the engine's outputs as thread replies, cards, card updates,
+//! ephemerals and DMs. Each person has an inbound rate limit and the requests in flight are
+//! capped, so one person cannot use up the org's Okta rate limit. A task that panics is
+//! contained: the person gets an apology and the delivery is marked failed, never replayed.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::task::TaskTracker;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{error, info, info_span, warn, Instrument};
 
-use super::blocks::{decided_card, escape_keeping_mentions, pending_card};
+use super::blocks::{decided_card, pending_card};
+use super::decode::{self, Context, EventAction, Work};
+use super::markup::untrusted;
 use super::web::SlackWeb;
-use crate::agent::{HistoryMessage, Inbound};
-use crate::engine::{Choice, Click, Engine, Output};
-use crate::store::Store;
+use crate::agent::{Author, HistoryMessage, Inbound};
+use crate::engine::{Click, Engine, Output};
+use crate::store::{HelpAnswerRow, Store};
 
-/// Work that was acknowledged: what the store keeps until it is done.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Work {
-    /// A mention, DM or `/okta` command.
-    Request {
-        user: String,
-        text: String,
-        channel: String,
-        /// The message's own ts (absent for slash commands).
-        ts: Option<String>,
-        /// Where replies go: the thread root.
-        thread_ts: Option<String>,
-    },
-    /// A plain question in a help channel, for the help documents.
-    HelpQuestion {
-        user: String,
-        text: String,
-        channel: String,
-        ts: String,
-    },
-    /// "Solved" or "I still need help" under a help answer.
-    HelpFeedback {
-        user: String,
-        solved: bool,
-        channel: String,
-        /// The answer message.
-        message_ts: String,
-        /// The question it answered.
-        thread_ts: String,
-    },
-    /// A button click on a card.
-    Click {
-        user: String,
-        proposal_id: String,
-        choice: Choice,
-        channel: String,
-        message_ts: String,
-        thread_ts: Option<String>,
-    },
-}
-
-/// Why a delivery was not accepted (the listener then withholds the ack).
+/// Why a delivery was not accepted (the listener then withholds the ack, so Slack redelivers).
 #[derive(Debug, thiserror::Error)]
 pub enum AcceptError {
     #[error("okta-agent is shutting down; Slack will redeliver")]
     ShuttingDown,
-    #[error("could not record the delivery before acknowledging it: {0}")]
+    #[error("could not record the delivery before acknowledging it, so it was not acknowledged and Slack will redeliver it: {0}")]
     Store(#[from] crate::store::StoreError),
 }
 
@@ -75,22 +39,49 @@ pub struct Channels {
     pub help: Vec<String>,
 }
 
+/// Limits on inbound requests.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub per_person_per_minute: u32,
+    pub in_flight: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            per_person_per_minute: 10,
+            in_flight: 32,
+        }
+    }
+}
+
 pub struct SlackApp {
     engine: Arc<Engine>,
     store: Arc<Store>,
     web: SlackWeb,
-    bot_user_id: String,
+    context: Context,
     triage_channels: Vec<String>,
-    help_channels: Vec<String>,
     tracker: TaskTracker,
     /// Where the work runs: its own threads, so planning, Okta and Web API calls never queue in
     /// front of the socket reader that sends the acks.
     work: tokio::runtime::Handle,
     shutting_down: AtomicBool,
+    limits: Limits,
+    recent: Mutex<HashMap<String, VecDeque<Instant>>>,
+    requests_in_flight: Arc<AtomicUsize>,
 }
 
 /// Thread messages sent to the planner as context.
 const HISTORY_LIMIT: usize = 20;
+
+/// `<@U…>` for a Slack user id from a payload, or plain words when it is not one.
+fn mention(id: &str) -> String {
+    if crate::policy::is_slack_user_id(id) {
+        format!("<@{id}>")
+    } else {
+        "someone".into()
+    }
+}
 
 impl SlackApp {
     pub fn new(
@@ -98,59 +89,56 @@ impl SlackApp {
         web: SlackWeb,
         bot_user_id: String,
         channels: Channels,
+        limits: Limits,
         work: tokio::runtime::Handle,
     ) -> Self {
         Self {
             work,
             triage_channels: channels.triage,
-            help_channels: channels.help,
+            context: Context {
+                bot_user_id,
+                help_channels: channels.help,
+            },
             store: engine.store().clone(),
             engine,
             web,
-            bot_user_id,
             tracker: TaskTracker::new(),
             shutting_down: AtomicBool::new(false),
+            limits,
+            recent: Mutex::new(HashMap::new()),
+            requests_in_flight: Arc::new(AtomicUsize::new(0)),
         }
     }
 
     pub fn bot_user_id(&self) -> &str {
-        &self.bot_user_id
+        &self.context.bot_user_id
     }
 
-    /// An `events_api` event: a request, or something to ignore. Returns whether it was new.
+    /// An `events_api` event: a request, something to ignore, or news about a person.
+    /// Returns whether new work was accepted.
     pub fn accept_event(
         self: &Arc<Self>,
         event_id: &str,
         event: &Value,
     ) -> Result<bool, AcceptError> {
-        let Some(work) = self.request_from_event(event) else {
-            return Ok(false);
-        };
-        self.accept(&format!("event:{event_id}"), work)
+        match decode::event(event, &self.context) {
+            EventAction::Work(work) => self.accept(&format!("event:{event_id}"), work),
+            EventAction::PersonChanged(id) => {
+                info!(slack_id = %id, "a Slack person changed; forgetting what was cached");
+                self.engine.forget_person(&id);
+                Ok(false)
+            }
+            EventAction::Ignore => Ok(false),
+        }
     }
 
     /// A `block_actions` interaction.
     pub fn accept_interaction(self: &Arc<Self>, payload: &Value) -> Result<bool, AcceptError> {
-        let Some(work) = click_from_interaction(payload).or_else(|| help_feedback(payload)) else {
+        let Some(work) = decode::interaction(payload) else {
             return Ok(false);
         };
-        let action_ts = payload["actions"][0]["action_ts"]
-            .as_str()
-            .unwrap_or_default();
-        let key = match &work {
-            Work::HelpFeedback {
-                user,
-                message_ts,
-                solved,
-                ..
-            } => format!("help:{user}:{message_ts}:{solved}:{action_ts}"),
-            Work::Click {
-                user,
-                proposal_id,
-                choice,
-                ..
-            } => format!("click:{user}:{proposal_id}:{choice:?}:{action_ts}"),
-            Work::Request { .. } | Work::HelpQuestion { .. } => return Ok(false),
+        let Some(key) = decode::interaction_key(&work, payload) else {
+            return Ok(false);
         };
         self.accept(&key, work)
     }
@@ -165,7 +153,7 @@ impl SlackApp {
     ) -> Result<bool, AcceptError> {
         let work = Work::Request {
             user: user.to_string(),
-            text: text.to_string(),
+            text: super::markup::normalize(text),
             channel: channel.to_string(),
             ts: None,
             thread_ts: None,
@@ -178,9 +166,23 @@ impl SlackApp {
         if self.shutting_down.load(Ordering::SeqCst) {
             return Err(AcceptError::ShuttingDown);
         }
+        let work = self.throttle(work);
         let payload = serde_json::to_string(&work).unwrap_or_default();
         let now = crate::okta::unix_now() as i64;
-        if !self.store.remember_inbound(key, &payload, now)? {
+        let fresh = match self.store.remember_inbound(key, &payload, now) {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                if matches!(work, Work::Request { .. }) {
+                    self.requests_in_flight.fetch_sub(1, Ordering::SeqCst);
+                }
+                error!(key, error = %e, "could not record a delivery; not acknowledging it, so Slack redelivers");
+                return Err(e.into());
+            }
+        };
+        if !fresh {
+            if matches!(work, Work::Request { .. }) {
+                self.requests_in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
             info!(key, "duplicate delivery ignored");
             return Ok(false);
         }
@@ -188,14 +190,80 @@ impl SlackApp {
         Ok(true)
     }
 
+    /// A request over the person's rate or over the in-flight cap becomes a polite "slow
+    /// down". A request that passes counts as in flight until its task ends.
+    fn throttle(&self, work: Work) -> Work {
+        let Work::Request {
+            user,
+            channel,
+            thread_ts,
+            ..
+        } = &work
+        else {
+            return work;
+        };
+        let too_fast = {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            let times = recent.entry(user.clone()).or_default();
+            let now = Instant::now();
+            while times
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+            {
+                times.pop_front();
+            }
+            let over = times.len() >= self.limits.per_person_per_minute as usize;
+            if !over {
+                times.push_back(now);
+            }
+            over
+        };
+        let busy = !too_fast
+            && self.requests_in_flight.fetch_add(1, Ordering::SeqCst)
+                >= self.limits.in_flight as usize;
+        if busy {
+            self.requests_in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+        if too_fast || busy {
+            warn!(user, busy, "request throttled");
+            return Work::Throttled {
+                user: user.clone(),
+                channel: channel.clone(),
+                thread_ts: thread_ts.clone(),
+                busy,
+            };
+        }
+        work
+    }
+
     fn spawn(self: &Arc<Self>, key: String, work: Work) {
         let app = self.clone();
         let span = info_span!("slack_work", key = %key);
         self.tracker.spawn_on(
             async move {
-                app.process(&work).await;
-                if let Err(e) = app.store.finish_inbound(&key) {
-                    warn!(error = %e, "could not mark the delivery done");
+                let counted = matches!(work, Work::Request { .. });
+                let outcome = run_contained({
+                    let app = app.clone();
+                    let work = work.clone();
+                    async move { app.process(&work).await }
+                })
+                .await;
+                if counted {
+                    app.requests_in_flight.fetch_sub(1, Ordering::SeqCst);
+                }
+                match outcome {
+                    TaskEnd::Finished => {
+                        if let Err(e) = app.store.finish_inbound(&key) {
+                            warn!(error = %e, "could not mark the delivery done");
+                        }
+                    }
+                    TaskEnd::Panicked(reference) => {
+                        error!(key, reference, "a task panicked; the delivery is marked failed and will not be replayed");
+                        if let Err(e) = app.store.fail_inbound(&key) {
+                            error!(error = %e, "could not mark the delivery failed");
+                        }
+                        app.apologize(&work, &reference).await;
+                    }
                 }
             }
             .instrument(span),
@@ -203,19 +271,56 @@ impl SlackApp {
         );
     }
 
+    async fn apologize(&self, work: &Work, reference: &str) {
+        let text = format!("Sorry, something went wrong inside okta-agent while handling that (reference {reference}). It will not be retried; please try again, or give IT the reference.");
+        let result = match work {
+            Work::Request {
+                channel, thread_ts, ..
+            } => self
+                .web
+                .post_message(channel, thread_ts.as_deref(), &untrusted(&text), None)
+                .await
+                .map(drop),
+            Work::Click {
+                user,
+                channel,
+                message_ts,
+                ..
+            }
+            | Work::HelpFeedback {
+                user,
+                channel,
+                message_ts,
+                ..
+            } => {
+                self.web
+                    .post_ephemeral(channel, user, Some(message_ts), &untrusted(&text))
+                    .await
+            }
+            Work::HelpQuestion { .. } | Work::Throttled { .. } => Ok(()),
+        };
+        if let Err(e) = result {
+            warn!(error = %e, "could not post the apology");
+        }
+    }
+
     /// Work acknowledged before the last stop but never finished: done now. A click that had
     /// already been claimed is refused by the engine with its reason, so nothing runs twice.
+    /// Work whose task crashed is marked failed and never replayed.
     pub fn resume_unfinished(self: &Arc<Self>) -> Result<usize, crate::store::StoreError> {
         let pending = self.store.unfinished_inbound()?;
         for (key, payload) in &pending {
             match serde_json::from_str::<Work>(payload) {
                 Ok(work) => {
                     info!(key, "resuming work acknowledged before the last stop");
+                    if matches!(work, Work::Request { .. }) {
+                        self.requests_in_flight.fetch_add(1, Ordering::SeqCst);
+                    }
                     self.spawn(key.clone(), work);
                 }
                 Err(e) => {
-                    warn!(key, error = %e, "unreadable stored delivery; marking it done");
-                    self.store.finish_inbound(key)?;
+                    warn!(key, error = %e, "unreadable stored delivery; marking it failed");
+                    self.store.fail_inbound(key)?;
                 }
             }
         }
@@ -233,49 +338,6 @@ impl SlackApp {
         self.tracker.len()
     }
 
-    fn request_from_event(&self, event: &Value) -> Option<Work> {
-        let kind = event["type"].as_str()?;
-        let user = event["user"].as_str()?;
-        if user == self.bot_user_id || event.get("bot_id").is_some_and(|b| !b.is_null()) {
-            return None;
-        }
-        let plain = event.get("subtype").is_none_or(Value::is_null);
-        let channel = event["channel"].as_str()?;
-        let text = event["text"].as_str().unwrap_or_default();
-        let is_request = match kind {
-            "app_mention" => true,
-            // Mentions in channels also arrive as `message`; only DMs are requests here.
-            "message" => event["channel_type"] == "im" && plain,
-            _ => false,
-        };
-        if !is_request {
-            // A new question (not a thread reply, not a mention) in a help channel.
-            let question = kind == "message"
-                && plain
-                && self.help_channels.iter().any(|c| c == channel)
-                && event.get("thread_ts").is_none_or(Value::is_null)
-                && !text.contains(&format!("<@{}>", self.bot_user_id));
-            return question.then(|| Work::HelpQuestion {
-                user: user.to_string(),
-                text: text.to_string(),
-                channel: channel.to_string(),
-                ts: event["ts"].as_str().unwrap_or_default().to_string(),
-            });
-        }
-        let ts = event["ts"].as_str()?.to_string();
-        let text = strip_mention(
-            event["text"].as_str().unwrap_or_default(),
-            &self.bot_user_id,
-        );
-        Some(Work::Request {
-            user: user.to_string(),
-            text,
-            channel: event["channel"].as_str()?.to_string(),
-            thread_ts: Some(event["thread_ts"].as_str().unwrap_or(&ts).to_string()),
-            ts: Some(ts),
-        })
-    }
-
     async fn process(&self, work: &Work) {
         match work {
             Work::Request {
@@ -291,14 +353,18 @@ impl SlackApp {
                     }
                 }
                 if text.trim().is_empty() {
-                    let hint = format!("Hi <@{user}>! {}", crate::agent::CAPABILITIES);
-                    self.deliver(
-                        vec![Output::Reply(hint)],
-                        channel,
-                        thread_ts.as_deref(),
-                        None,
-                    )
-                    .await;
+                    let hint = format!(
+                        "Hi {}! {}",
+                        mention(user),
+                        untrusted(crate::agent::CAPABILITIES)
+                    );
+                    if let Err(e) = self
+                        .web
+                        .post_message(channel, thread_ts.as_deref(), &hint, None)
+                        .await
+                    {
+                        warn!(error = %e, "could not post the greeting");
+                    }
                     return;
                 }
                 let history = match (ts, thread_ts) {
@@ -318,21 +384,11 @@ impl SlackApp {
                     .await;
             }
             Work::HelpQuestion {
-                text, channel, ts, ..
-            } => {
-                // Only answer when a document fits; otherwise people are left to each other.
-                if let Some(answer) = self.engine.agent().help_answer(text) {
-                    let blocks = help_answer_blocks(&answer);
-                    let fallback = escape_keeping_mentions(&answer);
-                    if let Err(e) = self
-                        .web
-                        .post_message(channel, Some(ts), &fallback, Some(blocks))
-                        .await
-                    {
-                        warn!(error = %e, "could not post a help answer");
-                    }
-                }
-            }
+                user,
+                text,
+                channel,
+                ts,
+            } => self.answer_question(user, text, channel, ts).await,
             Work::HelpFeedback {
                 user,
                 solved,
@@ -363,6 +419,54 @@ impl SlackApp {
                 self.deliver(outputs, channel, thread, Some(message_ts))
                     .await;
             }
+            Work::Throttled {
+                user,
+                channel,
+                thread_ts,
+                busy,
+            } => {
+                let text = if *busy {
+                    "I'm handling a lot of requests right now. Please try again in a minute; nothing was changed."
+                } else {
+                    "You're sending requests faster than I take them. Please wait a minute and try again; nothing was changed."
+                };
+                if let Err(e) = self
+                    .web
+                    .post_ephemeral(channel, user, thread_ts.as_deref(), text)
+                    .await
+                {
+                    warn!(error = %e, "could not post the slow-down note");
+                }
+            }
+        }
+    }
+
+    /// Answers a help-channel question from the docs, and remembers who asked (only they, or
+    /// an admin, may mark it solved or escalate it). Silence when no document fits.
+    async fn answer_question(&self, user: &str, text: &str, channel: &str, ts: &str) {
+        let Some(answer) = self.engine.agent().help_answer(text) else {
+            return;
+        };
+        let blocks = help_answer_blocks(&answer);
+        let posted = self
+            .web
+            .post_message(channel, Some(ts), &untrusted(&answer), Some(blocks))
+            .await;
+        match posted {
+            Ok(answer_ts) => {
+                let row = HelpAnswerRow {
+                    channel: channel.to_string(),
+                    answer_ts,
+                    question_ts: ts.to_string(),
+                    asker: user.to_string(),
+                    state: "open".into(),
+                    decided_by: None,
+                };
+                if let Err(e) = self.store.insert_help_answer(&row) {
+                    warn!(error = %e, "could not remember the help answer");
+                }
+            }
+            Err(e) => warn!(error = %e, "could not post a help answer"),
         }
     }
 
@@ -374,12 +478,48 @@ impl SlackApp {
         message_ts: &str,
         thread_ts: &str,
     ) {
+        let refuse = |text: &'static str| async move {
+            if let Err(e) = self
+                .web
+                .post_ephemeral(channel, user, Some(thread_ts), text)
+                .await
+            {
+                warn!(error = %e, "could not post a refusal");
+            }
+        };
+        let answer =
+            match self.store.help_answer(channel, message_ts) {
+                Ok(Some(answer)) => answer,
+                Ok(None) => return refuse(
+                    "okta-agent has no record of this answer, so it cannot take feedback on it.",
+                )
+                .await,
+                Err(e) => {
+                    warn!(error = %e, "could not read the help answer");
+                    return refuse("That did not work; please try again in a moment.").await;
+                }
+            };
+        if answer.asker != user && !self.engine.policy().is_admin(user) {
+            return refuse("Only the person who asked, or an IT admin, can do that.").await;
+        }
+        let state = if solved { "solved" } else { "escalated" };
+        match self
+            .store
+            .decide_help_answer(channel, message_ts, state, user)
+        {
+            Ok(true) => {}
+            Ok(false) => return refuse("This was already marked solved or escalated.").await,
+            Err(e) => {
+                warn!(error = %e, "could not record help feedback");
+                return refuse("That did not work; please try again in a moment.").await;
+            }
+        }
         let result = if solved {
             self.web
                 .post_message(
                     channel,
                     Some(thread_ts),
-                    &format!("✅ <@{user}> marked this solved."),
+                    &format!("✅ {} marked this solved.", mention(user)),
                     None,
                 )
                 .await
@@ -395,7 +535,10 @@ impl SlackApp {
                     .post_message(
                         triage,
                         None,
-                        &format!("<@{user}> still needs help after the help docs' answer.{link}"),
+                        &format!(
+                            "{} still needs help after the help docs' answer.{link}",
+                            mention(&answer.asker)
+                        ),
                         None,
                     )
                     .await
@@ -407,7 +550,7 @@ impl SlackApp {
                 .post_message(
                     channel,
                     Some(thread_ts),
-                    &format!("<@{user}>, I've asked IT to take a look."),
+                    &format!("{}, I've asked IT to take a look.", mention(&answer.asker)),
                     None,
                 )
                 .await
@@ -420,14 +563,26 @@ impl SlackApp {
     }
 
     async fn history(&self, channel: &str, root: &str, current_ts: &str) -> Vec<HistoryMessage> {
+        let bot = self.bot_user_id();
         match self.web.replies(channel, root, HISTORY_LIMIT + 1).await {
             Ok(messages) => messages
                 .iter()
                 .filter(|m| m["ts"].as_str() != Some(current_ts))
-                .map(|m| HistoryMessage {
-                    from_bot: m.get("bot_id").is_some_and(|b| !b.is_null())
-                        || m["user"].as_str() == Some(self.bot_user_id.as_str()),
-                    text: strip_mention(m["text"].as_str().unwrap_or_default(), &self.bot_user_id),
+                .map(|m| {
+                    let user = m["user"].as_str().unwrap_or_default();
+                    let is_bot = m.get("bot_id").is_some_and(|b| !b.is_null());
+                    let author = if user == bot {
+                        Author::ThisBot
+                    } else if is_bot || user.is_empty() {
+                        Author::OtherBot
+                    } else {
+                        Author::Person(user.to_string())
+                    };
+                    let text = super::markup::normalize(m["text"].as_str().unwrap_or_default());
+                    HistoryMessage {
+                        author,
+                        text: decode::strip_mention(&text, bot),
+                    }
                 })
                 .collect(),
             Err(e) => {
@@ -438,6 +593,7 @@ impl SlackApp {
     }
 
     /// Sends the engine's outputs. `card_ts` is the card a click came from (updated in place).
+    /// Every text is escaped; mentions come only from the Slack ids in the outputs' fields.
     async fn deliver(
         &self,
         outputs: Vec<Output>,
@@ -450,7 +606,7 @@ impl SlackApp {
             let result = match &output {
                 Output::Reply(text) => self
                     .web
-                    .post_message(channel, thread_ts, &escape_keeping_mentions(text), None)
+                    .post_message(channel, thread_ts, &untrusted(text), None)
                     .await
                     .map(drop),
                 Output::Card(card) => {
@@ -473,17 +629,20 @@ impl SlackApp {
                 }
                 Output::Ephemeral { to, text } => {
                     self.web
-                        .post_ephemeral(channel, to, thread_ts, &escape_keeping_mentions(text))
+                        .post_ephemeral(channel, to, thread_ts, &untrusted(text))
                         .await
                 }
-                // A user id as the channel posts in the app's DM with that person, and only there.
+                // A user id as the channel posts in the app's DM with that person, and only
+                // there. The link shows as code: copied, never clicked by accident.
                 Output::DirectMessage { to, text } => self
                     .web
-                    .post_message(to, None, text.expose(), None)
+                    .post_message(to, None, &untrusted(text.expose()), None)
                     .await
                     .map(drop),
-                Output::TriageNotice { text, .. } => {
-                    self.notify_triage(channel, last_card.as_deref(), text)
+                Output::TriageNotice {
+                    requester, summary, ..
+                } => {
+                    self.notify_triage(channel, last_card.as_deref(), requester, summary)
                         .await
                 }
             };
@@ -497,7 +656,8 @@ impl SlackApp {
         &self,
         channel: &str,
         card_ts: Option<&str>,
-        text: &str,
+        requester: &str,
+        summary: &str,
     ) -> Result<(), super::web::SlackError> {
         let Some(triage) = self.triage_channels.first() else {
             return Ok(());
@@ -517,7 +677,11 @@ impl SlackApp {
             .post_message(
                 triage,
                 None,
-                &format!("{}{link}", escape_keeping_mentions(text)),
+                &format!(
+                    "{} asked for: {}{link}",
+                    mention(requester),
+                    untrusted(summary)
+                ),
                 None,
             )
             .await
@@ -525,17 +689,34 @@ impl SlackApp {
     }
 }
 
-/// Removes the leading `<@BOT>` mention and surrounding space.
-pub fn strip_mention(text: &str, bot_user_id: &str) -> String {
-    text.replace(&format!("<@{bot_user_id}>"), " ")
-        .trim()
-        .to_string()
+/// How a contained task ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TaskEnd {
+    Finished,
+    /// It panicked; the reference is in the log next to the panic.
+    Panicked(String),
+}
+
+/// Runs `work` in its own task so a panic stays inside it.
+pub async fn run_contained(
+    work: impl std::future::Future<Output = ()> + Send + 'static,
+) -> TaskEnd {
+    match tokio::spawn(work).await {
+        Ok(()) => TaskEnd::Finished,
+        Err(e) => {
+            let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+            if e.is_panic() {
+                error!(reference, "task panicked");
+            }
+            TaskEnd::Panicked(reference)
+        }
+    }
 }
 
 /// A help answer with "Solved" and "I still need help" buttons.
 fn help_answer_blocks(answer: &str) -> Value {
     serde_json::json!([
-        {"type": "section", "text": {"type": "mrkdwn", "text": escape_keeping_mentions(answer)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": untrusted(answer)}},
         {"type": "actions", "block_id": "help_feedback", "elements": [
             {"type": "button", "action_id": "help_solved", "text": {"type": "plain_text", "text": "Solved"}, "value": "solved", "style": "primary"},
             {"type": "button", "action_id": "help_escalate", "text": {"type": "plain_text", "text": "I still need help"}, "value": "escalate"}
@@ -543,83 +724,17 @@ fn help_answer_blocks(answer: &str) -> Value {
     ])
 }
 
-fn help_feedback(payload: &Value) -> Option<Work> {
-    if payload["type"] != "block_actions" {
-        return None;
-    }
-    let solved = match payload["actions"][0]["action_id"].as_str()? {
-        "help_solved" => true,
-        "help_escalate" => false,
-        _ => return None,
-    };
-    let container = &payload["container"];
-    Some(Work::HelpFeedback {
-        user: payload["user"]["id"].as_str()?.to_string(),
-        solved,
-        channel: container["channel_id"].as_str()?.to_string(),
-        message_ts: container["message_ts"].as_str()?.to_string(),
-        thread_ts: payload["message"]["thread_ts"]
-            .as_str()
-            .or(container["message_ts"].as_str())?
-            .to_string(),
-    })
-}
-
-fn click_from_interaction(payload: &Value) -> Option<Work> {
-    if payload["type"] != "block_actions" {
-        return None;
-    }
-    let action = &payload["actions"][0];
-    let choice = match action["action_id"].as_str()? {
-        "approve" => Choice::Approve,
-        "cancel" => Choice::Cancel,
-        "undo" => Choice::Undo,
-        _ => return None,
-    };
-    let container = &payload["container"];
-    Some(Work::Click {
-        user: payload["user"]["id"].as_str()?.to_string(),
-        proposal_id: action["value"].as_str()?.to_string(),
-        choice,
-        channel: container["channel_id"]
-            .as_str()
-            .or(payload["channel"]["id"].as_str())?
-            .to_string(),
-        message_ts: container["message_ts"].as_str()?.to_string(),
-        thread_ts: payload["message"]["thread_ts"].as_str().map(str::to_string),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    #[test]
-    fn clicks_carry_only_what_the_core_needs() {
-        let payload = json!({
-            "type": "block_actions", "user": {"id": "U1"},
-            "container": {"type": "message", "message_ts": "1.2", "channel_id": "C1"},
-            "message": {"ts": "1.2", "thread_ts": "1.0"},
-            "actions": [{"action_id": "approve", "value": "p-1", "action_ts": "9.9"}]
-        });
-        assert_eq!(
-            click_from_interaction(&payload),
-            Some(Work::Click {
-                user: "U1".into(),
-                proposal_id: "p-1".into(),
-                choice: Choice::Approve,
-                channel: "C1".into(),
-                message_ts: "1.2".into(),
-                thread_ts: Some("1.0".into())
-            })
-        );
-        let mut other = payload.clone();
-        other["actions"][0]["action_id"] = json!("something_else");
-        assert_eq!(click_from_interaction(&other), None);
-        assert_eq!(
-            strip_mention("<@UBOT> unlock <@U2>", "UBOT"),
-            "unlock <@U2>"
+    #[tokio::test]
+    async fn a_panicking_task_is_contained_and_reported() {
+        assert_eq!(run_contained(async {}).await, TaskEnd::Finished);
+        let ended = run_contained(async { panic!("boom") }).await;
+        assert!(
+            matches!(ended, TaskEnd::Panicked(ref r) if r.len() == 12),
+            "{ended:?}"
         );
     }
 }

@@ -1,45 +1,23 @@
-//! Slack text and Block Kit: escaping, and the confirmation card in its pending and decided
-//! forms. Text from people, Okta or the model is always escaped, so it can never become
-//! `<!channel>`, a link or a mention that the template did not put there; only well-formed user
-//! mentions in okta-agent's own replies are kept.
+//! Block Kit: the confirmation card in its pending and decided forms. Every piece of text from
+//! people, Okta or the model goes through [`untrusted`], so it can never become `<!channel>`, a
+//! link or a mention; the only mentions are the card's own fields (requester, approver), which
+//! are Slack user ids.
 
 use serde_json::{json, Value};
 
+use super::markup::{escape, untrusted};
 use crate::approvals::ProposalState;
 use crate::clock::format_utc;
 use crate::engine::Card;
 use crate::tools::Risk;
 
-/// Escapes `&`, `<` and `>`, as Slack requires of any text that is not markup.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Escapes everything, then restores plain user mentions (`<@U123ABC>`), which okta-agent's
-/// replies use to name people. Broadcasts, channel links and URLs stay escaped.
-pub fn escape_keeping_mentions(text: &str) -> String {
-    let escaped = escape(text);
-    let mut out = String::with_capacity(escaped.len());
-    let mut rest = escaped.as_str();
-    while let Some(start) = rest.find("&lt;@") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 5..];
-        let end = after.find("&gt;");
-        match end {
-            Some(end) if crate::policy::is_slack_user_id(&after[..end]) => {
-                out.push_str(&format!("<@{}>", &after[..end]));
-                rest = &after[end + 4..];
-            }
-            _ => {
-                out.push_str("&lt;@");
-                rest = after;
-            }
-        }
+/// `<@U…>` for a Slack user id, or nothing that could become markup.
+fn mention(id: &str) -> String {
+    if crate::policy::is_slack_user_id(id) {
+        format!("<@{id}>")
+    } else {
+        untrusted(id)
     }
-    out.push_str(rest);
-    out
 }
 
 fn section(text: String) -> Value {
@@ -67,12 +45,12 @@ fn target_line(card: &Card) -> String {
     let t = &card.target;
     let mut line = format!(
         "*Target:* {} · `{}` · {}",
-        escape(&t.name),
-        escape(&t.login),
+        untrusted(&t.name),
+        escape(&t.login.replace('`', "'")),
         t.status
     );
     if let Some(group) = &t.group {
-        line.push_str(&format!("\n*Group:* {}", escape(&group.name)));
+        line.push_str(&format!("\n*Group:* {}", untrusted(&group.name)));
     }
     line
 }
@@ -90,10 +68,13 @@ pub fn pending_card(card: &Card) -> (String, Value) {
         }
     );
     let mut body = format!(
-        "*{title}*\n{}\n*Requested by:* <@{}>",
+        "*{title}*\n{}\n*Requested by:* {}",
         target_line(card),
-        card.requester
+        mention(&card.requester)
     );
+    if let Some(author) = &card.worded_by {
+        body.push_str(&format!(" (as asked by {} above)", mention(author)));
+    }
     if let Some(approvers) = card.approvers {
         body.push_str(&format!("\n*Who may approve:* {}", approvers.describe()));
     }
@@ -102,7 +83,7 @@ pub fn pending_card(card: &Card) -> (String, Value) {
         approve["style"] = json!("danger");
         approve["confirm"] = json!({
             "title": {"type": "plain_text", "text": "Are you sure?"},
-            "text": {"type": "mrkdwn", "text": format!("{} {} ({}).", card.tool.verb(), escape(&card.target.name), escape(&card.target.login))},
+            "text": {"type": "mrkdwn", "text": format!("{} {} ({}).", card.tool.verb(), untrusted(&card.target.name), untrusted(&card.target.login))},
             "confirm": {"type": "plain_text", "text": "Approve"},
             "deny": {"type": "plain_text", "text": "Back"},
         });
@@ -113,7 +94,7 @@ pub fn pending_card(card: &Card) -> (String, Value) {
         {"type": "actions", "block_id": "decision", "elements": [approve, button("cancel", "Cancel", &card.proposal_id, None)]},
     ]);
     let fallback = format!("{title}: {} ({})", card.target.name, card.target.login);
-    (escape(&fallback), blocks)
+    (untrusted(&fallback), blocks)
 }
 
 /// The card after a decision: the outcome, who decided and when, and an Undo button where the
@@ -130,27 +111,30 @@ pub fn decided_card(card: &Card) -> (String, Value) {
     let summary = card
         .outcome
         .as_ref()
-        .map(|o| escape_keeping_mentions(&o.summary))
+        .map(|o| untrusted(&o.summary))
         .unwrap_or_default();
     let mut blocks = vec![section(format!(
         "{mark} *{word}: {}*\n{}\n{summary}",
         card.tool.verb(),
         target_line(card)
     ))];
-    let mut facts = vec![format!("Requested by <@{}>", card.requester)];
+    let mut facts = vec![format!("Requested by {}", mention(&card.requester))];
+    if let Some(author) = &card.worded_by {
+        facts.push(format!("as asked by {}", mention(author)));
+    }
     if let (Some(by), Some(at)) = (&card.decided_by, card.decided_at) {
         let verb = if card.state == ProposalState::Rejected {
             "Cancelled"
         } else {
             "Approved"
         };
-        facts.push(format!("{verb} by <@{by}> at {}", format_utc(at)));
+        facts.push(format!("{verb} by {} at {}", mention(by), format_utc(at)));
     }
     if let Some(outcome) = &card.outcome {
         if !outcome.okta_request_ids.is_empty() {
             facts.push(format!(
                 "Okta request ids: {}",
-                escape(&outcome.okta_request_ids.join(", "))
+                untrusted(&outcome.okta_request_ids.join(", "))
             ));
         }
     }
@@ -160,51 +144,83 @@ pub fn decided_card(card: &Card) -> (String, Value) {
         blocks.push(json!({"type": "actions", "block_id": "undo", "elements": [button("undo", "Undo", &card.proposal_id, None)]}));
     }
     let fallback = format!("{word}: {} for {}", card.tool.verb(), card.target.login);
-    (escape(&fallback), Value::Array(blocks))
+    (untrusted(&fallback), Value::Array(blocks))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::approvals::TargetSnapshot;
+    use crate::okta::UserStatus;
+    use crate::tools::Tool;
     use proptest::prelude::*;
 
-    /// Every `<` left in the output starts a well-formed user mention.
-    fn only_user_mentions(text: &str) -> bool {
-        text.match_indices('<').all(|(i, _)| {
-            let rest = &text[i + 1..];
-            rest.starts_with('@')
-                && rest[1..]
-                    .find('>')
-                    .is_some_and(|end| crate::policy::is_slack_user_id(&rest[1..1 + end]))
-        }) && !text.contains("<!")
+    fn card(name: &str, login: &str, summary: &str) -> Card {
+        Card {
+            proposal_id: "p-1".into(),
+            tool: Tool::SuspendUser,
+            target: TargetSnapshot {
+                id: "00u1".into(),
+                login: login.into(),
+                email: None,
+                name: name.into(),
+                status: UserStatus::Active,
+                group: None,
+            },
+            requester: "U0LEO".into(),
+            worded_by: Some("U0EVE".into()),
+            approvers: None,
+            expires_at: 0,
+            state: ProposalState::Executed,
+            outcome: Some(crate::approvals::Outcome {
+                state: ProposalState::Executed,
+                summary: summary.into(),
+                status_after: None,
+                okta_request_ids: vec![],
+            }),
+            decided_by: Some("U0GRACE".into()),
+            decided_at: Some(0),
+            undo_available: false,
+            undo_of: None,
+            dry_run: false,
+        }
+    }
+
+    /// The only markup left is a mention of one of the card's own people.
+    fn only_own_mentions(text: &str) -> bool {
+        let own = ["<@U0LEO>", "<@U0EVE>", "<@U0GRACE>"];
+        let mut rest = text.to_string();
+        for m in own {
+            rest = rest.replace(m, "");
+        }
+        !rest.contains('<')
+            && rest.split('`').step_by(2).all(|outside| {
+                let lower = outside.to_ascii_lowercase();
+                !lower.contains("://") && !lower.contains("www.")
+            })
     }
 
     proptest! {
+        /// Okta profile fields and outcome text cannot inject markup into a card.
         #[test]
-        fn no_text_can_inject_markup(text in ".{0,80}", pieces in proptest::collection::vec(prop_oneof![
-            Just("<!channel>"), Just("<!here>"), Just("<https://evil.example|click>"), Just("<#C123>"),
-            Just("<@U0LEO>"), Just("<@U0LEO|x>"), Just("&lt;!channel&gt;"), Just("<"), Just(">"), Just("&"),
-        ], 0..6)) {
-            let input = format!("{text}{}", pieces.concat());
-            prop_assert!(only_user_mentions(&escape_keeping_mentions(&input)));
-            prop_assert!(!escape(&input).contains('<'));
+        fn cards_carry_no_injected_markup(name in ".{0,60}", login in ".{0,40}", summary in ".{0,80}", piece in prop_oneof![
+            Just("<!channel>"), Just("<@U0CEO>"), Just("<https://evil.example|x>"), Just("https://evil.example"), Just("`"), Just("www.x.io"),
+        ]) {
+            let c = card(&format!("{name}{piece}"), &format!("{piece}{login}"), &format!("{summary} {piece}"));
+            for text in [pending_card(&c).1.to_string(), decided_card(&c).1.to_string(), pending_card(&c).0, decided_card(&c).0] {
+                // JSON escapes nothing that matters here; check the raw text.
+                prop_assert!(only_own_mentions(&text), "{}", text);
+            }
         }
     }
 
     #[test]
-    fn escaping_keeps_only_user_mentions() {
-        assert_eq!(escape("a & <b>"), "a &amp; &lt;b&gt;");
-        assert_eq!(
-            escape_keeping_mentions("ask <@U0LEO> or <!channel> <https://evil|click> <@bob>"),
-            "ask <@U0LEO> or &lt;!channel&gt; &lt;https://evil|click&gt; &lt;@bob&gt;"
-        );
-        assert_eq!(
-            escape_keeping_mentions("<@U0LEO|leo>"),
-            "&lt;@U0LEO|leo&gt;"
-        );
-        assert_eq!(
-            escape_keeping_mentions("trailing &lt;@"),
-            "trailing &amp;lt;@"
+    fn cards_name_whose_words_they_carry() {
+        let (_, blocks) = pending_card(&card("Bob", "bob@x.com", ""));
+        let text = blocks.to_string();
+        assert!(
+            text.contains("Requested by:* <@U0LEO> (as asked by <@U0EVE> above)"),
+            "{text}"
         );
     }
 }

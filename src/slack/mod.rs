@@ -4,7 +4,9 @@
 
 pub mod app;
 pub mod blocks;
+pub mod decode;
 pub mod directory;
+pub mod markup;
 pub mod web;
 
 use std::future::Future;
@@ -17,7 +19,7 @@ use tracing::{error, info, warn};
 use crate::config::{Settings, SlackSettings};
 use crate::runtime::{self, Overrides};
 use app::{AcceptError, SlackApp};
-use directory::SlackDirectory;
+use directory::{SlackDirectory, Workspace};
 use web::SlackWeb;
 
 /// The bot scopes okta-agent needs (see `manifest.yml`).
@@ -67,8 +69,15 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         .build()?;
     let web = SlackWeb::new(http.clone(), &slack.api_url, slack.bot_token.clone());
     let me = web.auth_test().await.map_err(RunError::BotToken)?;
-    info!(bot_user = %me.user_id, team = %me.team, "Slack bot token accepted");
-    let directory = Arc::new(SlackDirectory::new(web.clone(), Duration::from_secs(600)));
+    info!(bot_user = %me.user_id, team = %me.team, team_id = %me.team_id, "Slack bot token accepted");
+    let directory = Arc::new(SlackDirectory::new(
+        web.clone(),
+        Duration::from_secs(600),
+        Workspace {
+            team_id: me.team_id.clone(),
+            enterprise_id: me.enterprise_id.clone(),
+        },
+    ));
     let runtime = runtime::assemble(
         settings,
         Overrides {
@@ -77,12 +86,23 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         },
     )
     .await?;
-    if runtime.recovered > 0 {
+    let recovered = runtime
+        .engine
+        .recover()
+        .map_err(runtime::RuntimeError::from)?;
+    if recovered.merged > 0 {
         warn!(
-            count = runtime.recovered,
+            count = recovered.merged,
+            "outcomes kept in the recovery file were recorded"
+        );
+    }
+    if recovered.unknown > 0 {
+        warn!(
+            count = recovered.unknown,
             "actions interrupted by the last stop were marked unknown"
         );
     }
+    purge_inbound(&runtime.engine, settings.inbound_retention_days);
     log_audit_head(&runtime.engine);
     let work_runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -98,6 +118,10 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             triage: slack.triage_channels.clone(),
             help: slack.help_channels.clone(),
         },
+        app::Limits {
+            per_person_per_minute: slack.max_requests_per_person_per_minute,
+            in_flight: slack.max_requests_in_flight,
+        },
         work_runtime.handle().clone(),
     ));
     let resumed = app.resume_unfinished()?;
@@ -110,12 +134,14 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     let listener = start_listener(slack, app.clone()).await?;
     info!("okta-agent is running; press Ctrl-C or send SIGTERM to stop");
     let engine = runtime.engine.clone();
+    let retention_days = settings.inbound_retention_days;
     let heartbeat = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3_600));
         every.tick().await;
         loop {
             every.tick().await;
             log_audit_head(&engine);
+            purge_inbound(&engine, retention_days);
         }
     });
     shutdown.await;
@@ -142,9 +168,19 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
 
 /// The audit chain's head, logged so an external log store anchors it.
 fn log_audit_head(engine: &crate::engine::Engine) {
-    match crate::audit::verify(engine.store()) {
+    match crate::audit::verify(engine.store(), engine.audit_keys()) {
         Ok(head) => info!(records = head.count, head_hash = %head.head_hash, "audit chain head"),
         Err(e) => error!(error = %e, "the audit chain does not verify"),
+    }
+}
+
+/// Deletes finished inbound work, and the message text it holds, older than the retention.
+fn purge_inbound(engine: &crate::engine::Engine, retention_days: u32) {
+    let before = crate::okta::unix_now() as i64 - i64::from(retention_days) * 86_400;
+    match engine.store().purge_inbound(before) {
+        Ok(0) => {}
+        Ok(n) => info!(rows = n, retention_days, "old inbound messages deleted"),
+        Err(e) => warn!(error = %e, "could not delete old inbound messages"),
     }
 }
 
@@ -262,16 +298,23 @@ async fn on_command(
     Ok(reply("Working on it…"))
 }
 
-/// Acks anyway (so Slack does not redeliver what was recorded), except while shutting down,
-/// when withholding the ack makes Slack redeliver to the next start.
+/// Withholds the ack when the delivery could not be recorded (the store failed) or okta-agent
+/// is shutting down, so Slack redelivers it; acks anything else (a payload that will never
+/// decode better on a retry).
 fn on_error(
     err: Box<dyn std::error::Error + Send + Sync>,
     _client: Arc<SlackHyperClient>,
     _state: SlackClientEventsUserState,
 ) -> HttpStatusCode {
-    if let Some(AcceptError::ShuttingDown) = err.downcast_ref::<AcceptError>() {
-        return HttpStatusCode::SERVICE_UNAVAILABLE;
+    match err.downcast_ref::<AcceptError>() {
+        Some(AcceptError::ShuttingDown) => HttpStatusCode::SERVICE_UNAVAILABLE,
+        Some(AcceptError::Store(e)) => {
+            error!(error = %e, "a delivery could not be recorded, so it was not acknowledged; Slack will redeliver it");
+            HttpStatusCode::SERVICE_UNAVAILABLE
+        }
+        None => {
+            warn!(error = %err, "Slack delivery could not be handled");
+            HttpStatusCode::OK
+        }
     }
-    warn!(error = %err, "Slack delivery could not be handled");
-    HttpStatusCode::OK
 }

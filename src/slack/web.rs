@@ -35,6 +35,9 @@ pub struct SlackWeb {
 pub struct AuthInfo {
     pub user_id: String,
     pub team: String,
+    pub team_id: String,
+    /// Set when the workspace is part of an Enterprise Grid organisation.
+    pub enterprise_id: Option<String>,
     /// Scopes granted to the token (from `x-oauth-scopes`), when Slack sent them.
     pub scopes: Option<Vec<String>>,
 }
@@ -138,6 +141,11 @@ impl SlackWeb {
         Ok(AuthInfo {
             user_id: value["user_id"].as_str().unwrap_or_default().to_string(),
             team: value["team"].as_str().unwrap_or_default().to_string(),
+            team_id: value["team_id"].as_str().unwrap_or_default().to_string(),
+            enterprise_id: value["enterprise_id"]
+                .as_str()
+                .filter(|e| !e.is_empty())
+                .map(str::to_string),
             scopes,
         })
     }

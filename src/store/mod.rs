@@ -1,14 +1,22 @@
 //! Persistence in SQLite: proposals (with their single-use state transitions), inbound dedupe
-//! keys and the audit chain. Every state change is one conditional `UPDATE`, so two clicks racing
-//! on the same proposal cannot both win, even across processes sharing the file.
+//! keys, help answers and the audit chain, under versioned migrations. Every state change is one
+//! conditional `UPDATE`, so two clicks racing on the same proposal cannot both win, even across
+//! processes sharing the file. The claim and the outcome are written with `synchronous=FULL`, so
+//! a power cut cannot undo them; an outcome that cannot be written at all goes to an
+//! append-only file beside the database and is merged at the next start.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-const SCHEMA: &str = include_str!("schema.sql");
-const SCHEMA_VERSION: i64 = 1;
+/// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_trust_boundary.sql"),
+];
+const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -25,6 +33,11 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("stored record is unreadable: {0}")]
     Corrupt(String),
+    #[error("the recovery file {path}: {source}")]
+    Fallback {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// A proposal row, as stored. The approvals module owns its meaning.
@@ -50,6 +63,8 @@ pub struct ProposalRow {
     pub conversation: String,
     /// The proposal this one undoes, if it is an Undo.
     pub undo_of: Option<String>,
+    /// Whose words from the thread the requester adopted.
+    pub worded_by: Option<String>,
 }
 
 /// What a conditional state change found.
@@ -71,6 +86,20 @@ pub struct AuditRow {
     pub record: String,
     pub prev_hash: String,
     pub hash: String,
+    /// The audit key that signed this link; `None` for records from before keyed audit.
+    pub key_id: Option<String>,
+}
+
+/// An answer the help assistant posted, and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelpAnswerRow {
+    pub channel: String,
+    pub answer_ts: String,
+    pub question_ts: String,
+    pub asker: String,
+    /// `open`, `solved` or `escalated`.
+    pub state: String,
+    pub decided_by: Option<String>,
 }
 
 #[derive(Debug)]
@@ -128,10 +157,13 @@ impl Store {
                 found,
             });
         }
-        if found < SCHEMA_VERSION {
-            conn.execute_batch(SCHEMA).map_err(open_err)?;
-            conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+        for version in found + 1..=SCHEMA_VERSION {
+            let sql = MIGRATIONS[(version - 1) as usize];
+            let tx = conn.unchecked_transaction().map_err(open_err)?;
+            tx.execute_batch(sql).map_err(open_err)?;
+            tx.pragma_update(None, "user_version", version)
                 .map_err(open_err)?;
+            tx.commit().map_err(open_err)?;
         }
         Ok(Self {
             conn: Mutex::new(conn),
@@ -155,12 +187,12 @@ impl Store {
 
     pub fn insert_proposal(&self, row: &ProposalRow) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO proposals (id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            "INSERT INTO proposals (id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 row.id, row.created_at, row.expires_at, row.requester, row.tool, row.call,
                 row.target, row.policy_version, row.binding_hash, row.state, row.approver,
-                row.decided_at, row.outcome, row.conversation, row.undo_of
+                row.decided_at, row.outcome, row.conversation, row.undo_of, row.worded_by
             ],
         )?;
         Ok(())
@@ -170,7 +202,7 @@ impl Store {
         let conn = self.conn();
         let row = conn
             .query_row(
-                "SELECT id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of
+                "SELECT id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by
                  FROM proposals WHERE id = ?1",
                 [id],
                 |r| {
@@ -190,6 +222,7 @@ impl Store {
                         outcome: r.get(12)?,
                         conversation: r.get(13)?,
                         undo_of: r.get(14)?,
+                        worded_by: r.get(15)?,
                     })
                 },
             )
@@ -200,8 +233,9 @@ impl Store {
     /// Moves a pending, unexpired proposal to `to`, recording who and when. Exactly one caller
     /// can win this for a given proposal.
     pub fn decide(&self, id: &str, to: &str, by: &str, now: i64) -> Result<Transition, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let conn = self.conn();
+        let _durable = Durable::full(&conn)?;
+        let tx = conn.unchecked_transaction()?;
         let changed = tx.execute(
             "UPDATE proposals SET state = ?2, approver = ?3, decided_at = ?4
              WHERE id = ?1 AND state = 'pending' AND expires_at > ?4",
@@ -235,10 +269,14 @@ impl Store {
 
     /// Records how an executing proposal ended. Only an `executing` proposal can finish.
     pub fn finish(&self, id: &str, state: &str, outcome: &str) -> Result<Transition, StoreError> {
-        let changed = self.conn().execute(
-            "UPDATE proposals SET state = ?2, outcome = ?3 WHERE id = ?1 AND state = 'executing'",
-            params![id, state, outcome],
-        )?;
+        let changed = {
+            let conn = self.conn();
+            let _durable = Durable::full(&conn)?;
+            conn.execute(
+                "UPDATE proposals SET state = ?2, outcome = ?3 WHERE id = ?1 AND state = 'executing'",
+                params![id, state, outcome],
+            )?
+        };
         Ok(if changed == 1 {
             Transition::Done
         } else {
@@ -247,6 +285,24 @@ impl Store {
                     .map_or_else(|| "missing".into(), |p| p.state),
             )
         })
+    }
+
+    /// Marks that the Undo of an executed proposal was used; true for exactly one caller.
+    pub fn mark_undo(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE proposals SET undo_offered_at = ?2 WHERE id = ?1 AND state = 'executed' AND undo_offered_at IS NULL",
+            params![id, now],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Makes the Undo of a proposal available again (its undo was refused by policy).
+    pub fn release_undo(&self, id: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE proposals SET undo_offered_at = NULL WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
     }
 
     /// Proposals left `executing` (a crash between the claim and the outcome).
@@ -302,6 +358,32 @@ impl Store {
         Ok(())
     }
 
+    /// Marks inbound work that crashed its task: it is never replayed.
+    pub fn fail_inbound(&self, key: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute("UPDATE inbound SET state = 'failed' WHERE key = ?1", [key])?;
+        Ok(())
+    }
+
+    /// The state of an inbound delivery (`received`, `done`, `failed`), if it is known.
+    pub fn inbound_state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT state FROM inbound WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Deletes finished inbound rows (and the message text they hold) received before
+    /// `before`. Returns how many went.
+    pub fn purge_inbound(&self, before: i64) -> Result<usize, StoreError> {
+        Ok(self.conn().execute(
+            "DELETE FROM inbound WHERE state IN ('done', 'failed') AND received_at < ?1",
+            [before],
+        )?)
+    }
+
     /// Inbound work acknowledged but never finished (key, payload), oldest first.
     pub fn unfinished_inbound(&self) -> Result<Vec<(String, String)>, StoreError> {
         let conn = self.conn();
@@ -320,6 +402,7 @@ impl Store {
     /// concurrent appends cannot fork the chain.
     pub fn append_audit(
         &self,
+        key_id: Option<&str>,
         link: impl FnOnce(i64, &str) -> (String, String),
     ) -> Result<AuditRow, StoreError> {
         let mut conn = self.conn();
@@ -337,8 +420,8 @@ impl Store {
         };
         let (record, hash) = link(seq, &prev_hash);
         tx.execute(
-            "INSERT INTO audit (seq, record, prev_hash, hash) VALUES (?1, ?2, ?3, ?4)",
-            params![seq, record, prev_hash, hash],
+            "INSERT INTO audit (seq, record, prev_hash, hash, key_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![seq, record, prev_hash, hash, key_id],
         )?;
         tx.commit()?;
         Ok(AuditRow {
@@ -346,13 +429,25 @@ impl Store {
             record,
             prev_hash,
             hash,
+            key_id: key_id.map(str::to_string),
         })
+    }
+
+    /// Whether the chain already holds a record with this event for this proposal (merging
+    /// the recovery file twice must not audit twice).
+    pub fn has_audit_event(&self, proposal_id: &str, event: &str) -> Result<bool, StoreError> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM audit WHERE json_extract(record, '$.proposal_id') = ?1 AND json_extract(record, '$.event') = ?2",
+            params![proposal_id, event],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
     }
 
     pub fn audit_rows(&self) -> Result<Vec<AuditRow>, StoreError> {
         let conn = self.conn();
         let mut stmt =
-            conn.prepare("SELECT seq, record, prev_hash, hash FROM audit ORDER BY seq")?;
+            conn.prepare("SELECT seq, record, prev_hash, hash, key_id FROM audit ORDER BY seq")?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(AuditRow {
@@ -360,16 +455,142 @@ impl Store {
                     record: r.get(1)?,
                     prev_hash: r.get(2)?,
                     hash: r.get(3)?,
+                    key_id: r.get(4)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
+    // ----- help answers ------------------------------------------------------------------
+
+    pub fn insert_help_answer(&self, row: &HelpAnswerRow) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO help_answers (channel, answer_ts, question_ts, asker, state, decided_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![row.channel, row.answer_ts, row.question_ts, row.asker, row.state, row.decided_by],
+        )?;
+        Ok(())
+    }
+
+    pub fn help_answer(
+        &self,
+        channel: &str,
+        answer_ts: &str,
+    ) -> Result<Option<HelpAnswerRow>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT channel, answer_ts, question_ts, asker, state, decided_by FROM help_answers WHERE channel = ?1 AND answer_ts = ?2",
+                params![channel, answer_ts],
+                |r| {
+                    Ok(HelpAnswerRow {
+                        channel: r.get(0)?,
+                        answer_ts: r.get(1)?,
+                        question_ts: r.get(2)?,
+                        asker: r.get(3)?,
+                        state: r.get(4)?,
+                        decided_by: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Moves an open help answer to `state`; true for exactly one caller.
+    pub fn decide_help_answer(
+        &self,
+        channel: &str,
+        answer_ts: &str,
+        state: &str,
+        by: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE help_answers SET state = ?3, decided_by = ?4 WHERE channel = ?1 AND answer_ts = ?2 AND state = 'open'",
+            params![channel, answer_ts, state, by],
+        )?;
+        Ok(changed == 1)
+    }
+
+    // ----- the recovery file ---------------------------------------------------------------
+
+    /// The append-only file beside the database where writes that failed after an Okta change
+    /// wait for the next start.
+    pub fn recovery_path(&self) -> PathBuf {
+        PathBuf::from(format!("{}.recovery.jsonl", self.location))
+    }
+
+    /// Appends one line to the recovery file and syncs it to disk.
+    pub fn append_recovery(&self, line: &str) -> Result<(), StoreError> {
+        let path = self.recovery_path();
+        let fail = |source| StoreError::Fallback {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).map_err(fail)?;
+        file.write_all(format!("{}\n", line.trim_end()).as_bytes())
+            .map_err(fail)?;
+        file.sync_all().map_err(fail)
+    }
+
+    /// The recovery file's lines, oldest first (empty when there is none).
+    pub fn recovery_lines(&self) -> Result<Vec<String>, StoreError> {
+        let path = self.recovery_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(source) => Err(StoreError::Fallback {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Removes the recovery file once everything in it is stored.
+    pub fn clear_recovery(&self) -> Result<(), StoreError> {
+        let path = self.recovery_path();
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StoreError::Fallback {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
     /// Runs raw SQL; only tests use it, to tamper with records.
     #[doc(hidden)]
     pub fn execute_raw(&self, sql: &str) -> Result<usize, StoreError> {
         Ok(self.conn().execute(sql, [])?)
+    }
+}
+
+/// Holds `synchronous=FULL` while a claim or an outcome is written (every commit reaches the
+/// disk before the call returns), and puts `NORMAL` back after, so the ack path stays cheap.
+struct Durable<'a> {
+    conn: &'a Connection,
+}
+
+impl<'a> Durable<'a> {
+    fn full(conn: &'a Connection) -> Result<Self, StoreError> {
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(Self { conn })
+    }
+}
+
+impl Drop for Durable<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.conn.pragma_update(None, "synchronous", "NORMAL") {
+            tracing::warn!(error = %e, "could not return SQLite to synchronous=NORMAL");
+        }
     }
 }
 
@@ -397,6 +618,7 @@ mod tests {
             outcome: None,
             conversation: "chat".into(),
             undo_of: None,
+            worded_by: None,
         }
     }
 
@@ -432,6 +654,42 @@ mod tests {
             Transition::Missing
         );
         assert_eq!(store.proposals_about_since("00u1", 0).unwrap(), 1);
+    }
+
+    /// The claim and the outcome reach the disk before they return: a trigger records the
+    /// `synchronous` level each write ran under (2 = FULL), and the ack path's level after.
+    #[test]
+    fn claims_and_outcomes_are_written_with_synchronous_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store
+            .execute_raw("CREATE TABLE sync_log (what TEXT, level INTEGER)")
+            .unwrap();
+        store
+            .execute_raw("CREATE TRIGGER log_sync AFTER UPDATE OF state ON proposals BEGIN INSERT INTO sync_log SELECT NEW.state, synchronous FROM pragma_synchronous; END")
+            .unwrap();
+        store.insert_proposal(&row("p1", 200)).unwrap();
+        store.decide("p1", "executing", "U2", 150).unwrap();
+        store.finish("p1", "executed", "{}").unwrap();
+        let levels: Vec<(String, i64)> = {
+            let conn = store.conn();
+            let mut stmt = conn.prepare("SELECT what, level FROM sync_log").unwrap();
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            rows
+        };
+        assert_eq!(
+            levels,
+            vec![("executing".to_string(), 2), ("executed".to_string(), 2)]
+        );
+        let after: i64 = store
+            .conn()
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(after, 1, "NORMAL again for the inbound inserts");
     }
 
     #[test]

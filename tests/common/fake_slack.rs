@@ -1,6 +1,9 @@
 //! A fake Slack for end-to-end tests: the Web API over HTTP (axum) and Socket Mode over a
 //! tokio-tungstenite websocket, both on loopback. It records every Web API call and every ack,
 //! keeps the messages it was sent, can rate-limit a method, and can ask the client to reconnect.
+//! Like Slack, it formats what people type before delivering it ([`slack_format`]): emails
+//! become `<mailto:…|…>`, URLs `<…>`, `@here` `<!here>`, and `&<>` are escaped; its people
+//! include a Slack Connect stranger and an unconfirmed email, as real workspaces do.
 
 #![allow(dead_code)]
 
@@ -89,7 +92,7 @@ impl FakeSlack {
 
     fn add_default_users(&self) {
         let user = |id: &str, name: &str, email: Option<&str>| {
-            let mut u = json!({"id": id, "team_id": "T1", "name": name, "deleted": false, "is_bot": false, "profile": {"real_name": name}});
+            let mut u = json!({"id": id, "team_id": "T1", "name": name, "deleted": false, "is_bot": false, "is_email_confirmed": true, "profile": {"real_name": name}});
             if let Some(email) = email {
                 u["profile"]["email"] = json!(email);
             }
@@ -112,6 +115,28 @@ impl FakeSlack {
         let mut bot = user(BOT_USER, "okta-agent", None);
         bot["is_bot"] = json!(true);
         inner.users.insert(BOT_USER.into(), bot);
+        // A vendor's engineer in a shared channel, from another organisation, whose email
+        // happens to match an admin's: Slack Connect people look like this in users.info.
+        let mut partner = user("U0PARTNER", "partner", Some("leo.martin@example.com"));
+        partner["team_id"] = json!("T0VENDOR");
+        partner["is_stranger"] = json!(true);
+        inner.users.insert("U0PARTNER".into(), partner);
+        // Someone whose workspace lets people set their own email, not yet confirmed.
+        let mut unconfirmed = user("U0NEWBIE", "newbie", Some("ana.lopez@example.com"));
+        unconfirmed["is_email_confirmed"] = json!(false);
+        inner.users.insert("U0NEWBIE".into(), unconfirmed);
+    }
+
+    /// Changes a person as `users.info` reports them (then send [`user_change`]).
+    pub fn update_user(&self, id: &str, change: impl FnOnce(&mut Value)) {
+        let mut inner = self.inner.lock().unwrap();
+        if let Some(user) = inner.users.get_mut(id) {
+            change(user);
+        }
+    }
+
+    pub fn user(&self, id: &str) -> Value {
+        self.inner.lock().unwrap().users[id].clone()
     }
 
     async fn serve_socket(&self, stream: tokio::net::TcpStream) {
@@ -203,7 +228,14 @@ impl FakeSlack {
     /// Records a person's message, as Slack would hold it for `conversations.replies`.
     pub fn user_message(&self, user: &str, channel: &str, ts: &str, thread_ts: &str, text: &str) {
         self.inner.lock().unwrap().messages.push(json!({
-            "type": "message", "user": user, "channel": channel, "ts": ts, "thread_ts": thread_ts, "text": text
+            "type": "message", "user": user, "channel": channel, "ts": ts, "thread_ts": thread_ts, "text": slack_format(text)
+        }));
+    }
+
+    /// Records another bot's message in a thread (an alerting integration, say).
+    pub fn bot_message(&self, channel: &str, ts: &str, thread_ts: &str, text: &str) {
+        self.inner.lock().unwrap().messages.push(json!({
+            "type": "message", "subtype": "bot_message", "bot_id": "B0ALERTS", "username": "alerts", "channel": channel, "ts": ts, "thread_ts": thread_ts, "text": slack_format(text)
         }));
     }
 
@@ -342,7 +374,10 @@ impl FakeSlack {
                 let ts = next_ts();
                 let mut message = body.clone();
                 message["ts"] = json!(ts);
+                // As Slack stores a bot token's message: the bot user, its bot and app ids.
+                message["user"] = json!(BOT_USER);
                 message["bot_id"] = json!("B1");
+                message["app_id"] = json!("A1");
                 inner.messages.push(message);
                 ok(json!({"ok": true, "channel": body["channel"], "ts": ts, "message": {"ts": ts}}))
             }
@@ -449,12 +484,103 @@ pub fn event_envelope(
     })
 }
 
+/// What Slack delivers when a person types `typed` in the composer: mentions picked from the
+/// autocomplete (`<@U…>`) stay as they are; emails become `<mailto:a@b|a@b>`, URLs `<url>`,
+/// `@here`/`@channel`/`@everyone` `<!here>`…; everything else has `&`, `<`, `>` escaped.
+pub fn slack_format(typed: &str) -> String {
+    let mut out = String::new();
+    let mut rest = typed;
+    while !rest.is_empty() {
+        // A mention as the composer writes it.
+        if let Some(after) = rest.strip_prefix("<@") {
+            if let Some(end) = after.find('>') {
+                let id = &after[..end];
+                if !id.is_empty()
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                {
+                    out.push_str(&format!("<@{id}>"));
+                    rest = &after[end + 1..];
+                    continue;
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap();
+        if c.is_whitespace() {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = &rest[..end];
+        let core = word.trim_end_matches(['.', ',', '?', '!', ';', ':', ')']);
+        let tail = &word[core.len()..];
+        let formatted = if core.starts_with("http://") || core.starts_with("https://") {
+            Some(format!("<{}>", escape(core)))
+        } else if matches!(core, "@here" | "@channel" | "@everyone") {
+            Some(format!("<!{}>", &core[1..]))
+        } else if is_email(core) {
+            Some(format!("<mailto:{}|{}>", escape(core), escape(core)))
+        } else {
+            None
+        };
+        match formatted {
+            Some(f) => {
+                out.push_str(&f);
+                out.push_str(&escape(tail));
+            }
+            None => out.push_str(&escape(word)),
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn is_email(word: &str) -> bool {
+    let Some((local, domain)) = word.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !local.contains('<')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+}
+
 pub fn mention(user: &str, text: &str, channel: &str, ts: &str) -> Value {
-    json!({"type": "app_mention", "user": user, "text": format!("<@{BOT_USER}> {text}"), "ts": ts, "channel": channel, "event_ts": ts})
+    json!({"type": "app_mention", "user": user, "text": format!("<@{BOT_USER}> {}", slack_format(text)), "ts": ts, "channel": channel, "event_ts": ts})
+}
+
+/// The `app_mention` Slack sends when an existing message is edited so that it mentions the
+/// app: the same shape, with an `edited` object.
+pub fn edited_mention(user: &str, text: &str, channel: &str, ts: &str) -> Value {
+    let mut event = mention(user, text, channel, ts);
+    event["edited"] = json!({"user": user, "ts": "1700000099.000001"});
+    event
 }
 
 pub fn direct_message(user: &str, text: &str, ts: &str) -> Value {
-    json!({"type": "message", "channel": "D0DM", "user": user, "text": text, "ts": ts, "event_ts": ts, "channel_type": "im"})
+    json!({"type": "message", "channel": "D0DM", "user": user, "text": slack_format(text), "ts": ts, "event_ts": ts, "channel_type": "im"})
+}
+
+/// A plain message in a channel (help channels read these).
+pub fn channel_message(user: &str, channel: &str, text: &str, ts: &str) -> Value {
+    json!({"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": slack_format(text), "ts": ts, "event_ts": ts})
+}
+
+/// `user_change`: Slack's news that a person's account changed.
+pub fn user_change(user: Value) -> Value {
+    json!({"type": "user_change", "user": user, "event_ts": "1700000000.000001", "cache_ts": 1_700_000_000})
 }
 
 /// A click on a card's button.

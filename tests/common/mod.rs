@@ -305,6 +305,8 @@ impl Stack {
             policy: Some(policy),
             knowledge_path: None,
             database_url: Some(format!("sqlite://{}", db.display())),
+            inbound_retention_days: 7,
+            audit_key: Default::default(),
             config_file: None,
         };
         let overrides = Overrides {
@@ -316,14 +318,16 @@ impl Stack {
                 timeout: Duration::from_secs(2),
                 ..fast_options()
             }),
+            mode: okta_agent::engine::Mode::Live,
         };
         runtime::assemble(&settings, overrides)
             .await
             .expect("runtime assembles")
     }
 
-    /// Drops the engine and builds a new one on the same database and org (a process restart).
-    pub async fn restart(&mut self) {
+    /// Drops the engine and builds a new one on the same database and org, and runs start-up
+    /// recovery as `okta-agent run` does (a process restart). Returns what recovery found.
+    pub async fn restart(&mut self) -> okta_agent::engine::Recovered {
         self.runtime = Self::assemble(
             &self.harness,
             &self.db,
@@ -333,6 +337,7 @@ impl Stack {
             self.policy.clone(),
         )
         .await;
+        self.runtime.engine.recover().expect("recovery runs")
     }
 
     pub fn engine(&self) -> &Engine {
@@ -405,7 +410,9 @@ pub fn text(outputs: &[Output]) -> String {
         .map(|o| match o {
             Output::Reply(t) => t.clone(),
             Output::Ephemeral { text, .. } => text.clone(),
-            Output::TriageNotice { text, .. } => text.clone(),
+            Output::TriageNotice {
+                requester, summary, ..
+            } => format!("<@{requester}> asked for: {summary}"),
             Output::Card(c) | Output::CardUpdate(c) => format!(
                 "[card {} {} {:?} {}]",
                 c.tool,

@@ -168,8 +168,12 @@ async fn a_silent_model_times_out_and_the_command_engine_answers() {
     let stack = stack(&model, limits).await;
     let outputs = stack.ask("U0LEO", "unlock <@U0BOB>").await;
     let all = text(&outputs);
-    assert!(all.contains("did not answer within"), "{all}");
     assert!(all.contains("built-in command parser"), "{all}");
+    assert!(all.contains("Reference"), "{all}");
+    assert!(
+        !all.contains("did not answer within"),
+        "no internal detail: {all}"
+    );
     assert_eq!(card(&outputs).unwrap().tool, Tool::UnlockUser);
 }
 
@@ -182,7 +186,10 @@ async fn an_unreachable_model_falls_back_and_says_so() {
     let outputs = stack.ask("U0LEO", "what apps does <@U0ANA> have?").await;
     let all = text(&outputs);
     assert!(all.contains("language model is unavailable"), "{all}");
-    assert!(all.contains("connection refused"), "{all}");
+    assert!(
+        !all.contains("connection refused"),
+        "provider error text stays in the log: {all}"
+    );
     assert!(all.contains("Zoom") || all.contains("app(s)"), "{all}");
 }
 

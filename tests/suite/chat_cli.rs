@@ -81,7 +81,7 @@ fn chat_answers_typed_lines_and_refuses_unknown_people() {
     let text = stdout(&out);
     assert!(out.status.success());
     assert!(
-        text.contains("✗ Cancelled: Cancelled by @leo. Nothing was changed."),
+        text.contains("✗ Cancelled: Cancelled. Nothing was changed.\n    by @leo at"),
         "{text}"
     );
     assert!(

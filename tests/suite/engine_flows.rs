@@ -63,7 +63,7 @@ async fn self_service_unlock_and_admin_approved_password_reset() {
 
     let outputs = stack.ask("U0BOB", "unlock <@U0KATE>").await;
     assert!(
-        text(&outputs).contains("only IT admins may unlock other people"),
+        text(&outputs).contains("I can only do that for your own account"),
         "{}",
         text(&outputs)
     );
@@ -149,7 +149,7 @@ async fn velocity_limits_per_target() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_the_roles_scope_destructive_actions_are_refused() {
+async fn without_the_roles_scope_every_change_is_refused() {
     let stack = Stack::new().await;
     let scopes = [
         "okta.users.read",
@@ -169,9 +169,24 @@ async fn without_the_roles_scope_destructive_actions_are_refused() {
         "{}",
         text(&outputs)
     );
+    // A reset or a group change on a possible admin is the classic help-desk takeover:
+    // without the roles, nothing changes, not only the destructive actions.
+    for request in [
+        "unlock <@U0BOB>",
+        "reset password for <@U0KATE>",
+        "add <@U0KATE> to Zoom Users",
+    ] {
+        let outputs = stack.ask("U0LEO", request).await;
+        assert!(card(&outputs).is_none(), "{request}: {}", text(&outputs));
+        assert!(
+            text(&outputs).contains("okta.roles.read"),
+            "{}",
+            text(&outputs)
+        );
+    }
     assert!(
-        card(&stack.ask("U0LEO", "unlock <@U0KATE>").await).is_some(),
-        "non-destructive actions still work"
+        text(&stack.ask("U0LEO", "what apps does <@U0KATE> have?").await).contains("app"),
+        "reads still work"
     );
 }
 
@@ -253,8 +268,7 @@ async fn a_restart_between_claim_and_outcome_is_reported_not_repeated() {
         )
         .unwrap()
         .unwrap();
-    stack.restart().await;
-    assert_eq!(stack.runtime.recovered, 1);
+    assert_eq!(stack.restart().await.unknown, 1);
     let stored = Approvals::new(stack.engine().store())
         .get(&id)
         .unwrap()

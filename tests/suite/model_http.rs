@@ -142,7 +142,8 @@ async fn server_errors_and_unreadable_answers_fall_back_to_the_command_engine() 
     let stack = stack_for(&base).await;
     let outputs = stack.ask("U0LEO", "unlock <@U0BOB>").await;
     let all = text(&outputs);
-    assert!(all.contains("could not read"), "{all}");
+    assert!(all.contains("language model is unavailable"), "{all}");
+    assert!(!all.contains("could not read"), "no provider detail: {all}");
     assert!(card(&outputs).is_some(), "{all}");
     assert_eq!(stack.mutation_count().await, 0);
 }

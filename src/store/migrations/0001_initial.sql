@@ -1,4 +1,4 @@
--- okta-agent store, schema version 1.
+-- okta-agent store, schema version 1: proposals, inbound dedupe keys, the audit chain.
 CREATE TABLE IF NOT EXISTS proposals (
     id             TEXT PRIMARY KEY,
     created_at     INTEGER NOT NULL,

@@ -1,0 +1,312 @@
+//! From Slack payloads to [`Work`]: pure functions, no I/O. An event or interaction becomes
+//! work okta-agent must do, or nothing. Text is normalized here, once, before any planner sees
+//! it ([`super::markup::normalize`]); edits are never requests; own and other bots' messages
+//! are ignored. Anything malformed decodes to nothing rather than to a guess.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::markup::normalize;
+use crate::engine::Choice;
+
+/// Work that was acknowledged: what the store keeps until it is done.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Work {
+    /// A mention, DM or `/okta` command.
+    Request {
+        user: String,
+        /// Normalized text, without the bot's own mention.
+        text: String,
+        channel: String,
+        /// The message's own ts (absent for slash commands).
+        ts: Option<String>,
+        /// Where replies go: the thread root.
+        thread_ts: Option<String>,
+    },
+    /// A plain question in a help channel, for the help documents.
+    HelpQuestion {
+        user: String,
+        text: String,
+        channel: String,
+        ts: String,
+    },
+    /// "Solved" or "I still need help" under a help answer.
+    HelpFeedback {
+        user: String,
+        solved: bool,
+        channel: String,
+        /// The answer message.
+        message_ts: String,
+        /// The question it answered.
+        thread_ts: String,
+    },
+    /// A button click on a card.
+    Click {
+        user: String,
+        proposal_id: String,
+        choice: Choice,
+        channel: String,
+        message_ts: String,
+        thread_ts: Option<String>,
+    },
+    /// A request that came too fast, or while too much was in flight: the person is told to
+    /// slow down, nothing else happens.
+    Throttled {
+        user: String,
+        channel: String,
+        thread_ts: Option<String>,
+        busy: bool,
+    },
+}
+
+/// What decoding needs to know about this installation.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    pub bot_user_id: String,
+    pub help_channels: Vec<String>,
+}
+
+/// What an `events_api` event asks of okta-agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventAction {
+    Work(Work),
+    /// `user_change`: forget what is cached about this person.
+    PersonChanged(String),
+    Ignore,
+}
+
+/// Decodes an `events_api` event.
+pub fn event(event: &Value, context: &Context) -> EventAction {
+    let Some(kind) = event["type"].as_str() else {
+        return EventAction::Ignore;
+    };
+    if kind == "user_change" {
+        return match event["user"]["id"].as_str() {
+            Some(id) => EventAction::PersonChanged(id.to_string()),
+            None => EventAction::Ignore,
+        };
+    }
+    match work_from_message(kind, event, context) {
+        Some(work) => EventAction::Work(work),
+        None => EventAction::Ignore,
+    }
+}
+
+fn work_from_message(kind: &str, event: &Value, context: &Context) -> Option<Work> {
+    let user = event["user"].as_str()?;
+    if user == context.bot_user_id || event.get("bot_id").is_some_and(|b| !b.is_null()) {
+        return None;
+    }
+    // An edit is never a request: `message_changed` has a subtype, and an edit that adds a
+    // mention arrives as an `app_mention` carrying `edited`.
+    if event.get("edited").is_some_and(|e| !e.is_null()) {
+        return None;
+    }
+    let plain = event.get("subtype").is_none_or(Value::is_null);
+    let channel = event["channel"].as_str()?;
+    let raw = event["text"].as_str().unwrap_or_default();
+    let ts = event["ts"].as_str()?;
+    let is_request = match kind {
+        "app_mention" => true,
+        // Mentions in channels also arrive as `message`; only DMs are requests here.
+        "message" => event["channel_type"] == "im" && plain,
+        _ => false,
+    };
+    if !is_request {
+        // A new question (not a thread reply, not a mention) in a help channel.
+        let question = kind == "message"
+            && plain
+            && context.help_channels.iter().any(|c| c == channel)
+            && event.get("thread_ts").is_none_or(Value::is_null)
+            && !mentions(raw, &context.bot_user_id);
+        return question.then(|| Work::HelpQuestion {
+            user: user.to_string(),
+            text: normalize(raw),
+            channel: channel.to_string(),
+            ts: ts.to_string(),
+        });
+    }
+    Some(Work::Request {
+        user: user.to_string(),
+        text: strip_mention(&normalize(raw), &context.bot_user_id),
+        channel: channel.to_string(),
+        thread_ts: Some(event["thread_ts"].as_str().unwrap_or(ts).to_string()),
+        ts: Some(ts.to_string()),
+    })
+}
+
+/// Whether Slack text mentions `user` (`<@U1>` or `<@U1|name>`).
+fn mentions(raw: &str, user: &str) -> bool {
+    raw.contains(&format!("<@{user}>")) || raw.contains(&format!("<@{user}|"))
+}
+
+/// Removes the bot's own mention from normalized text.
+pub fn strip_mention(text: &str, bot_user_id: &str) -> String {
+    text.replace(&format!("<@{bot_user_id}>"), " ")
+        .trim()
+        .to_string()
+}
+
+/// Decodes a `block_actions` interaction: a card button or help feedback.
+pub fn interaction(payload: &Value) -> Option<Work> {
+    if payload["type"] != "block_actions" {
+        return None;
+    }
+    let action = &payload["actions"][0];
+    let user = payload["user"]["id"].as_str()?.to_string();
+    let container = &payload["container"];
+    let message_ts = container["message_ts"].as_str()?.to_string();
+    let action_id = action["action_id"].as_str()?;
+    if let Some(solved) = match action_id {
+        "help_solved" => Some(true),
+        "help_escalate" => Some(false),
+        _ => None,
+    } {
+        return Some(Work::HelpFeedback {
+            user,
+            solved,
+            channel: container["channel_id"].as_str()?.to_string(),
+            thread_ts: payload["message"]["thread_ts"]
+                .as_str()
+                .unwrap_or(&message_ts)
+                .to_string(),
+            message_ts,
+        });
+    }
+    let choice = match action_id {
+        "approve" => Choice::Approve,
+        "cancel" => Choice::Cancel,
+        "undo" => Choice::Undo,
+        _ => return None,
+    };
+    Some(Work::Click {
+        user,
+        proposal_id: action["value"].as_str()?.to_string(),
+        choice,
+        channel: container["channel_id"]
+            .as_str()
+            .or(payload["channel"]["id"].as_str())?
+            .to_string(),
+        message_ts,
+        thread_ts: payload["message"]["thread_ts"].as_str().map(str::to_string),
+    })
+}
+
+/// The dedupe key of an interaction's work: the same click delivered twice is one click.
+pub fn interaction_key(work: &Work, payload: &Value) -> Option<String> {
+    let action_ts = payload["actions"][0]["action_ts"]
+        .as_str()
+        .unwrap_or_default();
+    match work {
+        Work::HelpFeedback {
+            user,
+            message_ts,
+            solved,
+            ..
+        } => Some(format!("help:{user}:{message_ts}:{solved}:{action_ts}")),
+        Work::Click {
+            user,
+            proposal_id,
+            choice,
+            ..
+        } => Some(format!("click:{user}:{proposal_id}:{choice:?}:{action_ts}")),
+        Work::Request { .. } | Work::HelpQuestion { .. } | Work::Throttled { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn context() -> Context {
+        Context {
+            bot_user_id: "UBOT".into(),
+            help_channels: vec!["C0HELP".into()],
+        }
+    }
+
+    #[test]
+    fn mentions_become_requests_with_plain_text() {
+        let event_json = json!({"type": "app_mention", "user": "U1", "channel": "C1", "ts": "1.1",
+            "text": "<@UBOT> unlock <mailto:jane@acme.com|jane@acme.com> &amp; tell <@U0ANA|ana>"});
+        assert_eq!(
+            event(&event_json, &context()),
+            EventAction::Work(Work::Request {
+                user: "U1".into(),
+                text: "unlock jane@acme.com & tell <@U0ANA>".into(),
+                channel: "C1".into(),
+                ts: Some("1.1".into()),
+                thread_ts: Some("1.1".into()),
+            })
+        );
+    }
+
+    #[test]
+    fn edits_bots_and_others_are_ignored() {
+        let edited = json!({"type": "app_mention", "user": "U1", "channel": "C1", "ts": "1.1",
+            "text": "<@UBOT> unlock <@U2>", "edited": {"user": "U1", "ts": "1.2"}});
+        assert_eq!(event(&edited, &context()), EventAction::Ignore);
+        let changed = json!({"type": "message", "subtype": "message_changed", "channel": "D1", "channel_type": "im",
+            "message": {"user": "U1", "text": "unlock me", "ts": "1.1"}, "ts": "1.3"});
+        assert_eq!(event(&changed, &context()), EventAction::Ignore);
+        let own = json!({"type": "app_mention", "user": "UBOT", "channel": "C1", "ts": "1.1", "text": "x"});
+        assert_eq!(event(&own, &context()), EventAction::Ignore);
+        let bot = json!({"type": "message", "user": "U9", "bot_id": "B9", "channel": "C0HELP", "ts": "1.1", "text": "how do I reset my password"});
+        assert_eq!(event(&bot, &context()), EventAction::Ignore);
+        let person = json!({"type": "user_change", "user": {"id": "U7", "deleted": true}});
+        assert_eq!(
+            event(&person, &context()),
+            EventAction::PersonChanged("U7".into())
+        );
+    }
+
+    #[test]
+    fn help_questions_are_new_top_level_messages_in_help_channels() {
+        let question = json!({"type": "message", "user": "U1", "channel": "C0HELP", "ts": "1.1", "text": "how do I reset my &lt;password&gt;?"});
+        assert_eq!(
+            event(&question, &context()),
+            EventAction::Work(Work::HelpQuestion {
+                user: "U1".into(),
+                text: "how do I reset my <password>?".into(),
+                channel: "C0HELP".into(),
+                ts: "1.1".into()
+            })
+        );
+        let mut reply = question.clone();
+        reply["thread_ts"] = json!("1.0");
+        assert_eq!(event(&reply, &context()), EventAction::Ignore);
+        let mut elsewhere = question.clone();
+        elsewhere["channel"] = json!("C0OTHER");
+        assert_eq!(event(&elsewhere, &context()), EventAction::Ignore);
+    }
+
+    #[test]
+    fn clicks_carry_only_what_the_core_needs() {
+        let payload = json!({
+            "type": "block_actions", "user": {"id": "U1"},
+            "container": {"type": "message", "message_ts": "1.2", "channel_id": "C1"},
+            "message": {"ts": "1.2", "thread_ts": "1.0"},
+            "actions": [{"action_id": "approve", "value": "p-1", "action_ts": "9.9"}]
+        });
+        assert_eq!(
+            interaction(&payload),
+            Some(Work::Click {
+                user: "U1".into(),
+                proposal_id: "p-1".into(),
+                choice: Choice::Approve,
+                channel: "C1".into(),
+                message_ts: "1.2".into(),
+                thread_ts: Some("1.0".into())
+            })
+        );
+        let mut other = payload.clone();
+        other["actions"][0]["action_id"] = json!("something_else");
+        assert_eq!(interaction(&other), None);
+        assert_eq!(
+            strip_mention("<@UBOT> unlock <@U2>", "UBOT"),
+            "unlock <@U2>"
+        );
+    }
+}
