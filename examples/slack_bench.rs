@@ -9,6 +9,8 @@
 //! to SQLite before its ack, then planned, resolved against Okta and answered in the
 //! background), and the `okta-agent run` binary's start-to-connected time and idle RSS.
 
+// The test double is test code: it may unwrap.
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #[path = "../tests/common/fake_slack.rs"]
 mod fake_slack;
 

@@ -485,6 +485,31 @@ mod tests {
     }
 
     #[test]
+    fn an_outcome_on_a_proposal_that_is_not_executing_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let approvals = Approvals::new(&store);
+        let p = approvals.create(new(draft())).unwrap();
+        let outcome = Outcome {
+            state: ProposalState::Executed,
+            summary: "done".into(),
+            status_after: None,
+            okta_request_ids: vec![],
+        };
+        assert!(matches!(
+            approvals.finish(&p.id, &outcome),
+            Err(ApprovalError::WrongState { ref state, .. }) if state == "pending"
+        ));
+        assert!(matches!(
+            approvals.finish("p-missing", &outcome),
+            Err(ApprovalError::WrongState { .. })
+        ));
+        approvals.claim(&p.id, "U2", "v1", 1001).unwrap().unwrap();
+        approvals.finish(&p.id, &outcome).unwrap();
+        assert!(approvals.finish(&p.id, &outcome).is_err(), "only once");
+    }
+
+    #[test]
     fn edited_rows_and_expiry_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("a.db")).unwrap();

@@ -179,9 +179,8 @@ impl<'a> ChatSession<'a> {
                 )?,
                 Output::Card(card) => {
                     self.summary.cards += 1;
-                    if !card.dry_run {
-                        self.pending = Some(card.proposal_id.clone());
-                    }
+                    // A dry-run card's "y" still goes to the engine, which refuses it.
+                    self.pending = Some(card.proposal_id.clone());
                     writeln!(out, "{}", self.render_card(&card))?;
                 }
                 Output::CardUpdate(card) => {

@@ -53,8 +53,12 @@ fn scope_purpose(scope: &str) -> &'static str {
     }
 }
 
-/// Runs the Okta checks: org URL, token, scopes, one read call.
-pub async fn okta_checks(settings: &OktaSettings) -> Vec<CheckLine> {
+/// Runs the Okta checks: org URL, token, scopes, one read call, and the policy's protected
+/// groups matched to Okta group ids.
+pub async fn okta_checks(
+    settings: &OktaSettings,
+    policy: Option<&crate::policy::Policy>,
+) -> Vec<CheckLine> {
     let mut lines = vec![CheckLine::pass("Okta org URL", settings.org_url.as_str())];
     let http = match crate::http::http_client(std::time::Duration::from_secs(10)) {
         Ok(http) => http,
@@ -130,7 +134,63 @@ pub async fn okta_checks(settings: &OktaSettings) -> Vec<CheckLine> {
         )),
         Err(e) => lines.push(CheckLine::fail("read call", e.to_string())),
     }
+    if let Some(policy) = policy.filter(|p| !p.protected_group_names().is_empty()) {
+        let names = policy.protected_group_names().join(", ");
+        lines.push(
+            match crate::runtime::match_protected_groups(policy.clone(), &okta).await {
+                Ok(_) => CheckLine::pass(
+                    "Protected groups",
+                    format!("{names}: each matched to exactly one Okta group, protected by its id"),
+                ),
+                Err(e) => CheckLine::fail("Protected groups", e.to_string()),
+            },
+        );
+    }
     lines
+}
+
+/// Where the audit key is, and whether it can be read (no network).
+fn audit_key_line(settings: &Settings) -> CheckLine {
+    use crate::config::AuditKeySource;
+    let loaded = |keys: Result<crate::audit::AuditKeys, crate::audit::AuditError>| match keys {
+        Ok(keys) => CheckLine::pass(
+            "Audit key",
+            format!(
+                "{} key(s) from {}; new records are signed with {}",
+                keys.ids().len(),
+                keys.source,
+                keys.current().id
+            ),
+        ),
+        Err(e) => CheckLine::fail("Audit key", e.to_string()),
+    };
+    match &settings.audit_key {
+        AuditKeySource::Env(key) => loaded(crate::audit::AuditKeys::parse(
+            key.expose(),
+            "OKTA_AGENT_AUDIT_KEY",
+        )),
+        AuditKeySource::File(path) => loaded(crate::audit::AuditKeys::load(path)),
+        AuditKeySource::BesideDatabase => {
+            let url = settings
+                .database_url
+                .clone()
+                .unwrap_or_else(|| crate::store::DEFAULT_DATABASE_URL.to_string());
+            match crate::store::sqlite_path(&url) {
+                Ok(db) => {
+                    let path = crate::audit::default_key_path(&db);
+                    if path.exists() {
+                        loaded(crate::audit::AuditKeys::load(&path))
+                    } else {
+                        CheckLine::pass(
+                            "Audit key",
+                            format!("{} will be made on first start (mode 0600); to keep it away from whoever can write the database, make it elsewhere with `okta-agent keygen --audit-key FILE` and set OKTA_AGENT_AUDIT_KEY_FILE", path.display()),
+                        )
+                    }
+                }
+                Err(e) => CheckLine::fail("Audit key", e.to_string()),
+            }
+        }
+    }
 }
 
 /// The policy, planner and help-docs lines (no network).
@@ -176,6 +236,7 @@ pub fn policy_checks(settings: &Settings) -> Vec<CheckLine> {
         ),
         None => CheckLine::pass("Planner", "built-in command engine (no OPENAI_* settings)"),
     });
+    lines.push(audit_key_line(settings));
     if let Some(path) = &settings.knowledge_path {
         lines.push(match crate::knowledge::HelpDocs::load(path) {
             Ok(docs) if docs.is_empty() => CheckLine::fail(

@@ -206,19 +206,44 @@ impl Settings {
         env: &dyn Fn(&str) -> Option<String>,
         config_flag: Option<&Path>,
     ) -> Result<Self, ConfigError> {
-        let mut problems = Vec::new();
         let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         let config_file = config_flag
             .map(Path::to_path_buf)
             .or_else(|| env("OKTA_AGENT_CONFIG").map(PathBuf::from));
-        let file = match &config_file {
-            Some(path) => match read_file(path) {
-                Ok(file) => file,
-                Err(problem) => {
-                    problems.push(problem);
-                    FileSettings::default()
+        let text = match &config_file {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Some(text),
+                Err(e) => {
+                    return Err(ConfigError {
+                        problems: vec![format!(
+                            "config file {}: cannot read it ({e})",
+                            path.display()
+                        )],
+                    })
                 }
             },
+            None => None,
+        };
+        Self::load_text(&env, config_file, text.as_deref())
+    }
+
+    /// Loads from an environment lookup and the config file's text (`None`: no file).
+    pub fn load_text(
+        env: &dyn Fn(&str) -> Option<String>,
+        config_file: Option<PathBuf>,
+        text: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let name = config_file
+            .as_deref()
+            .map_or_else(|| "(text)".to_string(), |p| p.display().to_string());
+        let file = match text.map(|text| parse_file(&name, text)) {
+            Some(Ok(file)) => file,
+            Some(Err(problem)) => {
+                problems.push(problem);
+                FileSettings::default()
+            }
             None => FileSettings::default(),
         };
         let okta = okta_settings(&env, file.okta, &mut problems);
@@ -275,13 +300,10 @@ impl Settings {
     }
 }
 
-fn read_file(path: &Path) -> Result<FileSettings, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("config file {}: cannot read it ({e})", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
+fn parse_file(name: &str, text: &str) -> Result<FileSettings, String> {
+    toml::from_str(text).map_err(|e| {
         format!(
-            "config file {}: {}",
-            path.display(),
+            "config file {name}: {}",
             e.to_string().replace('\n', " ").trim()
         )
     })

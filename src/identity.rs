@@ -87,6 +87,11 @@ impl StaticDirectory {
             member("U0LEO", "leo", "leo.martin", Member),
             member("U0MARIAR", "maria.rossi", "maria.rossi", Member),
             member("U0MARIAS", "maria.rossini", "maria.rossini", Member),
+            // Someone whose Slack email (Ana's) Slack has not confirmed: never mapped.
+            SlackPerson {
+                email_confirmed: false,
+                ..member("U0NEWBIE", "newbie", "ana.lopez", Member)
+            },
             member("U0GUEST", "guest", "contractor", Guest),
             SlackPerson {
                 id: "U0BOT".into(),

@@ -475,7 +475,7 @@ async fn check(config: Option<&Path>) -> Result<()> {
         println!("✗ Okta org: OKTA_ORG_URL is not set, so okta-agent would use its built-in demo org. Set OKTA_ORG_URL, OKTA_CLIENT_ID and OKTA_PRIVATE_KEY_FILE to check a real org.");
         std::process::exit(1);
     };
-    let mut lines = okta_agent::check::okta_checks(okta).await;
+    let mut lines = okta_agent::check::okta_checks(okta, settings.policy.as_ref()).await;
     lines.extend(policy_lines);
     for line in &lines {
         println!("{line}");

@@ -178,7 +178,10 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
 /// exist), or a name that equals exactly one group's name. A look-alike never matches, and a
 /// group renamed later stays protected because its id does. A name that matches nothing stops
 /// the start: a protected group that protects nothing is a silent hole.
-async fn match_protected_groups(policy: Policy, okta: &OktaClient) -> Result<Policy, RuntimeError> {
+pub async fn match_protected_groups(
+    policy: Policy,
+    okta: &OktaClient,
+) -> Result<Policy, RuntimeError> {
     let mut ids = Vec::new();
     for entry in policy.protected_group_names() {
         if entry.starts_with("00g") && entry.chars().all(|c| c.is_ascii_alphanumeric()) {

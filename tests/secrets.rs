@@ -4,6 +4,8 @@
 //! A test binary of its own: it installs a global subscriber, which a thread-local one in the
 //! shared binary cannot reliably replace while other tests run.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::io::Write;

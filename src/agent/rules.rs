@@ -561,7 +561,9 @@ fn named_word(words: &[&str], stop_at: &[&str]) -> Option<String> {
 
 /// The group named after the last delimiter, without "the", "group" and pleasantries.
 fn group_after(text: &str, delimiters: &[&str]) -> Option<String> {
-    let lower = text.to_lowercase();
+    // ASCII lower-casing keeps every byte offset, so positions found in `lower` are valid in
+    // `text`; full Unicode lower-casing does not ('İ' becomes three bytes).
+    let lower = text.to_ascii_lowercase();
     let (at, delimiter) = delimiters
         .iter()
         .filter_map(|d| lower.rfind(d).map(|i| (i, *d)))
@@ -627,5 +629,26 @@ mod tests {
             Parsed::Unknown
         );
         assert_eq!(parse("help"), Parsed::Help);
+    }
+
+    /// Byte offsets from a lower-cased copy must never index the original text.
+    #[test]
+    fn letters_that_change_length_when_lower_cased_do_not_crash() {
+        for text in [
+            "add İİİİİİİİ to x",
+            "remove ẞẞẞ from İİ",
+            "add Ⱥ to Ȿ group",
+            "add x to İstanbul",
+        ] {
+            let _ = parse(text);
+        }
+        assert_eq!(
+            parse("add <@U0ANA> to İstanbul Office"),
+            Parsed::Action {
+                tool: Tool::AddUserToGroup,
+                user: Some(Target::Named("<@U0ANA>".into())),
+                group: Some("İstanbul Office".into()),
+            }
+        );
     }
 }

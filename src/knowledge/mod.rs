@@ -171,7 +171,8 @@ impl HelpDocs {
     }
 }
 
-fn parse_doc(name: &str, text: &str) -> HelpDoc {
+/// One document from its file name and text.
+pub fn parse_doc(name: &str, text: &str) -> HelpDoc {
     let mut lines = text.lines();
     let first = lines.next().unwrap_or_default();
     match first.strip_prefix("# ") {

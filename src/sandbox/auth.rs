@@ -325,7 +325,7 @@ impl AuthServer {
         if !claims.htm.eq_ignore_ascii_case(method) {
             return Err("'htm' claim in the DPoP proof JWT is invalid.".into());
         }
-        if claims.htu != url {
+        if !same_resource(&claims.htu, url) {
             return Err("'htu' claim in the DPoP proof JWT is invalid.".into());
         }
         if claims.iat < now as i64 - 300 {
@@ -398,5 +398,71 @@ impl AuthServer {
             (Some(_), _) => Err(ApiAuthError::InvalidDpop("The resource request must use the DPoP authentication scheme when using a DPoP bound token.".into())),
             (None, _) => Err(ApiAuthError::InvalidToken),
         }
+    }
+}
+
+/// Whether a proof's `htu` names the requested resource, compared as RFC 9449 §4.3 asks: scheme
+/// and host case-insensitively, query and fragment ignored, the path after percent-decoding.
+/// Okta accepts its own Python SDK's proofs, whose `htu` spells `@` in a login as `%40` while
+/// the request line carries `@`; so does the simulator.
+pub fn same_resource(htu: &str, request_url: &str) -> bool {
+    let (Ok(a), Ok(b)) = (url::Url::parse(htu), url::Url::parse(request_url)) else {
+        return false;
+    };
+    let decoded = |u: &url::Url| percent_encoding_decode(u.path());
+    a.scheme() == b.scheme()
+        && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+        && a.port_or_known_default() == b.port_or_known_default()
+        && decoded(&a) == decoded(&b)
+}
+
+fn percent_encoding_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod htu_tests {
+    use super::same_resource;
+
+    #[test]
+    fn htu_spellings_of_the_same_path_are_equal() {
+        let request = "http://127.0.0.1:9/api/v1/users/jane@acme.com";
+        assert!(same_resource(
+            "http://127.0.0.1:9/api/v1/users/jane%40acme.com",
+            request
+        ));
+        assert!(same_resource(
+            "HTTP://127.0.0.1:9/api/v1/users/jane@acme.com?x=1",
+            request
+        ));
+        assert!(!same_resource(
+            "http://127.0.0.1:9/api/v1/users/john%40acme.com",
+            request
+        ));
+        assert!(!same_resource(
+            "http://127.0.0.1:10/api/v1/users/jane@acme.com",
+            request
+        ));
+        assert!(!same_resource("not a url", request));
     }
 }

@@ -136,3 +136,22 @@ pub(super) async fn update_group(
         Err(e) => error_response(&e),
     }
 }
+
+/// Deletes a user outright (tests: a proposal whose target no longer exists in Okta).
+pub(super) async fn delete_user(
+    State(state): State<Arc<SandboxState>>,
+    Path(id): Path<String>,
+) -> Response {
+    let mut inner = state.lock();
+    match inner.org.user_index(&id) {
+        Ok(i) => {
+            let uid = inner.org.users[i].id.clone();
+            inner.org.users.remove(i);
+            for group in &mut inner.org.groups {
+                group.members.remove(&uid);
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => error_response(&e),
+    }
+}

@@ -257,7 +257,7 @@ fn answer(
                         "Internal Server Error",
                     )));
                 }
-                FaultKind::Latency => {}
+                FaultKind::Latency | FaultKind::ForeignNextLink => {}
             }
         }
         if inner.window_used > limit {
@@ -297,7 +297,14 @@ fn answer(
             );
             return Err(r);
         }
-        Ok(handle(&mut inner, route, &query, method, &path, &rid))
+        let mut handled = handle(&mut inner, route, &query, method, &path, &rid);
+        if fault.is_some_and(|f| f.kind == FaultKind::ForeignNextLink) {
+            handled.links.push(format!(
+                "<http://attacker.example:9/api/v1{}?after=x>; rel=\"next\"",
+                path.trim_start_matches("/api/v1")
+            ));
+        }
+        Ok(handled)
     })();
     let status_for_log = match &answer {
         Ok(a) => a.status,

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{ApiAuthError, AuthServer};
 use super::control::{
-    add_fault, clear_faults, list_mutations, list_requests, list_users_compact, revoke_tokens,
-    set_status, stats, update_client, update_group,
+    add_fault, clear_faults, delete_user, list_mutations, list_requests, list_users_compact,
+    revoke_tokens, set_status, stats, update_client, update_group,
 };
 use super::handlers::{api, token};
 use super::org::{ApiError, Org};
@@ -58,6 +58,9 @@ pub enum FaultKind {
     ServerError,
     /// The request is executed at once, but the answer is delayed.
     Latency,
+    /// A listing answers with a `Link: rel="next"` to another origin (a hostile or misrouted
+    /// page link that would carry the access token away).
+    ForeignNextLink,
 }
 
 /// One applied change to the org.
@@ -149,6 +152,7 @@ pub fn router(state: Arc<SandboxState>) -> Router {
         .route("/__sandbox/users", get(list_users_compact))
         .route("/__sandbox/faults", post(add_fault).delete(clear_faults))
         .route("/__sandbox/users/{id}/status", put(set_status))
+        .route("/__sandbox/users/{id}", axum::routing::delete(delete_user))
         .route("/__sandbox/client", put(update_client))
         .route("/__sandbox/groups/{id}", put(update_group))
         .route("/__sandbox/tokens/revoke", post(revoke_tokens))

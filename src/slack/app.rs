@@ -66,9 +66,68 @@ pub struct SlackApp {
     /// front of the socket reader that sends the acks.
     work: tokio::runtime::Handle,
     shutting_down: AtomicBool,
+    limiter: InboundLimiter,
+}
+
+/// Whether a request may be worked on now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    Admitted,
+    /// The person sent more than their per-minute allowance.
+    TooFast,
+    /// Too many requests are being worked on already.
+    Busy,
+}
+
+/// The per-person sliding window and the in-flight cap.
+pub struct InboundLimiter {
     limits: Limits,
     recent: Mutex<HashMap<String, VecDeque<Instant>>>,
-    requests_in_flight: Arc<AtomicUsize>,
+    in_flight: AtomicUsize,
+}
+
+impl InboundLimiter {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            recent: Mutex::new(HashMap::new()),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    /// Admits a request from `user` at `now`; an admitted request counts as in flight until
+    /// [`InboundLimiter::done`].
+    pub fn admit(&self, user: &str, now: Instant) -> Admission {
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            let times = recent.entry(user.to_string()).or_default();
+            while times
+                .front()
+                .is_some_and(|t| now.saturating_duration_since(*t) >= Duration::from_secs(60))
+            {
+                times.pop_front();
+            }
+            if times.len() >= self.limits.per_person_per_minute as usize {
+                return Admission::TooFast;
+            }
+            times.push_back(now);
+        }
+        if self.in_flight.fetch_add(1, Ordering::SeqCst) >= self.limits.in_flight as usize {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            return Admission::Busy;
+        }
+        Admission::Admitted
+    }
+
+    /// Counts a request as in flight without the rate check (work resumed at start).
+    pub fn resume(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// An admitted request finished (or was dropped as a duplicate).
+    pub fn done(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Thread messages sent to the planner as context.
@@ -104,9 +163,7 @@ impl SlackApp {
             web,
             tracker: TaskTracker::new(),
             shutting_down: AtomicBool::new(false),
-            limits,
-            recent: Mutex::new(HashMap::new()),
-            requests_in_flight: Arc::new(AtomicUsize::new(0)),
+            limiter: InboundLimiter::new(limits),
         }
     }
 
@@ -173,7 +230,7 @@ impl SlackApp {
             Ok(fresh) => fresh,
             Err(e) => {
                 if matches!(work, Work::Request { .. }) {
-                    self.requests_in_flight.fetch_sub(1, Ordering::SeqCst);
+                    self.limiter.done();
                 }
                 error!(key, error = %e, "could not record a delivery; not acknowledging it, so Slack redelivers");
                 return Err(e.into());
@@ -181,7 +238,7 @@ impl SlackApp {
         };
         if !fresh {
             if matches!(work, Work::Request { .. }) {
-                self.requests_in_flight.fetch_sub(1, Ordering::SeqCst);
+                self.limiter.done();
             }
             info!(key, "duplicate delivery ignored");
             return Ok(false);
@@ -202,38 +259,17 @@ impl SlackApp {
         else {
             return work;
         };
-        let too_fast = {
-            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            let times = recent.entry(user.clone()).or_default();
-            let now = Instant::now();
-            while times
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
-            {
-                times.pop_front();
-            }
-            let over = times.len() >= self.limits.per_person_per_minute as usize;
-            if !over {
-                times.push_back(now);
-            }
-            over
-        };
-        let busy = !too_fast
-            && self.requests_in_flight.fetch_add(1, Ordering::SeqCst)
-                >= self.limits.in_flight as usize;
-        if busy {
-            self.requests_in_flight.fetch_sub(1, Ordering::SeqCst);
+        let admission = self.limiter.admit(user, Instant::now());
+        if admission == Admission::Admitted {
+            return work;
         }
-        if too_fast || busy {
-            warn!(user, busy, "request throttled");
-            return Work::Throttled {
-                user: user.clone(),
-                channel: channel.clone(),
-                thread_ts: thread_ts.clone(),
-                busy,
-            };
+        warn!(user, ?admission, "request throttled");
+        Work::Throttled {
+            user: user.clone(),
+            channel: channel.clone(),
+            thread_ts: thread_ts.clone(),
+            busy: admission == Admission::Busy,
         }
-        work
     }
 
     fn spawn(self: &Arc<Self>, key: String, work: Work) {
@@ -249,7 +285,7 @@ impl SlackApp {
                 })
                 .await;
                 if counted {
-                    app.requests_in_flight.fetch_sub(1, Ordering::SeqCst);
+                    app.limiter.done();
                 }
                 match outcome {
                     TaskEnd::Finished => {
@@ -314,7 +350,7 @@ impl SlackApp {
                 Ok(work) => {
                     info!(key, "resuming work acknowledged before the last stop");
                     if matches!(work, Work::Request { .. }) {
-                        self.requests_in_flight.fetch_add(1, Ordering::SeqCst);
+                        self.limiter.resume();
                     }
                     self.spawn(key.clone(), work);
                 }
@@ -727,6 +763,27 @@ fn help_answer_blocks(answer: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_person_has_a_minute_window_and_the_in_flight_count_is_capped() {
+        let limiter = InboundLimiter::new(Limits {
+            per_person_per_minute: 2,
+            in_flight: 3,
+        });
+        let t0 = Instant::now();
+        assert_eq!(limiter.admit("U1", t0), Admission::Admitted);
+        assert_eq!(limiter.admit("U1", t0), Admission::Admitted);
+        assert_eq!(limiter.admit("U1", t0), Admission::TooFast);
+        // A minute later the window has moved on.
+        let later = t0 + Duration::from_secs(61);
+        assert_eq!(limiter.admit("U2", t0), Admission::Admitted);
+        // Three in flight (U1 twice, U2): the next person waits, whoever they are.
+        assert_eq!(limiter.admit("U3", t0), Admission::Busy);
+        limiter.done();
+        assert_eq!(limiter.admit("U3", t0), Admission::Admitted);
+        limiter.done();
+        assert_eq!(limiter.admit("U1", later), Admission::Admitted);
+    }
 
     #[tokio::test]
     async fn a_panicking_task_is_contained_and_reported() {

@@ -35,6 +35,16 @@ pub const REQUIRED_BOT_SCOPES: &[&str] = &[
     "groups:history",
 ];
 
+/// The events okta-agent subscribes to (see `manifest.yml`): requests, help-channel
+/// questions, and `user_change`, which drops a person's cached profile at once.
+pub const BOT_EVENTS: &[&str] = &[
+    "app_mention",
+    "message.im",
+    "message.channels",
+    "message.groups",
+    "user_change",
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("okta-agent run needs Slack: set SLACK_APP_TOKEN and SLACK_BOT_TOKEN (see the README's setup)")]

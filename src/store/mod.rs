@@ -709,6 +709,67 @@ mod tests {
     }
 
     #[test]
+    fn finished_inbound_text_is_deleted_after_the_retention_and_failed_work_stays_put() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store
+            .remember_inbound("old-done", "{\"text\":\"reset my pw\"}", 100)
+            .unwrap();
+        store.finish_inbound("old-done").unwrap();
+        store.remember_inbound("old-pending", "{}", 100).unwrap();
+        store.remember_inbound("old-failed", "{}", 100).unwrap();
+        store.fail_inbound("old-failed").unwrap();
+        store.remember_inbound("new-done", "{}", 10_000).unwrap();
+        store.finish_inbound("new-done").unwrap();
+        assert_eq!(store.purge_inbound(1_000).unwrap(), 2);
+        assert_eq!(store.inbound_state("old-done").unwrap(), None);
+        assert_eq!(store.inbound_state("old-failed").unwrap(), None);
+        assert_eq!(
+            store.inbound_state("new-done").unwrap().as_deref(),
+            Some("done")
+        );
+        // Unfinished work is never purged, and failed work is never resumed.
+        assert_eq!(
+            store.inbound_state("old-pending").unwrap().as_deref(),
+            Some("received")
+        );
+        store.remember_inbound("crashed", "{}", 10_000).unwrap();
+        store.fail_inbound("crashed").unwrap();
+        let unfinished: Vec<String> = store
+            .unfinished_inbound()
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(unfinished, vec!["old-pending".to_string()]);
+    }
+
+    #[test]
+    fn an_older_schema_is_migrated_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO audit (seq, record, prev_hash, hash) VALUES (1, '{}', 'x', 'y')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let rows = store.audit_rows().unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            rows[0].key_id, None,
+            "records from before keyed audit are marked so"
+        );
+        store.insert_proposal(&row("p1", 200)).unwrap();
+        assert!(store.mark_undo("p1", 1).is_ok());
+    }
+
+    #[test]
     fn database_urls() {
         assert_eq!(
             sqlite_path("sqlite://a/b.db").unwrap(),

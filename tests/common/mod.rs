@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake_slack;
+pub mod rig;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -168,6 +169,66 @@ impl Harness {
         );
     }
 
+    /// Settings for okta-agent against this simulator, with `policy` and a SQLite file.
+    pub fn settings(&self, db: &std::path::Path, policy: Policy) -> Settings {
+        Settings {
+            okta: Some(OktaSettings {
+                org_url: self.url(),
+                client_id: self.client_id.clone(),
+                signing_key: self.key.clone(),
+                scopes: okta_agent::config::DEFAULT_SCOPES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            }),
+            llm: None,
+            slack: None,
+            policy: Some(policy),
+            knowledge_path: None,
+            database_url: Some(format!("sqlite://{}", db.display())),
+            inbound_retention_days: 7,
+            audit_key: Default::default(),
+            config_file: None,
+        }
+    }
+
+    /// The id of the group named `name` in the simulator.
+    pub fn group_id(&self, name: &str) -> String {
+        self.sandbox
+            .state
+            .lock()
+            .org
+            .groups
+            .iter()
+            .find(|g| g.name == name)
+            .unwrap_or_else(|| panic!("no group {name}"))
+            .id
+            .clone()
+    }
+
+    /// Deletes a user from the org (a target that no longer exists).
+    pub async fn delete_user(&self, login: &str) {
+        let r = self
+            .control
+            .delete(self.control_url(&format!("users/{login}")))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "delete refused: {}", r.status());
+    }
+
+    /// Renames a group in Okta.
+    pub async fn rename_group(&self, group_id: &str, name: &str) {
+        let r = self
+            .control
+            .put(self.control_url(&format!("groups/{group_id}")))
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "rename refused: {}", r.status());
+    }
+
     pub async fn revoke_tokens(&self) {
         self.control
             .post(self.control_url("tokens/revoke"))
@@ -257,7 +318,26 @@ impl Stack {
         limits: Limits,
         policy: Policy,
     ) -> Self {
-        let harness = Harness::demo().await;
+        Self::build_on(Harness::demo().await, model, limits, policy).await
+    }
+
+    /// The core over an org seeded with `seed`, under the demo policy.
+    pub async fn with_seed(seed: Seed) -> Self {
+        Self::build_on(
+            Harness::with_seed(seed).await,
+            None,
+            Limits::default(),
+            Policy::demo(),
+        )
+        .await
+    }
+
+    pub async fn build_on(
+        harness: Harness,
+        model: Option<Arc<dyn ModelClient>>,
+        limits: Limits,
+        policy: Policy,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("okta-agent.db");
         let clock = Arc::new(TestClock::at(T0));
@@ -290,25 +370,7 @@ impl Stack {
         limits: Limits,
         policy: Policy,
     ) -> Runtime {
-        let settings = Settings {
-            okta: Some(OktaSettings {
-                org_url: harness.url(),
-                client_id: harness.client_id.clone(),
-                signing_key: harness.key.clone(),
-                scopes: okta_agent::config::DEFAULT_SCOPES
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-            }),
-            llm: None,
-            slack: None,
-            policy: Some(policy),
-            knowledge_path: None,
-            database_url: Some(format!("sqlite://{}", db.display())),
-            inbound_retention_days: 7,
-            audit_key: Default::default(),
-            config_file: None,
-        };
+        let settings = harness.settings(db, policy);
         let overrides = Overrides {
             directory: Some(Arc::new(StaticDirectory::demo())),
             model,
@@ -342,6 +404,23 @@ impl Stack {
 
     pub fn engine(&self) -> &Engine {
         &self.runtime.engine
+    }
+
+    /// A request with thread history.
+    pub async fn ask_in_thread(
+        &self,
+        requester: &str,
+        text: &str,
+        history: Vec<okta_agent::agent::HistoryMessage>,
+    ) -> Vec<Output> {
+        self.engine()
+            .handle(Inbound {
+                requester: requester.into(),
+                text: text.into(),
+                history,
+                conversation: "test".into(),
+            })
+            .await
     }
 
     pub async fn ask(&self, requester: &str, text: &str) -> Vec<Output> {

@@ -281,3 +281,110 @@ fn check_reports_the_policy() {
     assert!(!out.status.success());
     assert!(err.contains("unknown variant `unlock`"), "{err}");
 }
+
+/// `chat` against a real org (here the simulator, reached through OKTA_ORG_URL like any org)
+/// is a dry run: cards are shown, nothing is stored, approved or executed, no secret is
+/// printed, and the shared store's in-flight work is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_against_a_real_org_never_changes_anything() {
+    use okta_agent::approvals::{Approvals, Draft, NewProposal, ProposalState, TargetSnapshot};
+    let harness = crate::common::Harness::demo().await;
+    let fake = crate::common::fake_slack::FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared.db");
+    // A running service's approval, claimed and mid-execution.
+    let store = okta_agent::store::Store::open(&db).unwrap();
+    let approvals = Approvals::new(&store);
+    let in_flight = approvals
+        .create(NewProposal {
+            draft: Draft {
+                call: okta_agent::tools::Call::new(
+                    Tool::SuspendUser,
+                    okta_agent::tools::Subject::User("jamal.reed@example.com".into()),
+                )
+                .unwrap(),
+                target: TargetSnapshot {
+                    id: "00ujamal".into(),
+                    login: "jamal.reed@example.com".into(),
+                    email: None,
+                    name: "Jamal Reed".into(),
+                    status: okta_agent::okta::UserStatus::Active,
+                    group: None,
+                },
+                worded_by: None,
+            },
+            requester: "U0LEO",
+            policy_version: "v",
+            now: okta_agent::okta::unix_now() as i64,
+            ttl_secs: 900,
+            conversation: "C1:1",
+            undo_of: None,
+        })
+        .unwrap();
+    approvals
+        .claim(
+            &in_flight.id,
+            "U0GRACE",
+            "v",
+            okta_agent::okta::unix_now() as i64,
+        )
+        .unwrap()
+        .unwrap();
+    drop(store);
+    std::fs::write(dir.path().join("okta.pem"), &harness.pem).unwrap();
+    std::fs::write(
+        dir.path().join("okta-agent.toml"),
+        "[policy]\nadmins = [\"U0LEO\", \"U0GRACE\"]\nprotected_groups = [\"Okta Administrators\"]\nreset_password_delivery = \"dm_approver\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("s.chat"),
+        "unlock <@U0BOB>\ny\nreset password for <@U0KATE>\napprove\n",
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_okta-agent"))
+        .args(["chat", "--as", "U0LEO", "--script"])
+        .arg(dir.path().join("s.chat"))
+        .env_clear()
+        .env("OKTA_ORG_URL", harness.sandbox.url())
+        .env("OKTA_CLIENT_ID", &harness.client_id)
+        .env("OKTA_PRIVATE_KEY_FILE", dir.path().join("okta.pem"))
+        .env("OKTA_AGENT_CONFIG", dir.path().join("okta-agent.toml"))
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("SLACK_APP_TOKEN", crate::common::fake_slack::APP_TOKEN)
+        .env("SLACK_BOT_TOKEN", crate::common::fake_slack::BOT_TOKEN)
+        .env("SLACK_API_URL", &fake.api_url)
+        .output()
+        .await
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Would ask for approval (dry run): Unlock"),
+        "{text}"
+    );
+    assert!(text.contains("approval happens only in Slack"), "{text}");
+    assert!(
+        text.contains("never approves or executes changes against a real Okta org"),
+        "{text}"
+    );
+    assert!(!text.contains("Executed"), "{text}");
+    assert!(!text.contains("reset_password/"), "no reset link: {text}");
+    assert!(harness.mutations().await.is_empty(), "Okta was not changed");
+    let store = okta_agent::store::Store::open(&db).unwrap();
+    let stored = Approvals::new(&store).get(&in_flight.id).unwrap().unwrap();
+    assert_eq!(
+        stored.state,
+        ProposalState::Executing,
+        "a running service's work is left alone"
+    );
+    assert_eq!(
+        store.proposals_by_requester_since("U0LEO", 0).unwrap(),
+        1,
+        "chat stored no proposal of its own"
+    );
+}

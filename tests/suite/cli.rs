@@ -140,10 +140,14 @@ async fn check_passes_then_names_what_is_wrong() {
         "{text}"
     );
     assert_eq!(ok.status.code(), Some(1));
-    // Four Okta lines, then the policy and planner lines.
+    // Four Okta lines, then the policy, planner and audit key lines.
     assert_eq!(
         text.lines().filter(|l| l.starts_with('✓')).count(),
-        6,
+        7,
+        "{text}"
+    );
+    assert!(
+        text.contains("✓ Audit key: okta-agent.db.audit-key will be made on first start"),
         "{text}"
     );
     assert!(

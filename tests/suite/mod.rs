@@ -11,3 +11,5 @@ mod okta_lifecycle;
 mod okta_limits;
 mod okta_token;
 mod slack_e2e;
+mod slack_trust;
+mod trust_boundary;

@@ -207,17 +207,7 @@ async fn user_group_role_and_link_bodies_match_recordings() {
         .await
         .unwrap()
         .value;
-    let eng = h
-        .sandbox
-        .state
-        .lock()
-        .org
-        .groups
-        .iter()
-        .find(|g| g.name == "Engineering")
-        .unwrap()
-        .id
-        .clone();
+    let eng = h.group_id("Engineering");
     let grace = h
         .client()
         .get_user("grace.kim@example.com")
@@ -390,17 +380,7 @@ async fn lifecycle_bodies_match_recordings() {
         &body,
     );
 
-    let eng = h
-        .sandbox
-        .state
-        .lock()
-        .org
-        .groups
-        .iter()
-        .find(|g| g.name == "Zoom Users")
-        .unwrap()
-        .id
-        .clone();
+    let eng = h.group_id("Zoom Users");
     let (status, _, body) = h
         .raw(
             "PUT",
@@ -807,17 +787,8 @@ async fn responses_validate_against_the_published_openapi_schemas() {
         .unwrap()
         .value
         .id;
-    let eng = h
-        .sandbox
-        .state
-        .lock()
-        .org
-        .groups
-        .iter()
-        .find(|g| g.name == "Engineering")
-        .unwrap()
-        .id
-        .clone();
+    let eng = h.group_id("Engineering");
+    let help_desk = h.group_id("IT Help Desk");
     let calls: Vec<(&str, String, String)> = vec![
         ("getUser", "GET".into(), format!("/api/v1/users/{grace}")),
         ("listUsers", "GET".into(), "/api/v1/users".into()),
@@ -843,6 +814,11 @@ async fn responses_validate_against_the_published_openapi_schemas() {
         ),
         ("listGroups", "GET".into(), "/api/v1/groups".into()),
         ("getGroup", "GET".into(), format!("/api/v1/groups/{eng}")),
+        (
+            "listGroupAssignedRoles",
+            "GET".into(),
+            format!("/api/v1/groups/{help_desk}/roles"),
+        ),
         (
             "listGroupUsers",
             "GET".into(),

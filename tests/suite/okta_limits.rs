@@ -181,3 +181,21 @@ async fn search_follows_next_links_across_pages() {
     assert_eq!(pages.len(), 3, "200 + 200 + 50");
     assert!(pages[1].path.contains("after="));
 }
+
+/// A next-page link carries the access token with it, so the client follows one only back to
+/// the configured org.
+#[tokio::test]
+async fn next_links_to_another_origin_are_not_followed() {
+    let h = Harness::demo().await;
+    h.inject(serde_json::json!({"kind": "foreign_next_link", "path_contains": "/api/v1/groups"}))
+        .await;
+    let okta = h.client();
+    let err = okta.find_group("Zoom").await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("pointed away from the org (to http://attacker.example:9)"),
+        "{err}"
+    );
+    // Without the fault, the same call works.
+    assert!(okta.find_group("Zoom").await.is_ok());
+}

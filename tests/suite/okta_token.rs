@@ -171,6 +171,42 @@ async fn dpop_nonce_dance_then_bound_api_calls() {
     assert_eq!(okta.tokens().token_requests(), 3);
 }
 
+/// Okta's Python SDK quotes path parameters in its proofs (`%40` for `@`) while its HTTP
+/// library sends `@` on the request line; Okta accepts that, so the simulator must too.
+#[tokio::test]
+async fn dpop_proofs_with_a_percent_encoded_path_are_accepted() {
+    let h = Harness::demo().await;
+    h.update_client(json!({"dpop_required": true})).await;
+    let okta = h.client();
+    okta.get_user("ana.lopez@example.com").await.unwrap();
+    let token = okta.tokens().token().await.unwrap();
+    let key = okta.tokens().dpop_key().unwrap();
+    let request_url = format!("{}/api/v1/users/ana.lopez@example.com", h.sandbox.url());
+    let send = |htu: String| {
+        let proof = key
+            .proof(
+                "GET",
+                &url::Url::parse(&htu).unwrap(),
+                None,
+                Some(token.secret.expose()),
+            )
+            .unwrap();
+        reqwest::Client::new()
+            .get(&request_url)
+            .header("Authorization", format!("DPoP {}", token.secret.expose()))
+            .header("DPoP", proof)
+            .send()
+    };
+    let sdk_style = format!("{}/api/v1/users/ana.lopez%40example.com", h.sandbox.url());
+    assert_eq!(send(sdk_style).await.unwrap().status(), 200);
+    let other_user = format!("{}/api/v1/users/bob.smith%40example.com", h.sandbox.url());
+    assert_eq!(
+        send(other_user).await.unwrap().status(),
+        401,
+        "a different path is still refused"
+    );
+}
+
 #[tokio::test]
 async fn missing_scopes_are_named_by_the_api_error() {
     let h = Harness::demo().await;
