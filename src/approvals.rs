@@ -52,6 +52,9 @@ pub struct Draft {
     pub target: TargetSnapshot,
     /// When the request adopts someone else's words from the thread ("do that"): whose.
     pub worded_by: Option<String>,
+    /// The action word as typed, when it was misspelt or a paraphrase of a destructive
+    /// action ("offboard" for deactivate): the card shows it.
+    pub as_written: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +121,8 @@ pub struct Proposal {
     pub undo_of: Option<String>,
     /// Whose words from the thread the requester adopted, if not their own.
     pub worded_by: Option<String>,
+    /// The action word as typed, when it was misspelt or a paraphrase.
+    pub as_written: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,27 +172,34 @@ impl ClaimRefusal {
     }
 }
 
-fn binding_hash(
-    id: &str,
-    call: &Call,
-    target: &TargetSnapshot,
-    requester: &str,
-    worded_by: Option<&str>,
-    policy_version: &str,
+/// What a proposal's binding hash covers.
+struct Bound<'a> {
+    id: &'a str,
+    call: &'a Call,
+    target: &'a TargetSnapshot,
+    requester: &'a str,
+    worded_by: Option<&'a str>,
+    as_written: Option<&'a str>,
+    policy_version: &'a str,
     expires_at: i64,
-) -> String {
+}
+
+fn binding_hash(b: Bound<'_>) -> String {
     let mut bound = serde_json::json!({
-        "id": id,
-        "tool": call.tool.name(),
-        "arguments": call.arguments(),
-        "target": { "id": target.id, "login": target.login, "group": target.group.as_ref().map(|g| &g.id) },
-        "requester": requester,
-        "policy_version": policy_version,
-        "expires_at": expires_at,
+        "id": b.id,
+        "tool": b.call.tool.name(),
+        "arguments": b.call.arguments(),
+        "target": { "id": b.target.id, "login": b.target.login, "group": b.target.group.as_ref().map(|g| &g.id) },
+        "requester": b.requester,
+        "policy_version": b.policy_version,
+        "expires_at": b.expires_at,
     });
-    // Only when present, so proposals stored before the field existed keep their hash.
-    if let Some(author) = worded_by {
+    // Only when present, so proposals stored before the fields existed keep their hash.
+    if let Some(author) = b.worded_by {
         bound["worded_by"] = serde_json::json!(author);
+    }
+    if let Some(typed) = b.as_written {
+        bound["as_written"] = serde_json::json!(typed);
     }
     Sha256::digest(bound.to_string().as_bytes())
         .iter()
@@ -231,15 +243,16 @@ impl<'a> Approvals<'a> {
         } = new;
         let id = format!("p-{}", uuid::Uuid::new_v4().simple());
         let expires_at = now + ttl_secs;
-        let hash = binding_hash(
-            &id,
-            &draft.call,
-            &draft.target,
+        let hash = binding_hash(Bound {
+            id: &id,
+            call: &draft.call,
+            target: &draft.target,
             requester,
-            draft.worded_by.as_deref(),
+            worded_by: draft.worded_by.as_deref(),
+            as_written: draft.as_written.as_deref(),
             policy_version,
             expires_at,
-        );
+        });
         let proposal = Proposal {
             id,
             call: draft.call,
@@ -256,6 +269,7 @@ impl<'a> Approvals<'a> {
             conversation: conversation.to_string(),
             undo_of: undo_of.map(str::to_string),
             worded_by: draft.worded_by,
+            as_written: draft.as_written,
         };
         self.store.insert_proposal(&to_row(&proposal)?)?;
         Ok(proposal)
@@ -277,15 +291,16 @@ impl<'a> Approvals<'a> {
         let Some(stored) = self.get(id)? else {
             return Ok(Err(ClaimRefusal::Missing));
         };
-        let expected = binding_hash(
-            &stored.id,
-            &stored.call,
-            &stored.target,
-            &stored.requester,
-            stored.worded_by.as_deref(),
-            &stored.policy_version,
-            stored.expires_at,
-        );
+        let expected = binding_hash(Bound {
+            id: &stored.id,
+            call: &stored.call,
+            target: &stored.target,
+            requester: &stored.requester,
+            worded_by: stored.worded_by.as_deref(),
+            as_written: stored.as_written.as_deref(),
+            policy_version: &stored.policy_version,
+            expires_at: stored.expires_at,
+        });
         if expected != stored.binding_hash {
             return Ok(Err(ClaimRefusal::Tampered(
                 "its stored record was altered".into(),
@@ -387,6 +402,7 @@ fn to_row(p: &Proposal) -> Result<ProposalRow, ApprovalError> {
         conversation: p.conversation.clone(),
         undo_of: p.undo_of.clone(),
         worded_by: p.worded_by.clone(),
+        as_written: p.as_written.clone(),
     })
 }
 
@@ -424,6 +440,7 @@ fn from_row(row: ProposalRow) -> Result<Proposal, ApprovalError> {
         conversation: row.conversation,
         undo_of: row.undo_of,
         worded_by: row.worded_by,
+        as_written: row.as_written,
     })
 }
 
@@ -444,6 +461,7 @@ mod tests {
                 group: None,
             },
             worded_by: None,
+            as_written: None,
         }
     }
 

@@ -31,7 +31,9 @@ pub struct ChatSession<'a> {
     summary: ChatSummary,
 }
 
-const HELP: &str = "Type a request (e.g. `unlock @bob`, `what apps does @ana have?`).
+const HELP: &str = "Type a request the way you would in Slack (`unlock @bob`, `pls unlokc @bob`,
+`@kate got a new phone`, `suspend @ana and @carol`, `add @ana to the zoom group`); type `help`
+for more examples.
 Answer a card with y / yes / approve or n / no / cancel.
 `undo` proposes undoing the last undoable action. `/as U0GRACE` switches who is typing.
 `/quit` leaves.";
@@ -120,15 +122,8 @@ impl<'a> ChatSession<'a> {
                 return self.show(outputs, out);
             }
         }
-        if matches!(
-            answer.as_str(),
-            "y" | "yes" | "approve" | "n" | "no" | "cancel"
-        ) {
-            return writeln!(
-                out,
-                "  okta-agent › There is no card waiting for an answer."
-            );
-        }
+        // With no card waiting, "yes" and "no" go to the engine: they may answer its own
+        // "Did you mean …?".
         if answer == "undo" {
             let Some(id) = self.undoable.take() else {
                 return writeln!(out, "  okta-agent › There is nothing to undo.");
@@ -236,8 +231,12 @@ impl<'a> ChatSession<'a> {
         };
         let mut lines = vec![
             format!(
-                "  ┌ {heading}: {}{}",
+                "  ┌ {heading}: {}{}{}",
                 card.tool.verb(),
+                card.as_written
+                    .as_deref()
+                    .map(|typed| format!(" (you wrote '{typed}')"))
+                    .unwrap_or_default(),
                 if card.undo_of.is_some() {
                     " (undo)"
                 } else {

@@ -64,6 +64,9 @@ pub struct Card {
     pub requester: String,
     /// The person whose words the requester adopted ("as asked by @eve above").
     pub worded_by: Option<String>,
+    /// The action word as typed, when it was misspelt or a paraphrase ("Deactivate (you
+    /// wrote 'offboard')").
+    pub as_written: Option<String>,
     pub approvers: Option<Approvers>,
     pub expires_at: i64,
     pub state: ProposalState,
@@ -250,10 +253,13 @@ impl Engine {
         }
         match report.plan {
             Plan::Reply(text) | Plan::Clarify(text) => outputs.push(Output::Reply(text)),
-            Plan::Propose(draft) => outputs.extend(
-                self.propose(*draft, &actor, &inbound.conversation, None)
-                    .await?,
-            ),
+            Plan::Propose { drafts, note } => {
+                outputs.extend(note.map(Output::Reply));
+                outputs.extend(
+                    self.propose_all(drafts, &actor, &inbound.conversation)
+                        .await?,
+                );
+            }
         }
         Ok(outputs)
     }
@@ -269,16 +275,66 @@ impl Engine {
         }
     }
 
-    /// Policy, then a pending proposal and its card; or a refusal.
-    async fn propose(
+    /// Several drafts from one message: each gets its own card and its own approval, or, if
+    /// policy refuses any of them, none is proposed and the reply says why.
+    async fn propose_all(
         &self,
-        draft: Draft,
+        drafts: Vec<Draft>,
         actor: &Actor,
         conversation: &str,
-        undo_of: Option<&str>,
     ) -> Result<Vec<Output>, EngineError> {
+        if drafts.len() == 1 {
+            let mut drafts = drafts;
+            return self
+                .propose(drafts.remove(0), actor, conversation, None)
+                .await;
+        }
+        let mut decided = Vec::new();
+        for (already, draft) in drafts.into_iter().enumerate() {
+            let decision = self.decide(&draft, actor, already as u32).await?;
+            decided.push((draft, decision));
+        }
+        let refusals: Vec<String> = decided
+            .iter()
+            .filter_map(|(draft, decision)| match decision {
+                Decision::Denied(reason) => Some(format!(
+                    "• {} {}: {reason}",
+                    draft.call.tool.verb(),
+                    draft.target.login
+                )),
+                _ => None,
+            })
+            .collect();
+        if !refusals.is_empty() {
+            for (draft, decision) in &decided {
+                if let Decision::Denied(reason) = decision {
+                    self.audit_denied(draft, actor, reason)?;
+                }
+            }
+            return Ok(vec![Output::Reply(format!(
+                "I can't do all of that, so I proposed none of it. Nothing was changed.\n{}",
+                refusals.join("\n")
+            ))]);
+        }
+        let mut outputs = Vec::new();
+        for (draft, decision) in decided {
+            let Decision::NeedsApproval(approvers) = decision else {
+                continue;
+            };
+            outputs.extend(self.create(draft, actor, approvers, conversation, None)?);
+        }
+        Ok(outputs)
+    }
+
+    /// What policy says about a draft now: target and group facts read fresh from Okta,
+    /// velocity counted with `already` proposals from the same message.
+    async fn decide(
+        &self,
+        draft: &Draft,
+        actor: &Actor,
+        already: u32,
+    ) -> Result<Decision, EngineError> {
         let now = self.clock.now();
-        // The draft's target was read from Okta a moment ago; roles and groups are read now.
         let target = &draft.target;
         let facts = self
             .resolver
@@ -289,7 +345,8 @@ impl Engine {
         let requester_recent = self
             .store
             .proposals_by_requester_since(&actor.slack_id, since)
-            .map_err(ApprovalError::from)?;
+            .map_err(ApprovalError::from)?
+            + already;
         let target_recent = self
             .store
             .proposals_about_since(&draft.target.id, since)
@@ -302,27 +359,57 @@ impl Engine {
             requester_recent,
             target_recent,
         };
-        let approvers = match self.policy.authorize(actor, Act::Request, &action) {
-            Decision::NeedsApproval(approvers) => approvers,
+        Ok(self.policy.authorize(actor, Act::Request, &action))
+    }
+
+    /// Policy, then a pending proposal and its card; or a refusal.
+    async fn propose(
+        &self,
+        draft: Draft,
+        actor: &Actor,
+        conversation: &str,
+        undo_of: Option<&str>,
+    ) -> Result<Vec<Output>, EngineError> {
+        match self.decide(&draft, actor, 0).await? {
+            Decision::NeedsApproval(approvers) => {
+                self.create(draft, actor, approvers, conversation, undo_of)
+            }
             Decision::Denied(reason) => {
-                if self.mode == Mode::Live {
-                    self.audit(AuditRecord {
-                        event: "denied".into(),
-                        requester: Some(actor.slack_id.clone()),
-                        detail: reason.clone(),
-                        ..record_for(&draft.call, &draft.target, now)
-                    })?;
-                }
-                return Ok(vec![Output::Reply(format!(
+                self.audit_denied(&draft, actor, &reason)?;
+                Ok(vec![Output::Reply(format!(
                     "I can't {} {}: {reason}. Nothing was changed.",
                     draft.call.tool.verb().to_lowercase(),
                     draft.target.login
-                ))]);
+                ))])
             }
-            Decision::Allowed => {
-                return Ok(vec![Output::Reply("Nothing to approve.".into())]);
-            }
-        };
+            Decision::Allowed => Ok(vec![Output::Reply("Nothing to approve.".into())]),
+        }
+    }
+
+    /// A refused request, audited (a dry run writes nothing).
+    fn audit_denied(&self, draft: &Draft, actor: &Actor, reason: &str) -> Result<(), EngineError> {
+        if self.mode == Mode::DryRun {
+            return Ok(());
+        }
+        self.audit(AuditRecord {
+            event: "denied".into(),
+            requester: Some(actor.slack_id.clone()),
+            detail: reason.to_string(),
+            ..record_for(&draft.call, &draft.target, self.clock.now())
+        })
+    }
+
+    /// Stores an authorized draft as a pending proposal (or, dry, only shows it) and returns
+    /// its card, and a triage notice when the requester cannot approve it.
+    fn create(
+        &self,
+        draft: Draft,
+        actor: &Actor,
+        approvers: Approvers,
+        conversation: &str,
+        undo_of: Option<&str>,
+    ) -> Result<Vec<Output>, EngineError> {
+        let now = self.clock.now();
         if self.mode == Mode::DryRun {
             return Ok(vec![Output::Card(Card {
                 proposal_id: "dry-run".into(),
@@ -330,6 +417,7 @@ impl Engine {
                 target: draft.target,
                 requester: actor.slack_id.clone(),
                 worded_by: draft.worded_by,
+                as_written: draft.as_written,
                 approvers: Some(approvers),
                 expires_at: now + self.policy.approval_ttl_secs(),
                 state: ProposalState::Pending,
@@ -754,6 +842,7 @@ impl Engine {
             call,
             target: TargetSnapshot::of(&user, group.as_ref()),
             worded_by: None,
+            as_written: None,
         };
         let outputs = self
             .propose(draft, &actor, &proposal.conversation, Some(&proposal.id))
@@ -857,6 +946,7 @@ fn card_for(proposal: &Proposal, approvers: Option<Approvers>) -> Card {
         target: proposal.target.clone(),
         requester: proposal.requester.clone(),
         worded_by: proposal.worded_by.clone(),
+        as_written: proposal.as_written.clone(),
         approvers,
         expires_at: proposal.expires_at,
         state: proposal.state,

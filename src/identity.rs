@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::approvals::GroupRef;
-use crate::okta::{Group, GroupMatch, OktaClient, OktaError, User};
+use crate::okta::{Group, OktaClient, OktaError, User};
 use crate::policy::{Actor, AdminRoles, GroupFacts, PersonKind, TargetFacts};
 
 /// A Slack account, as `users.info` describes it.
@@ -140,6 +140,8 @@ impl Directory for StaticDirectory {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Lookup<T> {
     Found(T),
+    /// One candidate that only resembles what was written: ask "Did you mean …?".
+    Likely(T),
     /// More than one match; the request must say which.
     Ambiguous(Vec<T>),
     /// No match; the text says what was looked for and how.
@@ -169,6 +171,17 @@ pub fn parse_mention(text: &str) -> Option<&str> {
     let inner = text.trim().strip_prefix("<@")?.strip_suffix('>')?;
     let id = inner.split('|').next()?;
     crate::policy::is_slack_user_id(id).then_some(id)
+}
+
+/// A group name as people write it: lower case, single spaces, without a trailing "group" or
+/// "team".
+pub fn group_key(name: &str) -> String {
+    let lower = name.to_lowercase();
+    let mut words: Vec<&str> = lower.split_whitespace().collect();
+    while words.len() > 1 && matches!(words.last(), Some(&("group" | "team" | "grp"))) {
+        words.pop();
+    }
+    words.join(" ")
 }
 
 /// Okta user ids: `00u` followed by letters and digits.
@@ -226,6 +239,10 @@ impl Resolver {
         }
         let (okta_user_id, unlinked) = match self.person_to_okta(&person).await? {
             Lookup::Found(user) => (Some(user.id), None),
+            Lookup::Likely(_) => (
+                None,
+                Some("your Slack email only resembles an Okta user's".into()),
+            ),
             Lookup::Ambiguous(users) => (
                 None,
                 Some(format!("{} Okta users match your Slack email", users.len())),
@@ -320,36 +337,81 @@ impl Resolver {
         })
     }
 
-    /// A name or login prefix: an exact login name wins; otherwise one match, or a question.
+    /// A name: a login's local part, a first or last name, or "first last", written exactly,
+    /// and held by one person, is a match; anything looser is a candidate to ask about.
     async fn by_name(&self, text: &str) -> Result<Lookup<User>, ResolveError> {
-        let users = self.okta.find_users(text).await?.value;
+        let first_word = text.split_whitespace().next().unwrap_or(text);
+        let users = self.okta.find_users(first_word).await?.value;
+        let wanted = text.to_lowercase();
         let exact: Vec<&User> = users
             .iter()
             .filter(|u| {
-                let login = &u.profile.login;
-                let local = login.split('@').next().unwrap_or(login);
-                local.eq_ignore_ascii_case(text)
+                let p = &u.profile;
+                let login = p.login.to_lowercase();
+                let local = login.split('@').next().unwrap_or(&login).to_string();
+                let first = p.first_name.as_deref().unwrap_or_default().to_lowercase();
+                let last = p.last_name.as_deref().unwrap_or_default().to_lowercase();
+                local == wanted
+                    || first == wanted
+                    || last == wanted
+                    || format!("{first} {last}") == wanted
             })
             .collect();
-        if let [one] = exact.as_slice() {
-            return Ok(Lookup::Found((*one).clone()));
-        }
-        let mut users = users;
-        Ok(match users.len() {
-            0 => Lookup::NotFound(format!(
-                "no Okta user's name, login or email starts with '{text}'"
-            )),
-            1 => Lookup::Found(users.remove(0)),
-            _ => Lookup::Ambiguous(users),
+        Ok(match exact.as_slice() {
+            [one] => Lookup::Found((*one).clone()),
+            [_, _, ..] => Lookup::Ambiguous(exact.into_iter().cloned().collect()),
+            [] => {
+                let mut candidates: Vec<User> = users
+                    .into_iter()
+                    .filter(|u| {
+                        text.split_whitespace().count() == 1
+                            || u.display_name().to_lowercase().starts_with(&wanted)
+                    })
+                    .collect();
+                match candidates.len() {
+                    0 => {
+                        Lookup::NotFound(format!("no Okta user's name, login or email is '{text}'"))
+                    }
+                    1 => Lookup::Likely(candidates.remove(0)),
+                    _ => Lookup::Ambiguous(candidates),
+                }
+            }
         })
     }
 
-    /// An Okta group by name: an exact name wins; several candidates need a question.
-    pub async fn group(&self, name: &str) -> Result<Lookup<Group>, ResolveError> {
-        Ok(match self.okta.find_group(name).await?.value {
-            GroupMatch::Found(group) => Lookup::Found(group),
-            GroupMatch::Ambiguous(groups) => Lookup::Ambiguous(groups),
-            GroupMatch::NotFound => Lookup::NotFound(format!("no Okta group is named '{name}'")),
+    /// An Okta group by name. Only an exact name (case, spacing and a trailing "group" aside)
+    /// is a match; a name that several groups start with, a plural ("the engineering groups"),
+    /// or a misspelling gives candidates to ask about, never a pick.
+    pub async fn group(&self, name: &str, plural: bool) -> Result<Lookup<Group>, ResolveError> {
+        let wanted = group_key(name);
+        let mut candidates = self.okta.groups_starting(&wanted).await?.value;
+        if candidates.is_empty() {
+            // A misspelling: groups starting like it, within the edits the engine allows.
+            let prefix: String = wanted.chars().take(2).collect();
+            if !prefix.is_empty() {
+                let by_prefix = self.okta.groups_starting(&prefix).await?.value;
+                let limit = crate::agent::rules::fuzzy::allowed_edits(&wanted);
+                let close =
+                    |a: &str| crate::agent::rules::fuzzy::distance(a, &wanted, limit).is_some();
+                candidates = by_prefix
+                    .into_iter()
+                    .filter(|c| {
+                        let key = group_key(c.name());
+                        close(&key) || key.split_whitespace().any(close)
+                    })
+                    .collect();
+            }
+        }
+        let exact: Vec<&Group> = candidates
+            .iter()
+            .filter(|g| group_key(g.name()) == wanted)
+            .collect();
+        Ok(match (exact.as_slice(), candidates.len()) {
+            (_, 0) => Lookup::NotFound(format!("no Okta group is named '{name}'")),
+            ([one], 1) => Lookup::Found((*one).clone()),
+            ([one], _) if !plural => Lookup::Found((*one).clone()),
+            (_, 1) if !plural => Lookup::Likely(candidates.remove(0)),
+            _ => Lookup::Ambiguous(candidates),
         })
     }
 

@@ -4,6 +4,7 @@
 //! one model call and an approval costs none. The model only proposes: policy and a person
 //! decide, elsewhere.
 
+mod commands;
 pub mod model;
 pub mod prompt;
 pub mod rules;
@@ -18,9 +19,8 @@ use tracing::{info, warn};
 use crate::approvals::Draft;
 use crate::identity::ResolveError;
 use crate::policy::Actor;
-use crate::tools::{Call, CallError, Subject, Tool};
+use crate::tools::{CallError, Tool};
 use model::{ChatMessage, ModelClient, ModelError, ModelReply};
-use rules::{Parsed, Target};
 use toolbox::{Step, Toolbox};
 
 /// A request, stripped of any Slack types.
@@ -59,7 +59,12 @@ pub enum Author {
 pub enum Plan {
     Reply(String),
     Clarify(String),
-    Propose(Box<Draft>),
+    /// One card per draft, each approved on its own; `note` answers any reads asked for in
+    /// the same message.
+    Propose {
+        drafts: Vec<Draft>,
+        note: Option<String>,
+    },
 }
 
 /// A plan and what it cost.
@@ -99,13 +104,15 @@ pub struct Agent {
 }
 
 /// What the command engine can do, for "help" and anything it did not understand.
-pub const CAPABILITIES: &str = "I can help with Okta accounts. Try, for example:
-• unlock @bob  •  reset password for @bob  •  reset mfa for @bob
-• suspend @bob  •  unsuspend @bob  •  deactivate @bob  •  reactivate @bob
-• add @ana to the Zoom group  •  remove @ana from Engineering
-• what apps does @ana have?  •  what groups is @ana in?
-• is @bob locked out?  •  why can't @bob log in?  •  clear sessions for @bob
-Changes always need an approval click.";
+pub const CAPABILITIES: &str = "I can help with Okta accounts. For example:
+• unlock @bob  •  @bob is locked out  •  unlock @bob and @kate
+• reset password for @bob  •  reset @bob's mfa  •  @kate got a new phone
+• suspend @bob  •  @bob needs to be suspended  •  re-enable @carol  •  reactivate @dan
+• offboard @jamal (deactivates)  •  sign @bob out everywhere  •  force a password change for @bob
+• add @ana to \"Zoom Users\"  •  @ana no longer needs Sales  •  put @ana and @kate in Engineering
+• what apps does @ana have?  •  what groups is @ana in?  •  why can't @bob log in?
+• unlock @bob and reset his mfa (one card each)
+Typos are fine (\"unlokc\"); when I'm not sure, I ask. Changes always need an approval click.";
 
 impl Agent {
     pub fn new(toolbox: Toolbox, model: Option<Arc<dyn ModelClient>>, limits: Limits) -> Self {
@@ -235,7 +242,12 @@ impl Agent {
                         })
                     }
                     // A change ends the turn: no further model call.
-                    Step::Propose(draft) => return Ok(Ok(Plan::Propose(draft))),
+                    Step::Propose(draft) => {
+                        return Ok(Ok(Plan::Propose {
+                            drafts: vec![*draft],
+                            note: None,
+                        }))
+                    }
                     Step::Clarify(text) => return Ok(Ok(Plan::Clarify(text))),
                     Step::Refuse(text) => return Ok(Ok(Plan::Reply(text))),
                 }
@@ -276,130 +288,5 @@ impl Agent {
         }
         kept.reverse();
         kept
-    }
-
-    /// The deterministic command engine.
-    pub async fn plan_with_rules(
-        &self,
-        inbound: &Inbound,
-        actor: &Actor,
-    ) -> Result<Plan, ResolveError> {
-        let (parsed, worded_by) = match rules::parse(&inbound.text) {
-            // "maria.rossi@example.com" after "which Maria?": the question's request, with
-            // this person.
-            Parsed::TargetOnly(target) => match self.answered_request(&inbound.history) {
-                Some((Parsed::Action { tool, group, .. }, author)) => (
-                    Parsed::Action {
-                        tool,
-                        user: Some(target),
-                        group,
-                    },
-                    other_than(author, &inbound.requester),
-                ),
-                _ => (Parsed::Unknown, None),
-            },
-            // "@okta-agent do that": the latest request in the thread, whoever wrote it.
-            Parsed::Refer => match self.last_request(&inbound.history) {
-                Some((parsed, author)) => {
-                    let parsed = speaking_for(parsed, &author);
-                    (parsed, other_than(author, &inbound.requester))
-                }
-                None => {
-                    return Ok(Plan::Reply(
-                        "I don't see an earlier request in this thread to act on. Say what you need, for example `unlock @bob`.".into(),
-                    ))
-                }
-            },
-            parsed => (parsed, None),
-        };
-        let (tool, user, group) = match parsed {
-            Parsed::Action { tool, user, group } => (tool, user, group),
-            Parsed::Help => return Ok(Plan::Reply(CAPABILITIES.into())),
-            Parsed::Unknown | Parsed::TargetOnly(_) | Parsed::Refer => {
-                if let Some(answer) = self.toolbox.docs().answer(&inbound.text) {
-                    return Ok(Plan::Reply(answer));
-                }
-                return Ok(Plan::Reply(format!(
-                    "Sorry, I didn't understand that.\n{CAPABILITIES}"
-                )));
-            }
-        };
-        let user = user.map(|t| match t {
-            Target::Requester => format!("<@{}>", inbound.requester),
-            Target::Named(name) => name,
-        });
-        let subject = match (tool, user, group) {
-            (Tool::FindGroup, _, Some(group)) => Subject::Group(group),
-            (Tool::FindGroup, _, None) => {
-                return Ok(Plan::Clarify("Which group should I look for?".into()))
-            }
-            (Tool::FindUser, Some(user), _) => Subject::Query(user),
-            (_, None, _) => {
-                return Ok(Plan::Clarify(format!(
-                    "Who should I {} for? Mention them (@name), or give their email or Okta login.",
-                    tool.verb().to_lowercase()
-                )))
-            }
-            (Tool::AddUserToGroup | Tool::RemoveUserFromGroup, Some(_), None) => {
-                return Ok(Plan::Clarify(
-                    "Which group? For example: `add @ana to the Zoom Users group`.".into(),
-                ))
-            }
-            (Tool::AddUserToGroup | Tool::RemoveUserFromGroup, Some(user), Some(group)) => {
-                Subject::Membership { user, group }
-            }
-            (_, Some(user), _) => Subject::User(user),
-        };
-        let call = match Call::new(tool, subject) {
-            Ok(call) => call,
-            Err(e) => return Ok(Plan::Reply(format!("I couldn't use that request: {e}."))),
-        };
-        Ok(match self.toolbox.run(&call, actor).await? {
-            Step::Answer(text) | Step::Refuse(text) => Plan::Reply(text),
-            Step::Clarify(text) => Plan::Clarify(text),
-            Step::Propose(draft) => Plan::Propose(Box::new(Draft {
-                worded_by,
-                ..*draft
-            })),
-        })
-    }
-
-    /// The latest request a person made in the thread, and who made it. Other bots' posts
-    /// are never adopted.
-    fn last_request(&self, history: &[HistoryMessage]) -> Option<(Parsed, String)> {
-        history.iter().rev().find_map(|m| match &m.author {
-            Author::Person(id) => {
-                let parsed = rules::parse(&m.text);
-                matches!(parsed, Parsed::Action { .. }).then(|| (parsed, id.clone()))
-            }
-            Author::ThisBot | Author::OtherBot => None,
-        })
-    }
-
-    /// The latest request that okta-agent answered with a question (a reply after it).
-    fn answered_request(&self, history: &[HistoryMessage]) -> Option<(Parsed, String)> {
-        let asked = history.iter().rposition(|m| m.author == Author::ThisBot)?;
-        self.last_request(&history[..asked])
-    }
-}
-
-/// `Some(author)` when the words were someone else's.
-fn other_than(author: String, requester: &str) -> Option<String> {
-    (author != requester).then_some(author)
-}
-
-/// Someone else's "I'm locked out" is about them, not about whoever adopts it.
-fn speaking_for(parsed: Parsed, author: &str) -> Parsed {
-    match parsed {
-        Parsed::Action {
-            tool,
-            user: Some(Target::Requester),
-            group,
-        } => Parsed::Action {
-            tool,
-            user: Some(Target::Named(format!("<@{author}>"))),
-            group,
-        },
-        other => other,
     }
 }

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use crate::agent::rules::command;
 use crate::approvals::{Draft, TargetSnapshot};
 use crate::identity::{parse_mention, Lookup, ResolveError, Resolver};
 use crate::knowledge::HelpDocs;
@@ -24,6 +25,15 @@ pub enum Step {
     Clarify(String),
     /// Not allowed, or nothing to act on.
     Refuse(String),
+}
+
+/// What the command engine knows about a call beyond its arguments.
+#[derive(Clone, Debug, Default)]
+pub struct Hints {
+    /// The group was written as a plural ("the engineering groups"): several may be meant.
+    pub group_plural: bool,
+    /// The action word as typed, when it was misspelt or a paraphrase of a destructive action.
+    pub as_written: Option<String>,
 }
 
 #[derive(Clone)]
@@ -49,6 +59,15 @@ impl Toolbox {
     }
 
     pub async fn run(&self, call: &Call, actor: &Actor) -> Result<Step, ResolveError> {
+        self.run_with(call, actor, &Hints::default()).await
+    }
+
+    pub async fn run_with(
+        &self,
+        call: &Call,
+        actor: &Actor,
+        hints: &Hints,
+    ) -> Result<Step, ResolveError> {
         let scope = self.policy.scope(actor, call.tool);
         if let Scope::Nobody(why) = &scope {
             return Ok(Step::Refuse(format!("I can't do that: {why}.")));
@@ -64,49 +83,38 @@ impl Toolbox {
                 if let Some(refusal) = self.read_refusal(call.tool, actor, None) {
                     return Ok(Step::Refuse(refusal));
                 }
-                Ok(Step::Answer(match self.resolver.group(name).await? {
-                    Lookup::Found(g) => format!(
-                        "Okta group \"{}\" ({:?}, id {}).",
-                        g.name(),
-                        g.group_type,
-                        g.id
-                    ),
-                    Lookup::Ambiguous(groups) => format!(
-                        "Several groups match \"{name}\": {}.",
-                        groups
-                            .iter()
-                            .map(|g| format!("\"{}\"", g.name()))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    Lookup::NotFound(why) | Lookup::Refused(why) => format!("Not found: {why}."),
-                }))
+                Ok(Step::Answer(
+                    match self.resolver.group(name, false).await? {
+                        Lookup::Found(g) | Lookup::Likely(g) => format!(
+                            "Okta group \"{}\" ({:?}, id {}).",
+                            g.name(),
+                            g.group_type,
+                            g.id
+                        ),
+                        Lookup::Ambiguous(groups) => format!(
+                            "Several groups match \"{name}\": {}.",
+                            groups
+                                .iter()
+                                .map(|g| format!("\"{}\"", g.name()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        Lookup::NotFound(why) | Lookup::Refused(why) => {
+                            format!("Not found: {why}.")
+                        }
+                    },
+                ))
             }
             (subject, tool) => {
                 let Some(who) = subject.user() else {
                     return Ok(Step::Refuse(format!("{tool} needs a person")));
                 };
-                let user = if scope == Scope::OnlySelf {
-                    match self.own_account(who, actor).await? {
-                        Ok(user) => user,
-                        Err(refusal) => return Ok(Step::Refuse(refusal)),
-                    }
-                } else {
-                    match self.resolver.user(who).await? {
-                        Lookup::Found(user) => user,
-                        Lookup::Ambiguous(users) => {
-                            return Ok(Step::Clarify(which_person(who, &users)))
-                        }
-                        Lookup::NotFound(why) => {
-                            return Ok(Step::Refuse(format!("I couldn't find that person: {why}.")))
-                        }
-                        Lookup::Refused(why) => {
-                            return Ok(Step::Refuse(format!("I can't act on that person: {why}.")))
-                        }
-                    }
+                let user = match self.person(who, actor, call).await? {
+                    Ok(user) => user,
+                    Err(step) => return Ok(step),
                 };
                 if tool.changes_okta() {
-                    return self.draft(call, user).await;
+                    return self.draft(call, user, hints).await;
                 }
                 if let Some(refusal) = self.read_refusal(tool, actor, Some(&user)) {
                     return Ok(Step::Refuse(refusal));
@@ -114,6 +122,37 @@ impl Toolbox {
                 self.read_about(tool, &user).await.map(Step::Answer)
             }
         }
+    }
+
+    /// The one Okta user `who` names, within what policy lets `actor` ask about; or the step
+    /// that says why not (a question for a loose or ambiguous name, a refusal otherwise).
+    pub async fn person(
+        &self,
+        who: &str,
+        actor: &Actor,
+        call: &Call,
+    ) -> Result<Result<User, Step>, ResolveError> {
+        match self.policy.scope(actor, call.tool) {
+            Scope::Nobody(why) => return Ok(Err(Step::Refuse(format!("I can't do that: {why}.")))),
+            Scope::OnlySelf => {
+                return Ok(self.own_account(who, actor).await?.map_err(Step::Refuse))
+            }
+            Scope::Anyone => {}
+        }
+        Ok(match self.resolver.user(who).await? {
+            Lookup::Found(user) => Ok(user),
+            Lookup::Likely(user) => Err(Step::Clarify(format!(
+                "Did you mean: {}?",
+                command(call.tool, &user.profile.login, call.subject.group())
+            ))),
+            Lookup::Ambiguous(users) => Err(Step::Clarify(which_person(who, &users))),
+            Lookup::NotFound(why) => {
+                Err(Step::Refuse(format!("I couldn't find that person: {why}.")))
+            }
+            Lookup::Refused(why) => {
+                Err(Step::Refuse(format!("I can't act on that person: {why}.")))
+            }
+        })
     }
 
     /// For someone who may only act on themselves: the request must name them (a mention of
@@ -156,7 +195,7 @@ impl Toolbox {
             return Ok(Step::Refuse(refusal));
         }
         let users = match self.resolver.user(query).await? {
-            Lookup::Found(user) => vec![user],
+            Lookup::Found(user) | Lookup::Likely(user) => vec![user],
             Lookup::Ambiguous(users) => users,
             Lookup::NotFound(why) | Lookup::Refused(why) => {
                 return Ok(Step::Answer(format!("Nobody found: {why}.")))
@@ -165,16 +204,22 @@ impl Toolbox {
         Ok(Step::Answer(people_list(&users)))
     }
 
-    async fn draft(&self, call: &Call, user: User) -> Result<Step, ResolveError> {
+    async fn draft(&self, call: &Call, user: User, hints: &Hints) -> Result<Step, ResolveError> {
         if let Some(why) = status_blocks(call.tool, &user) {
             return Ok(Step::Refuse(why));
         }
         let group = match call.subject.group() {
-            Some(name) => match self.resolver.group(name).await? {
+            Some(name) => match self.resolver.group(name, hints.group_plural).await? {
                 Lookup::Found(group) => Some(group),
+                Lookup::Likely(group) => {
+                    return Ok(Step::Clarify(format!(
+                        "Did you mean: {}?",
+                        command(call.tool, &user.profile.login, Some(group.name()))
+                    )))
+                }
                 Lookup::Ambiguous(groups) => {
                     return Ok(Step::Clarify(format!(
-                        "Several Okta groups match \"{name}\": {}. Which one? Say it again with the full group name.",
+                        "Which group did you mean? Several match \"{name}\": {}. Reply with the exact name.",
                         groups.iter().map(|g| format!("\"{}\"", g.name())).collect::<Vec<_>>().join(", ")
                     )))
                 }
@@ -206,6 +251,7 @@ impl Toolbox {
             call: call.clone(),
             target: TargetSnapshot::of(&user, group.as_ref()),
             worded_by: None,
+            as_written: hints.as_written.clone(),
         })))
     }
 

@@ -71,9 +71,9 @@ pub struct RateLimitStatus {
 /// Outcome of looking a group up by name.
 #[derive(Debug)]
 pub enum GroupMatch {
-    /// One group whose name equals the query (case-insensitively), or the only candidate.
+    /// The one group whose name equals the query (case-insensitively).
     Found(Group),
-    /// Several candidates and no exact match: ask which.
+    /// No exact match: these groups' names start with the query (one or more); ask.
     Ambiguous(Vec<Group>),
     NotFound,
 }
@@ -202,20 +202,25 @@ impl OktaClient {
 
     /// Finds a group by name: an exact (case-insensitive) match wins; otherwise one candidate
     /// is taken, and several are returned as ambiguous.
+    /// Groups whose names start with `prefix` (Okta's `q` search on groups).
+    pub async fn groups_starting(&self, prefix: &str) -> Result<Reply<Vec<Group>>, OktaError> {
+        let mut url = self.api(&["groups"])?;
+        url.query_pairs_mut().append_pair("q", prefix.trim());
+        self.get_all(url).await
+    }
+
     pub async fn find_group(&self, name: &str) -> Result<Reply<GroupMatch>, OktaError> {
         let name = name.trim();
-        let mut url = self.api(&["groups"])?;
-        url.query_pairs_mut().append_pair("q", name);
-        let reply: Reply<Vec<Group>> = self.get_all(url).await?;
+        let reply = self.groups_starting(name).await?;
         let exact: Vec<&Group> = reply
             .value
             .iter()
             .filter(|g| g.name().eq_ignore_ascii_case(name))
             .collect();
+        // Only an exact name is a match; a single loose candidate is still only a candidate.
         let found = match (exact.as_slice(), reply.value.len()) {
             ([one], _) => GroupMatch::Found((*one).clone()),
             ([], 0) => GroupMatch::NotFound,
-            ([], 1) => GroupMatch::Found(reply.value[0].clone()),
             ([], _) => GroupMatch::Ambiguous(reply.value.clone()),
             (many, _) => GroupMatch::Ambiguous(many.iter().map(|g| (*g).clone()).collect()),
         };

@@ -59,8 +59,12 @@ fn target_line(card: &Card) -> String {
 /// buttons carry only the proposal id.
 pub fn pending_card(card: &Card) -> (String, Value) {
     let title = format!(
-        "Approval needed: {}{}",
+        "Approval needed: {}{}{}",
         card.tool.verb(),
+        card.as_written
+            .as_deref()
+            .map(|typed| format!(" (you wrote '{}')", untrusted(typed)))
+            .unwrap_or_default(),
         if card.undo_of.is_some() {
             " (undo)"
         } else {
@@ -93,7 +97,12 @@ pub fn pending_card(card: &Card) -> (String, Value) {
         context(format!("Expires {} · request {}", format_utc(card.expires_at), card.proposal_id)),
         {"type": "actions", "block_id": "decision", "elements": [approve, button("cancel", "Cancel", &card.proposal_id, None)]},
     ]);
-    let fallback = format!("{title}: {} ({})", card.target.name, card.target.login);
+    let fallback = format!(
+        "Approval needed: {}: {} ({})",
+        card.tool.verb(),
+        card.target.name,
+        card.target.login
+    );
     (untrusted(&fallback), blocks)
 }
 
@@ -169,6 +178,7 @@ mod tests {
             },
             requester: "U0LEO".into(),
             worded_by: Some("U0EVE".into()),
+            as_written: Some("<!channel> offboard".into()),
             approvers: None,
             expires_at: 0,
             state: ProposalState::Executed,

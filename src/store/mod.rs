@@ -15,6 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_trust_boundary.sql"),
+    include_str!("migrations/0003_as_written.sql"),
 ];
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -65,6 +66,8 @@ pub struct ProposalRow {
     pub undo_of: Option<String>,
     /// Whose words from the thread the requester adopted.
     pub worded_by: Option<String>,
+    /// The action word as typed, when it was misspelt or a paraphrase.
+    pub as_written: Option<String>,
 }
 
 /// What a conditional state change found.
@@ -187,12 +190,13 @@ impl Store {
 
     pub fn insert_proposal(&self, row: &ProposalRow) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO proposals (id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            "INSERT INTO proposals (id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by, as_written)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 row.id, row.created_at, row.expires_at, row.requester, row.tool, row.call,
                 row.target, row.policy_version, row.binding_hash, row.state, row.approver,
-                row.decided_at, row.outcome, row.conversation, row.undo_of, row.worded_by
+                row.decided_at, row.outcome, row.conversation, row.undo_of, row.worded_by,
+                row.as_written
             ],
         )?;
         Ok(())
@@ -202,7 +206,7 @@ impl Store {
         let conn = self.conn();
         let row = conn
             .query_row(
-                "SELECT id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by
+                "SELECT id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by, as_written
                  FROM proposals WHERE id = ?1",
                 [id],
                 |r| {
@@ -223,6 +227,7 @@ impl Store {
                         conversation: r.get(13)?,
                         undo_of: r.get(14)?,
                         worded_by: r.get(15)?,
+                        as_written: r.get(16)?,
                     })
                 },
             )
@@ -619,6 +624,7 @@ mod tests {
             conversation: "chat".into(),
             undo_of: None,
             worded_by: None,
+            as_written: None,
         }
     }
 

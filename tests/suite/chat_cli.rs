@@ -312,6 +312,7 @@ async fn chat_against_a_real_org_never_changes_anything() {
                     group: None,
                 },
                 worded_by: None,
+                as_written: None,
             },
             requester: "U0LEO",
             policy_version: "v",

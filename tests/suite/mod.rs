@@ -4,6 +4,7 @@ mod agent_rules;
 mod approvals_property;
 mod chat_cli;
 mod cli;
+mod command_engine;
 mod engine_flows;
 mod model_http;
 mod okta_faithfulness;

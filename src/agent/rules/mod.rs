@@ -1,0 +1,1055 @@
+//! The deterministic command engine, used when no model is configured (and as the fallback
+//! when the model is unreachable). It understands what IT people type in a hurry: typos
+//! ("unlokc"), paraphrases and passive forms ("bob needs to be suspended", "sign her out
+//! everywhere", "X no longer needs Zoom"), several targets or actions in one message ("suspend
+//! @a and @b", "unlock @a and reset her MFA"), quoted and short group names. It never guesses a
+//! target: mentions, emails, Okta ids and names are taken as written, words that name no one
+//! ("all", "everyone") are never a person, and a reading it is unsure of becomes a question.
+//! Pure text in, intents out: no I/O.
+//!
+//! * [`tokens`]: mentions, emails, ids, quoted names, words, separators.
+//! * [`lexicon`]: the vocabulary, folded to canonical words.
+//! * [`fuzzy`]: spelling distance.
+
+pub mod fuzzy;
+pub mod lexicon;
+pub mod tokens;
+
+use crate::tools::{Risk, Tool};
+use lexicon::Class;
+use tokens::{Kind, Token};
+
+/// Who a request is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// "me", "my", "I'm": the person asking.
+    Requester,
+    /// A mention, email, Okta id, or a name as written.
+    Named(String),
+}
+
+/// What a clause asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Intent {
+    Tool(Tool),
+    /// "re-enable", "restore", "unblock": the account's status decides which action.
+    Reenable,
+    /// "delete": okta-agent does not delete accounts; it asks whether deactivate is meant.
+    Delete,
+    /// "reset bob" with neither password nor MFA: it asks which.
+    ResetWhich,
+}
+
+/// A group as the message names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupName {
+    pub name: String,
+    /// Written as a plural ("the engineering groups"): several groups may be meant.
+    pub plural: bool,
+}
+
+/// One action on one target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Action {
+    pub intent: Intent,
+    pub user: Option<Target>,
+    pub group: Option<GroupName>,
+    /// The word as typed when it was a misspelling, or a paraphrase of a destructive action
+    /// ("offboard" for deactivate): the card shows it.
+    pub as_written: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// One or more actions, each on one target.
+    Actions(Vec<Action>),
+    /// Only a person, e.g. the answer to "which Maria?".
+    TargetOnly(Target),
+    /// "do that", "go ahead": a clear reference to the latest request in the thread.
+    Refer,
+    /// "yes": the answer to okta-agent's "Did you mean …?".
+    Confirm,
+    /// "no" to that question.
+    Deny,
+    /// A how-to question for the help documents.
+    HelpQuestion,
+    Help,
+    Unknown,
+}
+
+/// Short messages that clearly point at an earlier request in the thread.
+const REFERENCES: &[&str] = &[
+    "do that",
+    "do it",
+    "do this",
+    "go ahead",
+    "please do",
+    "handle this",
+    "handle that",
+    "handle it",
+    "take care of it",
+    "take care of this",
+    "take care of that",
+    "do as asked",
+    "as asked above",
+    "same as above",
+    "do the above",
+    "what they asked",
+    "what she asked",
+    "what he asked",
+    "action that",
+    "action this",
+];
+
+const CONFIRMATIONS: &[&str] = &[
+    "yes",
+    "y",
+    "yep",
+    "yeah",
+    "yup",
+    "correct",
+    "yes please",
+    "yes correct",
+    "thats right",
+    "that is right",
+    "exactly",
+    "sure",
+    "confirm",
+    "confirmed",
+    "yes that one",
+    "that one",
+];
+
+const DENIALS: &[&str] = &[
+    "no",
+    "n",
+    "nope",
+    "wrong",
+    "not that one",
+    "no thanks",
+    "cancel",
+];
+
+const HELP: &[&str] = &[
+    "help",
+    "what can you do",
+    "commands",
+    "what do you do",
+    "how do i use this",
+    "how do i use you",
+];
+
+/// The most actions one message may carry; more is asked to be split.
+pub const MAX_ACTIONS: usize = 5;
+
+/// A word after the classifier: its class and canonical form, or a possible name.
+#[derive(Clone, Debug)]
+struct Word {
+    token: Token,
+    class: Option<Class>,
+    canonical: &'static str,
+    /// Fixed from a misspelling.
+    corrected: bool,
+}
+
+impl Word {
+    fn canon(&self) -> &str {
+        if self.class.is_some() && matches!(self.class, Some(Class::Verb | Class::Noun)) {
+            self.canonical
+        } else {
+            &self.token.norm
+        }
+    }
+
+    fn is_name(&self) -> bool {
+        self.token.kind == Kind::Word
+            && self.class.is_none()
+            && !self.token.norm.chars().all(|c| c.is_ascii_digit())
+            && self.token.norm.chars().any(char::is_alphanumeric)
+    }
+}
+
+/// Politeness that may stand before the verb ("please unlock", "can you unlock").
+const BEFORE_VERB: &[&str] = &["please", "pls", "plz", "you", "u", "kindly", "hey", "hi"];
+
+fn classify(token: Token, verb_position: bool) -> Word {
+    if token.kind != Kind::Word {
+        return Word {
+            token,
+            class: None,
+            canonical: "",
+            corrected: false,
+        };
+    }
+    if let Some((class, canonical)) = lexicon::lookup(&token.norm) {
+        return Word {
+            token,
+            class: Some(class),
+            canonical,
+            corrected: false,
+        };
+    }
+    if let Some(entry) = lexicon::correct(&token.norm, verb_position) {
+        return Word {
+            token,
+            class: Some(entry.class),
+            canonical: entry.canonical,
+            corrected: true,
+        };
+    }
+    Word {
+        token,
+        class: None,
+        canonical: "",
+        corrected: false,
+    }
+}
+
+/// Recognises a message.
+pub fn parse(text: &str) -> Parsed {
+    let tokens = tokens::tokenize(text);
+    if tokens.is_empty() {
+        return Parsed::Unknown;
+    }
+    let plain: Vec<String> = tokens.iter().map(|t| t.norm.clone()).collect();
+    let joined = plain.join(" ");
+    if HELP.contains(&joined.as_str()) {
+        return Parsed::Help;
+    }
+    if CONFIRMATIONS.contains(&joined.as_str()) {
+        return Parsed::Confirm;
+    }
+    if DENIALS.contains(&joined.as_str()) {
+        return Parsed::Deny;
+    }
+    // "How do I …?" and "Where do I …?" are for the help documents, unless they name someone.
+    if matches!(plain.first().map(String::as_str), Some("how" | "where"))
+        && !tokens.iter().any(Token::is_explicit_target)
+    {
+        return Parsed::HelpQuestion;
+    }
+    let mut words: Vec<Word> = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        let verb_position = words.last().is_none_or(|w| {
+            w.token.kind == Kind::Separator || BEFORE_VERB.contains(&w.token.norm.as_str())
+        });
+        words.push(classify(token, verb_position));
+    }
+    let clauses = clauses(&words);
+    let message_groups = clauses
+        .iter()
+        .any(|c| ClauseView::new(c, false).group_context());
+    let mut actions: Vec<Pending> = Vec::new();
+    // People named in clauses without an action ("X and Y can't log in"): they belong to the
+    // next action.
+    let mut orphans: Vec<Target> = Vec::new();
+    for clause in &clauses {
+        let view = ClauseView::new(clause, message_groups);
+        match view.intent() {
+            Some((intent, as_written)) => {
+                let group = view.group(intent);
+                let mut targets = view.targets(intent, actions.last());
+                if !orphans.is_empty() {
+                    let mut all = std::mem::take(&mut orphans);
+                    all.extend(targets);
+                    targets = all;
+                }
+                if targets.is_empty() && !view.names_anyone() {
+                    if let Some(last) = actions.last() {
+                        // "X lost her phone, reset mfa": the same action again, or a second
+                        // action on the same people ("suspend @x and clear sessions").
+                        if last.intent == intent {
+                            continue;
+                        }
+                        if last.explicit {
+                            targets = last.targets.clone();
+                        }
+                    }
+                }
+                let explicit = view.has_explicit_target()
+                    || (view.names_anyone() && targets.iter().all(|t| matches!(t, Target::Named(n) if n.starts_with("<@") || n.contains('@'))));
+                let named = !targets.is_empty();
+                actions.push(Pending {
+                    intent,
+                    targets,
+                    group,
+                    as_written,
+                    explicit,
+                    named,
+                });
+            }
+            None => {
+                let Some(last) = actions.last_mut() else {
+                    orphans.extend(view.targets(Intent::Tool(Tool::FindUser), None));
+                    continue;
+                };
+                // After people named exactly, only people named exactly join ("…, security
+                // incident" is not a person).
+                let targets: Vec<Target> = if last.explicit {
+                    view.explicit_targets()
+                } else {
+                    view.targets(Intent::Tool(Tool::FindUser), None)
+                };
+                if targets.is_empty() {
+                    continue;
+                }
+                let group = view.group(last.intent);
+                match (&last.group, group) {
+                    (_, None) => last.targets.extend(targets),
+                    (None, Some(group)) => {
+                        last.targets.extend(targets);
+                        last.group = Some(group);
+                    }
+                    (Some(_), Some(group)) => {
+                        let next = Pending {
+                            intent: last.intent,
+                            targets,
+                            group: Some(group),
+                            as_written: last.as_written.clone(),
+                            explicit: last.explicit,
+                            named: true,
+                        };
+                        actions.push(next);
+                    }
+                }
+            }
+        }
+    }
+    if actions.is_empty() {
+        return without_action(&words, &clauses, &joined, &plain, text);
+    }
+    // "reset mfa and clear sessions for @ana": an action that named no one takes the people
+    // of the action right after it.
+    for i in (0..actions.len().saturating_sub(1)).rev() {
+        if !actions[i].named && actions[i + 1].named && actions[i + 1].explicit {
+            actions[i].targets = actions[i + 1].targets.clone();
+        }
+    }
+    let mut out = Vec::new();
+    for pending in actions {
+        if pending.targets.is_empty() {
+            out.push(Action {
+                intent: pending.intent,
+                user: None,
+                group: pending.group,
+                as_written: pending.as_written,
+            });
+            continue;
+        }
+        for target in pending.targets {
+            if out.iter().any(|a: &Action| {
+                a.intent == pending.intent
+                    && a.user.as_ref() == Some(&target)
+                    && a.group == pending.group
+            }) {
+                continue;
+            }
+            out.push(Action {
+                intent: pending.intent,
+                user: Some(target),
+                group: pending.group.clone(),
+                as_written: pending.as_written.clone(),
+            });
+        }
+    }
+    Parsed::Actions(out)
+}
+
+/// What a message without an action is: a reference ("do that"), a person (the answer to
+/// "which one?"), a question for the help docs, or nothing.
+fn without_action(
+    words: &[Word],
+    clauses: &[Vec<Word>],
+    joined: &str,
+    plain: &[String],
+    text: &str,
+) -> Parsed {
+    let explicit = words.iter().any(|w| w.token.is_explicit_target());
+    if words.len() <= 6
+        && !explicit
+        && REFERENCES
+            .iter()
+            .any(|r| format!(" {joined} ").contains(&format!(" {r} ")))
+    {
+        return Parsed::Refer;
+    }
+    let asks = matches!(
+        plain.first().map(String::as_str),
+        Some(
+            "how"
+                | "where"
+                | "what"
+                | "whats"
+                | "when"
+                | "who"
+                | "why"
+                | "can"
+                | "is"
+                | "are"
+                | "do"
+                | "does"
+                | "which"
+        )
+    );
+    if asks && !explicit {
+        return Parsed::HelpQuestion;
+    }
+    // A person alone: named exactly, or a bare name of one to three words.
+    let all: Vec<Target> = clauses
+        .iter()
+        .flat_map(|c| ClauseView::new(c, false).targets(Intent::Tool(Tool::FindUser), None))
+        .collect();
+    let bare_name = words.len() <= 3 && words.iter().all(Word::is_name);
+    if let [one] = all.as_slice() {
+        if explicit || bare_name {
+            return Parsed::TargetOnly(one.clone());
+        }
+    }
+    if asks || text.trim_end().ends_with('?') {
+        return Parsed::HelpQuestion;
+    }
+    Parsed::Unknown
+}
+
+/// An action being assembled from clauses.
+#[derive(Clone, Debug)]
+struct Pending {
+    intent: Intent,
+    targets: Vec<Target>,
+    group: Option<GroupName>,
+    as_written: Option<String>,
+    /// Its people were named exactly (mentions, emails, ids).
+    explicit: bool,
+    /// Its own clause named anyone (a target, "me", a pronoun or a name).
+    named: bool,
+}
+
+/// Splits at separators. Inside a group name after "to"/"from", "and"/"&" belong to the name
+/// ("Sales and Marketing") unless a person or an action follows.
+fn clauses(words: &[Word]) -> Vec<Vec<Word>> {
+    let mut out: Vec<Vec<Word>> = Vec::new();
+    let mut current: Vec<Word> = Vec::new();
+    let mut in_group_name = false;
+    for (i, word) in words.iter().enumerate() {
+        if word.token.kind == Kind::Separator {
+            let next = words[i + 1..]
+                .iter()
+                .find(|w| w.token.kind != Kind::Separator);
+            let continues_name = in_group_name
+                && next.is_some_and(|n| {
+                    !n.token.is_explicit_target()
+                        && !matches!(
+                            n.class,
+                            Some(Class::Verb | Class::SelfWord | Class::Pronoun)
+                        )
+                });
+            if continues_name {
+                current.push(word.clone());
+                continue;
+            }
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            in_group_name = false;
+            continue;
+        }
+        if matches!(word.token.norm.as_str(), "to" | "into" | "from") {
+            in_group_name = true;
+        }
+        current.push(word.clone());
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// One clause, with helpers for the intent rules.
+struct ClauseView<'a> {
+    words: &'a [Word],
+    canon: Vec<&'a str>,
+    /// Some clause of the message names a group ("add @a and @b to Zoom").
+    message_groups: bool,
+}
+
+/// Group delimiters, with the words that begin a group name after them.
+const INTO: &[&str] = &["to", "into", "in"];
+const OUT_OF: &[&str] = &["from", "of", "off"];
+
+impl<'a> ClauseView<'a> {
+    fn new(words: &'a [Word], message_groups: bool) -> Self {
+        let canon = words.iter().map(Word::canon).collect();
+        Self {
+            words,
+            canon,
+            message_groups,
+        }
+    }
+
+    /// A read asked for by a noun alone ("apps for @bob", "groups @kate") only when nothing
+    /// else is said: with a person named exactly, every other word is known vocabulary ("@ana
+    /// moved teams" is a statement, not a request to list her groups).
+    fn only_about_people(&self) -> bool {
+        !self.has_explicit_target() || !self.words.iter().any(Word::is_name)
+    }
+
+    fn has_explicit_target(&self) -> bool {
+        self.words.iter().any(|w| w.token.is_explicit_target())
+    }
+
+    /// Whether the clause names anyone: a target, "me", or a pronoun.
+    fn names_anyone(&self) -> bool {
+        self.has_explicit_target()
+            || self
+                .words
+                .iter()
+                .any(|w| matches!(w.class, Some(Class::SelfWord | Class::Pronoun)))
+    }
+
+    fn explicit_targets(&self) -> Vec<Target> {
+        self.words
+            .iter()
+            .filter(|w| w.token.is_explicit_target())
+            .map(|w| Target::Named(w.token.raw.clone()))
+            .collect()
+    }
+
+    fn has(&self, word: &str) -> bool {
+        self.canon.contains(&word)
+    }
+
+    fn has_any(&self, words: &[&str]) -> bool {
+        words.iter().any(|w| self.has(w))
+    }
+
+    /// `a` followed by `b` within `gap` words.
+    fn near(&self, a: &str, b: &str, gap: usize) -> bool {
+        self.canon
+            .iter()
+            .enumerate()
+            .any(|(i, w)| *w == a && self.canon[i + 1..].iter().take(gap + 1).any(|x| *x == b))
+    }
+
+    fn first(&self) -> &str {
+        self.canon.first().copied().unwrap_or_default()
+    }
+
+    /// A question about a state ("is bob locked out?"), not a request ("can you unlock bob").
+    fn is_question(&self) -> bool {
+        let second = self.canon.get(1).copied().unwrap_or_default();
+        match self.first() {
+            "is" | "are" | "am" | "why" | "whats" | "does" | "did" | "has" | "was" | "were"
+            | "which" | "who" => true,
+            "what" => !matches!(second, "apps" | "groups" | "group"),
+            "can" | "could" => !matches!(
+                second,
+                "you"
+                    | "u"
+                    | "someone"
+                    | "somebody"
+                    | "anyone"
+                    | "we"
+                    | "i"
+                    | "me"
+                    | "pls"
+                    | "please"
+                    | "ya"
+                    | "yall"
+            ),
+            _ => false,
+        }
+    }
+
+    fn group_context(&self) -> bool {
+        self.words.iter().any(|w| w.token.kind == Kind::Quoted)
+            || self.has_any(&["group", "groups"])
+            || self.delimiter(INTO).is_some()
+            || self.delimiter(OUT_OF).is_some()
+    }
+
+    /// The position of the last delimiter word from `set` that starts a group name ("of" only
+    /// as "out of").
+    fn delimiter(&self, set: &[&str]) -> Option<usize> {
+        (0..self.words.len()).rev().find(|&i| {
+            let w = &self.words[i];
+            w.token.kind == Kind::Word
+                && set.contains(&w.token.norm.as_str())
+                && (w.token.norm != "of" || (i > 0 && self.words[i - 1].token.norm == "out"))
+        })
+    }
+
+    /// The intent and, for a misspelt or paraphrased destructive verb, the word as typed.
+    fn intent(&self) -> Option<(Intent, Option<String>)> {
+        let tool = |t: Tool| Some(Intent::Tool(t));
+        let question = self.is_question();
+        let password = self.has("password");
+        let group_ctx = self.group_context() || self.message_groups;
+        let mfa = self.has("mfa") || self.near("okta", "verify", 0);
+        let named_group = self.words.iter().any(|w| w.token.kind == Kind::Quoted)
+            || self.has_any(&["group", "groups"]);
+        let no_longer_needs = (self.near("no", "longer", 0)
+            && (self.has("need") || self.has("needs")))
+            || (self.has_any(&["doesnt", "dont"]) && self.has_any(&["need", "needs"]));
+        let add = !no_longer_needs
+            && (self.has("add")
+                || (self.near("be", "in", 0) && named_group)
+                || (self.has("reenroll") && named_group && !mfa)
+                || (self.has("access")
+                    && (self.canon.contains(&"give")
+                        || self.near("need", "access", 1)
+                        || self.near("needs", "access", 1)
+                        || self.near("needed", "access", 1))
+                    && self.delimiter(INTO).is_some()));
+        let remove = self.has("remove")
+            || no_longer_needs
+            || (self.has("revoke") && (self.has("access") || group_ctx) && !self.has("sessions"))
+            || (self.canon.contains(&"take")
+                && (self.near("out", "of", 0) || self.canon.contains(&"off")));
+        // "is erin suspended?": a question about a state, not a request to change it.
+        let state_question = question
+            && self.words.iter().any(|w| {
+                w.class == Some(Class::Verb)
+                    && (w.token.norm.ends_with("ed") || w.token.norm == "frozen")
+            });
+        let state_question = state_question
+            || (question && self.has_any(&["locked", "active", "enabled", "disabled"]));
+        let intent = if self.has("delete") && !group_ctx {
+            Some(Intent::Delete)
+        } else if state_question {
+            tool(Tool::DiagnoseUser)
+        } else if add && mfa && !group_ctx {
+            tool(Tool::ResetFactors)
+        } else if add {
+            tool(Tool::AddUserToGroup)
+        } else if remove && mfa {
+            tool(Tool::ResetFactors)
+        } else if remove && self.has("sessions") {
+            tool(Tool::ClearSessions)
+        } else if remove
+            || (self.has("deactivate") && self.delimiter(OUT_OF).is_some() && group_ctx)
+        {
+            // "remove @ana" alone: a membership change; the engine asks which group.
+            tool(Tool::RemoveUserFromGroup)
+        } else if self.has("apps") && !add && !remove && !mfa && self.only_about_people() {
+            tool(Tool::ListUserApps)
+        } else if self.finds_group() {
+            tool(Tool::FindGroup)
+        } else if !add
+            && !remove
+            && self.only_about_people()
+            && (self.has("groups")
+                || self.has("member")
+                || self.near("member", "of", 0)
+                || self
+                    .canon
+                    .windows(2)
+                    .any(|w| w == ["belong", "to"] || w == ["belongs", "to"])
+                || (self.first() == "what" && self.has("group") && self.has("in")))
+        {
+            tool(Tool::ListUserGroups)
+        } else if mfa
+            || (self.has("phone") && self.has_any(&["new", "lost", "broken", "changed"]))
+            || self.has("reenroll")
+        {
+            if question && !self.has_any(&["reset", "clear"]) {
+                tool(Tool::DiagnoseUser)
+            } else {
+                tool(Tool::ResetFactors)
+            }
+        } else if (self.has("expire") && !self.has("account"))
+            || (self.has("force") && (self.canon.contains(&"change") || self.has("reset")))
+            || self.near("change", "next", 3)
+            || (password && self.near("next", "time", 0))
+        {
+            tool(Tool::ExpirePassword)
+        } else if self.has("forgot")
+            || (password
+                && (self.has("reset")
+                    || self.has_any(&["new", "send", "change", "temp", "temporary", "link"])))
+            || (self.has("reset") && self.has_any(&["account", "link", "email"]) && !mfa)
+        {
+            tool(Tool::ResetPassword)
+        } else if self.has("reset") && !password {
+            Some(Intent::ResetWhich)
+        } else if self.has("sessions")
+            || self.has("signout")
+            || self.near("sign", "out", 2)
+            || self.near("log", "out", 2)
+            || self.near("signed", "out", 2)
+            || self.near("logged", "out", 2)
+            || self.near("out", "everywhere", 1)
+        {
+            tool(Tool::ClearSessions)
+        } else if self.has("unsuspend") || self.near("lift", "suspend", 1) {
+            tool(Tool::UnsuspendUser)
+        } else if self.has("reenable")
+            || (self.canon.contains(&"turn") && self.near("back", "on", 0))
+            || self.near("access", "back", 1)
+        {
+            Some(Intent::Reenable)
+        } else if self.has("suspend") {
+            tool(Tool::SuspendUser)
+        } else if self.has("reactivate") {
+            tool(Tool::ReactivateUser)
+        } else if self.has("deactivate") || self.near("left", "company", 1) {
+            tool(Tool::DeactivateUser)
+        } else if self.has("unlock") {
+            tool(Tool::UnlockUser)
+        } else if self.near("locked", "out", 1) || self.has_any(&["lockedout", "lockout"]) {
+            if question {
+                tool(Tool::DiagnoseUser)
+            } else {
+                tool(Tool::UnlockUser)
+            }
+        } else if self.has_any(&["diagnose", "status"])
+            || (self.has("check") && !self.has("apps"))
+            || (self.has_any(&["cant", "cannot", "unable", "couldnt"])
+                && self.has_any(&[
+                    "signin", "sign", "log", "access", "get", "logging", "signing",
+                ]))
+            || (question && self.has_any(&["signin", "sign", "log", "logging", "signing"]))
+            || self.near("whats", "wrong", 0)
+            || self.near("what", "wrong", 1)
+            || self.near("let", "in", 2)
+        {
+            tool(Tool::DiagnoseUser)
+        } else if self.has("find") || self.near("who", "is", 0) || self.near("look", "up", 0) {
+            tool(Tool::FindUser)
+        } else if question
+            && self.has_explicit_target()
+            && !self.has_any(&["apps", "groups", "group"])
+        {
+            // Any other question about someone named exactly: what is going on with them.
+            tool(Tool::DiagnoseUser)
+        } else {
+            None
+        }?;
+        Some((intent, self.as_written(intent)))
+    }
+
+    /// "find group Zoom", "which group is Zoom", "look up the Zoom group".
+    fn finds_group(&self) -> bool {
+        let explicit = self.words.iter().any(|w| w.token.is_explicit_target());
+        !explicit
+            && self.has_any(&["group", "groups"])
+            && (self.has("find")
+                || self.near("look", "up", 0)
+                || self.near("which", "group", 0)
+                || self.near("group", "named", 0)
+                || self.near("group", "called", 0))
+    }
+
+    /// For a destructive action reached through a misspelling or another word ("offboard",
+    /// "disable", "kick"), the word as typed; and for any misspelt verb.
+    fn as_written(&self, intent: Intent) -> Option<String> {
+        let Intent::Tool(tool) = intent else {
+            return None;
+        };
+        let corrected = self
+            .words
+            .iter()
+            .find(|w| w.corrected && w.class == Some(Class::Verb));
+        if let Some(word) = corrected {
+            return Some(word.token.raw.clone());
+        }
+        if tool.risk() != Risk::Destructive {
+            return None;
+        }
+        let plain_word = match tool {
+            Tool::SuspendUser => "suspend",
+            Tool::DeactivateUser => "deactivate",
+            Tool::RemoveUserFromGroup => "remove",
+            _ => return None,
+        };
+        let driving = self
+            .words
+            .iter()
+            .find(|w| w.class == Some(Class::Verb) && w.canonical == plain_word);
+        match driving {
+            Some(word) if !word.token.norm.starts_with(plain_word) => Some(word.token.raw.clone()),
+            Some(_) => None,
+            None if tool == Tool::RemoveUserFromGroup => {
+                let typed: Vec<&str> = self
+                    .words
+                    .iter()
+                    .filter(|w| {
+                        matches!(
+                            w.token.norm.as_str(),
+                            "no" | "longer"
+                                | "need"
+                                | "needs"
+                                | "revoke"
+                                | "take"
+                                | "doesnt"
+                                | "dont"
+                        )
+                    })
+                    .map(|w| w.token.raw.as_str())
+                    .collect();
+                (!typed.is_empty()).then(|| typed.join(" "))
+            }
+            None if tool == Tool::DeactivateUser => Some("left the company".into()),
+            None => None,
+        }
+    }
+
+    /// The group this clause names, for group tools: a quoted name, or the words after
+    /// "to"/"into"/"in" (adds) or "from"/"out of" (removals), or after "needs" ("X no longer
+    /// needs Zoom"), without articles, "group", "team" and pleasantries.
+    fn group(&self, intent: Intent) -> Option<GroupName> {
+        let Intent::Tool(tool) = intent else {
+            return None;
+        };
+        if !matches!(
+            tool,
+            Tool::AddUserToGroup | Tool::RemoveUserFromGroup | Tool::FindGroup
+        ) {
+            return None;
+        }
+        if let Some(quoted) = self.words.iter().find(|w| w.token.kind == Kind::Quoted) {
+            let plural = self
+                .words
+                .iter()
+                .any(|w| matches!(w.token.norm.as_str(), "groups" | "teams" | "grps"));
+            return Some(GroupName {
+                name: quoted.token.raw.clone(),
+                plural,
+            });
+        }
+        let start = match tool {
+            Tool::AddUserToGroup | Tool::RemoveUserFromGroup => {
+                self.membership_group_start(tool).map(|i| i + 1)
+            }
+            _ => self
+                .words
+                .iter()
+                .rposition(|w| {
+                    matches!(
+                        w.token.norm.as_str(),
+                        "named" | "called" | "group" | "groups" | "grp" | "grps" | "is"
+                    )
+                })
+                .map(|i| i + 1),
+        }?;
+        let mut span: Vec<&Word> = self.words[start..]
+            .iter()
+            .filter(|w| !w.token.is_explicit_target())
+            .collect();
+        // "look up the Engineering group": the name stands before the word "group".
+        if tool == Tool::FindGroup && span.is_empty() && start > 0 {
+            span = self.words[..start - 1]
+                .iter()
+                .filter(|w| w.is_name() || w.class.is_none())
+                .collect();
+        }
+        // "…access to Zoom": the group follows "access to".
+        // Not "okta": group names start with it ("Okta Administrators").
+        const LEADING: &[&str] = &["the", "our", "a", "an", "my", "access", "to", "for", "of"];
+        const TRAILING: &[&str] = &[
+            "group", "groups", "grp", "grps", "team", "teams", "please", "pls", "thanks", "thx",
+            "asap", "now", "today", "in", "okta", "access", "too", "anymore", "as", "well",
+            "either", "also", "app",
+        ];
+        while span
+            .first()
+            .is_some_and(|w| LEADING.contains(&w.token.norm.as_str()))
+        {
+            span.remove(0);
+        }
+        let mut plural = false;
+        while let Some(last) = span.last() {
+            let norm = last.token.norm.as_str();
+            if !TRAILING.contains(&norm) && last.token.kind != Kind::Separator {
+                break;
+            }
+            plural |= matches!(norm, "groups" | "teams" | "grps");
+            span.pop();
+        }
+        if span.is_empty() {
+            return None;
+        }
+        let name = span
+            .iter()
+            .map(|w| w.token.raw.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Some(GroupName { name, plural })
+    }
+
+    /// Where a membership change's group name begins: after "to"/"into"/"in" for adds; after
+    /// "from"/"out of"/"off", "access to" or "needs" for removals.
+    fn membership_group_start(&self, tool: Tool) -> Option<usize> {
+        if tool == Tool::AddUserToGroup {
+            return self.delimiter(INTO);
+        }
+        self.delimiter(OUT_OF)
+            .or_else(|| self.access_to())
+            .or_else(|| {
+                self.words
+                    .iter()
+                    .rposition(|w| matches!(w.token.norm.as_str(), "need" | "needs"))
+            })
+    }
+
+    /// "…access to G": the position of that "to".
+    fn access_to(&self) -> Option<usize> {
+        (1..self.words.len())
+            .rev()
+            .find(|&i| self.words[i].token.norm == "to" && self.words[i - 1].token.norm == "access")
+    }
+
+    /// The people this clause names: mentions, emails and ids as written; else "me"; else a
+    /// pronoun for the people of the previous action; else a name (up to three words, outside
+    /// the group name).
+    fn targets(&self, intent: Intent, previous: Option<&Pending>) -> Vec<Target> {
+        let group_start = match intent {
+            Intent::Tool(tool @ (Tool::AddUserToGroup | Tool::RemoveUserFromGroup)) => {
+                self.membership_group_start(tool)
+            }
+            Intent::Tool(Tool::FindGroup) => return Vec::new(),
+            _ => None,
+        };
+        let before_group = &self.words[..group_start.unwrap_or(self.words.len())];
+        let explicit: Vec<Target> = self
+            .words
+            .iter()
+            .filter(|w| w.token.is_explicit_target())
+            .map(|w| Target::Named(w.token.raw.clone()))
+            .collect();
+        if !explicit.is_empty() {
+            return explicit;
+        }
+        if before_group
+            .iter()
+            .any(|w| w.class == Some(Class::SelfWord))
+        {
+            return vec![Target::Requester];
+        }
+        if before_group.iter().any(|w| w.class == Some(Class::Pronoun)) {
+            if let Some(previous) = previous {
+                return previous.targets.clone();
+            }
+        }
+        // A name never follows "in"/"from"/"at" ("deactivate everyone in Sales"), and a word
+        // before "team" or "group" names a group, not a person ("the whole sales team").
+        let group_noun = |i: usize| {
+            before_group.get(i + 1).is_some_and(|w| {
+                matches!(
+                    w.token.norm.as_str(),
+                    "team" | "teams" | "group" | "groups" | "grp" | "department" | "dept"
+                )
+            })
+        };
+        let Some(start) = (0..before_group.len()).find(|&i| {
+            before_group[i].is_name()
+                && !group_noun(i)
+                && (i == 0
+                    || !matches!(
+                        before_group[i - 1].token.norm.as_str(),
+                        "in" | "from" | "at" | "within" | "inside"
+                    ))
+        }) else {
+            return Vec::new();
+        };
+        let name: Vec<&str> = before_group[start..]
+            .iter()
+            .take_while(|w| w.is_name())
+            .take(3)
+            .map(|w| w.token.raw.as_str())
+            .collect();
+        vec![Target::Named(name.join(" "))]
+    }
+}
+
+/// The canonical command for a tool on a person (and group): what "Did you mean: …?" offers,
+/// and what a "yes" parses back to exactly.
+pub fn command(tool: Tool, user: &str, group: Option<&str>) -> String {
+    let group = group.unwrap_or_default();
+    match tool {
+        Tool::ResetPassword => format!("reset password for {user}"),
+        Tool::UnlockUser => format!("unlock {user}"),
+        Tool::SuspendUser => format!("suspend {user}"),
+        Tool::UnsuspendUser => format!("unsuspend {user}"),
+        Tool::DeactivateUser => format!("deactivate {user}"),
+        Tool::ReactivateUser => format!("reactivate {user}"),
+        Tool::AddUserToGroup => format!("add {user} to \"{group}\""),
+        Tool::RemoveUserFromGroup => format!("remove {user} from \"{group}\""),
+        Tool::ResetFactors => format!("reset mfa for {user}"),
+        Tool::ClearSessions => format!("clear sessions for {user}"),
+        Tool::ExpirePassword => format!("expire password for {user}"),
+        Tool::ListUserApps => format!("what apps does {user} have"),
+        Tool::ListUserGroups => format!("what groups is {user} in"),
+        Tool::DiagnoseUser => format!("diagnose {user}"),
+        Tool::FindUser => format!("find user {user}"),
+        Tool::FindGroup => format!("find group \"{group}\""),
+        Tool::SearchHelpDocs => user.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Action {
+        match parse(text) {
+            Parsed::Actions(actions) if actions.len() == 1 => actions[0].clone(),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn self_and_questions() {
+        assert_eq!(one("I'm locked out").intent, Intent::Tool(Tool::UnlockUser));
+        assert_eq!(one("I'm locked out").user, Some(Target::Requester));
+        assert_eq!(
+            one("is <@U0BOB> locked out?").intent,
+            Intent::Tool(Tool::DiagnoseUser)
+        );
+        assert_eq!(
+            parse("maria.rossini@example.com"),
+            Parsed::TargetOnly(Target::Named("maria.rossini@example.com".into()))
+        );
+        assert_eq!(parse("help"), Parsed::Help);
+        assert_eq!(parse("yes"), Parsed::Confirm);
+    }
+
+    /// Byte offsets from a lower-cased copy must never index the original text.
+    #[test]
+    fn letters_that_change_length_when_lower_cased_do_not_crash() {
+        for text in [
+            "add İİİİİİİİ to x",
+            "remove ẞẞẞ from İİ",
+            "add Ⱥ to Ȿ group",
+            "add x to İstanbul",
+        ] {
+            let _ = parse(text);
+        }
+        let add = one("add <@U0ANA> to İstanbul Office");
+        assert_eq!(add.group.unwrap().name, "İstanbul Office");
+    }
+
+    #[test]
+    fn every_canonical_command_parses_back_to_its_tool() {
+        for tool in Tool::ALL {
+            if tool == Tool::SearchHelpDocs {
+                continue;
+            }
+            let text = command(tool, "<@U0BOB>", Some("Zoom Users"));
+            let action = one(&text);
+            assert_eq!(action.intent, Intent::Tool(tool), "{text}");
+            if tool != Tool::FindGroup {
+                assert_eq!(
+                    action.user,
+                    Some(Target::Named("<@U0BOB>".into())),
+                    "{text}"
+                );
+            }
+            if matches!(
+                tool,
+                Tool::AddUserToGroup | Tool::RemoveUserFromGroup | Tool::FindGroup
+            ) {
+                assert_eq!(action.group.unwrap().name, "Zoom Users", "{text}");
+            }
+        }
+    }
+}
