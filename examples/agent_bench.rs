@@ -100,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
         llm: None,
         slack: None,
         policy: Some(Policy::new(config).map_err(|p| anyhow::anyhow!("{p:?}"))?),
-        knowledge_path: None,
+        knowledge: Default::default(),
         database_url: None,
         inbound_retention_days: 7,
         audit_key: Default::default(),

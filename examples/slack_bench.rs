@@ -72,9 +72,10 @@ async fn main() -> anyhow::Result<()> {
             socket_connections: 1,
             max_requests_per_person_per_minute: 600,
             max_requests_in_flight: 1000,
+            help_answers_per_channel_per_hour: 30,
         }),
         policy: Some(Policy::new(policy).map_err(|p| anyhow::anyhow!("{p:?}"))?),
-        knowledge_path: None,
+        knowledge: Default::default(),
         database_url: Some(format!(
             "sqlite://{}",
             dir.path().join("bench.db").display()

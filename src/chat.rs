@@ -210,6 +210,17 @@ impl<'a> ChatSession<'a> {
                     "  (a direct message went to {} in Slack; it is not shown here)",
                     self.name(&to)
                 )?,
+                Output::Help { answer, offer, .. } => {
+                    writeln!(out, "  okta-agent › {}", indent_rest(&answer.plain()))?;
+                    if let Some((tool, label)) = offer {
+                        writeln!(
+                            out,
+                            "    [{label}] — to press it here, type `{}`",
+                            crate::agent::rules::command(tool, "me", None)
+                        )?;
+                    }
+                    writeln!(out, "    [That solved it] [I still need help]")?;
+                }
                 Output::TriageNotice {
                     requester, summary, ..
                 } => writeln!(

@@ -237,18 +237,26 @@ pub fn policy_checks(settings: &Settings) -> Vec<CheckLine> {
         None => CheckLine::pass("Planner", "built-in command engine (no OPENAI_* settings)"),
     });
     lines.push(audit_key_line(settings));
-    if let Some(path) = &settings.knowledge_path {
-        lines.push(match crate::knowledge::HelpDocs::load(path) {
-            Ok(docs) if docs.is_empty() => CheckLine::fail(
-                "Help docs",
-                format!("no .md or .txt files in {}", path.display()),
-            ),
-            Ok(docs) => CheckLine::pass(
-                "Help docs",
-                format!("{} document(s) from {}", docs.len(), path.display()),
-            ),
-            Err(e) => CheckLine::fail("Help docs", e.to_string()),
-        });
+    if !settings.knowledge.sources.is_empty() {
+        match settings.knowledge.sources.load() {
+            Ok((docs, problems)) => {
+                lines.push(if docs.is_empty() {
+                    CheckLine::fail(
+                        "Help docs",
+                        "no help documents were found; put .md, .txt or .html files in [knowledge] path",
+                    )
+                } else {
+                    CheckLine::pass(
+                        "Help docs",
+                        format!("{} document(s), {} section(s)", docs.len(), docs.sections()),
+                    )
+                });
+                for problem in problems {
+                    lines.push(CheckLine::fail("Help docs", problem));
+                }
+            }
+            Err(e) => lines.push(CheckLine::fail("Help docs", e.to_string())),
+        }
     }
     lines
 }

@@ -62,8 +62,9 @@ pub struct Settings {
     pub llm: Option<ModelSettings>,
     /// `[policy]`, checked; `None` when the file has none (reads only).
     pub policy: Option<Policy>,
-    /// `[knowledge] path`: the folder of help documents.
-    pub knowledge_path: Option<PathBuf>,
+    /// `[knowledge]`: where help documents come from, and how often the folder is checked
+    /// for changes.
+    pub knowledge: KnowledgeSettings,
     /// `DATABASE_URL` or `[store] database_url`, when set.
     pub database_url: Option<String>,
     /// `[store] inbound_retention_days`: how long finished inbound work (and the message text
@@ -121,6 +122,8 @@ pub struct SlackSettings {
     pub max_requests_per_person_per_minute: u32,
     /// Requests being worked on at once, across everyone.
     pub max_requests_in_flight: u32,
+    /// Help answers the assistant may post per channel per hour.
+    pub help_answers_per_channel_per_hour: u32,
 }
 
 /// `[slack]`: tokens may be here too, but the environment is the better place for them.
@@ -137,12 +140,34 @@ struct SlackFile {
     socket_connections: Option<u32>,
     max_requests_per_person_per_minute: Option<u32>,
     max_requests_in_flight: Option<u32>,
+    help_answers_per_channel_per_hour: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KnowledgeFile {
     path: Option<PathBuf>,
+    #[serde(default)]
+    pages: Vec<PageFile>,
+    cache_dir: Option<PathBuf>,
+    #[serde(default)]
+    synonyms: std::collections::BTreeMap<String, Vec<String>>,
+    reload_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageFile {
+    url: String,
+    refresh_minutes: Option<u64>,
+}
+
+/// `[knowledge]`, checked.
+#[derive(Clone, Debug, Default)]
+pub struct KnowledgeSettings {
+    pub sources: crate::knowledge::sources::Sources,
+    /// How often the folder is checked for changes (and due pages fetched), in seconds.
+    pub reload_seconds: u64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -262,6 +287,7 @@ impl Settings {
             }
         }
         let slack = slack_settings(&env, file.slack, &mut problems);
+        let knowledge = knowledge_settings(file.knowledge, &mut problems);
         let inbound_retention_days = file.store.inbound_retention_days.unwrap_or(7);
         if !(1..=365).contains(&inbound_retention_days) {
             problems.push(format!(
@@ -288,7 +314,7 @@ impl Settings {
                 llm,
                 slack,
                 policy,
-                knowledge_path: file.knowledge.path,
+                knowledge,
                 database_url,
                 inbound_retention_days,
                 audit_key,
@@ -297,6 +323,57 @@ impl Settings {
         } else {
             Err(ConfigError { problems })
         }
+    }
+}
+
+fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> KnowledgeSettings {
+    let mut pages = Vec::new();
+    for page in file.pages {
+        match Url::parse(&page.url) {
+            Ok(url) if matches!(url.scheme(), "https" | "http") => {}
+            _ => {
+                problems.push(format!(
+                    "knowledge.pages: '{}' is not an http(s) URL",
+                    page.url
+                ));
+                continue;
+            }
+        }
+        let minutes = page.refresh_minutes.unwrap_or(60);
+        if !(1..=10_080).contains(&minutes) {
+            problems.push(format!(
+                "knowledge.pages: refresh_minutes {minutes} for {} is out of range; use 1 to 10080 (a week)",
+                page.url
+            ));
+            continue;
+        }
+        pages.push(crate::knowledge::sources::Page {
+            url: page.url,
+            refresh: std::time::Duration::from_secs(minutes * 60),
+        });
+    }
+    let cache_dir = file.cache_dir.or_else(|| {
+        (!pages.is_empty()).then(|| {
+            file.path.as_ref().map_or_else(
+                || PathBuf::from("okta-agent-help-cache"),
+                |p| p.join(".cache"),
+            )
+        })
+    });
+    let reload_seconds = file.reload_seconds.unwrap_or(5);
+    if !(1..=86_400).contains(&reload_seconds) {
+        problems.push(format!(
+            "knowledge.reload_seconds: {reload_seconds} is out of range; use 1 to 86400"
+        ));
+    }
+    KnowledgeSettings {
+        sources: crate::knowledge::sources::Sources {
+            folder: file.path,
+            pages,
+            cache_dir,
+            synonyms: file.synonyms.into_iter().collect(),
+        },
+        reload_seconds,
     }
 }
 
@@ -481,6 +558,12 @@ fn slack_settings(
             "slack.max_requests_in_flight: {max_requests_in_flight} is out of range; use 1 to 1000"
         ));
     }
+    let help_answers_per_channel_per_hour = file.help_answers_per_channel_per_hour.unwrap_or(30);
+    if !(1..=3_600).contains(&help_answers_per_channel_per_hour) {
+        problems.push(format!(
+            "slack.help_answers_per_channel_per_hour: {help_answers_per_channel_per_hour} is out of range; use 1 to 3600"
+        ));
+    }
     if problems.len() > before {
         return None;
     }
@@ -493,6 +576,7 @@ fn slack_settings(
         socket_connections,
         max_requests_per_person_per_minute,
         max_requests_in_flight,
+        help_answers_per_channel_per_hour,
     })
 }
 
@@ -734,7 +818,7 @@ mod tests {
         let s = load(&[], Some(&cfg)).unwrap();
         assert!(s.policy.unwrap().is_admin("U0ADMIN1"));
         assert_eq!(s.database_url.as_deref(), Some("sqlite://x.db"));
-        assert_eq!(s.knowledge_path, Some(PathBuf::from("docs")));
+        assert_eq!(s.knowledge.sources.folder, Some(PathBuf::from("docs")));
         let s = load(&[("DATABASE_URL", "sqlite://env.db")], Some(&cfg)).unwrap();
         assert_eq!(s.database_url.as_deref(), Some("sqlite://env.db"));
         let err = load(&[("DATABASE_URL", "postgres://db")], None)

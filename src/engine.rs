@@ -102,6 +102,13 @@ pub enum Output {
         requester: String,
         summary: String,
     },
+    /// An answer from the help documents for `asker`, with its sources, and the self-service
+    /// action (and its button label) the asker may take on themselves, if one fits.
+    Help {
+        asker: String,
+        answer: Box<crate::knowledge::HelpAnswer>,
+        offer: Option<(Tool, String)>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -236,6 +243,12 @@ impl Engine {
                 "Sorry, {reason}. Nothing was changed."
             ))]);
         }
+        // A how-to question goes to the help documents first.
+        if crate::agent::rules::parse(&inbound.text) == crate::agent::rules::Parsed::HelpQuestion {
+            if let Some(answer) = self.agent.help(&inbound.text).await {
+                return Ok(vec![self.help_output(&actor, answer)]);
+            }
+        }
         let today = format_utc(self.clock.now());
         let report = self.agent.plan(inbound, &actor, &today[..10]).await?;
         info!(
@@ -262,6 +275,102 @@ impl Engine {
             }
         }
         Ok(outputs)
+    }
+
+    /// A question in a help channel: an answer from the documents, or nothing (chatter,
+    /// off-topic, nothing fits). People from other organisations and bots get nothing.
+    pub async fn help_question(&self, asker: &str, question: &str) -> Vec<Output> {
+        let actor = match self.resolver.actor(asker).await {
+            Ok(actor) => actor,
+            Err(e) => {
+                warn!(error = %e, "could not look up the asker of a help question");
+                return Vec::new();
+            }
+        };
+        if matches!(
+            actor.kind,
+            PersonKind::External | PersonKind::Bot | PersonKind::Deleted
+        ) {
+            return Vec::new();
+        }
+        match self.agent.help(question).await {
+            Some(answer) => vec![self.help_output(&actor, answer)],
+            None => Vec::new(),
+        }
+    }
+
+    fn help_output(&self, actor: &Actor, answer: crate::knowledge::HelpAnswer) -> Output {
+        let offer = answer
+            .self_service
+            .filter(|tool| self.policy.allows_self_service(actor, *tool))
+            .map(|tool| (tool, self.self_service_label(tool)));
+        Output::Help {
+            asker: actor.slack_id.clone(),
+            answer: Box::new(answer),
+            offer,
+        }
+    }
+
+    /// The button's words for a self-service action.
+    fn self_service_label(&self, tool: Tool) -> String {
+        match tool {
+            Tool::UnlockUser => "Unlock my account".into(),
+            Tool::ResetPassword
+                if self.policy.reset_delivery() == crate::policy::ResetDelivery::Email =>
+            {
+                "Send me a reset email".into()
+            }
+            Tool::ResetPassword => "Reset my password".into(),
+            other => format!("{} for me", other.verb()),
+        }
+    }
+
+    /// A self-service button: the same proposal, policy and approval as the typed request
+    /// "`tool` for me", with the person who clicked as requester and target.
+    pub async fn self_service(
+        &self,
+        requester: &str,
+        tool: Tool,
+        conversation: &str,
+    ) -> Vec<Output> {
+        let reference = reference();
+        let span = info_span!("self_service", request_id = %reference, requester, tool = %tool);
+        async {
+            let result: Result<Vec<Output>, EngineError> = async {
+                let actor = self.resolver.actor(requester).await?;
+                if actor.kind != PersonKind::Member {
+                    return Ok(vec![Output::Ephemeral {
+                        to: requester.to_string(),
+                        text: "Only members of this workspace can use self-service. Nothing was changed.".into(),
+                    }]);
+                }
+                let call = match Call::new(tool, crate::tools::Subject::User(format!("<@{requester}>"))) {
+                    Ok(call) => call,
+                    Err(e) => return Ok(vec![Output::Reply(format!("I couldn't do that: {e}."))]),
+                };
+                match self.agent.toolbox().run(&call, &actor).await? {
+                    crate::agent::toolbox::Step::Propose(draft) => {
+                        self.propose(*draft, &actor, conversation, None).await
+                    }
+                    crate::agent::toolbox::Step::Answer(text)
+                    | crate::agent::toolbox::Step::Refuse(text)
+                    | crate::agent::toolbox::Step::Clarify(text) => Ok(vec![Output::Ephemeral {
+                        to: requester.to_string(),
+                        text,
+                    }]),
+                }
+            }
+            .await;
+            result.unwrap_or_else(|e| {
+                error!(error = %e, reference, "self-service failed");
+                vec![Output::Ephemeral {
+                    to: requester.to_string(),
+                    text: format!("That did not work, and nothing was changed (reference {reference})."),
+                }]
+            })
+        }
+        .instrument(span)
+        .await
     }
 
     /// The group's facts, fresh from Okta, when the action is about a group.

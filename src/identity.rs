@@ -390,9 +390,8 @@ impl Resolver {
             let prefix: String = wanted.chars().take(2).collect();
             if !prefix.is_empty() {
                 let by_prefix = self.okta.groups_starting(&prefix).await?.value;
-                let limit = crate::agent::rules::fuzzy::allowed_edits(&wanted);
-                let close =
-                    |a: &str| crate::agent::rules::fuzzy::distance(a, &wanted, limit).is_some();
+                let limit = crate::fuzzy::allowed_edits(&wanted);
+                let close = |a: &str| crate::fuzzy::distance(a, &wanted, limit).is_some();
                 candidates = by_prefix
                     .into_iter()
                     .filter(|c| {

@@ -37,6 +37,7 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod executor;
+pub mod fuzzy;
 pub mod http;
 pub mod identity;
 pub mod knowledge;

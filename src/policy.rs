@@ -376,6 +376,18 @@ impl Policy {
         }
     }
 
+    /// Whether `actor` may ask for `tool` on themselves (so a help answer may offer it).
+    pub fn allows_self_service(&self, actor: &Actor, tool: Tool) -> bool {
+        if refuse_non_member(actor).is_some() || actor.okta_user_id.is_none() {
+            return false;
+        }
+        self.config.as_ref().is_some_and(|c| {
+            self.is_admin(&actor.slack_id)
+                || c.self_service.contains(&tool)
+                || c.self_service_with_approval.contains(&tool)
+        })
+    }
+
     /// Whether the approver must be a second person, whatever the lists say: configured
     /// two-person actions, and password resets whose link goes to the approver.
     fn needs_second_person(&self, config: &PolicyConfig, tool: Tool) -> bool {

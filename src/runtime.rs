@@ -16,7 +16,7 @@ use crate::config::{AuditKeySource, Settings};
 use crate::engine::{Engine, Mode, Parts};
 use crate::http::http_client;
 use crate::identity::{Directory, Resolver, StaticDirectory};
-use crate::knowledge::HelpDocs;
+use crate::knowledge::{HelpDocs, Knowledge};
 use crate::okta::{ClientOptions, OktaClient, TokenSource};
 use crate::policy::Policy;
 use crate::sandbox::{self, RunningSandbox, Seed};
@@ -121,10 +121,10 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
         (None, None) => Policy::read_only(),
     };
     let policy = Arc::new(match_protected_groups(policy, &okta).await?);
-    let docs = Arc::new(match (&settings.knowledge_path, &demo) {
-        (Some(path), _) => HelpDocs::load(path)?,
-        (None, Some(_)) => HelpDocs::demo(),
-        (None, None) => HelpDocs::default(),
+    let docs = Arc::new(match (settings.knowledge.sources.is_empty(), &demo) {
+        (false, _) => Knowledge::load(settings.knowledge.sources.clone())?,
+        (true, Some(_)) => Knowledge::fixed(HelpDocs::starter()),
+        (true, None) => Knowledge::fixed(HelpDocs::default()),
     });
     let store = match (&settings.database_url, &mut demo) {
         (Some(url), _) => Store::open_url(url)?,

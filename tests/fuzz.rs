@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 
 use okta_agent::agent::rules;
 use okta_agent::config::Settings;
-use okta_agent::knowledge::{parse_doc, HelpDocs};
+use okta_agent::knowledge::doc::{parse, Format};
+use okta_agent::knowledge::index::Synonyms;
+use okta_agent::knowledge::HelpDocs;
 use okta_agent::slack::decode::{self, Context};
 use okta_agent::slack::markup;
 use okta_agent::tools::Tool;
@@ -218,8 +220,15 @@ proptest! {
     /// Help documents: any file content parses and indexes; any question searches.
     #[test]
     fn help_documents(name in "[a-z.-]{0,12}", text in typed(), question in typed()) {
-        let doc = parse_doc(&name, &text);
-        let docs = HelpDocs::new(vec![doc, parse_doc("vpn.md", "# VPN\nConnect with GlobalProtect.")]);
+        let mut docs = vec![parse("vpn.md", "# VPN\nConnect with GlobalProtect.", Format::Markdown).unwrap()];
+        for format in [Format::Markdown, Format::Text, Format::Html] {
+            // A document either parses or names what is wrong with it.
+            match parse(&name, &text, format) {
+                Ok(doc) => docs.push(doc),
+                Err(why) => prop_assert!(!why.trim().is_empty()),
+            }
+        }
+        let docs = HelpDocs::new(docs, Synonyms::new(&[]));
         let _ = docs.search(&question, 3);
         let _ = docs.answer(&question);
     }

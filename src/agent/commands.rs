@@ -82,8 +82,8 @@ impl Agent {
     }
 
     fn not_understood(&self, text: &str) -> Plan {
-        match self.toolbox.docs().answer(text) {
-            Some(answer) => Plan::Reply(answer),
+        match self.toolbox.knowledge().answer(text) {
+            Some(answer) => Plan::Reply(answer.plain()),
             None => Plan::Reply(format!("Sorry, I didn't understand that.\n{CAPABILITIES}")),
         }
     }

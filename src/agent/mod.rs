@@ -5,6 +5,7 @@
 //! decide, elsewhere.
 
 mod commands;
+pub mod help;
 pub mod model;
 pub mod prompt;
 pub mod rules;
@@ -125,8 +126,16 @@ impl Agent {
     }
 
     /// An answer from the help documents, citing its source; `None` when nothing fits.
-    pub fn help_answer(&self, question: &str) -> Option<String> {
-        self.toolbox.docs().answer(question)
+    pub fn help_answer(&self, question: &str) -> Option<crate::knowledge::HelpAnswer> {
+        self.toolbox.knowledge().answer(question)
+    }
+
+    pub fn knowledge(&self) -> &Arc<crate::knowledge::Knowledge> {
+        self.toolbox.knowledge()
+    }
+
+    pub fn toolbox(&self) -> &Toolbox {
+        &self.toolbox
     }
 
     pub fn uses_model(&self) -> bool {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::agent::rules::command;
 use crate::approvals::{Draft, TargetSnapshot};
 use crate::identity::{parse_mention, Lookup, ResolveError, Resolver};
-use crate::knowledge::HelpDocs;
+use crate::knowledge::Knowledge;
 use crate::okta::{OktaError, User, UserStatus};
 use crate::policy::{Act, ActionFacts, Actor, AdminRoles, Decision, Policy, Scope, TargetFacts};
 use crate::tools::{Call, Subject, Tool};
@@ -40,22 +40,22 @@ pub struct Hints {
 pub struct Toolbox {
     resolver: Resolver,
     policy: Arc<Policy>,
-    docs: Arc<HelpDocs>,
+    knowledge: Arc<Knowledge>,
 }
 
 const MAX_LISTED: usize = 25;
 
 impl Toolbox {
-    pub fn new(resolver: Resolver, policy: Arc<Policy>, docs: Arc<HelpDocs>) -> Self {
+    pub fn new(resolver: Resolver, policy: Arc<Policy>, knowledge: Arc<Knowledge>) -> Self {
         Self {
             resolver,
             policy,
-            docs,
+            knowledge,
         }
     }
 
-    pub fn docs(&self) -> &HelpDocs {
-        &self.docs
+    pub fn knowledge(&self) -> &Arc<Knowledge> {
+        &self.knowledge
     }
 
     pub async fn run(&self, call: &Call, actor: &Actor) -> Result<Step, ResolveError> {
@@ -74,9 +74,10 @@ impl Toolbox {
         }
         match (&call.subject, call.tool) {
             (Subject::Query(query), Tool::SearchHelpDocs) => {
-                Ok(Step::Answer(self.docs.answer(query).unwrap_or_else(|| {
-                    format!("No help document matches \"{query}\".")
-                })))
+                Ok(Step::Answer(self.knowledge.answer(query).map_or_else(
+                    || format!("No help document answers \"{query}\"."),
+                    |a| a.plain(),
+                )))
             }
             (Subject::Query(query), Tool::FindUser) => self.find_user(query, actor).await,
             (Subject::Group(name), Tool::FindGroup) => {

@@ -1,107 +1,154 @@
-//! Help documents: loading Markdown files, a small in-memory BM25 index, and answers that cite
-//! their source. The demo set ships with the binary for `okta-agent chat`.
+//! The help-document store behind the virtual assistant: documents from a folder (Markdown
+//! with front matter, plain text, HTML) and from intranet pages (cached on disk), split into
+//! sections and indexed for retrieval; answers that quote the best section and cite it; and
+//! the restraint that keeps the assistant quiet when a message is not an IT question or no
+//! document fits. The store reloads in place ([`Knowledge::reload`]) on a folder change or
+//! SIGHUP; a broken file is reported by name and the rest stay served.
+//!
+//! * [`doc`]: parsing one document into metadata and sections.
+//! * [`index`]: normalization, synonyms, typo tolerance, BM25 over sections.
+//! * [`sources`]: the folder, web pages and their cache, change detection.
 
-use std::collections::HashMap;
-use std::path::Path;
+pub mod doc;
+pub mod index;
+pub mod sources;
 
-/// One help document: its title is the first `# ` heading, or the file name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HelpDoc {
-    pub title: String,
-    pub source: String,
-    pub body: String,
-}
+use std::sync::{Arc, RwLock};
 
-/// A hit: the document and its score.
-#[derive(Clone, Debug)]
-pub struct Hit<'a> {
-    pub doc: &'a HelpDoc,
-    pub score: f64,
-}
+use doc::{Doc, Format};
+use index::{analyze, Index, Scored, Synonyms};
+
+use crate::tools::Tool;
 
 #[derive(Debug, thiserror::Error)]
-#[error("knowledge.path {path}: {reason}")]
-pub struct KnowledgeError {
-    pub path: String,
-    pub reason: String,
+#[error("knowledge: {0}")]
+pub struct KnowledgeError(pub String);
+
+/// Where an answer came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Citation {
+    /// The document's title, and the section's heading when it is not the title.
+    pub title: String,
+    /// The link to the section (front matter `link` with the section's anchor).
+    pub link: Option<String>,
+    /// The file name or URL.
+    pub source: String,
 }
 
-/// The index over all documents.
+/// An answer from the help documents.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HelpAnswer {
+    /// What to show: the best section, quoted and trimmed (or a model's grounded answer).
+    pub text: String,
+    /// The best section first, then up to two "see also".
+    pub citations: Vec<Citation>,
+    /// A self-service action the best document offers (front matter `self_service`).
+    pub self_service: Option<Tool>,
+    /// The retrieved sections, for a model to answer from.
+    pub sections: Vec<(Citation, String)>,
+}
+
+impl HelpAnswer {
+    /// The answer as plain text with its sources (terminal chat, the model's tool result).
+    pub fn plain(&self) -> String {
+        let mut text = self.text.clone();
+        if let Some(best) = self.citations.first() {
+            text.push_str(&format!(
+                "\nSource: {}{}",
+                best.title,
+                best.link
+                    .as_deref()
+                    .map_or(format!(" ({})", best.source), |l| format!(" ({l})"))
+            ));
+        }
+        let others: Vec<String> = self.citations[1.min(self.citations.len())..]
+            .iter()
+            .map(|c| c.title.clone())
+            .collect();
+        if !others.is_empty() {
+            text.push_str(&format!("\nSee also: {}", others.join("; ")));
+        }
+        text
+    }
+}
+
+/// Below these, a match is not an answer. Coverage is the share of the question's
+/// information (by IDF) the best section matches; a message that reads as a question needs
+/// less than one that does not.
+const MIN_COVERAGE_QUESTION: f32 = 0.5;
+const MIN_COVERAGE_STATEMENT: f32 = 0.75;
+/// Quotes are trimmed to this many characters, at a sentence end where possible.
+const QUOTE_CHARS: usize = 600;
+
+/// The documents and their index: one immutable snapshot.
 #[derive(Clone, Debug, Default)]
 pub struct HelpDocs {
-    docs: Vec<HelpDoc>,
-    terms: Vec<HashMap<String, u32>>,
-    lengths: Vec<usize>,
-    document_frequency: HashMap<String, u32>,
+    docs: Vec<Doc>,
+    index: Index,
+    synonyms: Synonyms,
 }
 
-const DEMO: [(&str, &str); 4] = [
-    ("reset-password.md", include_str!("demo/reset-password.md")),
-    ("locked-out.md", include_str!("demo/locked-out.md")),
-    ("new-phone-mfa.md", include_str!("demo/new-phone-mfa.md")),
-    ("app-access.md", include_str!("demo/app-access.md")),
+/// The starter set: realistic IT help documents a team edits (`okta-agent help-docs --write`).
+pub const STARTER: &[(&str, &str)] = &[
+    (
+        "reset-password.md",
+        include_str!("starter/reset-password.md"),
+    ),
+    ("locked-out.md", include_str!("starter/locked-out.md")),
+    ("new-phone-mfa.md", include_str!("starter/new-phone-mfa.md")),
+    ("mfa-setup.md", include_str!("starter/mfa-setup.md")),
+    ("vpn.md", include_str!("starter/vpn.md")),
+    (
+        "missing-app-tile.md",
+        include_str!("starter/missing-app-tile.md"),
+    ),
+    (
+        "request-access.md",
+        include_str!("starter/request-access.md"),
+    ),
+    ("new-starter.md", include_str!("starter/new-starter.md")),
+    ("offboarding.md", include_str!("starter/offboarding.md")),
+    ("wifi.md", include_str!("starter/wifi.md")),
+    (
+        "email-on-phone.md",
+        include_str!("starter/email-on-phone.md"),
+    ),
+    (
+        "password-policy.md",
+        include_str!("starter/password-policy.md"),
+    ),
+    ("phishing.md", include_str!("starter/phishing.md")),
+    (
+        "software-request.md",
+        include_str!("starter/software-request.md"),
+    ),
+    (
+        "activation-email.md",
+        include_str!("starter/activation-email.md"),
+    ),
+    (
+        "sign-in-problems.md",
+        include_str!("starter/sign-in-problems.md"),
+    ),
 ];
 
-/// Below this score a hit is not an answer.
-const MIN_SCORE: f64 = 1.0;
-
 impl HelpDocs {
-    pub fn new(docs: Vec<HelpDoc>) -> Self {
-        let mut index = Self::default();
-        for doc in docs {
-            let mut counts: HashMap<String, u32> = HashMap::new();
-            let text = format!("{} {} {}", doc.title, doc.title, doc.body);
-            let tokens = tokens(&text);
-            for token in &tokens {
-                *counts.entry(token.clone()).or_default() += 1;
-            }
-            for term in counts.keys() {
-                *index.document_frequency.entry(term.clone()).or_default() += 1;
-            }
-            index.lengths.push(tokens.len());
-            index.terms.push(counts);
-            index.docs.push(doc);
+    pub fn new(docs: Vec<Doc>, synonyms: Synonyms) -> Self {
+        let index = Index::build(&docs, &synonyms);
+        Self {
+            docs,
+            index,
+            synonyms,
         }
-        index
     }
 
-    /// The documents that ship with the demo.
-    pub fn demo() -> Self {
-        Self::new(
-            DEMO.iter()
-                .map(|(name, text)| parse_doc(name, text))
-                .collect(),
-        )
-    }
-
-    /// Every `.md` and `.txt` file directly in `dir`.
-    pub fn load(dir: &Path) -> Result<Self, KnowledgeError> {
-        let err = |reason: String| KnowledgeError {
-            path: dir.display().to_string(),
-            reason,
-        };
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| err(format!("cannot read the folder ({e})")))?;
-        let mut docs = Vec::new();
-        for entry in entries {
-            let path = entry.map_err(|e| err(e.to_string()))?.path();
-            let is_doc = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("txt"));
-            if !is_doc {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| err(format!("cannot read {} ({e})", path.display())))?;
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            docs.push(parse_doc(name, &text));
-        }
-        docs.sort_by(|a, b| a.source.cmp(&b.source));
-        Ok(Self::new(docs))
+    /// The starter set, with the built-in synonyms: the demo's documents.
+    pub fn starter() -> Self {
+        let docs = STARTER
+            .iter()
+            .filter_map(|(name, text)| doc::parse(name, text, Format::Markdown).ok())
+            .collect();
+        Self::new(docs, Synonyms::new(&[]))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -112,124 +159,243 @@ impl HelpDocs {
         self.docs.len()
     }
 
-    /// The best documents for a question, best first (Okapi BM25, k1 = 1.2, b = 0.75).
-    pub fn search(&self, query: &str, limit: usize) -> Vec<Hit<'_>> {
-        let n = self.docs.len() as f64;
-        if n == 0.0 {
-            return Vec::new();
-        }
-        let average = self.lengths.iter().sum::<usize>() as f64 / n;
-        let mut query_terms = tokens(query);
-        query_terms.sort();
-        query_terms.dedup();
-        let mut hits: Vec<Hit> = self
-            .docs
-            .iter()
-            .enumerate()
-            .map(|(i, doc)| {
-                let matched: Vec<&String> = query_terms
-                    .iter()
-                    .filter(|term| self.terms[i].contains_key(*term))
-                    .collect();
-                // One shared word ("sales") is not an answer to a longer question.
-                if matched.len() < query_terms.len().min(2) {
-                    return Hit { doc, score: 0.0 };
-                }
-                let score = matched
-                    .iter()
-                    .map(|term| {
-                        let tf = f64::from(self.terms[i].get(*term).copied().unwrap_or(0));
-                        let df = f64::from(*self.document_frequency.get(*term).unwrap_or(&0));
-                        let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-                        let norm = 1.2 * (0.25 + 0.75 * self.lengths[i] as f64 / average);
-                        idf * tf * 2.2 / (tf + norm)
-                    })
-                    .sum();
-                Hit { doc, score }
-            })
-            .filter(|hit| hit.score >= MIN_SCORE)
-            .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        hits.truncate(limit);
-        hits
+    pub fn sections(&self) -> usize {
+        self.index.sections()
     }
 
-    /// An answer from the best document, citing it; `None` when nothing fits.
-    pub fn answer(&self, query: &str) -> Option<String> {
-        let hits = self.search(query, 3);
+    pub fn docs(&self) -> &[Doc] {
+        &self.docs
+    }
+
+    /// The best sections for a question, best first.
+    pub fn search(&self, question: &str, limit: usize) -> Vec<Scored> {
+        self.index.search(&analyze(question, &self.synonyms), limit)
+    }
+
+    fn citation(&self, hit: &Scored) -> Citation {
+        let doc = &self.docs[hit.doc];
+        let section = &doc.sections[hit.section];
+        let title = if section.heading.is_empty() || section.heading == doc.title {
+            doc.title.clone()
+        } else {
+            format!("{} › {}", doc.title, section.heading)
+        };
+        Citation {
+            title,
+            link: doc.link_to(section),
+            source: doc.source.clone(),
+        }
+    }
+
+    /// An answer to a help-channel message, or `None` when it is not an IT question this
+    /// store can answer: chatter, off-topic, or no section matches enough of it.
+    pub fn answer(&self, message: &str) -> Option<HelpAnswer> {
+        let hits = self.search(message, 8);
         let best = hits.first()?;
-        let mut text = format!("From *{}*:\n{}", best.doc.title, best.doc.body.trim());
-        let others: Vec<String> = hits[1..]
-            .iter()
-            .map(|h| format!("*{}* ({})", h.doc.title, h.doc.source))
-            .collect();
-        text.push_str(&format!("\nSource: {}", best.doc.source));
-        if !others.is_empty() {
-            text.push_str(&format!("\nSee also: {}", others.join(", ")));
+        let needed = if reads_as_question(message) {
+            MIN_COVERAGE_QUESTION
+        } else {
+            MIN_COVERAGE_STATEMENT
+        };
+        if best.coverage < needed {
+            return None;
         }
-        Some(text)
-    }
-}
-
-/// One document from its file name and text.
-pub fn parse_doc(name: &str, text: &str) -> HelpDoc {
-    let mut lines = text.lines();
-    let first = lines.next().unwrap_or_default();
-    match first.strip_prefix("# ") {
-        Some(title) => HelpDoc {
-            title: title.trim().to_string(),
-            source: name.to_string(),
-            body: lines.collect::<Vec<_>>().join("\n").trim().to_string(),
-        },
-        None => HelpDoc {
-            title: name
-                .trim_end_matches(".md")
-                .trim_end_matches(".txt")
-                .replace('-', " "),
-            source: name.to_string(),
-            body: text.trim().to_string(),
-        },
-    }
-}
-
-const STOP_WORDS: &[&str] = &[
-    "a", "an", "the", "and", "or", "to", "of", "in", "on", "for", "is", "it", "my", "i", "me",
-    "you", "your", "do", "does", "how", "what", "can", "be", "with", "at", "by", "this", "that",
-    "if", "are", "was", "after", "then", "so", "as", "from", "am", "get", "im", "cant",
-];
-
-/// Lower-cased words with a light stem and a few IT synonyms folded together.
-fn tokens(text: &str) -> Vec<String> {
-    text.to_lowercase()
-        .replace("can't", "cant")
-        .replace("i'm", "im")
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && !STOP_WORDS.contains(w))
-        .map(|w| {
-            let folded = match w {
-                "2fa" | "mfa" | "factor" | "factors" | "verify" | "authenticator" => "mfa",
-                "locked" | "lockout" | "unlock" | "lock" => "lock",
-                "login" | "signin" | "sign" | "log" | "logon" => "signin",
-                "pw" | "pwd" | "passwords" | "password" => "password",
-                "forgot" | "forgotten" => "forgot",
-                "phone" | "phones" | "mobile" => "phone",
-                "apps" | "app" | "application" | "applications" => "app",
-                other => other,
-            };
-            stem(folded)
-        })
-        .collect()
-}
-
-fn stem(word: &str) -> String {
-    for suffix in ["ing", "ed", "es", "s"] {
-        if word.len() > suffix.len() + 3 {
-            if let Some(stripped) = word.strip_suffix(suffix) {
-                return stripped.to_string();
+        let doc = &self.docs[best.doc];
+        let mut citations = vec![self.citation(best)];
+        let mut seen = vec![best.doc];
+        for hit in &hits[1..] {
+            if citations.len() == 3 {
+                break;
             }
+            if seen.contains(&hit.doc) || hit.coverage < needed / 2.0 {
+                continue;
+            }
+            seen.push(hit.doc);
+            let other = &self.docs[hit.doc];
+            citations.push(Citation {
+                title: other.title.clone(),
+                link: other.link.clone(),
+                source: other.source.clone(),
+            });
+        }
+        let sections = hits
+            .iter()
+            .take(4)
+            .map(|h| {
+                (
+                    self.citation(h),
+                    self.docs[h.doc].sections[h.section].text.clone(),
+                )
+            })
+            .collect();
+        Some(HelpAnswer {
+            text: quote(&doc.sections[best.section].text),
+            citations,
+            self_service: doc.self_service,
+            sections,
+        })
+    }
+}
+
+/// Whether a message reads as a question or a request for help (rather than chatter): a
+/// question mark, a question word first, or a problem said plainly ("I can't…", "…not
+/// working", "I forgot…").
+pub fn reads_as_question(message: &str) -> bool {
+    let lower = message.to_lowercase().replace(['’', '\''], "");
+    if lower.trim_end().ends_with('?') {
+        return true;
+    }
+    let first = lower.split_whitespace().next().unwrap_or_default();
+    if matches!(
+        first,
+        "how"
+            | "what"
+            | "whats"
+            | "where"
+            | "why"
+            | "when"
+            | "who"
+            | "which"
+            | "can"
+            | "could"
+            | "is"
+            | "are"
+            | "do"
+            | "does"
+            | "did"
+            | "should"
+            | "any"
+    ) {
+        return true;
+    }
+    const PROBLEMS: &[&str] = &[
+        "cant",
+        "cannot",
+        "unable",
+        "not working",
+        "doesnt work",
+        "wont",
+        "isnt working",
+        "not getting",
+        "never got",
+        "didnt get",
+        "lost",
+        "forgot",
+        "broke",
+        "broken",
+        "stuck",
+        "error",
+        "locked",
+        "need",
+        "help",
+        "issue",
+        "problem",
+        "missing",
+        "expired",
+        "stopped",
+        "keeps",
+        "not syncing",
+        "disappeared",
+        "stolen",
+    ];
+    PROBLEMS.iter().any(|p| {
+        lower
+            .split(|c: char| !c.is_alphanumeric())
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains(p)
+    })
+}
+
+/// A section's text, trimmed to a readable length at a sentence end.
+fn quote(text: &str) -> String {
+    if text.chars().count() <= QUOTE_CHARS {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(QUOTE_CHARS).collect();
+    match cut.rfind(". ") {
+        Some(end) if end > QUOTE_CHARS / 2 => format!("{}…", &cut[..=end]),
+        _ => format!("{}…", cut.trim_end()),
+    }
+}
+
+/// The live store: the current snapshot, swapped whole on reload, and what the last load
+/// could not read.
+#[derive(Debug)]
+pub struct Knowledge {
+    current: RwLock<Arc<HelpDocs>>,
+    sources: sources::Sources,
+    problems: RwLock<Vec<String>>,
+}
+
+impl Knowledge {
+    /// A fixed set (the demo, tests).
+    pub fn fixed(docs: HelpDocs) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(docs)),
+            sources: sources::Sources::default(),
+            problems: RwLock::new(Vec::new()),
         }
     }
-    word.to_string()
+
+    /// Loads from the configured sources (a missing folder is an error; a broken file is a
+    /// problem, reported by name, and skipped).
+    pub fn load(sources: sources::Sources) -> Result<Self, KnowledgeError> {
+        let (docs, problems) = sources.load()?;
+        for problem in &problems {
+            tracing::warn!(problem = %problem, "a help document could not be read; the others are served");
+        }
+        Ok(Self {
+            current: RwLock::new(Arc::new(docs)),
+            sources,
+            problems: RwLock::new(problems),
+        })
+    }
+
+    /// The current snapshot.
+    pub fn current(&self) -> Arc<HelpDocs> {
+        self.current
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The files the last load could not read, with why.
+    pub fn problems(&self) -> Vec<String> {
+        self.problems
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    pub fn sources(&self) -> &sources::Sources {
+        &self.sources
+    }
+
+    /// Reads every source again and swaps the snapshot in; returns (documents, problems).
+    pub fn reload(&self) -> Result<(usize, Vec<String>), KnowledgeError> {
+        if self.sources.is_empty() {
+            return Ok((self.current().len(), Vec::new()));
+        }
+        let (docs, problems) = self.sources.load()?;
+        let count = docs.len();
+        for problem in &problems {
+            tracing::warn!(problem = %problem, "a help document could not be read; the others are served");
+        }
+        if let Ok(mut slot) = self.current.write() {
+            *slot = Arc::new(docs);
+        }
+        if let Ok(mut slot) = self.problems.write() {
+            *slot = problems.clone();
+        }
+        tracing::info!(documents = count, "help documents reloaded");
+        Ok((count, problems))
+    }
+
+    /// An answer for a help-channel message (see [`HelpDocs::answer`]).
+    pub fn answer(&self, message: &str) -> Option<HelpAnswer> {
+        self.current().answer(message)
+    }
 }
 
 #[cfg(test)]
@@ -237,29 +403,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn demo_docs_answer_common_questions() {
-        let docs = HelpDocs::demo();
-        let top = |q: &str| docs.search(q, 1).first().map(|h| h.doc.source.clone());
-        assert_eq!(
-            top("How do I reset my password?").as_deref(),
-            Some("reset-password.md")
-        );
-        assert_eq!(top("I forgot my pw").as_deref(), Some("reset-password.md"));
-        assert_eq!(
-            top("got a new phone, 2fa not working").as_deref(),
-            Some("new-phone-mfa.md")
-        );
-        assert_eq!(top("how can I get zoom").as_deref(), Some("app-access.md"));
-        assert_eq!(top("quarterly sales numbers"), None);
-        for doc in &docs.docs {
-            assert_eq!(
-                top(&doc.title).as_deref(),
-                Some(doc.source.as_str()),
-                "{}",
-                doc.title
-            );
+    fn the_starter_set_loads_and_answers_with_citations() {
+        for (name, text) in STARTER {
+            if let Err(why) = doc::parse(name, text, Format::Markdown) {
+                panic!("{name}: {why}");
+            }
         }
-        let answer = docs.answer("locked out").unwrap();
-        assert!(answer.contains("Source: locked-out.md"), "{answer}");
+        let docs = HelpDocs::starter();
+        assert_eq!(docs.len(), STARTER.len());
+        let answer = docs.answer("I'm locked out of okta").unwrap();
+        assert_eq!(answer.citations[0].source, "locked-out.md");
+        assert!(answer.citations[0]
+            .link
+            .as_deref()
+            .unwrap()
+            .starts_with("https://intranet.example.com/it/locked-out"));
+        assert_eq!(answer.self_service, Some(Tool::UnlockUser));
+        assert!(
+            !answer.text.contains("title:"),
+            "front matter is never the answer"
+        );
+        assert!(docs.answer("anyone up for lunch at noon?").is_none());
+        assert!(docs.answer("thanks!").is_none());
+    }
+
+    #[test]
+    fn questions_and_chatter() {
+        assert!(reads_as_question("How do I reset my password"));
+        assert!(reads_as_question("vpn won't connect"));
+        assert!(reads_as_question("I can't log in"));
+        assert!(!reads_as_question("happy friday everyone"));
+        assert!(!reads_as_question("thanks, that worked"));
     }
 }

@@ -44,6 +44,7 @@ pub struct Channels {
 pub struct Limits {
     pub per_person_per_minute: u32,
     pub in_flight: u32,
+    pub help_answers_per_channel_per_hour: u32,
 }
 
 impl Default for Limits {
@@ -51,6 +52,7 @@ impl Default for Limits {
         Self {
             per_person_per_minute: 10,
             in_flight: 32,
+            help_answers_per_channel_per_hour: 30,
         }
     }
 }
@@ -67,6 +69,39 @@ pub struct SlackApp {
     work: tokio::runtime::Handle,
     shutting_down: AtomicBool,
     limiter: InboundLimiter,
+    help_limiter: HelpLimiter,
+}
+
+/// At most so many help answers per channel per hour: a help bot that talks too much gets
+/// muted.
+pub struct HelpLimiter {
+    per_hour: u32,
+    recent: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl HelpLimiter {
+    pub fn new(per_hour: u32) -> Self {
+        Self {
+            per_hour,
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn allow(&self, channel: &str, now: Instant) -> bool {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let times = recent.entry(channel.to_string()).or_default();
+        while times
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= Duration::from_secs(3_600))
+        {
+            times.pop_front();
+        }
+        if times.len() >= self.per_hour as usize {
+            return false;
+        }
+        times.push_back(now);
+        true
+    }
 }
 
 /// Whether a request may be worked on now.
@@ -163,6 +198,7 @@ impl SlackApp {
             web,
             tracker: TaskTracker::new(),
             shutting_down: AtomicBool::new(false),
+            help_limiter: HelpLimiter::new(limits.help_answers_per_channel_per_hour),
             limiter: InboundLimiter::new(limits),
         }
     }
@@ -333,6 +369,16 @@ impl SlackApp {
                     .post_ephemeral(channel, user, Some(message_ts), &untrusted(&text))
                     .await
             }
+            Work::SelfService {
+                user,
+                channel,
+                message_ts,
+                ..
+            } => {
+                self.web
+                    .post_ephemeral(channel, user, Some(message_ts), &untrusted(&text))
+                    .await
+            }
             Work::HelpQuestion { .. } | Work::Throttled { .. } => Ok(()),
         };
         if let Err(e) = result {
@@ -455,6 +501,28 @@ impl SlackApp {
                 self.deliver(outputs, channel, thread, Some(message_ts))
                     .await;
             }
+            Work::SelfService {
+                user,
+                tool,
+                channel,
+                message_ts,
+                thread_ts,
+            } => {
+                let thread = thread_ts.as_deref().unwrap_or(message_ts);
+                let outputs = match crate::tools::Tool::from_name(tool) {
+                    Some(tool) => {
+                        self.engine
+                            .self_service(user, tool, &format!("{channel}:{thread}"))
+                            .await
+                    }
+                    None => vec![Output::Ephemeral {
+                        to: user.clone(),
+                        text: "That button is not one okta-agent knows. Nothing was changed."
+                            .into(),
+                    }],
+                };
+                self.deliver(outputs, channel, Some(thread), None).await;
+            }
             Work::Throttled {
                 user,
                 channel,
@@ -477,33 +545,21 @@ impl SlackApp {
         }
     }
 
-    /// Answers a help-channel question from the docs, and remembers who asked (only they, or
-    /// an admin, may mark it solved or escalate it). Silence when no document fits.
+    /// Answers a help-channel question from the docs (silence when it is chatter or nothing
+    /// fits, and past the channel's hourly limit).
     async fn answer_question(&self, user: &str, text: &str, channel: &str, ts: &str) {
-        let Some(answer) = self.engine.agent().help_answer(text) else {
+        let outputs = self.engine.help_question(user, text).await;
+        if outputs.is_empty() {
             return;
-        };
-        let blocks = help_answer_blocks(&answer);
-        let posted = self
-            .web
-            .post_message(channel, Some(ts), &untrusted(&answer), Some(blocks))
-            .await;
-        match posted {
-            Ok(answer_ts) => {
-                let row = HelpAnswerRow {
-                    channel: channel.to_string(),
-                    answer_ts,
-                    question_ts: ts.to_string(),
-                    asker: user.to_string(),
-                    state: "open".into(),
-                    decided_by: None,
-                };
-                if let Err(e) = self.store.insert_help_answer(&row) {
-                    warn!(error = %e, "could not remember the help answer");
-                }
-            }
-            Err(e) => warn!(error = %e, "could not post a help answer"),
         }
+        if !self.help_limiter.allow(channel, Instant::now()) {
+            warn!(
+                channel,
+                "help answers for this channel are over their hourly limit; staying quiet"
+            );
+            return;
+        }
+        self.deliver(outputs, channel, Some(ts), None).await;
     }
 
     async fn help_feedback(
@@ -538,10 +594,17 @@ impl SlackApp {
         if answer.asker != user && !self.engine.policy().is_admin(user) {
             return refuse("Only the person who asked, or an IT admin, can do that.").await;
         }
-        let state = if solved { "solved" } else { "escalated" };
+        // Open → solved or escalated; an escalated thread can still be marked solved (that is
+        // when an admin's answer may become a document).
+        let to = if solved { "solved" } else { "escalated" };
+        let from = if solved && answer.state == "escalated" {
+            "escalated"
+        } else {
+            "open"
+        };
         match self
             .store
-            .decide_help_answer(channel, message_ts, state, user)
+            .decide_help_answer(channel, message_ts, from, to, user)
         {
             Ok(true) => {}
             Ok(false) => return refuse("This was already marked solved or escalated.").await,
@@ -549,6 +612,10 @@ impl SlackApp {
                 warn!(error = %e, "could not record help feedback");
                 return refuse("That did not work; please try again in a moment.").await;
             }
+        }
+        if solved && from == "escalated" && self.engine.policy().is_admin(user) {
+            self.suggest_doc(user, channel, &answer.question_ts, message_ts)
+                .await;
         }
         let result = if solved {
             self.web
@@ -595,6 +662,48 @@ impl SlackApp {
         };
         if let Err(e) = result {
             warn!(error = %e, message_ts, "could not handle help feedback");
+        }
+    }
+
+    /// An IT admin solved an escalated question: offer them (by DM) their own answer from the
+    /// thread as a draft help document. A person decides; nothing is added automatically.
+    async fn suggest_doc(&self, admin: &str, channel: &str, question_ts: &str, answer_ts: &str) {
+        let messages = match self.web.replies(channel, question_ts, 50).await {
+            Ok(messages) => messages,
+            Err(e) => {
+                warn!(error = %e, "could not read the solved thread");
+                return;
+            }
+        };
+        let question = messages
+            .iter()
+            .find(|m| m["ts"].as_str() == Some(question_ts))
+            .and_then(|m| m["text"].as_str())
+            .map(super::markup::normalize)
+            .unwrap_or_default();
+        let answers: Vec<String> = messages
+            .iter()
+            .filter(|m| m["user"].as_str() == Some(admin))
+            .filter(|m| m["ts"].as_str().unwrap_or_default() > answer_ts)
+            .filter_map(|m| m["text"].as_str().map(super::markup::normalize))
+            .collect();
+        if answers.is_empty() || question.is_empty() {
+            return;
+        }
+        let title: String = question.trim_end_matches('?').chars().take(80).collect();
+        let draft = format!(
+            "---\ntitle: {title}\ntags: []\n---\n# {title}\n\n{}\n",
+            answers.join("\n\n")
+        );
+        let text = format!(
+            "You solved an escalated help question. Want to turn your answer into a help document? Nothing is added automatically: if it helps, edit this draft and save it in the help-docs folder.\n\n{draft}"
+        );
+        if let Err(e) = self
+            .web
+            .post_message(admin, None, &untrusted(&text), None)
+            .await
+        {
+            warn!(error = %e, "could not send the draft-doc suggestion");
         }
     }
 
@@ -681,6 +790,37 @@ impl SlackApp {
                     self.notify_triage(channel, last_card.as_deref(), requester, summary)
                         .await
                 }
+                Output::Help {
+                    asker,
+                    answer,
+                    offer,
+                } => {
+                    let (text, blocks) = super::blocks::help_answer(
+                        answer,
+                        offer.as_ref().map(|(tool, label)| (*tool, label.as_str())),
+                    );
+                    match self
+                        .web
+                        .post_message(channel, thread_ts, &text, Some(blocks))
+                        .await
+                    {
+                        Ok(answer_ts) => {
+                            let row = HelpAnswerRow {
+                                channel: channel.to_string(),
+                                answer_ts,
+                                question_ts: thread_ts.unwrap_or_default().to_string(),
+                                asker: asker.clone(),
+                                state: "open".into(),
+                                decided_by: None,
+                            };
+                            if let Err(e) = self.store.insert_help_answer(&row) {
+                                warn!(error = %e, "could not remember the help answer");
+                            }
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
             };
             if let Err(e) = result {
                 warn!(error = %e, "could not deliver a message to Slack");
@@ -749,17 +889,6 @@ pub async fn run_contained(
     }
 }
 
-/// A help answer with "Solved" and "I still need help" buttons.
-fn help_answer_blocks(answer: &str) -> Value {
-    serde_json::json!([
-        {"type": "section", "text": {"type": "mrkdwn", "text": untrusted(answer)}},
-        {"type": "actions", "block_id": "help_feedback", "elements": [
-            {"type": "button", "action_id": "help_solved", "text": {"type": "plain_text", "text": "Solved"}, "value": "solved", "style": "primary"},
-            {"type": "button", "action_id": "help_escalate", "text": {"type": "plain_text", "text": "I still need help"}, "value": "escalate"}
-        ]}
-    ])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -769,6 +898,7 @@ mod tests {
         let limiter = InboundLimiter::new(Limits {
             per_person_per_minute: 2,
             in_flight: 3,
+            ..Limits::default()
         });
         let t0 = Instant::now();
         assert_eq!(limiter.admit("U1", t0), Admission::Admitted);

@@ -9,6 +9,7 @@ use super::markup::{escape, untrusted};
 use crate::approvals::ProposalState;
 use crate::clock::format_utc;
 use crate::engine::Card;
+use crate::knowledge::{Citation, HelpAnswer};
 use crate::tools::Risk;
 
 /// `<@U…>` for a Slack user id, or nothing that could become markup.
@@ -156,6 +157,61 @@ pub fn decided_card(card: &Card) -> (String, Value) {
     (untrusted(&fallback), Value::Array(blocks))
 }
 
+/// A link okta-agent may post: an http(s) URL from a help document's front matter (checked
+/// when the document was read) or from Slack itself; anything else is shown as text.
+fn link(url: &str, label: &str) -> String {
+    let safe = (url.starts_with("https://") || url.starts_with("http://"))
+        && !url.contains(['<', '>', '|', ' ', '\n']);
+    if safe {
+        format!("<{url}|{}>", escape(&label.replace('`', "'")))
+    } else {
+        untrusted(label)
+    }
+}
+
+fn cite(citation: &Citation) -> String {
+    match &citation.link {
+        Some(url) => link(url, &citation.title),
+        None => format!(
+            "{} ({})",
+            untrusted(&citation.title),
+            untrusted(&citation.source)
+        ),
+    }
+}
+
+/// A help answer: the answer (escaped), where it came from as links, an optional
+/// self-service button (`offer`: the tool and its label), and Solved / I still need help.
+pub fn help_answer(
+    answer: &HelpAnswer,
+    offer: Option<(crate::tools::Tool, &str)>,
+) -> (String, Value) {
+    let mut blocks = vec![section(untrusted(&answer.text))];
+    if let Some((first, rest)) = answer.citations.split_first() {
+        let mut line = format!("Source: {}", cite(first));
+        if !rest.is_empty() {
+            line.push_str(&format!(
+                " · See also: {}",
+                rest.iter().map(cite).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        blocks.push(context(line));
+    }
+    let mut buttons = Vec::new();
+    if let Some((tool, label)) = offer {
+        buttons.push(button("self_service", label, tool.name(), Some("primary")));
+    }
+    buttons.push(button("help_solved", "That solved it", "solved", None));
+    buttons.push(button(
+        "help_escalate",
+        "I still need help",
+        "escalate",
+        None,
+    ));
+    blocks.push(json!({"type": "actions", "block_id": "help_feedback", "elements": buttons}));
+    (untrusted(&answer.text), Value::Array(blocks))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +278,45 @@ mod tests {
                 prop_assert!(only_own_mentions(&text), "{}", text);
             }
         }
+    }
+
+    #[test]
+    fn help_answers_link_only_their_sources() {
+        let answer = HelpAnswer {
+            text: "See https://evil.example and <!channel>".into(),
+            citations: vec![
+                Citation {
+                    title: "Locked out › Get back in".into(),
+                    link: Some("https://intranet.example.com/it/locked-out#get-back-in".into()),
+                    source: "locked-out.md".into(),
+                },
+                Citation {
+                    title: "Sign-in <problems>".into(),
+                    link: Some("javascript:alert(1)".into()),
+                    source: "x.md".into(),
+                },
+            ],
+            self_service: Some(crate::tools::Tool::UnlockUser),
+            sections: vec![],
+        };
+        let (_, blocks) = help_answer(
+            &answer,
+            Some((crate::tools::Tool::UnlockUser, "Unlock my account")),
+        );
+        let text = blocks.to_string();
+        assert!(
+            text.contains(
+                "<https://intranet.example.com/it/locked-out#get-back-in|Locked out › Get back in>"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("`https://evil.example`"), "{text}");
+        assert!(!text.contains("<javascript"), "{text}");
+        assert!(
+            text.contains("\"action_id\":\"self_service\"")
+                && text.contains("\"value\":\"unlock_user\""),
+            "{text}"
+        );
     }
 
     #[test]

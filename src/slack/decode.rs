@@ -50,6 +50,15 @@ pub enum Work {
         message_ts: String,
         thread_ts: Option<String>,
     },
+    /// A help answer's self-service button ("Unlock my account").
+    SelfService {
+        user: String,
+        /// The tool's name, as the button carries it.
+        tool: String,
+        channel: String,
+        message_ts: String,
+        thread_ts: Option<String>,
+    },
     /// A request that came too fast, or while too much was in flight: the person is told to
     /// slow down, nothing else happens.
     Throttled {
@@ -174,6 +183,15 @@ pub fn interaction(payload: &Value) -> Option<Work> {
             message_ts,
         });
     }
+    if action_id == "self_service" {
+        return Some(Work::SelfService {
+            user,
+            tool: action["value"].as_str()?.to_string(),
+            channel: container["channel_id"].as_str()?.to_string(),
+            thread_ts: payload["message"]["thread_ts"].as_str().map(str::to_string),
+            message_ts,
+        });
+    }
     let choice = match action_id {
         "approve" => Choice::Approve,
         "cancel" => Choice::Cancel,
@@ -211,6 +229,12 @@ pub fn interaction_key(work: &Work, payload: &Value) -> Option<String> {
             choice,
             ..
         } => Some(format!("click:{user}:{proposal_id}:{choice:?}:{action_ts}")),
+        Work::SelfService {
+            user,
+            tool,
+            message_ts,
+            ..
+        } => Some(format!("self:{user}:{message_ts}:{tool}:{action_ts}")),
         Work::Request { .. } | Work::HelpQuestion { .. } | Work::Throttled { .. } => None,
     }
 }

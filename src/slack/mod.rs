@@ -131,6 +131,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         app::Limits {
             per_person_per_minute: slack.max_requests_per_person_per_minute,
             in_flight: slack.max_requests_in_flight,
+            help_answers_per_channel_per_hour: slack.help_answers_per_channel_per_hour,
         },
         work_runtime.handle().clone(),
     ));

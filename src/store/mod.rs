@@ -501,17 +501,18 @@ impl Store {
             .optional()?)
     }
 
-    /// Moves an open help answer to `state`; true for exactly one caller.
+    /// Moves a help answer from `from` to `state`; true for exactly one caller.
     pub fn decide_help_answer(
         &self,
         channel: &str,
         answer_ts: &str,
+        from: &str,
         state: &str,
         by: &str,
     ) -> Result<bool, StoreError> {
         let changed = self.conn().execute(
-            "UPDATE help_answers SET state = ?3, decided_by = ?4 WHERE channel = ?1 AND answer_ts = ?2 AND state = 'open'",
-            params![channel, answer_ts, state, by],
+            "UPDATE help_answers SET state = ?4, decided_by = ?5 WHERE channel = ?1 AND answer_ts = ?2 AND state = ?3",
+            params![channel, answer_ts, from, state, by],
         )?;
         Ok(changed == 1)
     }

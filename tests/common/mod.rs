@@ -184,7 +184,7 @@ impl Harness {
             llm: None,
             slack: None,
             policy: Some(policy),
-            knowledge_path: None,
+            knowledge: Default::default(),
             database_url: Some(format!("sqlite://{}", db.display())),
             inbound_retention_days: 7,
             audit_key: Default::default(),
@@ -503,6 +503,7 @@ pub fn text(outputs: &[Output]) -> String {
                     .unwrap_or_default()
             ),
             Output::DirectMessage { .. } => "[dm]".into(),
+            Output::Help { answer, .. } => answer.plain(),
         })
         .collect::<Vec<_>>()
         .join("\n")

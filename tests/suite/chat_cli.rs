@@ -58,7 +58,7 @@ fn the_demo_script_shows_a_request_a_card_an_approval_and_a_verified_result() {
         "Which one? Reply with their email or Okta login.",
         "✗ Cancelled",
         "has 4 app(s): Google Workspace, Salesforce, Slack, Zoom.",
-        "Source: new-phone-mfa.md",
+        "Source: New phone: setting up Okta Verify again › Still have the old phone (https://intranet.example.com/it/new-phone#still-have-the-old-phone)",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }

@@ -580,14 +580,14 @@ pub fn correct(word: &str, verb_position: bool) -> Option<&'static Entry> {
     {
         return None;
     }
-    let limit = super::fuzzy::allowed_edits(word);
+    let limit = crate::fuzzy::allowed_edits(word);
     let mut best: Option<(usize, &'static Entry)> = None;
     let mut tied = false;
     for entry in VERBS.iter().chain(NOUNS) {
         if !CORRECTABLE.contains(&entry.surface) || (short && entry.class != Class::Verb) {
             continue;
         }
-        let Some(d) = super::fuzzy::distance(word, entry.surface, limit) else {
+        let Some(d) = crate::fuzzy::distance(word, entry.surface, limit) else {
             continue;
         };
         match best {

@@ -9,9 +9,9 @@
 //!
 //! * [`tokens`]: mentions, emails, ids, quoted names, words, separators.
 //! * [`lexicon`]: the vocabulary, folded to canonical words.
-//! * [`fuzzy`]: spelling distance.
+//! * [`fuzzy`] (shared with help-doc retrieval): spelling distance.
 
-pub mod fuzzy;
+pub use crate::fuzzy;
 pub mod lexicon;
 pub mod tokens;
 

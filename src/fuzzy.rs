@@ -1,4 +1,4 @@
-//! Spelling distance for the command engine: optimal-string-alignment Damerau-Levenshtein,
+//! Spelling distance, shared by the command engine and help-doc retrieval: optimal-string-alignment Damerau-Levenshtein,
 //! where swapping two neighbouring letters ("unlokc") counts as one edit. A typed word matches
 //! a vocabulary word within one edit for words of up to five letters, two above.
 

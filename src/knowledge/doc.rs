@@ -1,0 +1,400 @@
+//! One help document: its metadata (from YAML front matter, which is never shown as text) and
+//! its sections, split at headings, each with the anchor its link points to. Markdown, plain
+//! text and HTML (converted with `html2text`) all end up as the same shape.
+
+use serde::Deserialize;
+
+use crate::tools::Tool;
+
+/// What kind of file a document came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Markdown,
+    Text,
+    Html,
+}
+
+impl Format {
+    /// From a file name's extension; `None` for files that are not help documents.
+    pub fn of(name: &str) -> Option<Self> {
+        let ext = name.rsplit('.').next()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "md" | "markdown" => Some(Format::Markdown),
+            "txt" => Some(Format::Text),
+            "html" | "htm" => Some(Format::Html),
+            _ => None,
+        }
+    }
+}
+
+/// A help document, parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Doc {
+    /// The file name or URL it came from.
+    pub source: String,
+    pub title: String,
+    /// Where people read it (front matter `link`), without an anchor.
+    pub link: Option<String>,
+    pub tags: Vec<String>,
+    pub audience: Option<String>,
+    /// A self-service action this document may offer (front matter `self_service`).
+    pub self_service: Option<Tool>,
+    pub sections: Vec<Section>,
+}
+
+/// Part of a document under one heading.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    /// The heading ("" for text before the first heading).
+    pub heading: String,
+    /// The heading's anchor (`#get-back-in`), empty when there is no heading.
+    pub anchor: String,
+    /// Plain text: Markdown emphasis, code marks and link targets removed.
+    pub text: String,
+}
+
+impl Doc {
+    /// The link to a section: the document's link with the section's anchor.
+    pub fn link_to(&self, section: &Section) -> Option<String> {
+        let link = self.link.as_ref()?;
+        Some(if section.anchor.is_empty() {
+            link.clone()
+        } else {
+            format!("{link}#{}", section.anchor)
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontMatter {
+    title: Option<String>,
+    link: Option<String>,
+    #[serde(default)]
+    tags: Tags,
+    audience: Option<String>,
+    self_service: Option<String>,
+}
+
+/// `tags: [a, b]`, `tags: a, b` or a YAML list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(untagged)]
+enum Tags {
+    #[default]
+    None,
+    List(Vec<String>),
+    Text(String),
+}
+
+/// Parses a document; the error names what is wrong with it.
+pub fn parse(source: &str, text: &str, format: Format) -> Result<Doc, String> {
+    let text = text.replace("\r\n", "\n");
+    let (front, body) = split_front_matter(&text)?;
+    let body = match format {
+        Format::Html => html_to_text(body),
+        Format::Markdown | Format::Text => body.to_string(),
+    };
+    let front: FrontMatter = match front {
+        Some(yaml) if !yaml.trim().is_empty() => serde_norway::from_str(yaml)
+            .map_err(|e| format!("front matter: {}", e.to_string().replace('\n', " ")))?,
+        _ => FrontMatter::default(),
+    };
+    let link = match front.link {
+        Some(link) if link.starts_with("https://") || link.starts_with("http://") => {
+            if link.contains(['<', '>', '|', ' ']) {
+                return Err(format!(
+                    "front matter: link '{link}' has characters a link cannot have"
+                ));
+            }
+            Some(link.trim_end_matches('/').to_string())
+        }
+        Some(link) => {
+            return Err(format!(
+                "front matter: link '{link}' must start with https://"
+            ))
+        }
+        None => None,
+    };
+    let self_service = match front.self_service {
+        Some(name) => match Tool::from_name(&name) {
+            Some(tool) if tool.changes_okta() => Some(tool),
+            _ => {
+                return Err(format!(
+                    "front matter: self_service '{name}' is not an action okta-agent can offer (use e.g. unlock_user or reset_password)"
+                ))
+            }
+        },
+        None => None,
+    };
+    let tags = match front.tags {
+        Tags::None => Vec::new(),
+        Tags::List(list) => list,
+        Tags::Text(text) => text.split(',').map(|t| t.trim().to_string()).collect(),
+    };
+    let mut sections = match format {
+        Format::Text => vec![Section {
+            heading: String::new(),
+            anchor: String::new(),
+            text: body.trim().to_string(),
+        }],
+        Format::Markdown | Format::Html => split_sections(&body),
+    };
+    // The first heading is usually the title; its section keeps the text under it.
+    let title = front
+        .title
+        .or_else(|| {
+            sections
+                .first()
+                .filter(|s| !s.heading.is_empty())
+                .map(|s| s.heading.clone())
+        })
+        .or_else(|| {
+            (format == Format::Text)
+                .then(|| {
+                    body.lines()
+                        .find(|l| !l.trim().is_empty())
+                        .map(|l| l.trim().to_string())
+                })
+                .flatten()
+        })
+        .unwrap_or_else(|| title_from_name(source));
+    sections.retain(|s| !s.text.trim().is_empty());
+    if sections.is_empty() {
+        return Err("it has no text".into());
+    }
+    Ok(Doc {
+        source: source.to_string(),
+        title,
+        link,
+        tags,
+        audience: front.audience,
+        self_service,
+        sections,
+    })
+}
+
+/// `---\n…\n---\n` at the very start: (front matter, the rest).
+fn split_front_matter(text: &str) -> Result<(Option<&str>, &str), String> {
+    let Some(rest) = text.strip_prefix("---\n") else {
+        return Ok((None, text));
+    };
+    let end = rest
+        .find("\n---\n")
+        .map(|i| (i, i + 5))
+        .or_else(|| rest.strip_suffix("\n---").map(|r| (r.len(), rest.len())))
+        .ok_or("front matter starts with --- but never ends with a --- line")?;
+    Ok((Some(&rest[..end.0]), &rest[end.1..]))
+}
+
+fn title_from_name(source: &str) -> String {
+    let name = source.rsplit('/').next().unwrap_or(source);
+    let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+    stem.replace(['-', '_'], " ")
+}
+
+/// Splits Markdown at `#` headings.
+fn split_sections(body: &str) -> Vec<Section> {
+    let mut sections = Vec::new();
+    let mut heading = String::new();
+    let mut lines: Vec<&str> = Vec::new();
+    let mut in_code = false;
+    let flush = |heading: &str, lines: &[&str], sections: &mut Vec<Section>| {
+        sections.push(Section {
+            heading: heading.to_string(),
+            anchor: anchor(heading),
+            text: plain(&lines.join("\n")),
+        });
+    };
+    for line in body.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        let trimmed = line.trim_start();
+        let hashes = trimmed.chars().take_while(|c| *c == '#').count();
+        if !in_code && (1..=6).contains(&hashes) && trimmed[hashes..].starts_with(' ') {
+            if !heading.is_empty() || lines.iter().any(|l| !l.trim().is_empty()) {
+                flush(&heading, &lines, &mut sections);
+            }
+            heading = plain(trimmed[hashes..].trim());
+            lines.clear();
+            continue;
+        }
+        lines.push(line);
+    }
+    flush(&heading, &lines, &mut sections);
+    sections
+}
+
+/// GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens.
+pub fn anchor(heading: &str) -> String {
+    heading
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Markdown to plain text: emphasis and code marks dropped, links reduced to their text.
+fn plain(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    let mut rest = markdown;
+    while let Some(c) = rest.chars().next() {
+        // [text](target) → text
+        if c == '[' {
+            if let Some(close) = rest.find("](") {
+                if let Some(end) = rest[close..].find(')') {
+                    let label = &rest[1..close];
+                    if !label.contains('\n') {
+                        out.push_str(label);
+                        rest = &rest[close + end + 1..];
+                        continue;
+                    }
+                }
+            }
+        }
+        if !matches!(c, '*' | '`' | '_') || !is_markup_char(rest, &out) {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out.lines()
+        .map(|l| {
+            let l = l.trim();
+            l.strip_prefix("- ")
+                .or_else(|| l.strip_prefix("* "))
+                .or_else(|| l.strip_prefix("> "))
+                .unwrap_or(l)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+/// `*`, `` ` `` and `_` are markup unless `_` joins two word characters (`snake_case`).
+fn is_markup_char(rest: &str, before: &str) -> bool {
+    if !rest.starts_with('_') {
+        return true;
+    }
+    let prev = before
+        .chars()
+        .next_back()
+        .is_some_and(char::is_alphanumeric);
+    let next = rest[1..].chars().next().is_some_and(char::is_alphanumeric);
+    !(prev && next)
+}
+
+/// HTML to Markdown-ish text (headings keep their `#`), with the page title as a first heading.
+pub fn html_to_text(html: &str) -> String {
+    let title = html
+        .find("<title>")
+        .and_then(|start| {
+            let rest = &html[start + 7..];
+            rest.find("</title>")
+                .map(|end| rest[..end].trim().to_string())
+        })
+        .filter(|t| !t.is_empty());
+    let text = html2text::config::plain()
+        .string_from_read(html.as_bytes(), 100)
+        .unwrap_or_default();
+    let first_heading = text
+        .lines()
+        .find(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches('#').trim());
+    match title {
+        Some(title) if first_heading != Some(title.as_str()) => format!("# {title}\n\n{text}"),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn front_matter_is_metadata_and_sections_carry_anchors() {
+        let doc = parse(
+            "locked-out.md",
+            "---\ntitle: My account is locked out\nlink: https://intranet/it/locked\ntags: [locked, unlock]\nself_service: unlock_user\n---\n# My account is locked out\n\nIntro **text**.\n\n## Get back in\nAsk `okta-agent` or see [the guide](https://x).\n",
+            Format::Markdown,
+        )
+        .unwrap();
+        assert_eq!(doc.title, "My account is locked out");
+        assert_eq!(doc.tags, vec!["locked", "unlock"]);
+        assert_eq!(doc.self_service, Some(Tool::UnlockUser));
+        assert_eq!(doc.sections.len(), 2);
+        assert_eq!(doc.sections[0].text, "Intro text.");
+        assert_eq!(doc.sections[1].anchor, "get-back-in");
+        assert_eq!(doc.sections[1].text, "Ask okta-agent or see the guide.");
+        assert_eq!(
+            doc.link_to(&doc.sections[1]).as_deref(),
+            Some("https://intranet/it/locked#get-back-in")
+        );
+        assert!(!doc.sections.iter().any(|s| s.text.contains("title:")));
+    }
+
+    #[test]
+    fn broken_documents_say_what_is_wrong() {
+        assert!(
+            parse("a.md", "---\ntitle: [unclosed\n---\ntext", Format::Markdown)
+                .unwrap_err()
+                .contains("front matter")
+        );
+        assert!(parse("a.md", "---\ntitle: x\n", Format::Markdown)
+            .unwrap_err()
+            .contains("never ends"));
+        assert!(parse(
+            "a.md",
+            "---\nself_service: find_user\n---\ntext",
+            Format::Markdown
+        )
+        .unwrap_err()
+        .contains("self_service"));
+        assert!(parse(
+            "a.md",
+            "---\nlink: javascript:alert(1)\n---\ntext",
+            Format::Markdown
+        )
+        .unwrap_err()
+        .contains("https://"));
+        assert!(parse("a.md", "", Format::Markdown)
+            .unwrap_err()
+            .contains("no text"));
+        assert!(parse(
+            "a.md",
+            "---\ntitle: x\nowner: me\n---\ntext",
+            Format::Markdown
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn plain_text_and_html_documents() {
+        let txt = parse(
+            "wifi-guide.txt",
+            "Guest Wi-Fi\nThe password is on the screen.",
+            Format::Text,
+        )
+        .unwrap();
+        assert_eq!(txt.title, "Guest Wi-Fi");
+        let html = parse(
+            "https://intranet/vpn",
+            "<html><head><title>VPN guide</title></head><body><h2>Connect</h2><p>Open <b>GlobalProtect</b>.</p><script>x()</script></body></html>",
+            Format::Html,
+        )
+        .unwrap();
+        assert_eq!(html.title, "VPN guide");
+        assert!(
+            html.sections
+                .iter()
+                .any(|s| s.text.contains("GlobalProtect")),
+            "{html:?}"
+        );
+        assert!(!html.sections.iter().any(|s| s.text.contains("x()")));
+    }
+}
