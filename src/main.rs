@@ -78,6 +78,16 @@ enum Command {
     },
     /// Check the configuration against Okta: org URL, token, scopes, one read call.
     Check,
+    /// Help documents: write the starter set into a folder to edit (`--write DIR`), or show
+    /// how the configured documents answer a message and why (`--ask "…"`).
+    HelpDocs {
+        /// Write the starter documents into this folder (existing files are kept).
+        #[arg(long, value_name = "DIR", required_unless_present = "ask")]
+        write: Option<PathBuf>,
+        /// A help-channel message to try against the documents.
+        #[arg(long, value_name = "MESSAGE", conflicts_with = "write")]
+        ask: Option<String>,
+    },
     /// Generate a key pair for the Okta service app and print its public JWK; or, with
     /// `--audit-key FILE`, make the audit key file (or rotate: append a new key to it).
     Keygen {
@@ -119,6 +129,8 @@ fn main() -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal; log files and collectors get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -164,6 +176,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Audit { command } => audit(cli.config.as_deref(), command),
         Command::Tools { write } => tools(write.as_deref()),
         Command::Check => check(cli.config.as_deref()).await,
+        Command::HelpDocs { write, ask } => help_docs(cli.config.as_deref(), write.as_deref(), ask),
         Command::Keygen {
             audit_key: Some(path),
             ..
@@ -173,6 +186,41 @@ async fn run(cli: Cli) -> Result<()> {
             None => bail!("keygen needs --out DIR (an Okta key) or --audit-key FILE"),
         },
     }
+}
+
+fn help_docs(config: Option<&Path>, write: Option<&Path>, ask: Option<String>) -> Result<()> {
+    if let Some(dir) = write {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (name, text) in okta_agent::knowledge::STARTER {
+            let path = dir.join(name);
+            if path.exists() {
+                println!("kept     {} (it exists)", path.display());
+                continue;
+            }
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            println!("wrote    {}", path.display());
+        }
+        println!(
+            "\nEdit them, add your own (.md with front matter, .txt or .html), and set\n[knowledge]\npath = \"{}\"\nin the config file.",
+            dir.display()
+        );
+        return Ok(());
+    }
+    let Some(message) = ask else {
+        bail!("help-docs needs --write DIR or --ask MESSAGE");
+    };
+    let settings = Settings::from_env(config)?;
+    let (docs, problems) = if settings.knowledge.sources.is_empty() {
+        println!("No [knowledge] sources are configured: trying the starter documents.");
+        (okta_agent::knowledge::HelpDocs::starter(), Vec::new())
+    } else {
+        settings.knowledge.sources.load()?
+    };
+    for problem in problems {
+        println!("skipped  {problem}");
+    }
+    print!("{}", docs.explain(&message));
+    Ok(())
 }
 
 async fn serve_sandbox(

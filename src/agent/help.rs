@@ -1,15 +1,28 @@
 //! Help answers for the virtual assistant. Retrieval decides whether there is anything to say
-//! (restraint lives in [`crate::knowledge`]); with a model configured, the model writes a short
-//! answer from the retrieved sections only and cites them by number — or says they do not
-//! answer the question, and then the reply says so and offers escalation. The model never
-//! answers from outside the sections, and never decides whether to answer chatter at all.
+//! (restraint lives in [`crate::knowledge`]); with a model configured, the model then judges
+//! the retrieved sections: it writes a short answer from them only, citing them by number; or
+//! says they do not answer the question (the reply says so and offers escalation); or says the
+//! message is not an IT question at all (the bot stays quiet). The model can only make the bot
+//! quieter or better grounded, never answer from outside the sections.
 
 use super::model::{ChatMessage, ModelClient, ModelError, ModelReply};
 use super::Agent;
-use crate::knowledge::HelpAnswer;
+use crate::knowledge::{Citation, HelpAnswer};
 
 /// What the model says when the sections do not answer the question.
 const NO_ANSWER: &str = "NO_ANSWER";
+/// What the model says when the message is not an IT question.
+const NOT_IT: &str = "NOT_IT";
+
+/// The model's judgement of the retrieved sections.
+#[derive(Debug)]
+pub enum Composed {
+    Answer(HelpAnswer),
+    /// An IT question the sections do not answer.
+    NoAnswer,
+    /// Chatter or off-topic: say nothing.
+    NotIt,
+}
 
 /// Said when the retrieved sections do not answer the question.
 pub const NOTHING_FITS: &str = "I couldn't find the answer to this in the IT help documents. If you press \"I still need help\", I'll ask IT to take a look.";
@@ -22,13 +35,14 @@ impl Agent {
             return Some(answer);
         };
         match compose(model.as_ref(), question, &answer).await {
-            Ok(Some(composed)) => Some(composed),
-            Ok(None) => Some(HelpAnswer {
+            Ok(Composed::Answer(composed)) => Some(composed),
+            Ok(Composed::NoAnswer) => Some(HelpAnswer {
                 text: NOTHING_FITS.into(),
                 citations: Vec::new(),
                 self_service: None,
                 sections: answer.sections,
             }),
+            Ok(Composed::NotIt) => None,
             Err(e) => {
                 tracing::warn!(error = %e, "the model could not write a help answer; quoting the document instead");
                 Some(answer)
@@ -37,13 +51,13 @@ impl Agent {
     }
 }
 
-/// Asks the model for a grounded answer: `Ok(None)` when it says the sections do not answer
-/// the question. Citations are the sections it cites, at most three.
+/// Asks the model for a grounded answer. Citations are the sections it cites, at most three;
+/// the self-service offer stays only when the first of them is from the document that offers it.
 pub async fn compose(
     model: &dyn ModelClient,
     question: &str,
     retrieved: &HelpAnswer,
-) -> Result<Option<HelpAnswer>, ModelError> {
+) -> Result<Composed, ModelError> {
     let numbered: Vec<String> = retrieved
         .sections
         .iter()
@@ -52,7 +66,8 @@ pub async fn compose(
         .collect();
     let system = format!(
         "You answer IT help questions for employees, using only the numbered help-document sections below. \
-         If they do not answer the question, reply with exactly {NO_ANSWER}. Otherwise answer in at most four short \
+         If the message is not a question or request about IT (chatter, thanks, office life), reply with exactly {NOT_IT}. \
+         If the sections do not answer it, reply with exactly {NO_ANSWER}. Otherwise answer in at most four short \
          sentences of plain text, without links or markup, and cite the sections you used like [1] or [2]. \
          Never add facts that are not in the sections.\n\n{}",
         numbered.join("\n\n")
@@ -63,11 +78,14 @@ pub async fn compose(
     ];
     let text = match model.complete(&messages, &[]).await? {
         ModelReply::Text(text) => text,
-        ModelReply::ToolCalls(_) => return Ok(None),
+        ModelReply::ToolCalls(_) => return Ok(Composed::NoAnswer),
     };
     let text = text.trim();
+    if text.contains(NOT_IT) {
+        return Ok(Composed::NotIt);
+    }
     if text.is_empty() || text.contains(NO_ANSWER) {
-        return Ok(None);
+        return Ok(Composed::NoAnswer);
     }
     let mut cited: Vec<usize> = Vec::new();
     for (i, _) in text.match_indices('[') {
@@ -84,15 +102,17 @@ pub async fn compose(
     if cited.is_empty() {
         cited.push(0);
     }
-    let citations = cited
+    let citations: Vec<Citation> = cited
         .iter()
         .take(3)
         .map(|i| retrieved.sections[*i].0.clone())
         .collect();
-    Ok(Some(HelpAnswer {
+    let same_document =
+        citations.first().map(|c| &c.source) == retrieved.citations.first().map(|c| &c.source);
+    Ok(Composed::Answer(HelpAnswer {
         text: text.to_string(),
         citations,
-        self_service: retrieved.self_service,
+        self_service: retrieved.self_service.filter(|_| same_document),
         sections: retrieved.sections.clone(),
     }))
 }

@@ -144,8 +144,8 @@ pub fn parse(source: &str, text: &str, format: Format) -> Result<Doc, String> {
         .title
         .or_else(|| {
             sections
-                .first()
-                .filter(|s| !s.heading.is_empty())
+                .iter()
+                .find(|s| !s.heading.is_empty())
                 .map(|s| s.heading.clone())
         })
         .or_else(|| {
@@ -262,18 +262,38 @@ fn plain(markdown: &str) -> String {
         }
         rest = &rest[c.len_utf8()..];
     }
-    out.lines()
-        .map(|l| {
-            let l = l.trim();
-            l.strip_prefix("- ")
-                .or_else(|| l.strip_prefix("* "))
-                .or_else(|| l.strip_prefix("> "))
-                .unwrap_or(l)
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim()
-        .to_string()
+    // Soft line breaks inside a paragraph become spaces (a wrapped source line is not a break
+    // in Slack); list items and blank lines keep theirs.
+    let mut text = String::with_capacity(out.len());
+    let mut previous_blank = true;
+    for line in out.lines() {
+        let line = line.trim();
+        let item = line.strip_prefix("- ").or_else(|| line.strip_prefix("* "));
+        let numbered = line
+            .split_once(". ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        let line = item.or_else(|| line.strip_prefix("> ")).unwrap_or(line);
+        if line.is_empty() {
+            text.push_str("\n\n");
+        } else if previous_blank || item.is_some() || numbered {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            if item.is_some() {
+                text.push_str("• ");
+            }
+            text.push_str(line);
+        } else {
+            text.push(' ');
+            text.push_str(line);
+        }
+        previous_blank = line.is_empty();
+    }
+    let mut text = text.trim().to_string();
+    while text.contains("\n\n\n") {
+        text = text.replace("\n\n\n", "\n\n");
+    }
+    text
 }
 
 /// `*`, `` ` `` and `_` are markup unless `_` joins two word characters (`snake_case`).
@@ -299,8 +319,9 @@ pub fn html_to_text(html: &str) -> String {
                 .map(|end| rest[..end].trim().to_string())
         })
         .filter(|t| !t.is_empty());
+    let content = without_elements(html, &["nav", "header", "footer", "aside"]);
     let text = html2text::config::plain()
-        .string_from_read(html.as_bytes(), 100)
+        .string_from_read(content.as_bytes(), 100)
         .unwrap_or_default();
     let first_heading = text
         .lines()
@@ -310,6 +331,39 @@ pub fn html_to_text(html: &str) -> String {
         Some(title) if first_heading != Some(title.as_str()) => format!("# {title}\n\n{text}"),
         _ => text,
     }
+}
+
+/// The page without its navigation, header, footer and sidebars: site chrome is not help.
+fn without_elements(html: &str, names: &[&str]) -> String {
+    let mut out = html.to_string();
+    for name in names {
+        loop {
+            let lower = out.to_ascii_lowercase();
+            let Some(start) = find_tag(&lower, name) else {
+                break;
+            };
+            let close = format!("</{name}>");
+            let end = lower[start..]
+                .find(&close)
+                .map_or(out.len(), |i| start + i + close.len());
+            out.replace_range(start..end, " ");
+        }
+    }
+    out
+}
+
+/// Where `<name>` or `<name ...>` starts (not `<names>`).
+fn find_tag(lower: &str, name: &str) -> Option<usize> {
+    let open = format!("<{name}");
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(&open) {
+        let at = from + i;
+        match lower[at + open.len()..].chars().next() {
+            Some('>' | ' ' | '\t' | '\n' | '\r' | '/') => return Some(at),
+            _ => from = at + open.len(),
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -396,5 +450,22 @@ mod tests {
             "{html:?}"
         );
         assert!(!html.sections.iter().any(|s| s.text.contains("x()")));
+        // Site chrome is dropped; the title comes from the page, not its navigation.
+        let page = parse(
+            "https://intranet/wiki/printing",
+            "<html><head><title>Printing</title></head><body><NAV class=top>Home · IT</NAV><header>Logo</header><navigation>kept</navigation><h1>Printing</h1><h2>Offline</h2><p>Turn it off and on.</p><footer>© IT</footer></body></html>",
+            Format::Html,
+        )
+        .unwrap();
+        assert_eq!(page.title, "Printing");
+        let text: String = page.sections.iter().map(|s| s.text.clone()).collect();
+        assert!(
+            !text.contains("Home") && !text.contains("Logo") && !text.contains('©'),
+            "{page:?}"
+        );
+        assert!(
+            text.contains("kept") && text.contains("off and on"),
+            "{page:?}"
+        );
     }
 }

@@ -7,113 +7,32 @@ use std::collections::HashMap;
 
 use super::doc::Doc;
 
-/// Words and phrases folded to one term, so "log in", "sign-in" and "login" meet.
-const BUILTIN_SYNONYMS: &[(&str, &[&str])] = &[
-    (
-        "signin",
-        &[
-            "sign in",
-            "log in",
-            "login",
-            "logon",
-            "signin",
-            "signon",
-            "sign on",
-            "log on",
-            "logging in",
-            "signing in",
-        ],
-    ),
-    (
-        "mfa",
-        &[
-            "mfa",
-            "2fa",
-            "two factor",
-            "twofactor",
-            "multi factor",
-            "multifactor",
-            "okta verify",
-            "authenticator",
-            "authenticators",
-            "factor",
-            "factors",
-            "otp",
-            "second factor",
-            "2 factor",
-        ],
-    ),
-    (
-        "lockout",
-        &["locked out", "lockout", "locked", "lock out", "unlock"],
-    ),
-    (
-        "password",
-        &["password", "passwords", "pw", "pwd", "passwd", "passcode"],
-    ),
-    (
-        "vpn",
-        &["vpn", "remote access", "globalprotect", "global protect"],
-    ),
-    ("wifi", &["wifi", "wi fi", "wireless"]),
-    ("email", &["email", "e mail", "mail", "gmail", "outlook"]),
-    (
-        "app",
-        &[
-            "app",
-            "apps",
-            "application",
-            "applications",
-            "tile",
-            "tiles",
-            "chiclet",
-        ],
-    ),
-    (
-        "phone",
-        &["phone", "iphone", "android", "mobile", "smartphone", "cell"],
-    ),
-    ("forgot", &["forgot", "forgotten", "forget", "remember"]),
-    (
-        "activation",
-        &[
-            "activation",
-            "activate",
-            "activated",
-            "welcome email",
-            "invite",
-        ],
-    ),
-    (
-        "starter",
-        &[
-            "new starter",
-            "starter",
-            "new hire",
-            "joiner",
-            "onboarding",
-            "first day",
-            "starting",
-        ],
-    ),
-    (
-        "leaver",
-        &[
-            "leaver",
-            "leaving",
-            "offboard",
-            "offboarding",
-            "last day",
-            "departure",
-            "left the company",
-        ],
-    ),
-    ("phishing", &["phishing", "scam", "suspicious", "spam"]),
-    (
-        "install",
-        &["install", "installed", "installing", "self service"],
-    ),
-];
+/// Words and phrases folded to one term, so "log in", "sign-in" and "login" meet: one line
+/// per term, `term = variant, variant, …`. A term of two words stands for both ("new
+/// password" is a reset). Teams add their own in `[knowledge.synonyms]`.
+const BUILTIN_SYNONYMS: &str = "
+signin = sign in, log in, login, logon, signin, signon, sign on, log on, logging in, signing in, sign into, log into, logging into, signing into, get in, access my account
+mfa = mfa, 2fa, two factor, twofactor, multi factor, multifactor, okta verify, authenticator, authenticators, factor, factors, otp, second factor, 2 factor, verify app
+lockout = locked out, lockout, locked, lock out, unlock, locks
+password = password, passwords, pw, pwd, passwd, passcode
+reset password = new password, change my password, change password, changing my password, reset my password, password reset
+setup = set up, setup, re setup, reset up, setting up, configure, enrol, enroll, enrolling, enrolment, register
+vpn = vpn, remote access, globalprotect, global protect
+wifi = wifi, wi fi, wireless, wlan
+email = email, emails, e mail, mail, gmail, outlook, mailbox, inbox
+app = app, apps, application, applications, tile, tiles, chiclet
+phone = phone, phones, iphone, android, mobile, smartphone, cell
+newphone phone = new phone, switched phones, changed phones, changed my phone, replaced my phone, phone upgrade, upgraded my phone
+forgot = forgot, forgotten, forget, remember
+activation = activation, activate, activated, welcome email, invite, invitation
+starter = new starter, starter, new hire, joiner, onboarding, onboard, first day, starting
+leaver = leaver, leaving, offboard, offboarding, last day, departure, left the company, quitting, resigned
+phishing = phishing, scam, suspicious, spam, weird email, strange email, fake email, dodgy email
+missing = missing, disappeared, gone, vanished, cant find, cannot find, cant see, dont see, not showing
+dashboard = dashboard, home page, homepage, okta page, okta portal
+install = install, installed, installing, self service
+securitykey = yubikey, yubi key, hardware key, security key
+";
 
 const STOP_WORDS: &[&str] = &[
     "a", "an", "the", "and", "or", "to", "of", "in", "on", "for", "is", "it", "my", "i", "me",
@@ -132,6 +51,8 @@ const STOP_WORDS: &[&str] = &[
 #[derive(Clone, Debug, Default)]
 pub struct Synonyms {
     phrases: Vec<(Vec<String>, String)>,
+    /// The canonical terms, sorted.
+    canonical: Vec<String>,
 }
 
 impl Synonyms {
@@ -144,9 +65,11 @@ impl Synonyms {
                 phrases.push((words, canonical.to_string()));
             }
         };
-        for (canonical, variants) in BUILTIN_SYNONYMS {
-            for variant in *variants {
-                add(canonical, variant);
+        for line in BUILTIN_SYNONYMS.lines() {
+            if let Some((canonical, variants)) = line.split_once('=') {
+                for variant in variants.split(',') {
+                    add(canonical.trim(), variant);
+                }
             }
         }
         for (canonical, variants) in extra {
@@ -157,7 +80,20 @@ impl Synonyms {
             }
         }
         phrases.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
-        Self { phrases }
+        let mut canonical: Vec<String> = phrases
+            .iter()
+            .flat_map(|(_, c)| c.split(' ').map(str::to_string))
+            .collect();
+        canonical.sort();
+        canonical.dedup();
+        Self { phrases, canonical }
+    }
+
+    /// Whether `term` is a folded synonym (kept as is, not stemmed).
+    fn is_canonical(&self, term: &str) -> bool {
+        self.canonical
+            .binary_search_by(|c| c.as_str().cmp(term))
+            .is_ok()
     }
 
     fn fold(&self, words: &[String]) -> Vec<String> {
@@ -166,7 +102,7 @@ impl Synonyms {
         'next: while i < words.len() {
             for (phrase, canonical) in &self.phrases {
                 if words[i..].starts_with(phrase) {
-                    out.push(canonical.clone());
+                    out.extend(canonical.split(' ').map(str::to_string));
                     i += phrase.len();
                     continue 'next;
                 }
@@ -194,37 +130,29 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// A light English stemmer: plurals and common verb endings.
+/// English stemming (Snowball), so "resetting", "resets" and "reset" meet.
 fn stem(word: &str) -> String {
-    for (suffix, keep) in [("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")] {
-        if word.len() > suffix.len() + 3 {
-            if let Some(stripped) = word.strip_suffix(suffix) {
-                if suffix == "s" && (stripped.ends_with('s') || stripped.ends_with('u')) {
-                    continue;
-                }
-                // "resetting" → "resett" → "reset"; "installed" keeps its "ll".
-                let bytes = stripped.as_bytes();
-                let doubled = matches!(suffix, "ing" | "ed")
-                    && bytes.len() >= 2
-                    && bytes[bytes.len() - 1] == bytes[bytes.len() - 2]
-                    && !matches!(bytes[bytes.len() - 1], b'l' | b's' | b'z' | b'e' | b'o');
-                if doubled {
-                    return stripped[..stripped.len() - 1].to_string();
-                }
-                return format!("{stripped}{keep}");
-            }
-        }
-    }
-    word.to_string()
+    static STEMMER: std::sync::LazyLock<rust_stemmers::Stemmer> = std::sync::LazyLock::new(|| {
+        rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English)
+    });
+    STEMMER.stem(word).into_owned()
 }
 
-/// Text to index terms: words, synonyms folded, stop words dropped, stemmed.
+/// Text to index terms: words, synonyms folded, stop words dropped (as written and as
+/// stemmed, so "getting" goes with "get"), stemmed.
 pub fn analyze(text: &str, synonyms: &Synonyms) -> Vec<String> {
     synonyms
         .fold(&words(text))
         .into_iter()
         .filter(|w| !STOP_WORDS.contains(&w.as_str()))
-        .map(|w| stem(&w))
+        .map(|w| {
+            if synonyms.is_canonical(&w) {
+                w
+            } else {
+                stem(&w)
+            }
+        })
+        .filter(|w| !STOP_WORDS.contains(&w.as_str()))
         .collect()
 }
 
@@ -258,6 +186,10 @@ pub struct Index {
     average_len: f32,
     /// One-letter deletions of terms of five letters or more → the terms.
     deletions: HashMap<String, Vec<u32>>,
+    /// Per document: the distinct terms of its title, and of its title, tags and headings (the
+    /// words its author chose to say what it is about), as sorted term ids.
+    titles: Vec<Vec<u32>>,
+    topics: Vec<Vec<u32>>,
 }
 
 const K1: f32 = 1.2;
@@ -273,6 +205,24 @@ impl Index {
         for (d, doc) in docs.iter().enumerate() {
             let title = analyze(&doc.title, synonyms);
             let tags = analyze(&doc.tags.join(" "), synonyms);
+            let mut title_ids: Vec<u32> = title.iter().map(|t| index.term_id(t.clone())).collect();
+            title_ids.sort_unstable();
+            title_ids.dedup();
+            let headings: Vec<String> = doc
+                .sections
+                .iter()
+                .flat_map(|s| analyze(&s.heading, synonyms))
+                .collect();
+            let mut topic_ids: Vec<u32> = tags
+                .iter()
+                .chain(&headings)
+                .map(|t| index.term_id(t.clone()))
+                .chain(title_ids.iter().copied())
+                .collect();
+            topic_ids.sort_unstable();
+            topic_ids.dedup();
+            index.titles.push(title_ids);
+            index.topics.push(topic_ids);
             for (s, section) in doc.sections.iter().enumerate() {
                 let mut weights: HashMap<String, f32> = HashMap::new();
                 let mut len = 0.0;
@@ -371,7 +321,9 @@ impl Index {
             .max_by_key(|id| self.postings[*id as usize].len())
     }
 
-    /// The best sections for these query terms, best first.
+    /// The best sections for these query terms, best first. A section's coverage is the
+    /// share of the query its whole document matches (title, tags and every section), since
+    /// a question's words are often spread over a document.
     pub fn search(&self, query: &[String], limit: usize) -> Vec<Scored> {
         let mut terms: Vec<&String> = query.iter().collect();
         terms.sort();
@@ -382,37 +334,79 @@ impl Index {
             match self.known(term) {
                 Some(id) => {
                     let idf = self.idf[id as usize];
-                    if !known.iter().any(|(k, _)| *k == id) {
+                    if !known.iter().any(|(k, _)| *k == id) && known.len() < MAX_QUERY_TERMS {
                         known.push((id, idf));
                         total_idf += idf;
                     }
                 }
-                // A word no document uses says the question is about something else.
-                None => total_idf += self.max_idf(),
+                // A word no document uses says the question may be about something else.
+                None => total_idf += self.max_idf() * UNKNOWN_WORD_WEIGHT,
             }
         }
         if known.is_empty() || total_idf <= 0.0 {
             return Vec::new();
         }
-        let mut scores: HashMap<u32, (f32, f32)> = HashMap::new();
-        for (id, idf) in &known {
+        let mut scores: HashMap<u32, f32> = HashMap::new();
+        let mut doc_terms: HashMap<u32, u64> = HashMap::new();
+        for (position, (id, idf)) in known.iter().enumerate() {
             for (entry, tf) in &self.postings[*id as usize] {
-                let len = self.entries[*entry as usize].len;
-                let norm = K1 * (1.0 - B + B * len / self.average_len);
-                let slot = scores.entry(*entry).or_default();
-                slot.0 += idf * tf * (K1 + 1.0) / (tf + norm);
-                slot.1 += idf;
+                let e = self.entries[*entry as usize];
+                let norm = K1 * (1.0 - B + B * e.len / self.average_len);
+                *scores.entry(*entry).or_default() += idf * tf * (K1 + 1.0) / (tf + norm);
+                *doc_terms.entry(e.doc).or_default() |= 1 << position;
             }
         }
+        // Coverage: the query's information the document matches, a word only in its body
+        // counting for less than one in its title, tags or headings; none at all without one
+        // of those (a word in passing is not what a document is about).
+        let coverage = |doc: u32| {
+            let bits = doc_terms.get(&doc).copied().unwrap_or_default();
+            let topics = &self.topics[doc as usize];
+            let mut on_topic = false;
+            let matched: f32 = known
+                .iter()
+                .enumerate()
+                .filter(|(position, _)| bits & (1 << position) != 0)
+                .map(|(_, (id, idf))| {
+                    if topics.binary_search(id).is_ok() {
+                        on_topic = true;
+                        *idf
+                    } else {
+                        idf * BODY_ONLY_WEIGHT
+                    }
+                })
+                .sum();
+            if on_topic {
+                matched / total_idf
+            } else {
+                0.0
+            }
+        };
+        // The share of a document's title the query says: "set up MFA" is the MFA set-up
+        // page more than the new-phone page that also mentions setting up MFA.
+        let title_match = |doc: u32| {
+            let title = &self.titles[doc as usize];
+            if title.is_empty() {
+                return 0.0;
+            }
+            let said = title
+                .iter()
+                .filter(|id| known.iter().any(|(k, _)| k == *id))
+                .count();
+            said as f32 / title.len() as f32
+        };
         let mut hits: Vec<Scored> = scores
             .into_iter()
-            .map(|(entry, (score, matched))| {
+            .map(|(entry, score)| {
                 let e = self.entries[entry as usize];
+                let coverage = coverage(e.doc);
                 Scored {
                     doc: e.doc as usize,
                     section: e.section as usize,
-                    score,
-                    coverage: matched / total_idf,
+                    score: score
+                        * (1.0 + TITLE_BONUS * title_match(e.doc))
+                        * (1.0 + LEAD_BONUS / (1.0 + e.section as f32)),
+                    coverage,
                 }
             })
             .collect();
@@ -426,6 +420,19 @@ impl Index {
         hits
     }
 }
+
+/// Query terms beyond this many are ignored (a pasted paragraph is not a question).
+const MAX_QUERY_TERMS: usize = 64;
+/// What a word no document uses counts for, as a share of the highest IDF.
+const UNKNOWN_WORD_WEIGHT: f32 = 0.5;
+/// What a query word found only in a document's body (not its title, tags or headings)
+/// counts for.
+const BODY_ONLY_WEIGHT: f32 = 0.5;
+/// How much being first in its document adds to a section's score (halved for the second,
+/// and so on): a document usually opens with its main answer.
+const LEAD_BONUS: f32 = 0.2;
+/// How much a fully said title adds to a section's score.
+const TITLE_BONUS: f32 = 0.5;
 
 fn one_deletions(term: &str) -> Vec<String> {
     let chars: Vec<char> = term.chars().collect();

@@ -8,10 +8,14 @@
 //! * [`doc`]: parsing one document into metadata and sections.
 //! * [`index`]: normalization, synonyms, typo tolerance, BM25 over sections.
 //! * [`sources`]: the folder, web pages and their cache, change detection.
+//! * [`watch`]: page fetching, change detection and SIGHUP reloads while running.
+//! * [`eval`]: the labelled help-channel set and its figures.
 
 pub mod doc;
+pub mod eval;
 pub mod index;
 pub mod sources;
+pub mod watch;
 
 use std::sync::{Arc, RwLock};
 
@@ -75,10 +79,12 @@ impl HelpAnswer {
 /// Below these, a match is not an answer. Coverage is the share of the question's
 /// information (by IDF) the best section matches; a message that reads as a question needs
 /// less than one that does not.
-const MIN_COVERAGE_QUESTION: f32 = 0.5;
-const MIN_COVERAGE_STATEMENT: f32 = 0.75;
+const MIN_COVERAGE_QUESTION: f32 = 0.4;
+const MIN_COVERAGE_STATEMENT: f32 = 0.5;
 /// Quotes are trimmed to this many characters, at a sentence end where possible.
 const QUOTE_CHARS: usize = 600;
+/// A quote shorter than this continues with the next section.
+const SHORT_QUOTE_CHARS: usize = 250;
 
 /// The documents and their index: one immutable snapshot.
 #[derive(Clone, Debug, Default)]
@@ -229,11 +235,51 @@ impl HelpDocs {
             })
             .collect();
         Some(HelpAnswer {
-            text: quote(&doc.sections[best.section].text),
+            text: quote(&doc.sections[best.section..]),
             citations,
             self_service: doc.self_service,
             sections,
         })
+    }
+}
+
+impl HelpDocs {
+    /// What the assistant would do with a message, and why: the answer or the silence, the
+    /// best sections with their scores and coverage, and the terms the message came down to.
+    pub fn explain(&self, message: &str) -> String {
+        let terms = analyze(message, &self.synonyms);
+        let question = reads_as_question(message);
+        let needed = if question {
+            MIN_COVERAGE_QUESTION
+        } else {
+            MIN_COVERAGE_STATEMENT
+        };
+        let mut out = format!(
+            "Terms:    {}\nReads as: {} (needs coverage {:.2})\n",
+            terms.join(" "),
+            if question {
+                "a question or a problem"
+            } else {
+                "a statement"
+            },
+            needed
+        );
+        match self.answer(message) {
+            Some(answer) => out.push_str(&format!(
+                "Answer:   {}\n\n",
+                answer.plain().replace('\n', "\n          ")
+            )),
+            None => out.push_str("Answer:   none; the assistant stays quiet\n\n"),
+        }
+        for hit in self.search(message, 5) {
+            out.push_str(&format!(
+                "  score {:>6.2}  coverage {:.2}  {}\n",
+                hit.score,
+                hit.coverage,
+                self.citation(&hit).title
+            ));
+        }
+        out
     }
 }
 
@@ -307,10 +353,21 @@ pub fn reads_as_question(message: &str) -> bool {
     })
 }
 
-/// A section's text, trimmed to a readable length at a sentence end.
-fn quote(text: &str) -> String {
+/// The best section's text, trimmed to a readable length at a sentence end; a short one is
+/// followed by the next section under its heading ("why it happens", then "get back in").
+fn quote(sections: &[doc::Section]) -> String {
+    let mut text = String::new();
+    for (i, section) in sections.iter().enumerate() {
+        if i > 0 {
+            if text.chars().count() >= SHORT_QUOTE_CHARS {
+                break;
+            }
+            text.push_str(&format!("\n\n*{}*\n", section.heading));
+        }
+        text.push_str(&section.text);
+    }
     if text.chars().count() <= QUOTE_CHARS {
-        return text.to_string();
+        return text;
     }
     let cut: String = text.chars().take(QUOTE_CHARS).collect();
     match cut.rfind(". ") {

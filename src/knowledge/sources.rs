@@ -68,7 +68,17 @@ impl Sources {
         for page in &self.pages {
             match self.cached(page) {
                 Some(html) => match doc::parse(&page.url, &html, Format::Html) {
-                    Ok(doc) => docs.push(doc),
+                    Ok(mut doc) => {
+                        // A page links to itself; its heading ids are the CMS's own, so
+                        // citations link to the page rather than guess an anchor.
+                        if doc.link.is_none() {
+                            doc.link = Some(page.url.clone());
+                            for section in &mut doc.sections {
+                                section.anchor.clear();
+                            }
+                        }
+                        docs.push(doc);
+                    }
                     Err(why) => problems.push(format!("{}: {why}", page.url)),
                 },
                 None => problems.push(format!(

@@ -509,7 +509,20 @@ impl SlackApp {
                 thread_ts,
             } => {
                 let thread = thread_ts.as_deref().unwrap_or(message_ts);
+                // The offer was made to the person who asked: for anyone else it would act on
+                // them without their question behind it, so they are told to ask themselves.
+                let asker = self
+                    .store
+                    .help_answer(channel, message_ts)
+                    .ok()
+                    .flatten()
+                    .map(|row| row.asker);
                 let outputs = match crate::tools::Tool::from_name(tool) {
+                    _ if asker.as_deref() != Some(user.as_str()) => vec![Output::Ephemeral {
+                        to: user.clone(),
+                        text: "This button is for the person who asked. If you need the same, ask in the channel or mention okta-agent. Nothing was changed."
+                            .into(),
+                    }],
                     Some(tool) => {
                         self.engine
                             .self_service(user, tool, &format!("{channel}:{thread}"))
@@ -548,6 +561,15 @@ impl SlackApp {
     /// Answers a help-channel question from the docs (silence when it is chatter or nothing
     /// fits, and past the channel's hourly limit).
     async fn answer_question(&self, user: &str, text: &str, channel: &str, ts: &str) {
+        // Slack can deliver one message twice under different event ids; it is answered once.
+        match self.store.help_question_answered(channel, ts) {
+            Ok(false) => {}
+            Ok(true) => return,
+            Err(e) => {
+                warn!(error = %e, "could not check whether this help question was answered; staying quiet");
+                return;
+            }
+        }
         let outputs = self.engine.help_question(user, text).await;
         if outputs.is_empty() {
             return;
@@ -653,7 +675,10 @@ impl SlackApp {
                 .post_message(
                     channel,
                     Some(thread_ts),
-                    &format!("{}, I've asked IT to take a look.", mention(&answer.asker)),
+                    &format!(
+                        "{}, I've asked IT to take a look: a person will follow up in this thread.",
+                        mention(&answer.asker)
+                    ),
                     None,
                 )
                 .await
@@ -691,8 +716,10 @@ impl SlackApp {
             return;
         }
         let title: String = question.trim_end_matches('?').chars().take(80).collect();
+        // The title is quoted: a question's colon would otherwise break the front matter.
+        let quoted = format!("\"{}\"", title.replace('\\', "\\\\").replace('"', "\\\""));
         let draft = format!(
-            "---\ntitle: {title}\ntags: []\n---\n# {title}\n\n{}\n",
+            "---\ntitle: {quoted}\ntags: []\n---\n# {title}\n\n{}\n",
             answers.join("\n\n")
         );
         let text = format!(

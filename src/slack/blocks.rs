@@ -201,7 +201,10 @@ pub fn help_answer(
     if let Some((tool, label)) = offer {
         buttons.push(button("self_service", label, tool.name(), Some("primary")));
     }
-    buttons.push(button("help_solved", "That solved it", "solved", None));
+    // "That solved it" only under an answer; "nothing fits" offers the hand-over alone.
+    if !answer.citations.is_empty() {
+        buttons.push(button("help_solved", "That solved it", "solved", None));
+    }
     buttons.push(button(
         "help_escalate",
         "I still need help",

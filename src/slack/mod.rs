@@ -142,6 +142,14 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             "resumed deliveries acknowledged before the last stop"
         );
     }
+    let reload_now = Arc::new(tokio::sync::Notify::new());
+    let help_docs = tokio::spawn(crate::knowledge::watch::keep_fresh(
+        runtime.engine.agent().knowledge().clone(),
+        crate::http::http_client(Duration::from_secs(30))?,
+        Duration::from_secs(settings.knowledge.reload_seconds),
+        reload_now.clone(),
+    ));
+    let hangups = tokio::spawn(forward_hangups(hangup_signals(), reload_now));
     let listener = start_listener(slack, app.clone()).await?;
     info!("okta-agent is running; press Ctrl-C or send SIGTERM to stop");
     let engine = runtime.engine.clone();
@@ -171,11 +179,44 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         );
     }
     heartbeat.abort();
+    help_docs.abort();
+    hangups.abort();
     // Dropping a runtime inside another one would block it; nothing is left running on it now.
     work_runtime.shutdown_background();
     info!("stopped cleanly");
     Ok(())
 }
+
+/// SIGHUP, listened for before the listener starts, so a SIGHUP never meets the default
+/// action (exit) once `run` is serving.
+#[cfg(unix)]
+fn hangup_signals() -> Option<tokio::signal::unix::Signal> {
+    use tokio::signal::unix::{signal, SignalKind};
+    signal(SignalKind::hangup())
+        .map_err(|e| warn!(error = %e, "cannot listen for SIGHUP; help documents still reload when the folder changes"))
+        .ok()
+}
+
+#[cfg(not(unix))]
+fn hangup_signals() -> Option<()> {
+    None
+}
+
+/// Turns each SIGHUP into a help-document reload.
+#[cfg(unix)]
+async fn forward_hangups(
+    signals: Option<tokio::signal::unix::Signal>,
+    reload_now: Arc<tokio::sync::Notify>,
+) {
+    if let Some(mut signals) = signals {
+        while signals.recv().await.is_some() {
+            reload_now.notify_one();
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn forward_hangups(_signals: Option<()>, _reload_now: Arc<tokio::sync::Notify>) {}
 
 /// The audit chain's head, logged so an external log store anchors it.
 fn log_audit_head(engine: &crate::engine::Engine) {

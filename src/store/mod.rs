@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_trust_boundary.sql"),
     include_str!("migrations/0003_as_written.sql"),
+    include_str!("migrations/0004_help_questions.sql"),
 ];
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -499,6 +500,23 @@ impl Store {
                 },
             )
             .optional()?)
+    }
+
+    /// Whether the help question at (`channel`, `question_ts`) was already answered.
+    pub fn help_question_answered(
+        &self,
+        channel: &str,
+        question_ts: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM help_answers WHERE channel = ?1 AND question_ts = ?2 LIMIT 1",
+                params![channel, question_ts],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
     }
 
     /// Moves a help answer from `from` to `state`; true for exactly one caller.

@@ -29,21 +29,25 @@ impl Rig {
 
     /// A rig with extra `[slack]` settings (TOML lines).
     pub async fn with_slack_config(extra: &str) -> Self {
+        Self::with_config(extra, "reload_seconds = 1\n").await
+    }
+
+    /// A rig with extra `[slack]` and `[knowledge]` settings (TOML lines). The help-docs
+    /// folder (`help_docs()`) starts with the starter documents.
+    pub async fn with_config(slack_extra: &str, knowledge_extra: &str) -> Self {
         let harness = Harness::demo().await;
         let fake = FakeSlack::start().await;
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("okta.pem"), &harness.pem).unwrap();
         let docs = dir.path().join("help-docs");
         std::fs::create_dir(&docs).unwrap();
-        std::fs::write(
-            docs.join("new-phone-mfa.md"),
-            "# New phone: setting up Okta Verify again\n\nAsk IT to reset your MFA factors, then enrol Okta Verify on the new phone at your next sign-in.\n",
-        )
-        .unwrap();
+        for (name, text) in okta_agent::knowledge::STARTER {
+            std::fs::write(docs.join(name), text).unwrap();
+        }
         std::fs::write(
             dir.path().join("okta-agent.toml"),
             format!(
-                "[policy]\nadmins = [\"U0LEO\", \"U0GRACE\"]\nself_service = [\"unlock_user\"]\nself_service_with_approval = [\"reset_password\"]\ntwo_person = [\"deactivate_user\", \"reset_factors\"]\nprotected_groups = [\"Okta Administrators\"]\nreset_password_delivery = \"dm_approver\"\n\n[slack]\ntriage_channels = [\"{TRIAGE}\"]\nhelp_channels = [\"{HELP}\"]\nsocket_connections = 1\n{extra}\n\n[knowledge]\npath = \"{}\"\n",
+                "[policy]\nadmins = [\"U0LEO\", \"U0GRACE\"]\nself_service = [\"unlock_user\"]\nself_service_with_approval = [\"reset_password\"]\ntwo_person = [\"deactivate_user\", \"reset_factors\"]\nprotected_groups = [\"Okta Administrators\"]\nreset_password_delivery = \"dm_approver\"\n\n[slack]\ntriage_channels = [\"{TRIAGE}\"]\nhelp_channels = [\"{HELP}\"]\nsocket_connections = 1\n{slack_extra}\n\n[knowledge]\npath = \"{}\"\n{knowledge_extra}\n",
                 docs.display()
             ),
         )
@@ -103,6 +107,53 @@ impl Rig {
         // SAFETY: signalling our own child process, which has not been reaped yet.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
         child.wait().await.unwrap()
+    }
+
+    /// Sends an Events API event under `event_id`; returns the envelope id.
+    pub async fn post(&self, event_id: &str, event: Value) -> String {
+        let envelope = envelope_id();
+        self.fake
+            .send(event_envelope(&envelope, event_id, 0, event))
+            .await;
+        envelope
+    }
+
+    /// Waits for the app to acknowledge an envelope: for an event it ignores, the decision.
+    pub async fn until_acked(&self, envelope: &str) {
+        let fake = self.fake.clone();
+        wait_until("the acknowledgement", || fake.acked(envelope)).await;
+    }
+
+    /// What the app recorded for event `event_id`: `None` when it was not work at all.
+    pub fn inbound_state(&self, event_id: &str) -> Option<String> {
+        okta_agent::store::Store::open(&self.dir.path().join("okta-agent.db"))
+            .ok()
+            .and_then(|s| s.inbound_state(&format!("event:{event_id}")).ok().flatten())
+    }
+
+    /// Waits until the work of event `event_id` is finished (recorded as done).
+    pub async fn until_done(&self, event_id: &str) {
+        wait_until(&format!("{event_id} to be handled"), || {
+            self.inbound_state(event_id).as_deref() == Some("done")
+        })
+        .await;
+    }
+
+    /// How many times the log says the help documents were reloaded.
+    pub fn reloads(&self) -> usize {
+        self.logs().matches("help documents reloaded").count()
+    }
+
+    /// The help-docs folder the app reads.
+    pub fn help_docs(&self) -> std::path::PathBuf {
+        self.dir.path().join("help-docs")
+    }
+
+    /// SIGHUP: reload the help documents now.
+    pub fn sighup(&self) {
+        let pid = self.child.as_ref().unwrap().id().unwrap() as libc::pid_t;
+        // SAFETY: signalling our own child process, which has not been reaped yet.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
     }
 
     pub fn logs(&self) -> String {

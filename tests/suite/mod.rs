@@ -6,6 +6,8 @@ mod chat_cli;
 mod cli;
 mod command_engine;
 mod engine_flows;
+mod help_docs;
+mod help_e2e;
 mod model_http;
 mod okta_faithfulness;
 mod okta_lifecycle;
