@@ -102,6 +102,7 @@ struct LlmFile {
     base_url: Option<String>,
     model: Option<String>,
     api_key: Option<String>,
+    embeddings_model: Option<String>,
 }
 
 /// How to reach Slack (`okta-agent run`).
@@ -153,6 +154,7 @@ struct KnowledgeFile {
     #[serde(default)]
     synonyms: std::collections::BTreeMap<String, Vec<String>>,
     reload_seconds: Option<u64>,
+    min_similarity: Option<f32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,6 +170,10 @@ pub struct KnowledgeSettings {
     pub sources: crate::knowledge::sources::Sources,
     /// How often the folder is checked for changes (and due pages fetched), in seconds.
     pub reload_seconds: u64,
+    /// The embeddings model for semantic recall (`OPENAI_EMBEDDINGS_MODEL`), if any.
+    pub embeddings: Option<ModelSettings>,
+    /// Cosine similarity at which a section answers on meaning alone (`min_similarity`).
+    pub min_similarity: f32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -272,7 +278,7 @@ impl Settings {
             None => FileSettings::default(),
         };
         let okta = okta_settings(&env, file.okta, &mut problems);
-        let llm = llm_settings(&env, file.llm, &mut problems);
+        let (llm, embeddings) = llm_settings(&env, file.llm, &mut problems);
         let policy = file.policy.and_then(|config| match Policy::new(config) {
             Ok(policy) => Some(policy),
             Err(found) => {
@@ -287,7 +293,8 @@ impl Settings {
             }
         }
         let slack = slack_settings(&env, file.slack, &mut problems);
-        let knowledge = knowledge_settings(file.knowledge, &mut problems);
+        let mut knowledge = knowledge_settings(file.knowledge, &mut problems);
+        knowledge.embeddings = embeddings;
         let inbound_retention_days = file.store.inbound_retention_days.unwrap_or(7);
         if !(1..=365).contains(&inbound_retention_days) {
             problems.push(format!(
@@ -366,7 +373,15 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
             "knowledge.reload_seconds: {reload_seconds} is out of range; use 1 to 86400"
         ));
     }
+    let min_similarity = file.min_similarity.unwrap_or(0.5);
+    if !(0.0..=1.0).contains(&min_similarity) {
+        problems.push(format!(
+            "knowledge.min_similarity: {min_similarity} is out of range; use a cosine similarity from 0 to 1 (0.5 suits OpenAI's text-embedding-3 models)"
+        ));
+    }
     KnowledgeSettings {
+        embeddings: None,
+        min_similarity,
         sources: crate::knowledge::sources::Sources {
             folder: file.path,
             pages,
@@ -580,16 +595,19 @@ fn slack_settings(
     })
 }
 
+/// The chat model and the embeddings model, on the same OpenAI-compatible server; either may
+/// be configured without the other.
 fn llm_settings(
     env: &dyn Fn(&str) -> Option<String>,
     file: LlmFile,
     problems: &mut Vec<String>,
-) -> Option<ModelSettings> {
+) -> (Option<ModelSettings>, Option<ModelSettings>) {
     let base_url = env("OPENAI_BASE_URL").or(file.base_url);
     let model = env("OPENAI_MODEL").or(file.model);
     let api_key = env("OPENAI_API_KEY").or(file.api_key);
-    if base_url.is_none() && model.is_none() && api_key.is_none() {
-        return None;
+    let embeddings_model = env("OPENAI_EMBEDDINGS_MODEL").or(file.embeddings_model);
+    if base_url.is_none() && model.is_none() && api_key.is_none() && embeddings_model.is_none() {
+        return (None, None);
     }
     let base_url = base_url.unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.to_string());
     let before = problems.len();
@@ -599,7 +617,7 @@ fn llm_settings(
             "OPENAI_BASE_URL: '{base_url}' is not an http(s) URL; give the server's base with /v1, e.g. http://127.0.0.1:11434/v1"
         )),
     }
-    if model.is_none() {
+    if model.is_none() && embeddings_model.is_none() {
         problems.push(
             "OPENAI_MODEL is missing: name the model to use (e.g. gpt-4.1-mini, or llama3.1 on Ollama), or unset OPENAI_* to use the built-in command engine".into(),
         );
@@ -608,13 +626,14 @@ fn llm_settings(
         problems.push("OPENAI_API_KEY is missing: api.openai.com needs a key".into());
     }
     if problems.len() > before {
-        return None;
+        return (None, None);
     }
-    Some(ModelSettings {
+    let settings = |model: String| ModelSettings {
         base_url: base_url.trim_end_matches('/').to_string(),
-        api_key: Secret::new(api_key.unwrap_or_default()),
-        model: model?,
-    })
+        api_key: Secret::new(api_key.clone().unwrap_or_default()),
+        model,
+    };
+    (model.map(settings), embeddings_model.map(settings))
 }
 
 /// Accepts `https://` org URLs, and `http://` only for loopback hosts (the simulator).
@@ -766,6 +785,45 @@ mod tests {
         let err = load(&[], Some(&cfg)).unwrap_err().to_string();
         assert!(err.contains("org_ur"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_embeddings_model_works_with_or_without_a_chat_model() {
+        let s = load(
+            &[
+                ("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1"),
+                ("OPENAI_EMBEDDINGS_MODEL", "nomic-embed-text"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert!(s.llm.is_none(), "no chat model: the command engine plans");
+        let embeddings = s.knowledge.embeddings.unwrap();
+        assert_eq!(embeddings.model, "nomic-embed-text");
+        assert_eq!(embeddings.base_url, "http://127.0.0.1:11434/v1");
+        assert_eq!(s.knowledge.min_similarity, 0.5);
+        let s = load(
+            &[
+                ("OPENAI_API_KEY", "sk-test"),
+                ("OPENAI_MODEL", "gpt-4.1-mini"),
+                ("OPENAI_EMBEDDINGS_MODEL", "text-embedding-3-small"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.llm.unwrap().model, "gpt-4.1-mini");
+        assert_eq!(
+            s.knowledge.embeddings.unwrap().model,
+            "text-embedding-3-small"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.toml");
+        std::fs::write(&cfg, "[knowledge]\nmin_similarity = 1.5\n").unwrap();
+        let err = load(&[], Some(&cfg)).unwrap_err().to_string();
+        assert!(
+            err.contains("knowledge.min_similarity: 1.5 is out of range"),
+            "{err}"
+        );
     }
 
     #[test]

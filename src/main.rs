@@ -349,6 +349,10 @@ async fn chat(config: Option<&Path>, as_user: Option<String>, script: Option<&Pa
         }
     }
     let runtime = runtime::assemble(&settings, overrides).await?;
+    if runtime.engine.agent().knowledge().semantic().is_some() {
+        // `run` embeds in the background; a chat session waits for it once, at the start.
+        runtime.engine.agent().knowledge().refresh().await?;
+    }
     let acting_as = match (as_user, &runtime.demo) {
         (Some(id), _) => id,
         (None, Some(_)) => "U0LEO".to_string(),

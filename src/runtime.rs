@@ -121,11 +121,22 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
         (None, None) => Policy::read_only(),
     };
     let policy = Arc::new(match_protected_groups(policy, &okta).await?);
-    let docs = Arc::new(match (settings.knowledge.sources.is_empty(), &demo) {
+    let mut docs = match (settings.knowledge.sources.is_empty(), &demo) {
         (false, _) => Knowledge::load(settings.knowledge.sources.clone())?,
         (true, Some(_)) => Knowledge::fixed(HelpDocs::starter()),
         (true, None) => Knowledge::fixed(HelpDocs::default()),
-    });
+    };
+    if let Some(embeddings) = &settings.knowledge.embeddings {
+        let embedder = crate::knowledge::semantic::OpenAiEmbedder::new(
+            embeddings,
+            std::time::Duration::from_secs(60),
+        )?;
+        docs = docs.with_semantic(crate::knowledge::semantic::Semantic::new(
+            Arc::new(embedder),
+            settings.knowledge.min_similarity,
+        ));
+    }
+    let docs = Arc::new(docs);
     let store = match (&settings.database_url, &mut demo) {
         (Some(url), _) => Store::open_url(url)?,
         // The demo org starts fresh every time, so its proposals and audit do too.

@@ -30,7 +30,7 @@ pub const NOTHING_FITS: &str = "I couldn't find the answer to this in the IT hel
 impl Agent {
     /// An answer to a help question from the documents, or `None` to stay quiet.
     pub async fn help(&self, question: &str) -> Option<HelpAnswer> {
-        let answer = self.knowledge().answer(question)?;
+        let answer = self.knowledge().answer_async(question).await?;
         let Some(model) = &self.model else {
             return Some(answer);
         };

@@ -73,12 +73,12 @@ impl Toolbox {
             return Ok(Step::Refuse(format!("I can't do that: {why}.")));
         }
         match (&call.subject, call.tool) {
-            (Subject::Query(query), Tool::SearchHelpDocs) => {
-                Ok(Step::Answer(self.knowledge.answer(query).map_or_else(
+            (Subject::Query(query), Tool::SearchHelpDocs) => Ok(Step::Answer(
+                self.knowledge.answer_async(query).await.map_or_else(
                     || format!("No help document answers \"{query}\"."),
                     |a| a.plain(),
-                )))
-            }
+                ),
+            )),
             (Subject::Query(query), Tool::FindUser) => self.find_user(query, actor).await,
             (Subject::Group(name), Tool::FindGroup) => {
                 if let Some(refusal) = self.read_refusal(call.tool, actor, None) {

@@ -49,11 +49,20 @@ pub struct Report {
 
 impl Report {
     /// Scores replies: for each case, the source cited first, `Some("")` for a reply without
-    /// a citation, or `None` for silence.
+    /// a citation ("the documents do not answer this"), or `None` for silence. A reply without
+    /// a citation is no answer to an IT question, and still a reply to chatter.
     pub fn score(cases: &[Case], replies: &[Option<String>]) -> Self {
         let mut report = Report::default();
         for (case, reply) in cases.iter().zip(replies) {
             match (&case.expected, reply) {
+                (Some(expected), Some(cited)) if cited.is_empty() => {
+                    report.questions += 1;
+                    report.silent += 1;
+                    report.misses.push(format!(
+                        "{:?}: no cited answer, expected {expected}",
+                        case.message
+                    ));
+                }
                 (Some(expected), Some(cited)) if cited == expected => {
                     report.questions += 1;
                     report.right += 1;

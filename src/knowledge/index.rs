@@ -51,6 +51,9 @@ const STOP_WORDS: &[&str] = &[
 #[derive(Clone, Debug, Default)]
 pub struct Synonyms {
     phrases: Vec<(Vec<String>, String)>,
+    /// First word → the phrases starting with it (indexes into `phrases`, longest first), so
+    /// folding a word costs one lookup.
+    by_first_word: HashMap<String, Vec<usize>>,
     /// The canonical terms, sorted.
     canonical: Vec<String>,
 }
@@ -60,7 +63,7 @@ impl Synonyms {
     pub fn new(extra: &[(String, Vec<String>)]) -> Self {
         let mut phrases: Vec<(Vec<String>, String)> = Vec::new();
         let mut add = |canonical: &str, variant: &str| {
-            let words = words(variant);
+            let words: Vec<String> = words(&lower(variant)).map(str::to_string).collect();
             if !words.is_empty() {
                 phrases.push((words, canonical.to_string()));
             }
@@ -80,13 +83,21 @@ impl Synonyms {
             }
         }
         phrases.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
+        let mut by_first_word: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, (words, _)) in phrases.iter().enumerate() {
+            by_first_word.entry(words[0].clone()).or_default().push(i);
+        }
         let mut canonical: Vec<String> = phrases
             .iter()
             .flat_map(|(_, c)| c.split(' ').map(str::to_string))
             .collect();
         canonical.sort();
         canonical.dedup();
-        Self { phrases, canonical }
+        Self {
+            phrases,
+            by_first_word,
+            canonical,
+        }
     }
 
     /// Whether `term` is a folded synonym (kept as is, not stemmed).
@@ -96,39 +107,44 @@ impl Synonyms {
             .is_ok()
     }
 
-    fn fold(&self, words: &[String]) -> Vec<String> {
-        let mut out = Vec::with_capacity(words.len());
+    /// Calls `each(word, canonical)` for every word after folding phrases to their terms.
+    fn fold(&self, words: &[&str], mut each: impl FnMut(&str, bool)) {
         let mut i = 0;
         'next: while i < words.len() {
-            for (phrase, canonical) in &self.phrases {
-                if words[i..].starts_with(phrase) {
-                    out.extend(canonical.split(' ').map(str::to_string));
-                    i += phrase.len();
-                    continue 'next;
+            if let Some(candidates) = self.by_first_word.get(words[i]) {
+                for &p in candidates {
+                    let (phrase, canonical) = &self.phrases[p];
+                    let rest = &words[i..];
+                    if rest.len() >= phrase.len() && phrase.iter().zip(rest).all(|(a, b)| a == b) {
+                        for part in canonical.split(' ') {
+                            each(part, true);
+                        }
+                        i += phrase.len();
+                        continue 'next;
+                    }
                 }
             }
-            out.push(words[i].clone());
+            each(words[i], false);
             i += 1;
         }
-        out
     }
 }
 
-/// Lower-cased words, apostrophes and hyphens inside words removed ("can't" → "cant",
-/// "wi-fi" → "wifi").
-fn words(text: &str) -> Vec<String> {
-    text.to_lowercase()
-        .replace(['\'', '’'], "")
-        .split(|c: char| !(c.is_alphanumeric() || c == '-'))
-        .map(|w| w.trim_matches('-').replace('-', " "))
-        .flat_map(|w| {
-            // "wi fi" from "wi-fi" stays two words only if the synonym table does not join
-            // them; the fold step sees them as a phrase.
-            w.split(' ').map(str::to_string).collect::<Vec<_>>()
-        })
-        .filter(|w| !w.is_empty())
-        .collect()
+/// Lower case, apostrophes removed ("Can't" → "cant").
+fn lower(text: &str) -> String {
+    text.to_lowercase().replace(['\'', '’'], "")
 }
+
+/// The words of lower-cased text: runs of letters and digits ("wi-fi" is "wi" "fi", which the
+/// synonym table joins).
+fn words(lower: &str) -> impl Iterator<Item = &str> {
+    lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
+static STOP: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| STOP_WORDS.iter().copied().collect());
 
 /// English stemming (Snowball), so "resetting", "resets" and "reset" meet.
 fn stem(word: &str) -> String {
@@ -138,22 +154,90 @@ fn stem(word: &str) -> String {
     STEMMER.stem(word).into_owned()
 }
 
-/// Text to index terms: words, synonyms folded, stop words dropped (as written and as
-/// stemmed, so "getting" goes with "get"), stemmed.
+/// One folded word as an index term, or `None` for a stop word (as written or as stemmed, so
+/// "getting" goes with "get"). Synonym terms are kept as they are.
+fn term(word: &str, canonical: bool) -> Option<String> {
+    if canonical {
+        return Some(word.to_string());
+    }
+    if STOP.contains(word) {
+        return None;
+    }
+    let stemmed = stem(word);
+    (!STOP.contains(stemmed.as_str())).then_some(stemmed)
+}
+
+/// Text to index terms: words, synonyms folded, stop words dropped, stemmed.
 pub fn analyze(text: &str, synonyms: &Synonyms) -> Vec<String> {
-    synonyms
-        .fold(&words(text))
-        .into_iter()
-        .filter(|w| !STOP_WORDS.contains(&w.as_str()))
-        .map(|w| {
-            if synonyms.is_canonical(&w) {
-                w
+    let lower = lower(text);
+    let words: Vec<&str> = words(&lower).collect();
+    let mut out = Vec::with_capacity(words.len());
+    synonyms.fold(&words, |word, canonical| {
+        let canonical = canonical || synonyms.is_canonical(word);
+        if let Some(term) = term(word, canonical) {
+            out.push(term);
+        }
+    });
+    out
+}
+
+/// Term ids for words while an index is built: each distinct word is stemmed and looked up
+/// once, however often it occurs.
+#[derive(Default)]
+struct TermCache {
+    plain: HashMap<String, Option<u32>, Fnv>,
+    canonical: HashMap<String, Option<u32>, Fnv>,
+}
+
+/// FNV-1a: a fast hash for the index's own maps while building. Their keys come from the help
+/// documents, which the IT team controls, so SipHash's flooding resistance buys nothing.
+type Fnv = std::hash::BuildHasherDefault<FnvHasher>;
+
+struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl TermCache {
+    fn ids(&mut self, index: &mut Index, text: &str, synonyms: &Synonyms) -> Vec<u32> {
+        let lower = lower(text);
+        let words: Vec<&str> = words(&lower).collect();
+        let mut out = Vec::with_capacity(words.len());
+        synonyms.fold(&words, |word, folded| {
+            let cache = if folded {
+                &mut self.canonical
             } else {
-                stem(&w)
-            }
-        })
-        .filter(|w| !STOP_WORDS.contains(&w.as_str()))
-        .collect()
+                &mut self.plain
+            };
+            let id = match cache.get(word) {
+                Some(id) => *id,
+                None => {
+                    let canonical = folded || synonyms.is_canonical(word);
+                    let id = term(word, canonical).map(|t| index.term_id(t));
+                    cache.insert(word.to_string(), id);
+                    id
+                }
+            };
+            out.extend(id);
+        });
+        out
+    }
 }
 
 /// One indexed section.
@@ -178,18 +262,24 @@ pub struct Scored {
 #[derive(Clone, Debug, Default)]
 pub struct Index {
     entries: Vec<Entry>,
-    terms: HashMap<String, u32>,
+    terms: HashMap<String, u32, Fnv>,
     /// Term id → term.
     names: Vec<String>,
+    /// Term id → (section entry, BM25 term weight without IDF), by entry.
     postings: Vec<Vec<(u32, f32)>>,
+    /// Term id → the documents that use it, once each (for coverage).
+    doc_postings: Vec<Vec<u32>>,
     idf: Vec<f32>,
     average_len: f32,
     /// One-letter deletions of terms of five letters or more → the terms.
-    deletions: HashMap<String, Vec<u32>>,
+    deletions: HashMap<String, Vec<u32>, Fnv>,
     /// Per document: the distinct terms of its title, and of its title, tags and headings (the
     /// words its author chose to say what it is about), as sorted term ids.
     titles: Vec<Vec<u32>>,
     topics: Vec<Vec<u32>>,
+    /// The same, inverted: term id → documents whose title / title, tags or headings use it.
+    title_docs: Vec<Vec<u32>>,
+    topic_docs: Vec<Vec<u32>>,
 }
 
 const K1: f32 = 1.2;
@@ -201,46 +291,49 @@ const TAG_WEIGHT: f32 = 2.0;
 impl Index {
     pub fn build(docs: &[Doc], synonyms: &Synonyms) -> Self {
         let mut index = Index::default();
+        let mut cache = TermCache::default();
         let mut total_len = 0.0;
+        // Term frequencies of one section, by term id, reused across sections.
+        let mut weights: HashMap<u32, f32, Fnv> = HashMap::default();
         for (d, doc) in docs.iter().enumerate() {
-            let title = analyze(&doc.title, synonyms);
-            let tags = analyze(&doc.tags.join(" "), synonyms);
-            let mut title_ids: Vec<u32> = title.iter().map(|t| index.term_id(t.clone())).collect();
-            title_ids.sort_unstable();
-            title_ids.dedup();
-            let headings: Vec<String> = doc
+            let title = cache.ids(&mut index, &doc.title, synonyms);
+            let tags = cache.ids(&mut index, &doc.tags.join(" "), synonyms);
+            let headings: Vec<Vec<u32>> = doc
                 .sections
                 .iter()
-                .flat_map(|s| analyze(&s.heading, synonyms))
+                .map(|s| cache.ids(&mut index, &s.heading, synonyms))
                 .collect();
+            let mut title_ids = title.clone();
+            title_ids.sort_unstable();
+            title_ids.dedup();
             let mut topic_ids: Vec<u32> = tags
                 .iter()
-                .chain(&headings)
-                .map(|t| index.term_id(t.clone()))
-                .chain(title_ids.iter().copied())
+                .chain(headings.iter().flatten())
+                .chain(&title_ids)
+                .copied()
                 .collect();
             topic_ids.sort_unstable();
             topic_ids.dedup();
             index.titles.push(title_ids);
             index.topics.push(topic_ids);
             for (s, section) in doc.sections.iter().enumerate() {
-                let mut weights: HashMap<String, f32> = HashMap::new();
+                weights.clear();
                 let mut len = 0.0;
+                let body = cache.ids(&mut index, &section.text, synonyms);
                 for (terms, weight) in [
                     (&title, TITLE_WEIGHT),
                     (&tags, TAG_WEIGHT),
-                    (&analyze(&section.heading, synonyms), HEADING_WEIGHT),
-                    (&analyze(&section.text, synonyms), 1.0),
+                    (&headings[s], HEADING_WEIGHT),
+                    (&body, 1.0),
                 ] {
-                    for term in terms.iter() {
-                        *weights.entry(term.clone()).or_default() += weight;
+                    for id in terms.iter() {
+                        *weights.entry(*id).or_default() += weight;
                         len += weight;
                     }
                 }
                 let entry = index.entries.len() as u32;
-                for (term, tf) in weights {
-                    let id = index.term_id(term);
-                    index.postings[id as usize].push((entry, tf));
+                for (id, tf) in &weights {
+                    index.postings[*id as usize].push((entry, *tf));
                 }
                 index.entries.push(Entry {
                     doc: d as u32,
@@ -252,6 +345,41 @@ impl Index {
         }
         let n = index.entries.len() as f32;
         index.average_len = if n > 0.0 { total_len / n } else { 1.0 };
+        // The length-normalized term weight is fixed once the index is built, so queries only
+        // multiply by IDF and add.
+        let entries = &index.entries;
+        let average_len = index.average_len;
+        for postings in &mut index.postings {
+            for (entry, tf) in postings.iter_mut() {
+                let len = entries[*entry as usize].len;
+                let norm = K1 * (1.0 - B + B * len / average_len);
+                *tf = *tf * (K1 + 1.0) / (*tf + norm);
+            }
+        }
+        let mut title_docs = vec![Vec::new(); index.names.len()];
+        let mut topic_docs = vec![Vec::new(); index.names.len()];
+        for (doc, (title, topics)) in index.titles.iter().zip(&index.topics).enumerate() {
+            for id in title {
+                title_docs[*id as usize].push(doc as u32);
+            }
+            for id in topics {
+                topic_docs[*id as usize].push(doc as u32);
+            }
+        }
+        index.title_docs = title_docs;
+        index.topic_docs = topic_docs;
+        index.doc_postings = index
+            .postings
+            .iter()
+            .map(|postings| {
+                let mut docs: Vec<u32> = postings
+                    .iter()
+                    .map(|(entry, _)| entries[*entry as usize].doc)
+                    .collect();
+                docs.dedup();
+                docs
+            })
+            .collect();
         index.idf = index
             .postings
             .iter()
@@ -260,7 +388,7 @@ impl Index {
                 ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
             })
             .collect();
-        let mut deletions: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut deletions: HashMap<String, Vec<u32>, Fnv> = HashMap::default();
         for (term, id) in &index.terms {
             if term.chars().count() >= 5 {
                 for variant in one_deletions(term) {
@@ -346,67 +474,96 @@ impl Index {
         if known.is_empty() || total_idf <= 0.0 {
             return Vec::new();
         }
-        let mut scores: HashMap<u32, f32> = HashMap::new();
-        let mut doc_terms: HashMap<u32, u64> = HashMap::new();
+        // Dense arrays, not maps: a common word touches most sections.
+        let mut scores = vec![0.0_f32; self.entries.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        let documents = self.titles.len();
+        // Per document, one bit per query term: used anywhere / in title, tags or headings.
+        let mut used = vec![0_u64; documents];
+        let mut on_topic = vec![0_u64; documents];
+        let mut title_said = vec![0_u8; documents];
         for (position, (id, idf)) in known.iter().enumerate() {
-            for (entry, tf) in &self.postings[*id as usize] {
-                let e = self.entries[*entry as usize];
-                let norm = K1 * (1.0 - B + B * e.len / self.average_len);
-                *scores.entry(*entry).or_default() += idf * tf * (K1 + 1.0) / (tf + norm);
-                *doc_terms.entry(e.doc).or_default() |= 1 << position;
+            let id = *id as usize;
+            for (entry, weight) in &self.postings[id] {
+                let slot = &mut scores[*entry as usize];
+                if *slot == 0.0 {
+                    touched.push(*entry);
+                }
+                *slot += idf * weight;
+            }
+            for doc in &self.doc_postings[id] {
+                used[*doc as usize] |= 1 << position;
+            }
+            for doc in &self.topic_docs[id] {
+                on_topic[*doc as usize] |= 1 << position;
+            }
+            for doc in &self.title_docs[id] {
+                title_said[*doc as usize] = title_said[*doc as usize].saturating_add(1);
             }
         }
         // Coverage: the query's information the document matches, a word only in its body
         // counting for less than one in its title, tags or headings; none at all without one
         // of those (a word in passing is not what a document is about).
-        let coverage = |doc: u32| {
-            let bits = doc_terms.get(&doc).copied().unwrap_or_default();
-            let topics = &self.topics[doc as usize];
-            let mut on_topic = false;
-            let matched: f32 = known
-                .iter()
-                .enumerate()
-                .filter(|(position, _)| bits & (1 << position) != 0)
-                .map(|(_, (id, idf))| {
-                    if topics.binary_search(id).is_ok() {
-                        on_topic = true;
-                        *idf
-                    } else {
-                        idf * BODY_ONLY_WEIGHT
-                    }
-                })
-                .sum();
-            if on_topic {
-                matched / total_idf
-            } else {
-                0.0
+        let coverage = |doc: usize| {
+            if on_topic[doc] == 0 {
+                return 0.0;
             }
+            let mut bits = used[doc];
+            let mut matched = 0.0;
+            while bits != 0 {
+                let position = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let idf = known[position].1;
+                matched += if on_topic[doc] & (1 << position) != 0 {
+                    idf
+                } else {
+                    idf * BODY_ONLY_WEIGHT
+                };
+            }
+            matched / total_idf
         };
         // The share of a document's title the query says: "set up MFA" is the MFA set-up
         // page more than the new-phone page that also mentions setting up MFA.
-        let title_match = |doc: u32| {
-            let title = &self.titles[doc as usize];
-            if title.is_empty() {
-                return 0.0;
+        let title_bonus = |doc: usize| {
+            let title = self.titles[doc].len();
+            if title == 0 {
+                return 1.0;
             }
-            let said = title
-                .iter()
-                .filter(|id| known.iter().any(|(k, _)| k == *id))
-                .count();
-            said as f32 / title.len() as f32
+            1.0 + TITLE_BONUS * f32::from(title_said[doc]) / title as f32
         };
-        let mut hits: Vec<Scored> = scores
+        // The best `limit` sections, kept in a small heap while scanning: sorting every
+        // touched section would cost more than scoring them. Scores are never negative, so
+        // their bit patterns order like the numbers; ties go to the earlier section.
+        let mut per_doc = vec![(f32::NAN, 0.0_f32); documents];
+        let mut best: std::collections::BinaryHeap<
+            std::cmp::Reverse<(u32, std::cmp::Reverse<u32>)>,
+        > = std::collections::BinaryHeap::with_capacity(limit + 1);
+        for entry in touched {
+            let e = self.entries[entry as usize];
+            let doc = e.doc as usize;
+            if per_doc[doc].0.is_nan() {
+                per_doc[doc] = (coverage(doc), title_bonus(doc));
+            }
+            let score = scores[entry as usize]
+                * per_doc[doc].1
+                * (1.0 + LEAD_BONUS / (1.0 + e.section as f32));
+            let key = std::cmp::Reverse((score.to_bits(), std::cmp::Reverse(entry)));
+            if best.len() < limit {
+                best.push(key);
+            } else if best.peek().is_some_and(|worst| key < *worst) {
+                best.pop();
+                best.push(key);
+            }
+        }
+        let mut hits: Vec<Scored> = best
             .into_iter()
-            .map(|(entry, score)| {
+            .map(|std::cmp::Reverse((bits, std::cmp::Reverse(entry)))| {
                 let e = self.entries[entry as usize];
-                let coverage = coverage(e.doc);
                 Scored {
                     doc: e.doc as usize,
                     section: e.section as usize,
-                    score: score
-                        * (1.0 + TITLE_BONUS * title_match(e.doc))
-                        * (1.0 + LEAD_BONUS / (1.0 + e.section as f32)),
-                    coverage,
+                    score: f32::from_bits(bits),
+                    coverage: per_doc[e.doc as usize].0,
                 }
             })
             .collect();
@@ -416,7 +573,6 @@ impl Index {
                 .then(a.doc.cmp(&b.doc))
                 .then(a.section.cmp(&b.section))
         });
-        hits.truncate(limit);
         hits
     }
 }

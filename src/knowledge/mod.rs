@@ -7,6 +7,7 @@
 //!
 //! * [`doc`]: parsing one document into metadata and sections.
 //! * [`index`]: normalization, synonyms, typo tolerance, BM25 over sections.
+//! * [`semantic`]: optional embeddings, mixed with BM25 when configured.
 //! * [`sources`]: the folder, web pages and their cache, change detection.
 //! * [`watch`]: page fetching, change detection and SIGHUP reloads while running.
 //! * [`eval`]: the labelled help-channel set and its figures.
@@ -14,6 +15,7 @@
 pub mod doc;
 pub mod eval;
 pub mod index;
+pub mod semantic;
 pub mod sources;
 pub mod watch;
 
@@ -92,6 +94,8 @@ pub struct HelpDocs {
     docs: Vec<Doc>,
     index: Index,
     synonyms: Synonyms,
+    /// One unit vector per section, in index order, when embeddings are configured.
+    vectors: Vec<Arc<[f32]>>,
 }
 
 /// The starter set: realistic IT help documents a team edits (`okta-agent help-docs --write`).
@@ -145,7 +149,31 @@ impl HelpDocs {
             docs,
             index,
             synonyms,
+            vectors: Vec::new(),
         }
+    }
+
+    /// The texts to embed, one per section in index order: title, heading and text.
+    pub fn section_texts(&self) -> Vec<String> {
+        self.docs
+            .iter()
+            .flat_map(|doc| {
+                doc.sections
+                    .iter()
+                    .map(move |s| format!("{} — {}\n{}", doc.title, s.heading, s.text))
+            })
+            .collect()
+    }
+
+    /// The same documents with a vector per section (see [`semantic::Semantic::embed_docs`]).
+    pub fn with_vectors(mut self, vectors: Vec<Arc<[f32]>>) -> Self {
+        self.vectors = vectors;
+        self
+    }
+
+    /// Whether every section has a vector.
+    pub fn has_vectors(&self) -> bool {
+        !self.vectors.is_empty() && self.vectors.len() == self.index.sections()
     }
 
     /// The starter set, with the built-in synonyms: the demo's documents.
@@ -173,6 +201,11 @@ impl HelpDocs {
         &self.docs
     }
 
+    /// Distinct index terms.
+    pub fn vocabulary(&self) -> usize {
+        self.index.vocabulary()
+    }
+
     /// The best sections for a question, best first.
     pub fn search(&self, question: &str, limit: usize) -> Vec<Scored> {
         self.index.search(&analyze(question, &self.synonyms), limit)
@@ -196,13 +229,34 @@ impl HelpDocs {
     /// An answer to a help-channel message, or `None` when it is not an IT question this
     /// store can answer: chatter, off-topic, or no section matches enough of it.
     pub fn answer(&self, message: &str) -> Option<HelpAnswer> {
-        let hits = self.search(message, 8);
-        let best = hits.first()?;
-        let needed = if reads_as_question(message) {
+        self.answer_with(message, None)
+    }
+
+    /// [`Self::answer`], with the question's embedding and the similarity at which a section
+    /// answers on meaning alone, when semantic recall is configured.
+    pub fn answer_with(
+        &self,
+        message: &str,
+        semantic: Option<(&[f32], f32)>,
+    ) -> Option<HelpAnswer> {
+        let question = reads_as_question(message);
+        let needed = if question {
             MIN_COVERAGE_QUESTION
         } else {
             MIN_COVERAGE_STATEMENT
         };
+        let mut hits = self.search(message, 50);
+        if let Some((vector, min_similarity)) = semantic.filter(|_| self.has_vectors()) {
+            // A statement needs a closer match than a question, as with coverage.
+            let required = if question {
+                min_similarity
+            } else {
+                min_similarity + 0.1
+            };
+            hits = self.blend(hits, vector, required, needed);
+        }
+        hits.truncate(8);
+        let best = hits.first()?;
         if best.coverage < needed {
             return None;
         }
@@ -280,6 +334,83 @@ impl HelpDocs {
             ));
         }
         out
+    }
+}
+
+impl HelpDocs {
+    /// BM25 hits and vector similarities in one ranking: half the normalized BM25 score and
+    /// half the cosine similarity. A section at least `required` similar counts as covering
+    /// the question (`needed`) even when its words differ; below that, coverage is BM25's.
+    fn blend(
+        &self,
+        hits: Vec<Scored>,
+        question: &[f32],
+        required: f32,
+        needed: f32,
+    ) -> Vec<Scored> {
+        let mut offsets = Vec::with_capacity(self.docs.len());
+        let mut total = 0;
+        for doc in &self.docs {
+            offsets.push(total);
+            total += doc.sections.len();
+        }
+        let locate = |entry: usize| {
+            let doc = offsets.partition_point(|start| *start <= entry) - 1;
+            (doc, entry - offsets[doc])
+        };
+        let similarities: Vec<f32> = self
+            .vectors
+            .iter()
+            .map(|v| semantic::similarity(question, v))
+            .collect();
+        let max_score = hits.iter().map(|h| h.score).fold(0.0_f32, f32::max);
+        let mut doc_coverage: std::collections::HashMap<usize, f32> = Default::default();
+        for hit in &hits {
+            let slot = doc_coverage.entry(hit.doc).or_default();
+            *slot = slot.max(hit.coverage);
+        }
+        let mut candidates: Vec<(usize, usize, f32)> =
+            hits.iter().map(|h| (h.doc, h.section, h.score)).collect();
+        let mut by_similarity: Vec<usize> = (0..similarities.len()).collect();
+        by_similarity.sort_by(|a, b| similarities[*b].total_cmp(&similarities[*a]));
+        for entry in by_similarity.into_iter().take(8) {
+            let (doc, section) = locate(entry);
+            if !candidates
+                .iter()
+                .any(|(d, s, _)| *d == doc && *s == section)
+            {
+                candidates.push((doc, section, 0.0));
+            }
+        }
+        let mut blended: Vec<Scored> = candidates
+            .into_iter()
+            .map(|(doc, section, score)| {
+                let similarity = similarities[offsets[doc] + section];
+                let lexical = if max_score > 0.0 {
+                    score / max_score
+                } else {
+                    0.0
+                };
+                let coverage = doc_coverage.get(&doc).copied().unwrap_or(0.0);
+                Scored {
+                    doc,
+                    section,
+                    score: 0.5 * lexical + 0.5 * similarity,
+                    coverage: if similarity >= required {
+                        coverage.max(needed)
+                    } else {
+                        coverage
+                    },
+                }
+            })
+            .collect();
+        blended.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.doc.cmp(&b.doc))
+                .then(a.section.cmp(&b.section))
+        });
+        blended
     }
 }
 
@@ -376,14 +507,18 @@ fn quote(sections: &[doc::Section]) -> String {
     }
 }
 
-/// The live store: the current snapshot, swapped whole on reload, and what the last load
-/// could not read.
+/// The live store: the current snapshot, swapped whole on reload, what the last load could
+/// not read, and the embeddings when semantic recall is configured.
 #[derive(Debug)]
 pub struct Knowledge {
     current: RwLock<Arc<HelpDocs>>,
     sources: sources::Sources,
     problems: RwLock<Vec<String>>,
+    semantic: Option<semantic::Semantic>,
 }
+
+/// How long a question's embedding may take before the answer goes ahead on BM25 alone.
+const QUESTION_EMBEDDING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Knowledge {
     /// A fixed set (the demo, tests).
@@ -392,6 +527,7 @@ impl Knowledge {
             current: RwLock::new(Arc::new(docs)),
             sources: sources::Sources::default(),
             problems: RwLock::new(Vec::new()),
+            semantic: None,
         }
     }
 
@@ -399,14 +535,24 @@ impl Knowledge {
     /// problem, reported by name, and skipped).
     pub fn load(sources: sources::Sources) -> Result<Self, KnowledgeError> {
         let (docs, problems) = sources.load()?;
-        for problem in &problems {
-            tracing::warn!(problem = %problem, "a help document could not be read; the others are served");
-        }
+        log_problems(&problems);
         Ok(Self {
             current: RwLock::new(Arc::new(docs)),
             sources,
             problems: RwLock::new(problems),
+            semantic: None,
         })
+    }
+
+    /// Adds semantic recall; sections are embedded by [`Self::refresh`] (the watcher runs it
+    /// at start), and until then answers use BM25 alone.
+    pub fn with_semantic(mut self, semantic: semantic::Semantic) -> Self {
+        self.semantic = Some(semantic);
+        self
+    }
+
+    pub fn semantic(&self) -> Option<&semantic::Semantic> {
+        self.semantic.as_ref()
     }
 
     /// The current snapshot.
@@ -429,6 +575,15 @@ impl Knowledge {
         &self.sources
     }
 
+    fn install(&self, docs: HelpDocs, problems: Vec<String>) {
+        if let Ok(mut slot) = self.current.write() {
+            *slot = Arc::new(docs);
+        }
+        if let Ok(mut slot) = self.problems.write() {
+            *slot = problems;
+        }
+    }
+
     /// Reads every source again and swaps the snapshot in; returns (documents, problems).
     pub fn reload(&self) -> Result<(usize, Vec<String>), KnowledgeError> {
         if self.sources.is_empty() {
@@ -436,22 +591,73 @@ impl Knowledge {
         }
         let (docs, problems) = self.sources.load()?;
         let count = docs.len();
-        for problem in &problems {
-            tracing::warn!(problem = %problem, "a help document could not be read; the others are served");
-        }
-        if let Ok(mut slot) = self.current.write() {
-            *slot = Arc::new(docs);
-        }
-        if let Ok(mut slot) = self.problems.write() {
-            *slot = problems.clone();
-        }
+        log_problems(&problems);
+        self.install(docs, problems.clone());
         tracing::info!(documents = count, "help documents reloaded");
         Ok((count, problems))
     }
 
-    /// An answer for a help-channel message (see [`HelpDocs::answer`]).
+    /// [`Self::reload`] off the async threads, with the sections embedded before the swap
+    /// when semantic recall is configured (an embeddings failure leaves BM25 alone serving).
+    pub async fn refresh(self: &Arc<Self>) -> Result<(usize, Vec<String>), KnowledgeError> {
+        let loading = self.clone();
+        let (docs, problems) = tokio::task::spawn_blocking(move || {
+            if loading.sources.is_empty() {
+                Ok(((*loading.current()).clone(), loading.problems()))
+            } else {
+                loading.sources.load()
+            }
+        })
+        .await
+        .map_err(|e| KnowledgeError(format!("the reload stopped unexpectedly: {e}")))??;
+        let docs = match &self.semantic {
+            Some(semantic) => match semantic.embed_docs(docs.clone()).await {
+                Ok(embedded) => embedded,
+                Err(e) => {
+                    tracing::warn!(error = %e, "help sections could not be embedded; answers use keywords alone until the next reload");
+                    docs
+                }
+            },
+            None => docs,
+        };
+        let count = docs.len();
+        log_problems(&problems);
+        self.install(docs, problems.clone());
+        tracing::info!(documents = count, "help documents reloaded");
+        Ok((count, problems))
+    }
+
+    /// An answer for a help-channel message (see [`HelpDocs::answer`]), BM25 alone.
     pub fn answer(&self, message: &str) -> Option<HelpAnswer> {
         self.current().answer(message)
+    }
+
+    /// An answer with semantic recall when it is configured and the sections are embedded;
+    /// BM25 alone otherwise, or when the question cannot be embedded in time.
+    pub async fn answer_async(&self, message: &str) -> Option<HelpAnswer> {
+        let docs = self.current();
+        let Some(semantic) = self.semantic.as_ref().filter(|_| docs.has_vectors()) else {
+            return docs.answer(message);
+        };
+        match tokio::time::timeout(QUESTION_EMBEDDING_TIMEOUT, semantic.embed_question(message))
+            .await
+        {
+            Ok(Ok(vector)) => docs.answer_with(message, Some((&vector, semantic.min_similarity))),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the question could not be embedded; answering on keywords alone");
+                docs.answer(message)
+            }
+            Err(_) => {
+                tracing::warn!("embedding the question timed out; answering on keywords alone");
+                docs.answer(message)
+            }
+        }
+    }
+}
+
+fn log_problems(problems: &[String]) {
+    for problem in problems {
+        tracing::warn!(problem = %problem, "a help document could not be read; the others are served");
     }
 }
 

@@ -17,6 +17,12 @@ pub async fn keep_fresh(
     every: Duration,
     reload_now: Arc<Notify>,
 ) {
+    if knowledge.semantic().is_some() {
+        // Embed the sections once at start; the first answers use keywords until it is done.
+        if let Err(e) = knowledge.refresh().await {
+            warn!(error = %e, "help documents could not be embedded at start");
+        }
+    }
     if knowledge.sources().is_empty() {
         // Nothing to watch, but a SIGHUP still deserves an answer in the log.
         loop {
@@ -33,13 +39,8 @@ pub async fn keep_fresh(
         }
         let now = fingerprint(&knowledge).await;
         if forced || fetched > 0 || now != last {
-            let reloading = knowledge.clone();
-            match tokio::task::spawn_blocking(move || reloading.reload()).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    warn!(error = %e, "help documents could not be reloaded; the previous ones stay served")
-                }
-                Err(e) => warn!(error = %e, "the help-document reload stopped unexpectedly"),
+            if let Err(e) = knowledge.refresh().await {
+                warn!(error = %e, "help documents could not be reloaded; the previous ones stay served");
             }
             last = now;
         }

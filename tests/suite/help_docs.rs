@@ -94,3 +94,67 @@ fn held_out_messages_never_tuned_against() {
         report.misses
     );
 }
+
+/// With a model: it sees only the retrieved sections, and can only make the bot quieter or
+/// better grounded. Its citations are the sections it names; a self-service offer stays only
+/// when the first of them is from the document that offers it.
+#[tokio::test]
+async fn a_model_answers_from_the_sections_or_not_at_all() {
+    use okta_agent::agent::help::{compose, Composed};
+    use okta_agent::agent::model::{ChatMessage, ScriptedModel};
+
+    let docs = HelpDocs::starter();
+    let retrieved = docs.answer("I'm locked out of okta").unwrap();
+    assert!(retrieved.self_service.is_some());
+
+    let model = ScriptedModel::new([
+        ScriptedModel::text("Wait 30 minutes or ask okta-agent to unlock you [1]."),
+        ScriptedModel::text("NO_ANSWER"),
+        ScriptedModel::text("NOT_IT"),
+    ]);
+    let Composed::Answer(answer) = compose(&model, "I'm locked out of okta", &retrieved)
+        .await
+        .unwrap()
+    else {
+        panic!("an answer")
+    };
+    assert_eq!(answer.citations, vec![retrieved.sections[0].0.clone()]);
+    assert_eq!(answer.self_service, retrieved.self_service);
+    assert!(matches!(
+        compose(&model, "I'm locked out of okta", &retrieved)
+            .await
+            .unwrap(),
+        Composed::NoAnswer
+    ));
+    assert!(matches!(
+        compose(&model, "I'm locked out of okta", &retrieved)
+            .await
+            .unwrap(),
+        Composed::NotIt
+    ));
+    // The sections are the model's only material, and it is told so.
+    let ChatMessage::System(system) = &model.requests()[0][0] else {
+        panic!("a system prompt first")
+    };
+    assert!(system.contains("using only the numbered help-document sections"));
+    assert!(system.contains(&retrieved.sections[0].1));
+
+    // Citing another document's section drops the offer that came with the first.
+    let mut elsewhere = retrieved.clone();
+    elsewhere.sections.push((
+        okta_agent::knowledge::Citation {
+            title: "Password rules".into(),
+            link: None,
+            source: "password-policy.md".into(),
+        },
+        "Passwords must be at least 14 characters long.".into(),
+    ));
+    let last = elsewhere.sections.len();
+    let model = ScriptedModel::new([ScriptedModel::text(&format!("See [{last}]."))]);
+    let Composed::Answer(answer) = compose(&model, "I'm locked out", &elsewhere).await.unwrap()
+    else {
+        panic!("an answer")
+    };
+    assert_eq!(answer.citations[0].source, "password-policy.md");
+    assert_eq!(answer.self_service, None);
+}

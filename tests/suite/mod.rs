@@ -8,6 +8,7 @@ mod command_engine;
 mod engine_flows;
 mod help_docs;
 mod help_e2e;
+mod help_semantic;
 mod model_http;
 mod okta_faithfulness;
 mod okta_lifecycle;

@@ -1,0 +1,170 @@
+//! Optional semantic recall: section and question embeddings from an OpenAI-compatible
+//! `/embeddings` endpoint (`OPENAI_EMBEDDINGS_MODEL`), kept per section text so a reload only
+//! embeds what changed. Retrieval mixes them with BM25 ([`super::HelpDocs::answer_with`]); when
+//! the endpoint fails, answers fall back to BM25 alone.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_openai::config::OpenAIConfig;
+use async_openai::types::embeddings::{CreateEmbeddingRequest, EmbeddingInput};
+use sha2::{Digest, Sha256};
+
+use super::{HelpDocs, KnowledgeError};
+use crate::agent::model::ModelSettings;
+
+/// Texts per `/embeddings` request (OpenAI accepts up to 2,048; local servers like fewer).
+const BATCH: usize = 64;
+
+/// Something that turns texts into vectors.
+#[async_trait::async_trait]
+pub trait Embedder: Send + Sync {
+    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, KnowledgeError>;
+}
+
+/// The `/embeddings` endpoint of an OpenAI-compatible server.
+pub struct OpenAiEmbedder {
+    client: async_openai::Client<OpenAIConfig>,
+    model: String,
+}
+
+impl OpenAiEmbedder {
+    pub fn new(settings: &ModelSettings, timeout: Duration) -> Result<Self, KnowledgeError> {
+        let http = crate::http::http_client(timeout)
+            .map_err(|e| KnowledgeError(format!("cannot build the embeddings client: {e}")))?;
+        let config = OpenAIConfig::new()
+            .with_api_base(settings.base_url.trim_end_matches('/'))
+            .with_api_key(settings.api_key.expose().as_str());
+        Ok(Self {
+            client: async_openai::Client::with_config(config).with_http_client(http),
+            model: settings.model.clone(),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Embedder for OpenAiEmbedder {
+    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, KnowledgeError> {
+        let mut vectors = Vec::with_capacity(texts.len());
+        for batch in texts.chunks(BATCH) {
+            let request = CreateEmbeddingRequest {
+                model: self.model.clone(),
+                input: EmbeddingInput::StringArray(batch.to_vec()),
+                encoding_format: None,
+                user: None,
+                dimensions: None,
+            };
+            let response = self
+                .client
+                .embeddings()
+                .create(request)
+                .await
+                .map_err(|e| KnowledgeError(format!("the embeddings endpoint failed: {e}")))?;
+            if response.data.len() != batch.len() {
+                return Err(KnowledgeError(format!(
+                    "the embeddings endpoint returned {} vectors for {} texts",
+                    response.data.len(),
+                    batch.len()
+                )));
+            }
+            let mut data = response.data;
+            data.sort_by_key(|e| e.index);
+            vectors.extend(data.into_iter().map(|e| e.embedding));
+        }
+        Ok(vectors)
+    }
+}
+
+/// Embeddings for the help documents, with what has been embedded already.
+pub struct Semantic {
+    embedder: Arc<dyn Embedder>,
+    cache: Mutex<HashMap<[u8; 32], Arc<[f32]>>>,
+    /// Cosine similarity at which a section answers a question on meaning alone.
+    pub min_similarity: f32,
+}
+
+impl std::fmt::Debug for Semantic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Semantic")
+            .field("min_similarity", &self.min_similarity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Semantic {
+    pub fn new(embedder: Arc<dyn Embedder>, min_similarity: f32) -> Self {
+        Self {
+            embedder,
+            cache: Mutex::new(HashMap::new()),
+            min_similarity,
+        }
+    }
+
+    /// The documents with a vector for every section; only sections not seen before are sent.
+    pub async fn embed_docs(&self, docs: HelpDocs) -> Result<HelpDocs, KnowledgeError> {
+        let texts = docs.section_texts();
+        let keys: Vec<[u8; 32]> = texts.iter().map(|t| Sha256::digest(t).into()).collect();
+        let missing: Vec<(usize, String)> = {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            let mut seen = std::collections::HashSet::new();
+            texts
+                .iter()
+                .zip(&keys)
+                .enumerate()
+                .filter(|(_, (_, key))| !cache.contains_key(*key) && seen.insert(**key))
+                .map(|(i, (text, _))| (i, text.clone()))
+                .collect()
+        };
+        if !missing.is_empty() {
+            let vectors = self
+                .embedder
+                .embed(missing.iter().map(|(_, t)| t.clone()).collect())
+                .await?;
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            for ((i, _), vector) in missing.iter().zip(vectors) {
+                cache.insert(keys[*i], unit(vector).into());
+            }
+            tracing::info!(sections = missing.len(), "help sections embedded");
+        }
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let vectors: Vec<Arc<[f32]>> = keys.iter().filter_map(|k| cache.get(k).cloned()).collect();
+        let dimensions = vectors.first().map_or(0, |v| v.len());
+        if vectors.len() != keys.len() || vectors.iter().any(|v| v.len() != dimensions) {
+            return Err(KnowledgeError(
+                "the embeddings endpoint returned vectors of different sizes; is OPENAI_EMBEDDINGS_MODEL an embeddings model?".into(),
+            ));
+        }
+        Ok(docs.with_vectors(vectors))
+    }
+
+    /// A question's vector.
+    pub async fn embed_question(&self, question: &str) -> Result<Vec<f32>, KnowledgeError> {
+        let mut vectors = self.embedder.embed(vec![question.to_string()]).await?;
+        match vectors.pop() {
+            Some(vector) if vectors.is_empty() => Ok(unit(vector)),
+            _ => Err(KnowledgeError(
+                "the embeddings endpoint did not return one vector for the question".into(),
+            )),
+        }
+    }
+}
+
+/// The vector scaled to length 1, so a dot product is the cosine similarity.
+fn unit(mut vector: Vec<f32>) -> Vec<f32> {
+    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for x in &mut vector {
+            *x /= norm;
+        }
+    }
+    vector
+}
+
+/// Cosine similarity of two unit vectors (0 when their sizes differ).
+pub fn similarity(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return 0.0;
+    }
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

@@ -1,0 +1,204 @@
+//! Semantic recall against a fake OpenAI-compatible `/embeddings` endpoint on loopback: the
+//! real async-openai client, the request shape, recall for words the documents never use,
+//! embeddings reused across reloads, and BM25 alone when the endpoint is down.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use okta_agent::agent::model::ModelSettings;
+use okta_agent::knowledge::doc::{parse, Format};
+use okta_agent::knowledge::index::Synonyms;
+use okta_agent::knowledge::semantic::{OpenAiEmbedder, Semantic};
+use okta_agent::knowledge::{HelpDocs, Knowledge, STARTER};
+use okta_agent::secret::Secret;
+use serde_json::{json, Value};
+
+/// Words that mean the same thing to the fake model, and nothing to BM25.
+const CONCEPTS: &[&[&str]] = &[
+    &[
+        "printer",
+        "printers",
+        "printing",
+        "print",
+        "toner",
+        "cartridge",
+        "ink",
+        "jam",
+    ],
+    &["laptop", "notebook", "macbook", "computer", "pc"],
+];
+
+/// A deterministic stand-in for an embeddings model: one dimension per concept, and the
+/// other words hashed, weakly, into the rest.
+fn embed(text: &str) -> Vec<f32> {
+    let mut vector = vec![0.0_f32; 64];
+    for word in text
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2)
+    {
+        match CONCEPTS.iter().position(|c| c.contains(&word)) {
+            Some(concept) => vector[concept] += 1.0,
+            None => {
+                let hash = word
+                    .bytes()
+                    .fold(7_u32, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
+                vector[2 + (hash % 62) as usize] += 0.3;
+            }
+        }
+    }
+    vector
+}
+
+/// A request the fake saw: its Authorization header and JSON body.
+type Seen = (Option<String>, Value);
+
+#[derive(Clone, Default)]
+struct Fake {
+    requests: Arc<Mutex<Vec<Seen>>>,
+}
+
+async fn embeddings(
+    State(fake): State<Fake>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    fake.requests.lock().unwrap().push((auth, body.clone()));
+    let inputs: Vec<String> = match &body["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().unwrap_or_default().to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    // Real servers may answer out of order; the index says which is which.
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, text)| json!({"object": "embedding", "index": i, "embedding": embed(text)}))
+        .collect();
+    Json(
+        json!({"object": "list", "model": body["model"], "data": data, "usage": {"prompt_tokens": 1, "total_tokens": 1}}),
+    )
+}
+
+async fn serve() -> (Fake, String, tokio::task::JoinHandle<()>) {
+    let fake = Fake::default();
+    let app = Router::new()
+        .route("/v1/embeddings", post(embeddings))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (fake, url, server)
+}
+
+fn docs() -> HelpDocs {
+    let mut docs: Vec<_> = STARTER
+        .iter()
+        .map(|(name, text)| parse(name, text, Format::Markdown).unwrap())
+        .collect();
+    docs.push(
+        parse(
+            "printers.md",
+            "---\ntitle: Printers\n---\n# Printers\n\n## Printer offline\nTurn the printer off and on, then re-add it under Settings.\n",
+            Format::Markdown,
+        )
+        .unwrap(),
+    );
+    HelpDocs::new(docs, Synonyms::new(&[]))
+}
+
+fn knowledge(url: &str) -> Arc<Knowledge> {
+    let settings = ModelSettings {
+        base_url: url.into(),
+        api_key: Secret::new("sk-test".into()),
+        model: "fake-embed".into(),
+    };
+    let embedder = OpenAiEmbedder::new(&settings, std::time::Duration::from_secs(5)).unwrap();
+    Arc::new(Knowledge::fixed(docs()).with_semantic(Semantic::new(Arc::new(embedder), 0.5)))
+}
+
+const TONER: &str = "who replaces the toner cartridge?";
+
+#[tokio::test]
+async fn semantic_recall_answers_what_keywords_miss_and_stays_quiet_on_chatter() {
+    okta_agent::install_crypto_provider();
+    let (fake, url, _server) = serve().await;
+    let knowledge = knowledge(&url);
+    assert!(
+        knowledge.answer(TONER).is_none(),
+        "BM25 alone knows no 'toner'"
+    );
+    knowledge.refresh().await.unwrap();
+    assert!(knowledge.current().has_vectors());
+
+    let answer = knowledge
+        .answer_async(TONER)
+        .await
+        .expect("recalled by meaning");
+    assert_eq!(answer.citations[0].source, "printers.md");
+    assert!(knowledge
+        .answer_async("anyone up for lunch at noon?")
+        .await
+        .is_none());
+    // Keyword answers are unchanged.
+    let reset = knowledge
+        .answer_async("How do I reset my password?")
+        .await
+        .unwrap();
+    assert_eq!(reset.citations[0].source, "reset-password.md");
+
+    // The requests: the configured model and key, the sections in batches of at most 64.
+    let requests = fake.requests.lock().unwrap().clone();
+    let sections = knowledge.current().sections();
+    let batched: usize = requests
+        .iter()
+        .filter(|(_, body)| body["input"].as_array().is_some_and(|a| a.len() > 1))
+        .map(|(_, body)| body["input"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(batched, sections, "every section embedded once");
+    for (auth, body) in &requests {
+        assert_eq!(auth.as_deref(), Some("Bearer sk-test"));
+        assert_eq!(body["model"], "fake-embed");
+        assert!(body["input"].as_array().unwrap().len() <= 64);
+    }
+}
+
+#[tokio::test]
+async fn a_reload_reuses_embeddings_and_a_dead_endpoint_leaves_keywords() {
+    okta_agent::install_crypto_provider();
+    let (fake, url, server) = serve().await;
+    let knowledge = knowledge(&url);
+    knowledge.refresh().await.unwrap();
+    let after_first = fake.requests.lock().unwrap().len();
+    knowledge.refresh().await.unwrap();
+    assert_eq!(
+        fake.requests.lock().unwrap().len(),
+        after_first,
+        "unchanged sections are not sent again"
+    );
+
+    server.abort();
+    let _ = server.await;
+    // The question cannot be embedded: keyword answers still come, meaning-only ones do not.
+    let reset = knowledge
+        .answer_async("How do I reset my password?")
+        .await
+        .unwrap();
+    assert_eq!(reset.citations[0].source, "reset-password.md");
+    assert!(knowledge.answer_async(TONER).await.is_none());
+    // A reload of unchanged documents needs no endpoint: the embeddings are kept.
+    knowledge.refresh().await.unwrap();
+    assert!(knowledge.current().has_vectors());
+    assert!(knowledge.answer_async("vpn won't connect").await.is_some());
+}
