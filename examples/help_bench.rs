@@ -223,5 +223,30 @@ fn main() -> Result<(), String> {
         answered,
         QUERIES
     );
+
+    // The starter set, with the labelled help-channel messages.
+    let starter = HelpDocs::starter();
+    let messages: Vec<&str> = include_str!("../tests/fixtures/faq_eval.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split('\t').next())
+        .collect();
+    let mut times = Vec::new();
+    for _ in 0..100 {
+        for message in &messages {
+            let started = Instant::now();
+            std::hint::black_box(starter.answer(message));
+            times.push(started.elapsed());
+        }
+    }
+    times.sort();
+    println!(
+        "starter set ({} documents, {} sections), {} labelled messages × 100: p50 {:.1} µs · p99 {:.1} µs",
+        starter.len(),
+        starter.sections(),
+        messages.len(),
+        percentile(&times, 0.5).as_secs_f64() * 1e6,
+        percentile(&times, 0.99).as_secs_f64() * 1e6
+    );
     Ok(())
 }

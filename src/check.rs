@@ -237,8 +237,33 @@ pub fn policy_checks(settings: &Settings) -> Vec<CheckLine> {
         None => CheckLine::pass("Planner", "built-in command engine (no OPENAI_* settings)"),
     });
     lines.push(audit_key_line(settings));
+    lines
+}
+
+/// The help-document lines: the intranet pages fetched now (into the cache), every document
+/// read (a broken one named), and the embeddings endpoint asked for one vector.
+pub async fn help_checks(settings: &Settings) -> Vec<CheckLine> {
+    let mut lines = Vec::new();
+    let sources = &settings.knowledge.sources;
+    if !sources.pages.is_empty() {
+        match crate::http::http_client(std::time::Duration::from_secs(15)) {
+            Ok(http) => {
+                let (fetched, failures) = sources.refresh_pages(&http).await;
+                if fetched > 0 {
+                    lines.push(CheckLine::pass(
+                        "Help pages",
+                        format!("{fetched} page(s) fetched into the cache"),
+                    ));
+                }
+                for failure in failures {
+                    lines.push(CheckLine::fail("Help pages", failure));
+                }
+            }
+            Err(e) => lines.push(CheckLine::fail("Help pages", e.to_string())),
+        }
+    }
     if !settings.knowledge.sources.is_empty() {
-        match settings.knowledge.sources.load() {
+        match sources.load() {
             Ok((docs, problems)) => {
                 lines.push(if docs.is_empty() {
                     CheckLine::fail(
@@ -257,6 +282,28 @@ pub fn policy_checks(settings: &Settings) -> Vec<CheckLine> {
             }
             Err(e) => lines.push(CheckLine::fail("Help docs", e.to_string())),
         }
+    }
+    if let Some(embeddings) = &settings.knowledge.embeddings {
+        let probe = async {
+            let embedder = crate::knowledge::semantic::OpenAiEmbedder::new(
+                embeddings,
+                std::time::Duration::from_secs(15),
+            )?;
+            crate::knowledge::semantic::Embedder::embed(&embedder, vec!["okta-agent check".into()])
+                .await
+        };
+        lines.push(match probe.await {
+            Ok(vectors) => CheckLine::pass(
+                "Embeddings",
+                format!(
+                    "model {} at {} ({} dimensions)",
+                    embeddings.model,
+                    embeddings.base_url,
+                    vectors.first().map_or(0, Vec::len)
+                ),
+            ),
+            Err(e) => CheckLine::fail("Embeddings", e.to_string()),
+        });
     }
     lines
 }

@@ -22,11 +22,13 @@
 //! | [`engine`] | the orchestrator: request → policy → card; click → claim → execute → audit |
 //! | [`store`] | SQLite: proposals, inbound dedupe keys, the audit chain |
 //! | [`audit`] | hash-chained audit records, verify, export |
-//! | [`knowledge`] | help documents and their BM25 index |
+//! | [`knowledge`] | the virtual assistant's help documents: sources, sections, BM25 with synonyms, embeddings, reloads |
 //! | [`chat`] | `okta-agent chat`: the terminal front end over the same engine |
 //! | [`slack`] | `okta-agent run`: Socket Mode listener, Web API, Slack directory, Block Kit |
 //! | [`runtime`] | assembles the engine: the real org, or the built-in demo org |
 //! | [`clock`] | injectable wall-clock time |
+//! | [`http`] | the HTTP client settings everything shares, and transport errors in plain words |
+//! | [`fuzzy`] | edit distance, for typos in commands and help questions |
 
 pub mod agent;
 pub mod approvals;

@@ -519,6 +519,7 @@ fn tools(write: Option<&Path>) -> Result<()> {
 async fn check(config: Option<&Path>) -> Result<()> {
     let settings = Settings::from_env(config)?;
     let mut policy_lines = okta_agent::check::policy_checks(&settings);
+    policy_lines.extend(okta_agent::check::help_checks(&settings).await);
     policy_lines.extend(okta_agent::check::slack_checks(&settings).await);
     let Some(okta) = &settings.okta else {
         for line in &policy_lines {

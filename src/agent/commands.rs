@@ -45,7 +45,7 @@ impl Agent {
                     with_person(actions, target, last_bot_message(history)),
                     other_than(author, &inbound.requester),
                 ),
-                None => return Ok(self.not_understood(&inbound.text)),
+                None => return Ok(self.not_understood(&inbound.text).await),
             },
             // "@okta-agent do that": the latest request in the thread, whoever wrote it.
             Parsed::Refer => match last_request(history) {
@@ -75,14 +75,17 @@ impl Agent {
             }
             Parsed::Help => return Ok(Plan::Reply(CAPABILITIES.into())),
             Parsed::Deny | Parsed::HelpQuestion | Parsed::Unknown => {
-                return Ok(self.not_understood(&inbound.text))
+                return Ok(self.not_understood(&inbound.text).await)
             }
         };
         self.run_actions(actions, worded_by, inbound, actor).await
     }
 
-    fn not_understood(&self, text: &str) -> Plan {
-        match self.toolbox.knowledge().answer(text) {
+    async fn not_understood(&self, text: &str) -> Plan {
+        if is_thanks(text) {
+            return Plan::Reply("You're welcome!".into());
+        }
+        match self.toolbox.knowledge().answer_async(text).await {
             Some(answer) => Plan::Reply(answer.plain()),
             None => Plan::Reply(format!("Sorry, I didn't understand that.\n{CAPABILITIES}")),
         }
@@ -379,4 +382,18 @@ fn speaking_for(actions: Vec<Action>, author: &str) -> Vec<Action> {
             _ => a,
         })
         .collect()
+}
+
+/// A short thank-you ("thanks!", "ty", "thank you so much"): it deserves a reply, not the list
+/// of what okta-agent can do.
+fn is_thanks(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.len() <= 5
+        && words
+            .iter()
+            .any(|w| matches!(*w, "thanks" | "thank" | "thx" | "ty" | "cheers" | "ta"))
 }

@@ -282,6 +282,50 @@ fn check_reports_the_policy() {
     assert!(err.contains("unknown variant `unlock`"), "{err}");
 }
 
+/// `check` reads the help documents as `run` would: a broken file is named, a page that cannot
+/// be fetched is named, and the rest are counted.
+#[test]
+fn check_names_broken_help_documents_and_unreachable_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("help-docs");
+    std::fs::create_dir(&docs).unwrap();
+    std::fs::write(
+        docs.join("vpn.md"),
+        "# VPN\n## Connect\nOpen GlobalProtect.\n",
+    )
+    .unwrap();
+    std::fs::write(docs.join("broken.md"), "---\ntitle: [oops\n---\ntext\n").unwrap();
+    let config = dir.path().join("okta-agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[knowledge]\npath = \"{}\"\npages = [{{ url = \"http://127.0.0.1:9/wiki/printing\" }}]\n",
+            docs.display()
+        ),
+    )
+    .unwrap();
+    let out = bin()
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        text.contains("✓ Help docs: 1 document(s), 1 section(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ Help docs: broken.md: front matter"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ Help pages: http://127.0.0.1:9/wiki/printing: could not connect"),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
 /// `chat` against a real org (here the simulator, reached through OKTA_ORG_URL like any org)
 /// is a dry run: cards are shown, nothing is stored, approved or executed, no secret is
 /// printed, and the shared store's in-flight work is left alone.
