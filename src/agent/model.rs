@@ -76,20 +76,24 @@ pub struct OpenAiModel {
     model: String,
 }
 
+impl ModelSettings {
+    /// An async-openai client for this server. Base URL and key are set explicitly so a stray
+    /// OPENAI_* variable in a developer's shell cannot redirect traffic in tests.
+    pub fn client(&self, timeout: Duration) -> reqwest::Result<async_openai::Client<OpenAIConfig>> {
+        let http = crate::http::http_client(timeout)?;
+        let config = OpenAIConfig::new()
+            .with_api_base(self.base_url.trim_end_matches('/'))
+            .with_api_key(self.api_key.expose().as_str());
+        Ok(async_openai::Client::with_config(config).with_http_client(http))
+    }
+}
+
 impl OpenAiModel {
     pub fn new(settings: &ModelSettings, timeout: Duration) -> Result<Self, ModelError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| ModelError::Unreachable(e.to_string()))?;
-        // Base URL and key are set explicitly so a stray OPENAI_* variable in a developer's shell
-        // cannot redirect traffic in tests.
-        let config = OpenAIConfig::new()
-            .with_api_base(settings.base_url.trim_end_matches('/'))
-            .with_api_key(settings.api_key.expose().as_str());
         Ok(Self {
-            client: async_openai::Client::with_config(config).with_http_client(http),
+            client: settings
+                .client(timeout)
+                .map_err(|e| ModelError::Unreachable(e.to_string()))?,
             model: settings.model.clone(),
         })
     }

@@ -31,13 +31,10 @@ pub struct OpenAiEmbedder {
 
 impl OpenAiEmbedder {
     pub fn new(settings: &ModelSettings, timeout: Duration) -> Result<Self, KnowledgeError> {
-        let http = crate::http::http_client(timeout)
-            .map_err(|e| KnowledgeError(format!("cannot build the embeddings client: {e}")))?;
-        let config = OpenAIConfig::new()
-            .with_api_base(settings.base_url.trim_end_matches('/'))
-            .with_api_key(settings.api_key.expose().as_str());
         Ok(Self {
-            client: async_openai::Client::with_config(config).with_http_client(http),
+            client: settings
+                .client(timeout)
+                .map_err(|e| KnowledgeError(format!("cannot build the embeddings client: {e}")))?,
             model: settings.model.clone(),
         })
     }

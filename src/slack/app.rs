@@ -69,34 +69,37 @@ pub struct SlackApp {
     work: tokio::runtime::Handle,
     shutting_down: AtomicBool,
     limiter: InboundLimiter,
-    help_limiter: HelpLimiter,
+    help_limiter: SlidingWindow,
 }
 
-/// At most so many help answers per channel per hour: a help bot that talks too much gets
-/// muted.
-pub struct HelpLimiter {
-    per_hour: u32,
+/// At most `limit` events per key in any `window`: the per-person request allowance, and
+/// the help answers per channel per hour (a help bot that talks too much gets muted).
+pub struct SlidingWindow {
+    limit: usize,
+    window: Duration,
     recent: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
-impl HelpLimiter {
-    pub fn new(per_hour: u32) -> Self {
+impl SlidingWindow {
+    pub fn new(limit: u32, window: Duration) -> Self {
         Self {
-            per_hour,
+            limit: limit as usize,
+            window,
             recent: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn allow(&self, channel: &str, now: Instant) -> bool {
+    /// Counts an event for `key` at `now`, unless the key is over its limit.
+    pub fn allow(&self, key: &str, now: Instant) -> bool {
         let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        let times = recent.entry(channel.to_string()).or_default();
+        let times = recent.entry(key.to_string()).or_default();
         while times
             .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= Duration::from_secs(3_600))
+            .is_some_and(|t| now.saturating_duration_since(*t) >= self.window)
         {
             times.pop_front();
         }
-        if times.len() >= self.per_hour as usize {
+        if times.len() >= self.limit {
             return false;
         }
         times.push_back(now);
@@ -117,15 +120,15 @@ pub enum Admission {
 /// The per-person sliding window and the in-flight cap.
 pub struct InboundLimiter {
     limits: Limits,
-    recent: Mutex<HashMap<String, VecDeque<Instant>>>,
+    per_person: SlidingWindow,
     in_flight: AtomicUsize,
 }
 
 impl InboundLimiter {
     pub fn new(limits: Limits) -> Self {
         Self {
+            per_person: SlidingWindow::new(limits.per_person_per_minute, Duration::from_secs(60)),
             limits,
-            recent: Mutex::new(HashMap::new()),
             in_flight: AtomicUsize::new(0),
         }
     }
@@ -133,19 +136,8 @@ impl InboundLimiter {
     /// Admits a request from `user` at `now`; an admitted request counts as in flight until
     /// [`InboundLimiter::done`].
     pub fn admit(&self, user: &str, now: Instant) -> Admission {
-        {
-            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            let times = recent.entry(user.to_string()).or_default();
-            while times
-                .front()
-                .is_some_and(|t| now.saturating_duration_since(*t) >= Duration::from_secs(60))
-            {
-                times.pop_front();
-            }
-            if times.len() >= self.limits.per_person_per_minute as usize {
-                return Admission::TooFast;
-            }
-            times.push_back(now);
+        if !self.per_person.allow(user, now) {
+            return Admission::TooFast;
         }
         if self.in_flight.fetch_add(1, Ordering::SeqCst) >= self.limits.in_flight as usize {
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -198,7 +190,10 @@ impl SlackApp {
             web,
             tracker: TaskTracker::new(),
             shutting_down: AtomicBool::new(false),
-            help_limiter: HelpLimiter::new(limits.help_answers_per_channel_per_hour),
+            help_limiter: SlidingWindow::new(
+                limits.help_answers_per_channel_per_hour,
+                Duration::from_secs(3_600),
+            ),
             limiter: InboundLimiter::new(limits),
         }
     }
@@ -364,12 +359,8 @@ impl SlackApp {
                 channel,
                 message_ts,
                 ..
-            } => {
-                self.web
-                    .post_ephemeral(channel, user, Some(message_ts), &untrusted(&text))
-                    .await
             }
-            Work::SelfService {
+            | Work::SelfService {
                 user,
                 channel,
                 message_ts,

@@ -144,6 +144,16 @@ impl Rig {
         self.logs().matches("help documents reloaded").count()
     }
 
+    /// The texts of the ephemeral messages posted to `user`, in order.
+    pub fn ephemerals_to(&self, user: &str) -> Vec<String> {
+        self.fake
+            .calls("chat.postEphemeral")
+            .iter()
+            .filter(|c| c.body["user"] == user)
+            .map(|c| c.body["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     /// The help-docs folder the app reads.
     pub fn help_docs(&self) -> std::path::PathBuf {
         self.dir.path().join("help-docs")

@@ -9,6 +9,16 @@ use okta_agent::tools::Tool;
 use crate::common::{card, Stack};
 
 /// The binary with no Okta, model or database settings inherited from the developer's shell.
+/// `okta-agent --config FILE check`.
+fn check_with(config: &std::path::Path) -> std::process::Output {
+    bin()
+        .arg("--config")
+        .arg(config)
+        .arg("check")
+        .output()
+        .unwrap()
+}
+
 fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_okta-agent"));
     for name in [
@@ -248,12 +258,7 @@ fn check_reports_the_policy() {
         "[policy]\nadmins = [\"U0ADMIN1\"]\nself_service = [\"unlock_user\"]\ntwo_person = [\"deactivate_user\"]\nprotected_groups = [\"Okta Administrators\"]\n",
     )
     .unwrap();
-    let out = bin()
-        .arg("--config")
-        .arg(&config)
-        .arg("check")
-        .output()
-        .unwrap();
+    let out = check_with(&config);
     let text = stdout(&out);
     assert!(text.contains("✓ Policy: version "), "{text}");
     assert!(
@@ -271,12 +276,7 @@ fn check_reports_the_policy() {
         "[policy]\nadmins = [\"alice\"]\nself_service = [\"unlock\"]\n",
     )
     .unwrap();
-    let out = bin()
-        .arg("--config")
-        .arg(&config)
-        .arg("check")
-        .output()
-        .unwrap();
+    let out = check_with(&config);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("unknown variant `unlock`"), "{err}");
@@ -304,12 +304,7 @@ fn check_names_broken_help_documents_and_unreachable_pages() {
         ),
     )
     .unwrap();
-    let out = bin()
-        .arg("--config")
-        .arg(&config)
-        .arg("check")
-        .output()
-        .unwrap();
+    let out = check_with(&config);
     let text = stdout(&out);
     assert!(
         text.contains("✓ Help docs: 1 document(s), 1 section(s)"),

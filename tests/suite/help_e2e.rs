@@ -23,6 +23,14 @@ fn answers_in(rig: &Rig, thread_ts: &str) -> usize {
         .count()
 }
 
+/// Ana's top-level message in the help channel, handled: the answer in its thread, if any.
+async fn ask(rig: &Rig, event_id: &str, text: &str, ts: &str) -> Option<Value> {
+    rig.post(event_id, channel_message("U0ANA", HELP, text, ts))
+        .await;
+    rig.until_done(event_id).await;
+    answer_in(rig, ts)
+}
+
 fn buttons(message: &Value) -> Vec<(String, String)> {
     message["blocks"]
         .as_array()
@@ -36,15 +44,6 @@ fn buttons(message: &Value) -> Vec<(String, String)> {
                 e["text"]["text"].as_str().unwrap_or_default().to_string(),
             )
         })
-        .collect()
-}
-
-fn ephemerals_to(rig: &Rig, user: &str) -> Vec<String> {
-    rig.fake
-        .calls("chat.postEphemeral")
-        .iter()
-        .filter(|c| c.body["user"] == user)
-        .map(|c| c.body["text"].as_str().unwrap_or_default().to_string())
         .collect()
 }
 
@@ -250,11 +249,9 @@ async fn the_self_service_button_leads_to_the_usual_card_and_execution() {
             &answer,
         ))
         .await;
-    rig.wait("Kate's refusal", || {
-        !ephemerals_to(&rig, "U0KATE").is_empty()
-    })
-    .await;
-    assert!(ephemerals_to(&rig, "U0KATE")[0].contains("for the person who asked"));
+    rig.wait("Kate's refusal", || !rig.ephemerals_to("U0KATE").is_empty())
+        .await;
+    assert!(rig.ephemerals_to("U0KATE")[0].contains("for the person who asked"));
     assert!(rig.cards().is_empty());
 
     // Bob's click is the typed request "unlock me": the same card, then the same execution.
@@ -299,14 +296,10 @@ async fn the_self_service_button_leads_to_the_usual_card_and_execution() {
 async fn a_document_edited_on_disk_is_served_without_a_restart() {
     let rig = Rig::new().await;
     let question = "the office printer says offline, how do I fix it?";
-    rig.post(
-        "EvPrinter1",
-        channel_message("U0ANA", HELP, question, "1700000400.000100"),
-    )
-    .await;
-    rig.until_done("EvPrinter1").await;
     assert!(
-        answer_in(&rig, "1700000400.000100").is_none(),
+        ask(&rig, "EvPrinter1", question, "1700000400.000100")
+            .await
+            .is_none(),
         "no document fits yet"
     );
 
@@ -327,13 +320,9 @@ async fn a_document_edited_on_disk_is_served_without_a_restart() {
         rig.logs().contains("broken.md: front matter"),
         "the broken file is named in the log"
     );
-    rig.post(
-        "EvPrinter2",
-        channel_message("U0ANA", HELP, question, "1700000400.000200"),
-    )
-    .await;
-    rig.until_done("EvPrinter2").await;
-    let answer = answer_in(&rig, "1700000400.000200").expect("the new document answers");
+    let answer = ask(&rig, "EvPrinter2", question, "1700000400.000200")
+        .await
+        .expect("the new document answers");
     assert!(answer["blocks"]
         .to_string()
         .contains("remove and re-add it"));
@@ -341,13 +330,9 @@ async fn a_document_edited_on_disk_is_served_without_a_restart() {
         "<https://intranet.example.com/it/printers#printer-offline|Printers › Printer offline>"
     ));
     // The rest are still served.
-    rig.post(
-        "EvVpn",
-        channel_message("U0ANA", HELP, "vpn won't connect", "1700000400.000300"),
-    )
-    .await;
-    rig.until_done("EvVpn").await;
-    assert!(answer_in(&rig, "1700000400.000300").is_some());
+    assert!(ask(&rig, "EvVpn", "vpn won't connect", "1700000400.000300")
+        .await
+        .is_some());
 
     // An edit is served too.
     let reloads = rig.reloads();
@@ -357,13 +342,9 @@ async fn a_document_edited_on_disk_is_served_without_a_restart() {
     )
     .unwrap();
     rig.wait("a reload", || rig.reloads() > reloads).await;
-    rig.post(
-        "EvPrinter3",
-        channel_message("U0ANA", HELP, question, "1700000400.000400"),
-    )
-    .await;
-    rig.until_done("EvPrinter3").await;
-    let answer = answer_in(&rig, "1700000400.000400").expect("the edited document answers");
+    let answer = ask(&rig, "EvPrinter3", question, "1700000400.000400")
+        .await
+        .expect("the edited document answers");
     assert!(answer["blocks"].to_string().contains("extension 100"));
 }
 
@@ -414,13 +395,9 @@ async fn intranet_pages_are_fetched_cached_and_served_after_an_offline_restart()
     let question = "the printer is offline, how do I fix it?";
     rig.wait("the page in the cache", || rig.reloads() > 0)
         .await;
-    rig.post(
-        "EvPage1",
-        channel_message("U0ANA", HELP, question, "1700000600.000100"),
-    )
-    .await;
-    rig.until_done("EvPage1").await;
-    let answer = answer_in(&rig, "1700000600.000100").expect("the page answers");
+    let answer = ask(&rig, "EvPage1", question, "1700000600.000100")
+        .await
+        .expect("the page answers");
     let blocks = answer["blocks"].to_string();
     assert!(blocks.contains("off and on"), "{blocks}");
     assert!(
@@ -436,14 +413,10 @@ async fn intranet_pages_are_fetched_cached_and_served_after_an_offline_restart()
     server.abort();
     assert_eq!(rig.stop().await.code(), Some(0));
     rig.start().await;
-    rig.post(
-        "EvPage2",
-        channel_message("U0ANA", HELP, question, "1700000600.000200"),
-    )
-    .await;
-    rig.until_done("EvPage2").await;
     assert!(
-        answer_in(&rig, "1700000600.000200").is_some(),
+        ask(&rig, "EvPage2", question, "1700000600.000200")
+            .await
+            .is_some(),
         "served from the cache"
     );
     let logs = rig.logs();

@@ -13,15 +13,6 @@ fn store(rig: &Rig) -> okta_agent::store::Store {
     okta_agent::store::Store::open(&rig.dir.path().join("okta-agent.db")).unwrap()
 }
 
-fn ephemerals_to(rig: &Rig, user: &str) -> Vec<String> {
-    rig.fake
-        .calls("chat.postEphemeral")
-        .iter()
-        .filter(|c| c.body["user"] == user)
-        .map(|c| c.body["text"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_typed_email_finds_the_person() {
     let rig = Rig::new().await;
@@ -113,10 +104,10 @@ async fn slack_connect_strangers_get_a_short_refusal_and_cost_no_okta_call() {
     // The stranger's click on someone else's card is refused too.
     rig.click("U0PARTNER", "approve", &id, &card).await;
     rig.wait("the ephemeral refusal", || {
-        !ephemerals_to(&rig, "U0PARTNER").is_empty()
+        !rig.ephemerals_to("U0PARTNER").is_empty()
     })
     .await;
-    assert!(ephemerals_to(&rig, "U0PARTNER")[0].contains("Slack Connect"));
+    assert!(rig.ephemerals_to("U0PARTNER")[0].contains("Slack Connect"));
     assert_eq!(rig.harness.mutations().await.len(), 0);
 }
 
@@ -156,13 +147,13 @@ async fn a_person_deactivated_in_slack_loses_access_at_once() {
     // ...and his pending request can no longer be approved.
     rig.click("U0GRACE", "approve", &id, &card).await;
     rig.wait("the refusal to approve", || {
-        !ephemerals_to(&rig, "U0GRACE").is_empty()
+        !rig.ephemerals_to("U0GRACE").is_empty()
     })
     .await;
     assert!(
-        ephemerals_to(&rig, "U0GRACE")[0].contains("can no longer make requests"),
+        rig.ephemerals_to("U0GRACE")[0].contains("can no longer make requests"),
         "{:?}",
-        ephemerals_to(&rig, "U0GRACE")
+        rig.ephemerals_to("U0GRACE")
     );
     assert_eq!(rig.harness.mutations().await.len(), 0);
 }
@@ -223,10 +214,10 @@ async fn each_person_has_an_inbound_rate_limit() {
             .await;
     }
     rig.wait("the slow-down note", || {
-        !ephemerals_to(&rig, "U0KATE").is_empty()
+        !rig.ephemerals_to("U0KATE").is_empty()
     })
     .await;
-    assert!(ephemerals_to(&rig, "U0KATE")[0].contains("faster than I take them"));
+    assert!(rig.ephemerals_to("U0KATE")[0].contains("faster than I take them"));
     rig.wait("three answers", || {
         (0..4)
             .filter(|i| rig.reply_in(&format!("1700000025.00010{i}")).is_some())
@@ -275,11 +266,9 @@ async fn help_feedback_is_for_the_asker_or_an_admin_and_only_once() {
         .unwrap();
     let escalate = |user: &str| click(&envelope_id(), user, "help_escalate", "escalate", &answer);
     rig.fake.send(escalate("U0KATE")).await;
-    rig.wait("Kate's refusal", || {
-        !ephemerals_to(&rig, "U0KATE").is_empty()
-    })
-    .await;
-    assert!(ephemerals_to(&rig, "U0KATE")[0].contains("Only the person who asked"));
+    rig.wait("Kate's refusal", || !rig.ephemerals_to("U0KATE").is_empty())
+        .await;
+    assert!(rig.ephemerals_to("U0KATE")[0].contains("Only the person who asked"));
     rig.fake.send(escalate("U0ANA")).await;
     rig.wait("the escalation", || {
         rig.fake.messages().iter().any(|m| m["channel"] == TRIAGE)
@@ -287,10 +276,10 @@ async fn help_feedback_is_for_the_asker_or_an_admin_and_only_once() {
     .await;
     rig.fake.send(escalate("U0ANA")).await;
     rig.wait("the second click's refusal", || {
-        !ephemerals_to(&rig, "U0ANA").is_empty()
+        !rig.ephemerals_to("U0ANA").is_empty()
     })
     .await;
-    assert!(ephemerals_to(&rig, "U0ANA")[0].contains("already"));
+    assert!(rig.ephemerals_to("U0ANA")[0].contains("already"));
     assert_eq!(
         rig.fake
             .messages()
