@@ -34,7 +34,8 @@ install = install, installed, installing, self service
 securitykey = yubikey, yubi key, hardware key, security key
 ";
 
-const STOP_WORDS: &[&str] = &[
+/// Words too common to say what a question is about.
+pub const STOP_WORDS: &[&str] = &[
     "a", "an", "the", "and", "or", "to", "of", "in", "on", "for", "is", "it", "my", "i", "me",
     "you", "your", "do", "does", "did", "how", "what", "whats", "can", "be", "with", "at", "by",
     "this", "that", "if", "are", "was", "after", "then", "so", "as", "from", "am", "get", "got",
@@ -56,6 +57,8 @@ pub struct Synonyms {
     by_first_word: HashMap<String, Vec<usize>>,
     /// The canonical terms, sorted.
     canonical: Vec<String>,
+    /// One-word variants of five letters or more, with their length in characters and term.
+    single_words: Vec<(String, usize, String)>,
 }
 
 impl Synonyms {
@@ -93,10 +96,22 @@ impl Synonyms {
             .collect();
         canonical.sort();
         canonical.dedup();
+        let single_words = phrases
+            .iter()
+            .filter(|(words, _)| words.len() == 1 && words[0].chars().count() >= 5)
+            .map(|(words, canonical)| {
+                (
+                    words[0].clone(),
+                    words[0].chars().count(),
+                    canonical.clone(),
+                )
+            })
+            .collect();
         Self {
             phrases,
             by_first_word,
             canonical,
+            single_words,
         }
     }
 
@@ -105,6 +120,25 @@ impl Synonyms {
         self.canonical
             .binary_search_by(|c| c.as_str().cmp(term))
             .is_ok()
+    }
+
+    /// The term of the one-word synonym of five letters or more that `word` misspells by one
+    /// edit, if exactly one term is that close.
+    fn near(&self, word: &str) -> Option<&str> {
+        let mut found: Option<&str> = None;
+        let length = word.chars().count();
+        for (variant, variant_length, canonical) in &self.single_words {
+            if variant_length.abs_diff(length) > 1 || variant == word {
+                continue;
+            }
+            if crate::fuzzy::distance(word, variant, 1).is_some() {
+                match found {
+                    Some(other) if other != canonical => return None,
+                    _ => found = Some(canonical),
+                }
+            }
+        }
+        found
     }
 
     /// Calls `each(word, canonical)` for every word after folding phrases to their terms.
@@ -167,13 +201,20 @@ fn term(word: &str, canonical: bool) -> Option<String> {
     (!STOP.contains(stemmed.as_str())).then_some(stemmed)
 }
 
-/// Text to index terms: words, synonyms folded, stop words dropped, stemmed.
+/// A question's text to index terms: words, synonyms folded (a one-letter slip in a synonym of
+/// five letters or more too: "globalprotcet" is the VPN), stop words dropped, stemmed.
 pub fn analyze(text: &str, synonyms: &Synonyms) -> Vec<String> {
     let lower = lower(text);
     let words: Vec<&str> = words(&lower).collect();
     let mut out = Vec::with_capacity(words.len());
-    synonyms.fold(&words, |word, canonical| {
-        let canonical = canonical || synonyms.is_canonical(word);
+    synonyms.fold(&words, |word, folded| {
+        if !folded && word.chars().count() >= 5 && !STOP.contains(word) {
+            if let Some(canonical) = synonyms.near(word) {
+                out.extend(canonical.split(' ').map(str::to_string));
+                return;
+            }
+        }
+        let canonical = folded || synonyms.is_canonical(word);
         if let Some(term) = term(word, canonical) {
             out.push(term);
         }
@@ -619,5 +660,64 @@ mod tests {
         assert_eq!(a("remote access"), a("VPN"));
         assert_eq!(a("single sign-on"), vec!["sso"], "a team's own synonym");
         assert_eq!(a("Resetting passwords"), vec!["reset", "password"]);
+    }
+
+    fn index(texts: &[(&str, &str)]) -> (Index, Synonyms) {
+        let synonyms = Synonyms::new(&[]);
+        let docs: Vec<Doc> = texts
+            .iter()
+            .map(|(name, text)| {
+                super::super::doc::parse(name, text, super::super::doc::Format::Markdown).unwrap()
+            })
+            .collect();
+        (Index::build(&docs, &synonyms), synonyms)
+    }
+
+    #[test]
+    fn one_typo_is_forgiven_in_words_of_five_letters_or_more() {
+        let (index, synonyms) = index(&[
+            (
+                "vpn.md",
+                "# Connect to the VPN\n## Connect\nOpen Tunnelblick and approve the push.",
+            ),
+            (
+                "printers.md",
+                "# Printers\n## Toner\nOrder toner from the front desk.",
+            ),
+        ]);
+        let best = |q: &str| {
+            index
+                .search(&analyze(q, &synonyms), 1)
+                .first()
+                .map(|h| h.doc)
+        };
+        assert_eq!(best("tunnelblikc"), Some(0), "two letters swapped");
+        assert_eq!(best("tunelblick"), Some(0), "a missing letter");
+        assert_eq!(best("tunnellblick"), Some(0), "an extra letter");
+        assert_eq!(best("printerz"), Some(1), "a wrong letter");
+        assert_eq!(best("tunelblikc"), None, "two edits are too many");
+        assert_eq!(
+            best("globalprotcet"),
+            Some(0),
+            "a slip in a synonym: GlobalProtect is the VPN"
+        );
+        assert_eq!(best("tonr"), None, "short words must be spelled right");
+    }
+
+    #[test]
+    fn a_document_matched_only_in_passing_does_not_cover_a_question() {
+        let (index, synonyms) = index(&[(
+            "password-policy.md",
+            "---\ntags: [password rules]\n---\n# Password rules\n## Managers\nNever share passwords in Slack.",
+        )]);
+        let coverage = |q: &str| {
+            index
+                .search(&analyze(q, &synonyms), 1)
+                .first()
+                .map_or(0.0, |h| h.coverage)
+        };
+        assert!(coverage("what are the password rules?") > 0.9);
+        // "share" is in the body only: the slides question is not about this document.
+        assert_eq!(coverage("can someone share the slides?"), 0.0);
     }
 }
