@@ -78,6 +78,25 @@ fn the_demo_script_shows_a_request_a_card_an_approval_and_a_verified_result() {
     );
 }
 
+/// A how-to question is answered from the starter documents, and the answer offers the
+/// self-service action the policy allows, worded for how resets are delivered (by email here).
+#[test]
+fn chat_answers_how_to_questions_with_the_self_service_offer() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.chat");
+    std::fs::write(&script, "/as U0BOB\nhow do I reset my password?\nthanks!\n").unwrap();
+    let out = bin()
+        .args(["chat", "--script"])
+        .arg(&script)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("choose Forgot password?"), "{text}");
+    assert!(text.contains("Source: Reset your password › Reset it yourself (https://intranet.example.com/it/reset-password#reset-it-yourself)"), "{text}");
+    assert!(text.contains("[Send me a reset email]"), "{text}");
+    assert!(text.contains("You're welcome!"), "{text}");
+}
+
 #[test]
 fn chat_answers_typed_lines_and_refuses_unknown_people() {
     let dir = tempfile::tempdir().unwrap();
