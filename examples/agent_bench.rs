@@ -163,6 +163,7 @@ async fn main() -> anyhow::Result<()> {
                 proposal_id: card.proposal_id,
                 clicker: "U0GRACE".into(),
                 choice: Choice::Approve,
+                via: None,
             })
             .await;
         let elapsed = start.elapsed();

@@ -55,6 +55,36 @@ pub struct Draft {
     /// The action word as typed, when it was misspelt or a paraphrase of a destructive
     /// action ("offboard" for deactivate): the card shows it.
     pub as_written: Option<String>,
+    /// Time-bound access: a group membership that ends this many seconds after it is made.
+    pub access_seconds: Option<i64>,
+    /// Why, in the requester's words (forms ask for it on destructive actions).
+    pub reason: Option<String>,
+}
+
+/// What set a request off, for the card and the audit trail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Trigger {
+    /// A mention, a DM, `/okta <text>` or `chat`.
+    Message,
+    /// An emoji reaction under an `[[automations.reactions]]` rule.
+    Reaction { emoji: String },
+    /// The `/okta` form (slash command or shortcut).
+    Form,
+    /// A help answer's self-service button.
+    SelfService,
+}
+
+impl Trigger {
+    /// In a sentence: "a :lock: reaction", "the form".
+    pub fn describe(&self) -> String {
+        match self {
+            Trigger::Message => "a message".into(),
+            Trigger::Reaction { emoji } => format!("a :{emoji}: reaction"),
+            Trigger::Form => "the /okta form".into(),
+            Trigger::SelfService => "a self-service button".into(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +153,11 @@ pub struct Proposal {
     pub worded_by: Option<String>,
     /// The action word as typed, when it was misspelt or a paraphrase.
     pub as_written: Option<String>,
+    /// Time-bound access, in seconds after execution.
+    pub access_seconds: Option<i64>,
+    pub reason: Option<String>,
+    /// What set it off (absent on proposals made before triggers were recorded: a message).
+    pub trigger: Trigger,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +215,8 @@ struct Bound<'a> {
     requester: &'a str,
     worded_by: Option<&'a str>,
     as_written: Option<&'a str>,
+    access_seconds: Option<i64>,
+    reason: Option<&'a str>,
     policy_version: &'a str,
     expires_at: i64,
 }
@@ -201,6 +238,12 @@ fn binding_hash(b: Bound<'_>) -> String {
     if let Some(typed) = b.as_written {
         bound["as_written"] = serde_json::json!(typed);
     }
+    if let Some(seconds) = b.access_seconds {
+        bound["access_seconds"] = serde_json::json!(seconds);
+    }
+    if let Some(reason) = b.reason {
+        bound["reason"] = serde_json::json!(reason);
+    }
     Sha256::digest(bound.to_string().as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -218,6 +261,7 @@ pub struct NewProposal<'a> {
     pub conversation: &'a str,
     /// The executed proposal this one undoes.
     pub undo_of: Option<&'a str>,
+    pub trigger: Trigger,
 }
 
 /// Proposal lifecycle over the store.
@@ -240,6 +284,7 @@ impl<'a> Approvals<'a> {
             ttl_secs,
             conversation,
             undo_of,
+            trigger,
         } = new;
         let id = format!("p-{}", uuid::Uuid::new_v4().simple());
         let expires_at = now + ttl_secs;
@@ -250,6 +295,8 @@ impl<'a> Approvals<'a> {
             requester,
             worded_by: draft.worded_by.as_deref(),
             as_written: draft.as_written.as_deref(),
+            access_seconds: draft.access_seconds,
+            reason: draft.reason.as_deref(),
             policy_version,
             expires_at,
         });
@@ -270,6 +317,9 @@ impl<'a> Approvals<'a> {
             undo_of: undo_of.map(str::to_string),
             worded_by: draft.worded_by,
             as_written: draft.as_written,
+            access_seconds: draft.access_seconds,
+            reason: draft.reason,
+            trigger,
         };
         self.store.insert_proposal(&to_row(&proposal)?)?;
         Ok(proposal)
@@ -298,6 +348,8 @@ impl<'a> Approvals<'a> {
             requester: &stored.requester,
             worded_by: stored.worded_by.as_deref(),
             as_written: stored.as_written.as_deref(),
+            access_seconds: stored.access_seconds,
+            reason: stored.reason.as_deref(),
             policy_version: &stored.policy_version,
             expires_at: stored.expires_at,
         });
@@ -403,6 +455,9 @@ fn to_row(p: &Proposal) -> Result<ProposalRow, ApprovalError> {
         undo_of: p.undo_of.clone(),
         worded_by: p.worded_by.clone(),
         as_written: p.as_written.clone(),
+        access_seconds: p.access_seconds,
+        reason: p.reason.clone(),
+        trigger: Some(serde_json::to_string(&p.trigger).map_err(corrupt)?),
     })
 }
 
@@ -412,6 +467,10 @@ fn from_row(row: ProposalRow) -> Result<Proposal, ApprovalError> {
         reason,
     };
     let call: Call = serde_json::from_str(&row.call).map_err(|e| corrupt(e.to_string()))?;
+    let trigger = match row.trigger.as_deref() {
+        Some(text) => serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?,
+        None => Trigger::Message,
+    };
     if call.tool.name() != row.tool || Tool::from_name(&row.tool).is_none() {
         return Err(corrupt(format!(
             "tool column '{}' does not match its call",
@@ -441,6 +500,9 @@ fn from_row(row: ProposalRow) -> Result<Proposal, ApprovalError> {
         undo_of: row.undo_of,
         worded_by: row.worded_by,
         as_written: row.as_written,
+        access_seconds: row.access_seconds,
+        reason: row.reason,
+        trigger,
     })
 }
 
@@ -462,6 +524,8 @@ mod tests {
             },
             worded_by: None,
             as_written: None,
+            access_seconds: None,
+            reason: None,
         }
     }
 
@@ -474,6 +538,7 @@ mod tests {
             ttl_secs: 900,
             conversation: "chat",
             undo_of: None,
+            trigger: Trigger::Message,
         }
     }
 

@@ -171,6 +171,10 @@ pub struct AuditRecord {
     pub detail: String,
     pub okta_request_ids: Vec<String>,
     pub proposal_id: Option<String>,
+    /// What set it off and who, when it was not a typed message: "reaction :lock: by U0LEO",
+    /// "form by U0LEO", "schedule: end of time-bound access". Absent in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
 }
 
 /// Where a chain stops being trustworthy.
@@ -305,7 +309,7 @@ pub enum ExportFormat {
     Csv,
 }
 
-const CSV_COLUMNS: [&str; 15] = [
+const CSV_COLUMNS: [&str; 16] = [
     "seq",
     "time_utc",
     "event",
@@ -321,6 +325,7 @@ const CSV_COLUMNS: [&str; 15] = [
     "proposal_id",
     "prev_hash",
     "hash",
+    "trigger",
 ];
 
 /// Writes every record, in order, after verifying the chain (an export of a broken chain is
@@ -373,6 +378,7 @@ pub fn export(
                     opt(&record.proposal_id),
                     row.prev_hash.clone(),
                     row.hash.clone(),
+                    opt(&record.trigger),
                 ];
                 let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
                 writeln!(out, "{}", line.join(","))?;

@@ -26,6 +26,8 @@ pub struct ChatSession<'a> {
     acting_as: String,
     pending: Option<String>,
     undoable: Option<String>,
+    /// The last time-bound access that can be ended now (`end access`).
+    time_bound: Option<String>,
     history: Vec<HistoryMessage>,
     echo: bool,
     summary: ChatSummary,
@@ -52,6 +54,7 @@ impl<'a> ChatSession<'a> {
             acting_as: acting_as.to_string(),
             pending: None,
             undoable: None,
+            time_bound: None,
             history: Vec::new(),
             echo,
             summary: ChatSummary::default(),
@@ -91,6 +94,10 @@ impl<'a> ChatSession<'a> {
     }
 
     async fn turn(&mut self, text: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        // Jobs that came due while you typed (a short time-bound access ending) come first.
+        for delivery in self.engine.run_due_jobs("chat").await {
+            self.show(delivery.outputs, out)?;
+        }
         if let Some(id) = text.strip_prefix("/as ") {
             self.acting_as = self.mention_to_id(id.trim());
             return writeln!(
@@ -117,6 +124,7 @@ impl<'a> ChatSession<'a> {
                         proposal_id: id,
                         clicker: self.acting_as.clone(),
                         choice,
+                        via: None,
                     })
                     .await;
                 return self.show(outputs, out);
@@ -124,6 +132,21 @@ impl<'a> ChatSession<'a> {
         }
         // With no card waiting, "yes" and "no" go to the engine: they may answer its own
         // "Did you mean …?".
+        if answer == "end access" {
+            let Some(id) = self.time_bound.take() else {
+                return writeln!(out, "  okta-agent › There is no time-bound access to end.");
+            };
+            let outputs = self
+                .engine
+                .click(Click {
+                    proposal_id: id,
+                    clicker: self.acting_as.clone(),
+                    choice: Choice::EndAccess,
+                    via: None,
+                })
+                .await;
+            return self.show(outputs, out);
+        }
         if answer == "undo" {
             let Some(id) = self.undoable.take() else {
                 return writeln!(out, "  okta-agent › There is nothing to undo.");
@@ -134,6 +157,7 @@ impl<'a> ChatSession<'a> {
                     proposal_id: id,
                     clicker: self.acting_as.clone(),
                     choice: Choice::Undo,
+                    via: None,
                 })
                 .await;
             return self.show(outputs, out);
@@ -189,6 +213,9 @@ impl<'a> ChatSession<'a> {
                     }
                     if card.undo_available {
                         self.undoable = Some(card.proposal_id.clone());
+                    }
+                    if card.access.as_ref().is_some_and(|a| a.can_end_now) {
+                        self.time_bound = Some(card.proposal_id.clone());
                     }
                     writeln!(out, "{}", self.render_outcome(&card))?;
                 }
@@ -262,13 +289,26 @@ impl<'a> ChatSession<'a> {
         if let Some(group) = &target.group {
             lines.push(format!("  │ Group:     {}", group.name));
         }
+        if let Some(access) = &card.access {
+            lines.push(format!(
+                "  │ For:       {}, then removed automatically",
+                crate::clock::format_duration(access.seconds)
+            ));
+        }
+        if let Some(reason) = &card.reason {
+            lines.push(format!("  │ Reason:    {reason}"));
+        }
+        let trigger = match &card.trigger {
+            crate::approvals::Trigger::Message => String::new(),
+            other => format!(" (with {})", other.describe()),
+        };
         lines.push(match &card.worded_by {
             Some(author) => format!(
-                "  │ Requested: {} (as asked by {} above)",
+                "  │ Requested: {}{trigger} (as asked by {} above)",
                 self.name(&card.requester),
                 self.name(author)
             ),
-            None => format!("  │ Requested: {}", self.name(&card.requester)),
+            None => format!("  │ Requested: {}{trigger}", self.name(&card.requester)),
         });
         if let Some(approvers) = card.approvers {
             lines.push(format!("  │ Approver:  {}", approvers.describe()));
@@ -309,6 +349,21 @@ impl<'a> ChatSession<'a> {
         }
         if card.undo_available {
             lines.push("    Undo is available: type `undo`.".into());
+        }
+        if let Some(access) = &card.access {
+            match access.ends_at {
+                Some(at) if access.ended => {
+                    lines.push(format!("    Access ended: {}", format_utc(at)))
+                }
+                Some(at) => lines.push(format!("    Access ends: {}", format_utc(at))),
+                None => {}
+            }
+            if let Some(note) = &access.note {
+                lines.push(format!("    {note}"));
+            }
+            if access.can_end_now {
+                lines.push("    [End access now] — type `end access`".into());
+            }
         }
         lines.join("\n")
     }

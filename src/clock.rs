@@ -59,9 +59,36 @@ pub fn format_utc(unix_secs: i64) -> String {
     format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02} UTC")
 }
 
+/// A length of time in words: "8 hours", "90 minutes", "2 days", "1 day 6 hours".
+pub fn format_duration(seconds: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+    );
+    match (days, hours, minutes) {
+        (0, 0, m) => plural(m.max(1), "minute"),
+        (0, h, 0) => plural(h, "hour"),
+        (0, h, m) => format!("{} {}", plural(h, "hour"), plural(m, "minute")),
+        (d, 0, _) => plural(d, "day"),
+        (d, h, _) => format!("{} {}", plural(d, "day"), plural(h, "hour")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_in_words() {
+        assert_eq!(format_duration(8 * 3_600), "8 hours");
+        assert_eq!(format_duration(90 * 60), "1 hour 30 minutes");
+        assert_eq!(format_duration(3_600), "1 hour");
+        assert_eq!(format_duration(2 * 86_400), "2 days");
+        assert_eq!(format_duration(30 * 3_600), "1 day 6 hours");
+        assert_eq!(format_duration(20), "1 minute");
+    }
 
     #[test]
     fn formats_known_instants() {

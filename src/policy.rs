@@ -41,6 +41,9 @@ pub struct PolicyConfig {
     pub max_actions_per_requester_per_hour: u32,
     #[serde(default = "default_per_target")]
     pub max_actions_per_target_per_hour: u32,
+    /// The longest time-bound access ("add @ana to Zoom for 8 hours") may last.
+    #[serde(default = "default_max_access_hours")]
+    pub max_access_hours: u32,
 }
 
 fn default_ttl() -> u64 {
@@ -51,6 +54,9 @@ fn default_per_requester() -> u32 {
 }
 fn default_per_target() -> u32 {
     3
+}
+fn default_max_access_hours() -> u32 {
+    72
 }
 
 /// Where a password reset's one-time link goes. Set by policy, never by the model.
@@ -245,6 +251,12 @@ impl Policy {
                 ));
             }
         }
+        if !(1..=8_760).contains(&config.max_access_hours) {
+            problems.push(format!(
+                "policy.max_access_hours: {} is out of range; use 1 to 8760 (a year)",
+                config.max_access_hours
+            ));
+        }
         if !(60..=86_400).contains(&config.approval_ttl_seconds) {
             problems.push(format!(
                 "policy.approval_ttl_seconds: {} is out of range; use 60 to 86400",
@@ -291,6 +303,7 @@ impl Policy {
             approval_ttl_seconds: default_ttl(),
             max_actions_per_requester_per_hour: default_per_requester(),
             max_actions_per_target_per_hour: default_per_target(),
+            max_access_hours: default_max_access_hours(),
         };
         // The demo policy is a constant that passes every check above.
         Self::new(config).unwrap_or_else(|_| Self::read_only())
@@ -318,6 +331,13 @@ impl Policy {
         self.config
             .as_ref()
             .map_or(default_ttl(), |c| c.approval_ttl_seconds) as i64
+    }
+
+    /// The longest time-bound access, in hours.
+    pub fn max_access_hours(&self) -> u32 {
+        self.config
+            .as_ref()
+            .map_or(default_max_access_hours(), |c| c.max_access_hours)
     }
 
     pub fn reset_delivery(&self) -> ResetDelivery {

@@ -244,6 +244,8 @@ impl Agent {
         let hints = Hints {
             group_plural: action.group.as_ref().is_some_and(|g| g.plural),
             as_written: action.as_written.clone(),
+            access_seconds: action.access_seconds,
+            reason: None,
         };
         Ok(match self.toolbox.run_with(&call, actor, &hints).await? {
             Step::Answer(text) => Outcome::Answer(text),

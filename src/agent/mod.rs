@@ -239,7 +239,15 @@ impl Agent {
                     }
                 };
                 info!(tool = %call.tool, "model tool call");
-                match self.toolbox.run(&call, actor).await? {
+                // A duration is the requester's own words ("for 8 hours"), read from their
+                // message rather than trusted to the model.
+                let hints = toolbox::Hints {
+                    access_seconds: (call.tool == Tool::AddUserToGroup)
+                        .then(|| rules::duration::take_duration(&inbound.text).1)
+                        .flatten(),
+                    ..toolbox::Hints::default()
+                };
+                match self.toolbox.run_with(&call, actor, &hints).await? {
                     Step::Answer(text) => answers.push(ChatMessage::Tool {
                         call_id: request.id.clone(),
                         content: text,

@@ -34,6 +34,10 @@ pub struct Hints {
     pub group_plural: bool,
     /// The action word as typed, when it was misspelt or a paraphrase of a destructive action.
     pub as_written: Option<String>,
+    /// Time-bound access: the membership ends this many seconds after it is made.
+    pub access_seconds: Option<i64>,
+    /// Why, in the requester's words (the form).
+    pub reason: Option<String>,
 }
 
 #[derive(Clone)]
@@ -63,6 +67,28 @@ impl Toolbox {
     }
 
     pub async fn run_with(
+        &self,
+        call: &Call,
+        actor: &Actor,
+        hints: &Hints,
+    ) -> Result<Step, ResolveError> {
+        let step = self.run_hinted(call, actor, hints).await?;
+        // "Did you mean: add ana to "Zoom Users"?" keeps the duration, so "yes" keeps it too.
+        Ok(match (step, hints.access_seconds) {
+            (Step::Clarify(text), Some(seconds))
+                if text.starts_with("Did you mean: ") && text.ends_with('?') =>
+            {
+                Step::Clarify(format!(
+                    "{} for {}?",
+                    &text[..text.len() - 1],
+                    crate::agent::rules::duration::phrase(seconds)
+                ))
+            }
+            (step, _) => step,
+        })
+    }
+
+    async fn run_hinted(
         &self,
         call: &Call,
         actor: &Actor,
@@ -209,6 +235,20 @@ impl Toolbox {
         if let Some(why) = status_blocks(call.tool, &user) {
             return Ok(Step::Refuse(why));
         }
+        if let Some(seconds) = hints.access_seconds {
+            if call.tool != Tool::AddUserToGroup {
+                return Ok(Step::Refuse(format!(
+                    "only group memberships can be time-bound, not {}",
+                    call.tool.verb().to_lowercase()
+                )));
+            }
+            let max_hours = self.policy.max_access_hours();
+            if seconds <= 0 || seconds > i64::from(max_hours) * 3_600 {
+                return Ok(Step::Refuse(format!(
+                    "time-bound access can last from a minute to {max_hours} hours (policy max_access_hours)"
+                )));
+            }
+        }
         let group = match call.subject.group() {
             Some(name) => match self.resolver.group(name, hints.group_plural).await? {
                 Lookup::Found(group) => Some(group),
@@ -253,6 +293,8 @@ impl Toolbox {
             target: TargetSnapshot::of(&user, group.as_ref()),
             worded_by: None,
             as_written: hints.as_written.clone(),
+            access_seconds: hints.access_seconds,
+            reason: hints.reason.clone(),
         })))
     }
 

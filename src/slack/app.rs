@@ -486,6 +486,7 @@ impl SlackApp {
                         proposal_id: proposal_id.clone(),
                         clicker: user.clone(),
                         choice: *choice,
+                        via: None,
                     })
                     .await;
                 let thread = thread_ts.as_deref().or(Some(message_ts.as_str()));
@@ -757,6 +758,22 @@ impl SlackApp {
 
     /// Sends the engine's outputs. `card_ts` is the card a click came from (updated in place).
     /// Every text is escaped; mentions come only from the Slack ids in the outputs' fields.
+    /// Runs the jobs that are due (time-bound access ending, approvals after a grace window)
+    /// and posts what they produced in their threads.
+    pub async fn run_due_jobs(&self, owner: &str) {
+        for delivery in self.engine.run_due_jobs(owner).await {
+            let (channel, thread) = match delivery.conversation.split_once(':') {
+                Some((channel, thread)) => (
+                    channel.to_string(),
+                    (thread != "-").then(|| thread.to_string()),
+                ),
+                None => continue,
+            };
+            self.deliver(delivery.outputs, &channel, thread.as_deref(), None)
+                .await;
+        }
+    }
+
     async fn deliver(
         &self,
         outputs: Vec<Output>,
@@ -777,12 +794,29 @@ impl SlackApp {
                     self.web
                         .post_message(channel, thread_ts, &text, Some(blocks))
                         .await
-                        .map(|ts| last_card = Some(ts))
+                        .map(|ts| {
+                            // Work that is not a click on it (a reaction, a schedule) updates
+                            // it in place later.
+                            if let Err(e) =
+                                self.store.remember_card(&card.proposal_id, channel, &ts)
+                            {
+                                warn!(error = %e, "could not remember where a card is");
+                            }
+                            last_card = Some(ts)
+                        })
                 }
                 Output::CardUpdate(card) => {
                     let (text, blocks) = decided_card(card);
-                    match card_ts {
-                        Some(ts) => self.web.update_message(channel, ts, &text, blocks).await,
+                    let known = match card_ts {
+                        Some(ts) => Some((channel.to_string(), ts.to_string())),
+                        None => self.store.card_of(&card.proposal_id).ok().flatten(),
+                    };
+                    match known {
+                        Some((card_channel, ts)) => {
+                            self.web
+                                .update_message(&card_channel, &ts, &text, blocks)
+                                .await
+                        }
                         None => self
                             .web
                             .post_message(channel, thread_ts, &text, Some(blocks))

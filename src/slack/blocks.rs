@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use super::markup::{escape, untrusted};
-use crate::approvals::ProposalState;
+use crate::approvals::{ProposalState, Trigger};
 use crate::clock::format_utc;
 use crate::engine::Card;
 use crate::knowledge::{Citation, HelpAnswer};
@@ -53,7 +53,40 @@ fn target_line(card: &Card) -> String {
     if let Some(group) = &t.group {
         line.push_str(&format!("\n*Group:* {}", untrusted(&group.name)));
     }
+    if let Some(access) = &card.access {
+        match access.ends_at {
+            Some(at) if access.ended => {
+                line.push_str(&format!("\n*Access ended:* {}", format_utc(at)))
+            }
+            Some(at) => line.push_str(&format!("\n*Access ends:* {}", format_utc(at))),
+            None => line.push_str(&format!(
+                "\n*For:* {}, then removed automatically",
+                crate::clock::format_duration(access.seconds)
+            )),
+        }
+    }
+    if let Some(reason) = &card.reason {
+        line.push_str(&format!("\n*Reason:* {}", untrusted(reason)));
+    }
     line
+}
+
+/// " (with a :lock: reaction)" after the requester, when something other than a message set
+/// the request off.
+fn trigger_note(card: &Card) -> String {
+    match &card.trigger {
+        Trigger::Message => String::new(),
+        Trigger::Reaction { emoji } => format!(" (with a :{}: reaction)", emoji_name(emoji)),
+        Trigger::Form => " (with the /okta form)".into(),
+        Trigger::SelfService => " (with a self-service button)".into(),
+    }
+}
+
+/// An emoji name as Slack writes it (letters, digits, `_`, `-`, `+`), anything else dropped.
+fn emoji_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
+        .collect()
 }
 
 /// The card awaiting a decision: action, target, requester, approvers, expiry, buttons. The
@@ -73,9 +106,10 @@ pub fn pending_card(card: &Card) -> (String, Value) {
         }
     );
     let mut body = format!(
-        "*{title}*\n{}\n*Requested by:* {}",
+        "*{title}*\n{}\n*Requested by:* {}{}",
         target_line(card),
-        mention(&card.requester)
+        mention(&card.requester),
+        trigger_note(card)
     );
     if let Some(author) = &card.worded_by {
         body.push_str(&format!(" (as asked by {} above)", mention(author)));
@@ -128,7 +162,11 @@ pub fn decided_card(card: &Card) -> (String, Value) {
         card.tool.verb(),
         target_line(card)
     ))];
-    let mut facts = vec![format!("Requested by {}", mention(&card.requester))];
+    let mut facts = vec![format!(
+        "Requested by {}{}",
+        mention(&card.requester),
+        trigger_note(card)
+    )];
     if let Some(author) = &card.worded_by {
         facts.push(format!("as asked by {}", mention(author)));
     }
@@ -150,8 +188,14 @@ pub fn decided_card(card: &Card) -> (String, Value) {
     }
     facts.push(format!("request {}", card.proposal_id));
     blocks.push(context(facts.join(" · ")));
+    if let Some(note) = card.access.as_ref().and_then(|a| a.note.as_ref()) {
+        blocks.push(context(untrusted(note)));
+    }
     if card.undo_available {
         blocks.push(json!({"type": "actions", "block_id": "undo", "elements": [button("undo", "Undo", &card.proposal_id, None)]}));
+    }
+    if card.access.as_ref().is_some_and(|a| a.can_end_now) {
+        blocks.push(json!({"type": "actions", "block_id": "access", "elements": [button("end_access", "End access now", &card.proposal_id, None)]}));
     }
     let fallback = format!("{word}: {} for {}", card.tool.verb(), card.target.login);
     (untrusted(&fallback), Value::Array(blocks))
@@ -252,6 +296,9 @@ mod tests {
             undo_available: false,
             undo_of: None,
             dry_run: false,
+            trigger: crate::approvals::Trigger::Message,
+            reason: None,
+            access: None,
         }
     }
 

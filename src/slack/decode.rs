@@ -196,6 +196,7 @@ pub fn interaction(payload: &Value) -> Option<Work> {
         "approve" => Choice::Approve,
         "cancel" => Choice::Cancel,
         "undo" => Choice::Undo,
+        "end_access" => Choice::EndAccess,
         _ => return None,
     };
     Some(Work::Click {

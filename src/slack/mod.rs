@@ -63,6 +63,9 @@ pub enum RunError {
     Listener(String),
 }
 
+/// How often due jobs are looked for.
+const JOB_POLL: Duration = Duration::from_secs(1);
+
 /// How long shutdown waits for work in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -150,6 +153,25 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         reload_now.clone(),
     ));
     let hangups = tokio::spawn(forward_hangups(hangup_signals(), reload_now));
+    // Jobs due later (time-bound access ending, approvals after a grace window), run by
+    // whichever process sharing the store claims them first.
+    let stop_jobs = tokio_util::sync::CancellationToken::new();
+    let jobs = {
+        let app = app.clone();
+        let stop = stop_jobs.clone();
+        let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(JOB_POLL);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // A job in progress is finished before stopping: it is never cut off half-done.
+            loop {
+                tokio::select! {
+                    _ = every.tick() => app.run_due_jobs(&owner).await,
+                    _ = stop.cancelled() => break,
+                }
+            }
+        })
+    };
     let listener = start_listener(slack, app.clone()).await?;
     info!("okta-agent is running; press Ctrl-C or send SIGTERM to stop");
     let engine = runtime.engine.clone();
@@ -181,6 +203,10 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     heartbeat.abort();
     help_docs.abort();
     hangups.abort();
+    stop_jobs.cancel();
+    if tokio::time::timeout(DRAIN_TIMEOUT, jobs).await.is_err() {
+        warn!("a scheduled job was still running at shutdown; another start will take it over");
+    }
     // Dropping a runtime inside another one would block it; nothing is left running on it now.
     work_runtime.shutdown_background();
     info!("stopped cleanly");

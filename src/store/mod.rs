@@ -11,12 +11,16 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+mod automations;
+pub use automations::{JobRow, ReactionRow, JOB_LEASE_SECS};
+
 /// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_trust_boundary.sql"),
     include_str!("migrations/0003_as_written.sql"),
     include_str!("migrations/0004_help_questions.sql"),
+    include_str!("migrations/0005_automations.sql"),
 ];
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -69,6 +73,12 @@ pub struct ProposalRow {
     pub worded_by: Option<String>,
     /// The action word as typed, when it was misspelt or a paraphrase.
     pub as_written: Option<String>,
+    /// Time-bound access: how long after execution the membership ends.
+    pub access_seconds: Option<i64>,
+    /// Why, as the requester wrote it (forms).
+    pub reason: Option<String>,
+    /// What triggered it and who, as JSON.
+    pub trigger: Option<String>,
 }
 
 /// What a conditional state change found.
@@ -191,13 +201,13 @@ impl Store {
 
     pub fn insert_proposal(&self, row: &ProposalRow) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO proposals (id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by, as_written)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            "INSERT INTO proposals (id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by, as_written, access_seconds, reason, trigger)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
             params![
                 row.id, row.created_at, row.expires_at, row.requester, row.tool, row.call,
                 row.target, row.policy_version, row.binding_hash, row.state, row.approver,
                 row.decided_at, row.outcome, row.conversation, row.undo_of, row.worded_by,
-                row.as_written
+                row.as_written, row.access_seconds, row.reason, row.trigger
             ],
         )?;
         Ok(())
@@ -207,7 +217,7 @@ impl Store {
         let conn = self.conn();
         let row = conn
             .query_row(
-                "SELECT id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by, as_written
+                "SELECT id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by, as_written, access_seconds, reason, trigger
                  FROM proposals WHERE id = ?1",
                 [id],
                 |r| {
@@ -229,6 +239,9 @@ impl Store {
                         undo_of: r.get(14)?,
                         worded_by: r.get(15)?,
                         as_written: r.get(16)?,
+                        access_seconds: r.get(17)?,
+                        reason: r.get(18)?,
+                        trigger: r.get(19)?,
                     })
                 },
             )
@@ -644,6 +657,9 @@ mod tests {
             undo_of: None,
             worded_by: None,
             as_written: None,
+            access_seconds: None,
+            reason: None,
+            trigger: None,
         }
     }
 

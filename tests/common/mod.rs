@@ -406,6 +406,19 @@ impl Stack {
         &self.runtime.engine
     }
 
+    /// Another engine on the same database and org, as a second process sharing the store.
+    pub async fn second_process(&self) -> Runtime {
+        Self::assemble(
+            &self.harness,
+            &self.db,
+            self.model.clone(),
+            self.clock.clone(),
+            self.limits.clone(),
+            self.policy.clone(),
+        )
+        .await
+    }
+
     /// A request with thread history.
     pub async fn ask_in_thread(
         &self,
@@ -448,6 +461,7 @@ impl Stack {
                 proposal_id: proposal_id.into(),
                 clicker: clicker.into(),
                 choice,
+                via: None,
             })
             .await
     }

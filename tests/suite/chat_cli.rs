@@ -371,6 +371,8 @@ async fn chat_against_a_real_org_never_changes_anything() {
                 },
                 worded_by: None,
                 as_written: None,
+                access_seconds: None,
+                reason: None,
             },
             requester: "U0LEO",
             policy_version: "v",
@@ -378,6 +380,7 @@ async fn chat_against_a_real_org_never_changes_anything() {
             ttl_secs: 900,
             conversation: "C1:1",
             undo_of: None,
+            trigger: okta_agent::approvals::Trigger::Message,
         })
         .unwrap();
     approvals

@@ -9,9 +9,11 @@
 //!
 //! * [`tokens`]: mentions, emails, ids, quoted names, words, separators.
 //! * [`lexicon`]: the vocabulary, folded to canonical words.
+//! * [`duration`]: "for 8 hours" (time-bound access).
 //! * [`fuzzy`] (shared with help-doc retrieval): spelling distance.
 
 pub use crate::fuzzy;
+pub mod duration;
 pub mod lexicon;
 pub mod tokens;
 
@@ -57,6 +59,8 @@ pub struct Action {
     /// The word as typed when it was a misspelling, or a paraphrase of a destructive action
     /// ("offboard" for deactivate): the card shows it.
     pub as_written: Option<String>,
+    /// "for 8 hours": time-bound access, in seconds.
+    pub access_seconds: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -207,6 +211,19 @@ fn classify(token: Token, verb_position: bool) -> Word {
 
 /// Recognises a message.
 pub fn parse(text: &str) -> Parsed {
+    let (text, access_seconds) = duration::take_duration(text);
+    match parse_without_duration(&text) {
+        Parsed::Actions(mut actions) if access_seconds.is_some() => {
+            for action in &mut actions {
+                action.access_seconds = access_seconds;
+            }
+            Parsed::Actions(actions)
+        }
+        parsed => parsed,
+    }
+}
+
+fn parse_without_duration(text: &str) -> Parsed {
     let tokens = tokens::tokenize(text);
     if tokens.is_empty() {
         return Parsed::Unknown;
@@ -333,6 +350,7 @@ pub fn parse(text: &str) -> Parsed {
                 user: None,
                 group: pending.group,
                 as_written: pending.as_written,
+                access_seconds: None,
             });
             continue;
         }
@@ -349,6 +367,7 @@ pub fn parse(text: &str) -> Parsed {
                 user: Some(target),
                 group: pending.group.clone(),
                 as_written: pending.as_written.clone(),
+                access_seconds: None,
             });
         }
     }

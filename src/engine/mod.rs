@@ -6,6 +6,9 @@
 //! [`Output`]s for the front end (Slack or the terminal). People see short sentences and a
 //! reference id; the details go to the log under that id.
 
+mod jobs;
+pub use jobs::{Delivery, APPROVE, END_ACCESS};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +18,7 @@ use tracing::{error, info, info_span, warn, Instrument};
 use crate::agent::{Agent, Inbound, Plan};
 use crate::approvals::{
     ApprovalError, Approvals, ClaimRefusal, Draft, NewProposal, Outcome, Proposal, ProposalState,
-    TargetSnapshot,
+    TargetSnapshot, Trigger,
 };
 use crate::audit::{self, AuditKeys, AuditRecord};
 use crate::clock::{format_utc, WallClock};
@@ -34,6 +37,10 @@ pub struct Click {
     /// The Slack user id on the interaction payload.
     pub clicker: String,
     pub choice: Choice,
+    /// What stood in for the button, when it was not one (a second reaction, a grace window
+    /// ending): audited with the decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Trigger>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +49,8 @@ pub enum Choice {
     Approve,
     Cancel,
     Undo,
+    /// End time-bound access now (the approver or the person it is for).
+    EndAccess,
 }
 
 /// Whether this engine may change Okta. `chat` against a real org runs `DryRun`: it shows what
@@ -79,6 +88,27 @@ pub struct Card {
     pub undo_of: Option<String>,
     /// Shown only: nothing was stored and nothing can be approved (`chat` on a real org).
     pub dry_run: bool,
+    /// What set the request off (a reaction, the form…).
+    pub trigger: Trigger,
+    /// Why, in the requester's words (the form).
+    pub reason: Option<String>,
+    /// Time-bound access, when the request is one.
+    pub access: Option<Access>,
+}
+
+/// A time-bound membership as a card shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// How long it lasts once made.
+    pub seconds: i64,
+    /// When it ends (once the membership is made).
+    pub ends_at: Option<i64>,
+    /// The membership has been removed (at `ends_at`).
+    pub ended: bool,
+    /// What went wrong ending it, while it is failing or after it failed.
+    pub note: Option<String>,
+    /// An "End access now" button belongs on the card.
+    pub can_end_now: bool,
 }
 
 /// What the front end must show, and to whom. All text is plain: the front end escapes it.
@@ -121,6 +151,23 @@ pub enum EngineError {
     Audit(#[from] audit::AuditError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+}
+
+/// Where a proposal comes from: its conversation, the proposal it undoes, and its trigger.
+pub struct Origin<'a> {
+    pub conversation: &'a str,
+    pub undo_of: Option<&'a str>,
+    pub trigger: Trigger,
+}
+
+impl<'a> Origin<'a> {
+    pub fn new(conversation: &'a str, trigger: Trigger) -> Self {
+        Self {
+            conversation,
+            undo_of: None,
+            trigger,
+        }
+    }
 }
 
 /// What start-up recovery found.
@@ -350,7 +397,8 @@ impl Engine {
                 };
                 match self.agent.toolbox().run(&call, &actor).await? {
                     crate::agent::toolbox::Step::Propose(draft) => {
-                        self.propose(*draft, &actor, conversation, None).await
+                        self.propose(*draft, &actor, &Origin::new(conversation, Trigger::SelfService))
+                            .await
                     }
                     crate::agent::toolbox::Step::Answer(text)
                     | crate::agent::toolbox::Step::Refuse(text)
@@ -395,7 +443,11 @@ impl Engine {
         if drafts.len() == 1 {
             let mut drafts = drafts;
             return self
-                .propose(drafts.remove(0), actor, conversation, None)
+                .propose(
+                    drafts.remove(0),
+                    actor,
+                    &Origin::new(conversation, Trigger::Message),
+                )
                 .await;
         }
         let mut decided = Vec::new();
@@ -430,7 +482,12 @@ impl Engine {
             let Decision::NeedsApproval(approvers) = decision else {
                 continue;
             };
-            outputs.extend(self.create(draft, actor, approvers, conversation, None)?);
+            outputs.extend(self.create(
+                draft,
+                actor,
+                approvers,
+                &Origin::new(conversation, Trigger::Message),
+            )?);
         }
         Ok(outputs)
     }
@@ -476,13 +533,10 @@ impl Engine {
         &self,
         draft: Draft,
         actor: &Actor,
-        conversation: &str,
-        undo_of: Option<&str>,
+        origin: &Origin<'_>,
     ) -> Result<Vec<Output>, EngineError> {
         match self.decide(&draft, actor, 0).await? {
-            Decision::NeedsApproval(approvers) => {
-                self.create(draft, actor, approvers, conversation, undo_of)
-            }
+            Decision::NeedsApproval(approvers) => self.create(draft, actor, approvers, origin),
             Decision::Denied(reason) => {
                 self.audit_denied(&draft, actor, &reason)?;
                 Ok(vec![Output::Reply(format!(
@@ -515,9 +569,13 @@ impl Engine {
         draft: Draft,
         actor: &Actor,
         approvers: Approvers,
-        conversation: &str,
-        undo_of: Option<&str>,
+        origin: &Origin<'_>,
     ) -> Result<Vec<Output>, EngineError> {
+        let Origin {
+            conversation,
+            undo_of,
+            ref trigger,
+        } = *origin;
         let now = self.clock.now();
         if self.mode == Mode::DryRun {
             return Ok(vec![Output::Card(Card {
@@ -536,6 +594,15 @@ impl Engine {
                 undo_available: false,
                 undo_of: undo_of.map(str::to_string),
                 dry_run: true,
+                trigger: trigger.clone(),
+                reason: draft.reason,
+                access: draft.access_seconds.map(|seconds| Access {
+                    seconds,
+                    ends_at: None,
+                    ended: false,
+                    note: None,
+                    can_end_now: false,
+                }),
             })]);
         }
         let proposal = Approvals::new(&self.store).create(NewProposal {
@@ -546,18 +613,27 @@ impl Engine {
             ttl_secs: self.policy.approval_ttl_secs(),
             conversation,
             undo_of,
+            trigger: trigger.clone(),
         })?;
         self.audit(AuditRecord {
             event: "requested".into(),
             requester: Some(actor.slack_id.clone()),
             proposal_id: Some(proposal.id.clone()),
-            detail: match &proposal.worded_by {
-                Some(author) => format!(
-                    "approval by {}; worded by {author} earlier in the thread",
-                    approvers.describe()
-                ),
-                None => format!("approval by {}", approvers.describe()),
+            detail: {
+                let mut detail = format!("approval by {}", approvers.describe());
+                if let Some(author) = &proposal.worded_by {
+                    detail.push_str(&format!("; worded by {author} earlier in the thread"));
+                }
+                if let Some(seconds) = proposal.access_seconds {
+                    detail.push_str(&format!("; time-bound: ends {seconds} s after it is made"));
+                }
+                if let Some(reason) = &proposal.reason {
+                    detail.push_str(&format!("; reason: {reason}"));
+                }
+                detail
             },
+            trigger: (proposal.trigger != Trigger::Message)
+                .then(|| format!("{} by {}", proposal.trigger.describe(), actor.slack_id)),
             ..record_for(&proposal.call, &proposal.target, now)
         })?;
         let card = card_for(&proposal, Some(approvers));
@@ -623,6 +699,9 @@ impl Engine {
         };
         if click.choice == Choice::Undo {
             return self.undo(&proposal, &click.clicker).await;
+        }
+        if click.choice == Choice::EndAccess {
+            return self.end_access_now(&proposal, &click.clicker).await;
         }
         let now = self.clock.now();
         if proposal.state != ProposalState::Pending {
@@ -735,6 +814,10 @@ impl Engine {
             requester: Some(claimed.requester.clone()),
             approver: Some(click.clicker.clone()),
             proposal_id: Some(claimed.id.clone()),
+            trigger: click
+                .via
+                .as_ref()
+                .map(|via| format!("{} by {}", via.describe(), click.clicker)),
             ..record_for(&claimed.call, &claimed.target, now)
         }) {
             let not_done = Outcome {
@@ -767,14 +850,27 @@ impl Engine {
             outcome.summary.push_str(&note);
         }
         info!(state = outcome.state.as_str(), "executed");
-        let undo_available =
-            outcome.state == ProposalState::Executed && claimed.call.tool.inverse().is_some();
+        // Time-bound access ends by schedule (or its button), not by Undo.
+        let mut access = None;
+        if outcome.state == ProposalState::Executed && claimed.access_seconds.is_some() {
+            match self.schedule_end_access(&claimed, finished_at) {
+                Ok(_) => access = self.access_of(&claimed),
+                Err(e) => {
+                    error!(error = %e, "the end of time-bound access could not be scheduled");
+                    outcome.summary.push_str(" (okta-agent could not schedule the end of this access: remove it by hand when it is due.)");
+                }
+            }
+        }
+        let undo_available = outcome.state == ProposalState::Executed
+            && claimed.call.tool.inverse().is_some()
+            && claimed.access_seconds.is_none();
         let mut outputs = vec![Output::CardUpdate(Card {
             state: outcome.state,
             decided_by: Some(click.clicker.clone()),
             decided_at: Some(now),
             undo_available,
             outcome: Some(outcome),
+            access: access.or_else(|| card_for(&claimed, None).access),
             ..card_for(&claimed, None)
         })];
         if let Some(link) = execution.reset_link {
@@ -952,9 +1048,19 @@ impl Engine {
             target: TargetSnapshot::of(&user, group.as_ref()),
             worded_by: None,
             as_written: None,
+            access_seconds: None,
+            reason: None,
         };
         let outputs = self
-            .propose(draft, &actor, &proposal.conversation, Some(&proposal.id))
+            .propose(
+                draft,
+                &actor,
+                &Origin {
+                    conversation: &proposal.conversation,
+                    undo_of: Some(&proposal.id),
+                    trigger: Trigger::Message,
+                },
+            )
             .await?;
         if !outputs.iter().any(|o| matches!(o, Output::Card(_))) {
             // Refused (velocity, protection): the undo stays available for a later try.
@@ -1065,5 +1171,14 @@ fn card_for(proposal: &Proposal, approvers: Option<Approvers>) -> Card {
         undo_available: false,
         undo_of: proposal.undo_of.clone(),
         dry_run: false,
+        trigger: proposal.trigger.clone(),
+        reason: proposal.reason.clone(),
+        access: proposal.access_seconds.map(|seconds| Access {
+            seconds,
+            ends_at: None,
+            ended: false,
+            note: None,
+            can_end_now: false,
+        }),
     }
 }
