@@ -105,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
         inbound_retention_days: 7,
         audit_key: Default::default(),
         config_file: None,
+        automations: Default::default(),
     };
     let overrides = Overrides {
         model: Some(model.clone()),

@@ -83,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
         inbound_retention_days: 7,
         audit_key: Default::default(),
         config_file: None,
+        automations: Default::default(),
     };
 
     // 2. The real binary: start to connected, and idle RSS.

@@ -76,6 +76,8 @@ pub struct Settings {
     pub slack: Option<SlackSettings>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
+    /// `[automations]`: emoji rules, checked against the policy.
+    pub automations: crate::automations::Automations,
 }
 
 /// Where the audit key is: `OKTA_AGENT_AUDIT_KEY` (the key itself), `OKTA_AGENT_AUDIT_KEY_FILE`
@@ -201,12 +203,17 @@ struct OktaFile {
     scopes: Option<Vec<String>>,
 }
 
-/// The file's top level. `[automations]` is accepted as a table until automations exist, so a
-/// complete example file loads; a misspelt section is still an error.
+/// `[automations]` in the TOML file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-// `automations` is parsed (so typos are caught) but not read yet.
-#[allow(dead_code)]
+struct AutomationsFile {
+    #[serde(default)]
+    reactions: Vec<crate::automations::reactions::RuleFile>,
+}
+
+/// The file's top level; a misspelt section or key is an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FileSettings {
     #[serde(default)]
     okta: OktaFile,
@@ -219,7 +226,7 @@ struct FileSettings {
     #[serde(default)]
     knowledge: KnowledgeFile,
     #[serde(default)]
-    automations: Option<toml::Table>,
+    automations: AutomationsFile,
     #[serde(default)]
     store: StoreFile,
     #[serde(default)]
@@ -279,6 +286,12 @@ impl Settings {
         };
         let okta = okta_settings(&env, file.okta, &mut problems);
         let (llm, embeddings) = llm_settings(&env, file.llm, &mut problems);
+        let (reactions, rule_problems) = crate::automations::reactions::check_rules(
+            file.automations.reactions,
+            file.policy.as_ref(),
+        );
+        problems.extend(rule_problems);
+        let automations = crate::automations::Automations { reactions };
         let policy = file.policy.and_then(|config| match Policy::new(config) {
             Ok(policy) => Some(policy),
             Err(found) => {
@@ -326,6 +339,7 @@ impl Settings {
                 inbound_retention_days,
                 audit_key,
                 config_file,
+                automations,
             })
         } else {
             Err(ConfigError { problems })

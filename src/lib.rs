@@ -33,6 +33,7 @@
 pub mod agent;
 pub mod approvals;
 pub mod audit;
+pub mod automations;
 pub mod chat;
 pub mod check;
 pub mod clock;

@@ -290,6 +290,14 @@ impl Policy {
         self
     }
 
+    /// Whether a group (by Okta id) is protected; every group is, until the protected groups
+    /// have been matched to ids.
+    pub fn is_protected_group_id(&self, id: &str) -> bool {
+        self.protected_group_ids
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|g| g == id))
+    }
+
     /// The policy the built-in demo org runs with (see `okta-agent chat`).
     pub fn demo() -> Self {
         let config = PolicyConfig {

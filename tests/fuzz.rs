@@ -114,6 +114,11 @@ fn mutated_payload() -> impl Strategy<Value = Value> {
         json!({"type": "message", "user": "U0ANA", "channel": "C0HELP", "ts": "1.3", "text": "how do I set up the VPN?"}),
         json!({"type": "user_change", "user": {"id": "U0BOB", "deleted": true}}),
         json!({"type": "block_actions", "user": {"id": "U0LEO"}, "container": {"message_ts": "1.1", "channel_id": "C1"}, "message": {"ts": "1.1"}, "actions": [{"action_id": "approve", "value": "p-1", "action_ts": "2.2"}]}),
+        json!({"type": "reaction_added", "user": "U0LEO", "reaction": "lock", "item_user": "U0KATE", "item": {"type": "message", "channel": "C0SECURITY", "ts": "1.4"}, "event_ts": "1.5"}),
+        json!({"type": "reaction_removed", "user": "U0LEO", "reaction": "lock", "item": {"type": "message", "channel": "C0SECURITY", "ts": "1.4"}, "event_ts": "1.6"}),
+        json!({"type": "shortcut", "callback_id": "okta_action", "trigger_id": "1.2", "user": {"id": "U0LEO"}, "team": {"id": "T1"}}),
+        json!({"type": "message_action", "callback_id": "okta_action_message", "trigger_id": "1.2", "user": {"id": "U0LEO"}, "team": {"id": "T1"}, "channel": {"id": "C1"}, "message": {"ts": "1.1", "user": "U0KATE", "text": "<@U0BOB> hi"}, "response_url": "https://hooks.slack.com/x"}),
+        json!({"type": "block_actions", "user": {"id": "U0LEO"}, "container": {"type": "view", "view_id": "V1"}, "view": {"type": "modal", "hash": "1.1", "private_metadata": "{}"}, "actions": [{"type": "static_select", "action_id": "tool", "selected_option": {"value": "add_user_to_group"}}]}),
     ];
     (
         proptest::sample::select(bases),
@@ -132,6 +137,10 @@ fn mutated_payload() -> impl Strategy<Value = Value> {
                     Just("container"),
                     Just("bot_id"),
                     Just("channel_type"),
+                    Just("reaction"),
+                    Just("item"),
+                    Just("callback_id"),
+                    Just("message"),
                 ],
                 any_json(),
             ),
@@ -150,6 +159,17 @@ fn context() -> Context {
     Context {
         bot_user_id: "UBOT".into(),
         help_channels: vec!["C0HELP".into()],
+        automations: okta_agent::automations::Automations {
+            reactions: vec![okta_agent::automations::ReactionRule {
+                emoji: "lock".into(),
+                tool: Tool::SuspendUser,
+                channels: vec!["C0SECURITY".into()],
+                target: Default::default(),
+                mode: Default::default(),
+                grace_seconds: 60,
+                reactors_required: 1,
+            }],
+        },
     }
 }
 
@@ -182,6 +202,19 @@ proptest! {
             let _ = decode::interaction(&value);
         }
         let _ = serde_json::from_str::<slack_morphism::prelude::SlackPushEventCallback>(&raw);
+    }
+
+    /// Form submissions: any state reads back to a checked request or named field errors.
+    #[test]
+    fn form_submissions(values in any_json(), text in typed()) {
+        let mut values = values;
+        if let Value::Object(map) = &mut values {
+            map.insert("user_text".into(), json!({"text": {"value": text}}));
+        }
+        match okta_agent::automations::forms::read_submission(&values, &Tool::ALL, 72) {
+            Ok(submission) => prop_assert!(Tool::ALL.contains(&submission.tool)),
+            Err(errors) => prop_assert!(!errors.is_empty() && errors.iter().all(|(_, why)| !why.is_empty())),
+        }
     }
 
     /// Tool arguments as a model might send them: decoded and checked, never trusted.

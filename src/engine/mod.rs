@@ -6,7 +6,9 @@
 //! [`Output`]s for the front end (Slack or the terminal). People see short sentences and a
 //! reference id; the details go to the log under that id.
 
+mod automation;
 mod jobs;
+pub use automation::{ActionRequest, Field, Proposed};
 pub use jobs::{Delivery, APPROVE, END_ACCESS};
 
 use std::sync::Arc;

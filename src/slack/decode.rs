@@ -59,6 +59,35 @@ pub enum Work {
         message_ts: String,
         thread_ts: Option<String>,
     },
+    /// An emoji added to or removed from a message, under an `[[automations.reactions]]` rule.
+    Reaction {
+        user: String,
+        emoji: String,
+        channel: String,
+        /// The message reacted to.
+        message_ts: String,
+        /// The message's author, when Slack says.
+        author: Option<String>,
+        added: bool,
+    },
+    /// `/okta` with no text, or the "Okta action" shortcuts: open the form.
+    OpenForm {
+        user: String,
+        trigger_id: String,
+        /// Where the form was opened from (the message shortcut's channel).
+        channel: Option<String>,
+        /// The message shortcut's message: its text and author, to prefill the person.
+        message: Option<FormMessage>,
+    },
+    /// The form's action changed: show or hide the group and duration fields.
+    FormChanged {
+        user: String,
+        view_id: String,
+        hash: String,
+        tool: String,
+        /// The form's `private_metadata`, carried through.
+        metadata: String,
+    },
     /// A request that came too fast, or while too much was in flight: the person is told to
     /// slow down, nothing else happens.
     Throttled {
@@ -69,11 +98,22 @@ pub enum Work {
     },
 }
 
+/// The message a message shortcut was used on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormMessage {
+    pub channel: String,
+    pub ts: String,
+    pub text: String,
+    pub author: Option<String>,
+}
+
 /// What decoding needs to know about this installation.
 #[derive(Clone, Debug, Default)]
 pub struct Context {
     pub bot_user_id: String,
     pub help_channels: Vec<String>,
+    /// Reactions matter only where a rule is active for their emoji.
+    pub automations: crate::automations::Automations,
 }
 
 /// What an `events_api` event asks of okta-agent.
@@ -93,6 +133,12 @@ pub fn event(event: &Value, context: &Context) -> EventAction {
     if kind == "user_change" {
         return match event["user"]["id"].as_str() {
             Some(id) => EventAction::PersonChanged(id.to_string()),
+            None => EventAction::Ignore,
+        };
+    }
+    if matches!(kind, "reaction_added" | "reaction_removed") {
+        return match reaction(kind == "reaction_added", event, context) {
+            Some(work) => EventAction::Work(work),
             None => EventAction::Ignore,
         };
     }
@@ -145,6 +191,27 @@ fn work_from_message(kind: &str, event: &Value, context: &Context) -> Option<Wor
     })
 }
 
+/// A reaction on a message, where a rule is active for its emoji; the bot's own reactions and
+/// reactions on files are nothing.
+fn reaction(added: bool, event: &Value, context: &Context) -> Option<Work> {
+    let user = event["user"].as_str()?;
+    let emoji = event["reaction"].as_str()?;
+    let item = &event["item"];
+    if item["type"] != "message" || user == context.bot_user_id {
+        return None;
+    }
+    let channel = item["channel"].as_str()?;
+    context.automations.reaction_rule(emoji, channel)?;
+    Some(Work::Reaction {
+        user: user.to_string(),
+        emoji: emoji.to_string(),
+        channel: channel.to_string(),
+        message_ts: item["ts"].as_str()?.to_string(),
+        author: event["item_user"].as_str().map(str::to_string),
+        added,
+    })
+}
+
 /// Whether Slack text mentions `user` (`<@U1>` or `<@U1|name>`).
 fn mentions(raw: &str, user: &str) -> bool {
     raw.contains(&format!("<@{user}>")) || raw.contains(&format!("<@{user}|"))
@@ -157,13 +224,58 @@ pub fn strip_mention(text: &str, bot_user_id: &str) -> String {
         .to_string()
 }
 
-/// Decodes a `block_actions` interaction: a card button or help feedback.
+/// Decodes an interaction: a shortcut (open the form), the form's action changing, a card
+/// button or help feedback. Form submissions and group suggestions are answered in the ack
+/// instead (see `SlackApp::submit_form`).
 pub fn interaction(payload: &Value) -> Option<Work> {
-    if payload["type"] != "block_actions" {
-        return None;
+    let user = payload["user"]["id"].as_str()?.to_string();
+    match payload["type"].as_str()? {
+        "shortcut" if payload["callback_id"] == crate::automations::forms::SHORTCUT => {
+            return Some(Work::OpenForm {
+                user,
+                trigger_id: payload["trigger_id"].as_str()?.to_string(),
+                channel: None,
+                message: None,
+            })
+        }
+        "message_action"
+            if payload["callback_id"] == crate::automations::forms::MESSAGE_SHORTCUT =>
+        {
+            let channel = payload["channel"]["id"].as_str()?.to_string();
+            let message = &payload["message"];
+            return Some(Work::OpenForm {
+                user,
+                trigger_id: payload["trigger_id"].as_str()?.to_string(),
+                channel: Some(channel.clone()),
+                message: Some(FormMessage {
+                    channel,
+                    ts: message["ts"].as_str().unwrap_or_default().to_string(),
+                    text: normalize(message["text"].as_str().unwrap_or_default()),
+                    author: message["user"].as_str().map(str::to_string),
+                }),
+            });
+        }
+        "block_actions" => {}
+        _ => return None,
+    }
+    if payload["container"]["type"] == "view" {
+        let action = &payload["actions"][0];
+        if action["action_id"] != "tool" {
+            return None;
+        }
+        let view = &payload["view"];
+        return Some(Work::FormChanged {
+            user,
+            view_id: payload["container"]["view_id"].as_str()?.to_string(),
+            hash: view["hash"].as_str().unwrap_or_default().to_string(),
+            tool: action["selected_option"]["value"].as_str()?.to_string(),
+            metadata: view["private_metadata"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        });
     }
     let action = &payload["actions"][0];
-    let user = payload["user"]["id"].as_str()?.to_string();
     let container = &payload["container"];
     let message_ts = container["message_ts"].as_str()?.to_string();
     let action_id = action["action_id"].as_str()?;
@@ -212,6 +324,25 @@ pub fn interaction(payload: &Value) -> Option<Work> {
     })
 }
 
+/// The dedupe key of a reaction: one person's emoji on one message is one trigger, however
+/// often it is added (and one removal).
+pub fn reaction_key(work: &Work) -> Option<String> {
+    match work {
+        Work::Reaction {
+            user,
+            emoji,
+            channel,
+            message_ts,
+            added,
+            ..
+        } => Some(format!(
+            "reaction:{channel}:{message_ts}:{emoji}:{user}:{}",
+            if *added { "added" } else { "removed" }
+        )),
+        _ => None,
+    }
+}
+
 /// The dedupe key of an interaction's work: the same click delivered twice is one click.
 pub fn interaction_key(work: &Work, payload: &Value) -> Option<String> {
     let action_ts = payload["actions"][0]["action_ts"]
@@ -236,7 +367,17 @@ pub fn interaction_key(work: &Work, payload: &Value) -> Option<String> {
             message_ts,
             ..
         } => Some(format!("self:{user}:{message_ts}:{tool}:{action_ts}")),
-        Work::Request { .. } | Work::HelpQuestion { .. } | Work::Throttled { .. } => None,
+        Work::OpenForm { trigger_id, .. } => Some(format!("form:{trigger_id}")),
+        Work::FormChanged {
+            view_id,
+            hash,
+            tool,
+            ..
+        } => Some(format!("form-change:{view_id}:{hash}:{tool}")),
+        Work::Request { .. }
+        | Work::HelpQuestion { .. }
+        | Work::Throttled { .. }
+        | Work::Reaction { .. } => None,
     }
 }
 
@@ -249,6 +390,7 @@ mod tests {
         Context {
             bot_user_id: "UBOT".into(),
             help_channels: vec!["C0HELP".into()],
+            ..Context::default()
         }
     }
 

@@ -28,6 +28,7 @@ pub const REQUIRED_BOT_SCOPES: &[&str] = &[
     "chat:write",
     "commands",
     "im:history",
+    "reactions:read",
     "reactions:write",
     "users:read",
     "users:read.email",
@@ -43,6 +44,8 @@ pub const BOT_EVENTS: &[&str] = &[
     "message.channels",
     "message.groups",
     "user_change",
+    "reaction_added",
+    "reaction_removed",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +133,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         app::Channels {
             triage: slack.triage_channels.clone(),
             help: slack.help_channels.clone(),
+            automations: settings.automations.clone(),
         },
         app::Limits {
             per_person_per_minute: slack.max_requests_per_person_per_minute,
@@ -338,17 +342,42 @@ async fn on_push(
     Ok(())
 }
 
+/// Interactions: form submissions and group suggestions are answered in the ack (Slack waits
+/// up to 3 s for them); everything else is persisted and spawned like an event.
 async fn on_interaction(
     event: SlackInteractionEvent,
     _client: Arc<SlackHyperClient>,
     state: SlackClientEventsUserState,
-) -> CallbackResult<()> {
+) -> CallbackResult<SlackInteractionResponse> {
     let Some(app) = app_of(&state).await else {
-        return Ok(());
+        return Ok(SlackInteractionResponse::Empty);
     };
     let payload = serde_json::to_value(&event).unwrap_or_default();
-    app.accept_interaction(&payload)?;
-    Ok(())
+    match &event {
+        SlackInteractionEvent::ViewSubmission(_) => {
+            let answer = app.submit_form(&payload).await;
+            Ok(serde_json::from_value::<SlackViewSubmissionResponse>(answer)
+                .map(SlackInteractionResponse::ViewSubmission)
+                .unwrap_or_else(|e| {
+                    warn!(error = %e, "a form answer did not fit Slack's shape; closing the form");
+                    SlackInteractionResponse::ViewSubmission(SlackViewSubmissionResponse::Clear(
+                        SlackViewSubmissionClearResponse::new(),
+                    ))
+                }))
+        }
+        SlackInteractionEvent::BlockSuggestion(_) => {
+            let answer = app.suggest(&payload).await;
+            Ok(
+                serde_json::from_value::<SlackBlockSuggestionResponse>(answer)
+                    .map(SlackInteractionResponse::BlockSuggestion)
+                    .unwrap_or(SlackInteractionResponse::Empty),
+            )
+        }
+        _ => {
+            app.accept_interaction(&payload)?;
+            Ok(SlackInteractionResponse::Empty)
+        }
+    }
 }
 
 async fn on_command(
@@ -365,7 +394,9 @@ async fn on_command(
         return Ok(reply("okta-agent is starting; try again in a moment."));
     };
     if text.trim().is_empty() {
-        return Ok(reply(crate::agent::CAPABILITIES));
+        // `/okta` alone opens the form.
+        app.accept_form_command(&event.user_id.0, &event.channel_id.0, &event.trigger_id.0)?;
+        return Ok(reply("Opening the Okta form…"));
     }
     app.accept_command(
         &event.user_id.0,

@@ -248,6 +248,58 @@ impl SlackWeb {
         Ok(answer["messages"].as_array().cloned().unwrap_or_default())
     }
 
+    /// One message by its `ts`: from the channel's history, or (for a reply in a thread)
+    /// from the thread. `None` when Slack has no such message.
+    pub async fn message(&self, channel: &str, ts: &str) -> Result<Option<Value>, SlackError> {
+        let answer = self
+            .get(
+                "conversations.history",
+                &[
+                    ("channel", channel),
+                    ("latest", ts),
+                    ("inclusive", "true"),
+                    ("limit", "1"),
+                ],
+            )
+            .await?;
+        let found = answer["messages"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["ts"] == ts).cloned());
+        if found.is_some() {
+            return Ok(found);
+        }
+        Ok(self
+            .replies(channel, ts, 1)
+            .await?
+            .into_iter()
+            .find(|m| m["ts"] == ts))
+    }
+
+    /// Opens a modal with a fresh `trigger_id`.
+    pub async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), SlackError> {
+        self.post(
+            "views.open",
+            &json!({"trigger_id": trigger_id, "view": view}),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Replaces an open modal, if it has not changed since `hash`.
+    pub async fn update_view(
+        &self,
+        view_id: &str,
+        hash: &str,
+        view: &Value,
+    ) -> Result<(), SlackError> {
+        self.post(
+            "views.update",
+            &json!({"view_id": view_id, "hash": hash, "view": view}),
+        )
+        .await
+        .map(drop)
+    }
+
     /// `apps.connections.open` with an app-level token: proves the token can open Socket Mode.
     pub async fn open_connection(&self) -> Result<String, SlackError> {
         let answer = self.post("apps.connections.open", &json!({})).await?;

@@ -49,6 +49,11 @@ struct Inner {
     /// method → how many more calls answer 429.
     rate_limited: HashMap<String, usize>,
     sockets: Vec<mpsc::UnboundedSender<Message>>,
+    /// The payload of each ack that carried one (view submissions, suggestions, commands).
+    ack_payloads: HashMap<String, Value>,
+    /// Open modals by view id, as Slack holds them (id, team_id, hash, and the view).
+    views: HashMap<String, Value>,
+    next_view: u64,
 }
 
 #[derive(Clone)]
@@ -115,6 +120,10 @@ impl FakeSlack {
         let mut bot = user(BOT_USER, "okta-agent", None);
         bot["is_bot"] = json!(true);
         inner.users.insert(BOT_USER.into(), bot);
+        // Another app's bot user (an alerting integration), which can add reactions too.
+        let mut alerts = user("U0ALERTS", "alerts", None);
+        alerts["is_bot"] = json!(true);
+        inner.users.insert("U0ALERTS".into(), alerts);
         // A vendor's engineer in a shared channel, from another organisation, whose email
         // happens to match an admin's: Slack Connect people look like this in users.info.
         let mut partner = user("U0PARTNER", "partner", Some("leo.martin@example.com"));
@@ -166,11 +175,11 @@ impl FakeSlack {
                 if let Message::Text(text) = frame {
                     if let Ok(ack) = serde_json::from_str::<Value>(&text) {
                         if let Some(id) = ack["envelope_id"].as_str() {
-                            inner
-                                .lock()
-                                .unwrap()
-                                .acks
-                                .push((id.to_string(), Instant::now()));
+                            let mut inner = inner.lock().unwrap();
+                            inner.acks.push((id.to_string(), Instant::now()));
+                            if let Some(payload) = ack.get("payload") {
+                                inner.ack_payloads.insert(id.to_string(), payload.clone());
+                            }
                         }
                     }
                 }
@@ -286,6 +295,75 @@ impl FakeSlack {
             .collect()
     }
 
+    /// The payload an ack carried (a form answer, group options), once it has been acked.
+    pub fn ack_payload(&self, envelope_id: &str) -> Option<Value> {
+        self.inner
+            .lock()
+            .unwrap()
+            .ack_payloads
+            .get(envelope_id)
+            .cloned()
+    }
+
+    /// The open modal `view_id`, as Slack holds it.
+    pub fn view(&self, view_id: &str) -> Option<Value> {
+        self.inner.lock().unwrap().views.get(view_id).cloned()
+    }
+
+    /// The most recently opened or updated modal.
+    pub fn last_view(&self) -> Option<Value> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .views
+            .values()
+            .max_by_key(|v| {
+                v["hash"]
+                    .as_str()
+                    .and_then(|h| h.split('.').next()?.parse::<u64>().ok())
+            })
+            .cloned()
+    }
+
+    /// A `view_submission` for an open modal with these `state.values`, as Slack sends it: the
+    /// view as Slack holds it, with the state.
+    pub fn view_submission(&self, user: &str, view_id: &str, values: Value) -> Value {
+        let mut view = self.view(view_id).expect("an open view");
+        view["state"] = json!({"values": values});
+        json!({"type": "view_submission", "team": {"id": "T1", "domain": "acme"}, "user": {"id": user, "username": user, "name": user, "team_id": "T1"},
+               "api_app_id": "A1", "token": "t", "trigger_id": "1.2.3", "view": view, "response_urls": [], "is_enterprise_install": false})
+    }
+
+    /// A `block_suggestion` for an external select in an open modal.
+    pub fn block_suggestion(
+        &self,
+        user: &str,
+        view_id: &str,
+        block_id: &str,
+        action_id: &str,
+        value: &str,
+    ) -> Value {
+        let view = self.view(view_id).expect("an open view");
+        json!({"type": "block_suggestion", "user": {"id": user, "username": user, "name": user, "team_id": "T1"},
+               "container": {"type": "view", "view_id": view_id}, "api_app_id": "A1", "token": "t",
+               "action_id": action_id, "block_id": block_id, "value": value, "team": {"id": "T1", "domain": "acme"}, "view": view})
+    }
+
+    /// A `block_actions` from a select in an open modal (the form's action).
+    pub fn view_select(
+        &self,
+        user: &str,
+        view_id: &str,
+        block_id: &str,
+        action_id: &str,
+        value: &str,
+    ) -> Value {
+        let view = self.view(view_id).expect("an open view");
+        json!({"type": "block_actions", "team": {"id": "T1", "domain": "acme"}, "user": {"id": user, "username": user, "team_id": "T1"},
+               "api_app_id": "A1", "token": "t", "container": {"type": "view", "view_id": view_id}, "trigger_id": "1.2.4", "view": view,
+               "actions": [{"type": "static_select", "action_id": action_id, "block_id": block_id,
+                            "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value}, "action_ts": format!("{}", uuid::Uuid::new_v4().as_u128() % 1_000_000)}]})
+    }
+
     pub fn ack_count(&self) -> usize {
         self.inner.lock().unwrap().acks.len()
     }
@@ -367,7 +445,7 @@ impl FakeSlack {
             }
             "auth.test" => {
                 let mut headers = HeaderMap::new();
-                headers.insert("x-oauth-scopes", "app_mentions:read,chat:write,commands,im:history,reactions:write,users:read,users:read.email,channels:history,groups:history".parse().unwrap());
+                headers.insert("x-oauth-scopes", "app_mentions:read,chat:write,commands,im:history,reactions:read,reactions:write,users:read,users:read.email,channels:history,groups:history".parse().unwrap());
                 (headers, axum::Json(json!({"ok": true, "user_id": BOT_USER, "team": "Acme", "team_id": "T1", "url": "https://acme.slack.com/"}))).into_response()
             }
             "chat.postMessage" => {
@@ -416,9 +494,136 @@ impl FakeSlack {
                     .collect();
                 ok(json!({"ok": true, "messages": messages, "has_more": false}))
             }
+            "conversations.history" => {
+                // Top-level messages only, newest first, up to `latest` (inclusive) — as Slack.
+                let channel = body["channel"].clone();
+                let latest = body["latest"]
+                    .as_str()
+                    .unwrap_or("9999999999.999999")
+                    .to_string();
+                let limit = body["limit"]
+                    .as_str()
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(100);
+                let mut messages: Vec<Value> = inner
+                    .messages
+                    .iter()
+                    .filter(|m| m["channel"] == channel)
+                    .filter(|m| m["thread_ts"].is_null() || m["thread_ts"] == m["ts"])
+                    .filter(|m| m["ts"].as_str().unwrap_or_default() <= latest.as_str())
+                    .cloned()
+                    .collect();
+                messages.reverse();
+                messages.truncate(limit);
+                ok(json!({"ok": true, "messages": messages, "has_more": false}))
+            }
+            "views.open" => {
+                if body["trigger_id"].as_str().unwrap_or_default().is_empty() {
+                    return ok(json!({"ok": false, "error": "invalid_trigger_id"}));
+                }
+                if let Err(why) = validate_view(&body["view"]) {
+                    return ok(
+                        json!({"ok": false, "error": "invalid_arguments", "response_metadata": {"messages": [why]}}),
+                    );
+                }
+                inner.next_view += 1;
+                let id = format!("V{:08}", inner.next_view);
+                let mut view = body["view"].clone();
+                view["id"] = json!(id);
+                view["team_id"] = json!("T1");
+                view["hash"] = json!(format!("{}.h{}", inner.next_view, inner.next_view));
+                view["app_id"] = json!("A1");
+                view["bot_id"] = json!("B1");
+                inner.views.insert(id.clone(), view.clone());
+                ok(json!({"ok": true, "view": view}))
+            }
+            "views.update" => {
+                let id = body["view_id"].as_str().unwrap_or_default().to_string();
+                let Some(current) = inner.views.get(&id).cloned() else {
+                    return ok(json!({"ok": false, "error": "not_found"}));
+                };
+                if let Some(hash) = body["hash"].as_str().filter(|h| !h.is_empty()) {
+                    if current["hash"] != hash {
+                        return ok(json!({"ok": false, "error": "hash_conflict"}));
+                    }
+                }
+                if let Err(why) = validate_view(&body["view"]) {
+                    return ok(
+                        json!({"ok": false, "error": "invalid_arguments", "response_metadata": {"messages": [why]}}),
+                    );
+                }
+                inner.next_view += 1;
+                let mut view = body["view"].clone();
+                for key in ["id", "team_id", "app_id", "bot_id"] {
+                    view[key] = current[key].clone();
+                }
+                view["hash"] = json!(format!("{}.h{}", inner.next_view, inner.next_view));
+                inner.views.insert(id, view.clone());
+                ok(json!({"ok": true, "view": view}))
+            }
             other => ok(json!({"ok": false, "error": format!("unknown_method {other}")})),
         }
     }
+}
+
+/// The limits Slack enforces on a modal (Block Kit reference): a title, submit and close of at
+/// most 24 characters, unique block ids, labelled inputs, at most 100 options of at most 75
+/// characters each, private_metadata up to 3,000 characters.
+fn validate_view(view: &Value) -> Result<(), String> {
+    if view["type"] != "modal" {
+        return Err("view type must be modal".into());
+    }
+    for key in ["title", "submit", "close"] {
+        if let Some(text) = view[key]["text"].as_str() {
+            if text.chars().count() > 24 {
+                return Err(format!("{key} must be at most 24 characters"));
+            }
+        }
+    }
+    if view["title"]["type"] != "plain_text" {
+        return Err("title must be plain_text".into());
+    }
+    if view["private_metadata"].as_str().unwrap_or_default().len() > 3_000 {
+        return Err("private_metadata must be at most 3000 characters".into());
+    }
+    let blocks = view["blocks"].as_array().ok_or("blocks is required")?;
+    let mut ids = std::collections::HashSet::new();
+    for block in blocks {
+        if let Some(id) = block["block_id"].as_str() {
+            if !ids.insert(id.to_string()) {
+                return Err(format!("duplicate block_id {id}"));
+            }
+        }
+        if block["type"] == "input" {
+            if block["label"]["type"] != "plain_text" || block["element"].is_null() {
+                return Err("an input block needs a plain_text label and an element".into());
+            }
+            let options = block["element"]["options"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if options.len() > 100 {
+                return Err("at most 100 options".into());
+            }
+            for option in options {
+                if option["text"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .chars()
+                    .count()
+                    > 75
+                {
+                    return Err("option text must be at most 75 characters".into());
+                }
+            }
+            if block["element"]["type"] == "external_select" && block["dispatch_action"] == true {
+                return Err(
+                    "dispatch_action is not supported on external_select inputs here".into(),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn ok(body: Value) -> Response {
@@ -571,6 +776,53 @@ pub fn edited_mention(user: &str, text: &str, channel: &str, ts: &str) -> Value 
 
 pub fn direct_message(user: &str, text: &str, ts: &str) -> Value {
     json!({"type": "message", "channel": "D0DM", "user": user, "text": slack_format(text), "ts": ts, "event_ts": ts, "channel_type": "im"})
+}
+
+/// A `reaction_added` (or `reaction_removed`) event, as Slack sends it.
+pub fn reaction(
+    user: &str,
+    emoji: &str,
+    channel: &str,
+    ts: &str,
+    item_user: Option<&str>,
+    added: bool,
+) -> Value {
+    let mut event = json!({
+        "type": if added { "reaction_added" } else { "reaction_removed" },
+        "user": user, "reaction": emoji,
+        "item": {"type": "message", "channel": channel, "ts": ts},
+        "event_ts": format!("{}.000001", ts.split('.').next().unwrap_or("1700000000")),
+    });
+    if let Some(author) = item_user {
+        event["item_user"] = json!(author);
+    }
+    event
+}
+
+/// An `interactive` envelope.
+pub fn interactive(envelope_id: &str, payload: Value, accepts_response_payload: bool) -> Value {
+    json!({"envelope_id": envelope_id, "type": "interactive", "accepts_response_payload": accepts_response_payload, "payload": payload})
+}
+
+/// The global shortcut.
+pub fn shortcut(user: &str, callback_id: &str) -> Value {
+    json!({"type": "shortcut", "callback_id": callback_id, "trigger_id": format!("{}.trigger", uuid::Uuid::new_v4().simple()), "action_ts": "1700000000.1",
+           "team": {"id": "T1", "domain": "acme"}, "user": {"id": user, "username": user, "team_id": "T1"}, "token": "t", "is_enterprise_install": false})
+}
+
+/// The message shortcut on `message` (which must carry `ts`, `text` and `user`).
+pub fn message_shortcut(user: &str, callback_id: &str, channel: &str, message: Value) -> Value {
+    json!({"type": "message_action", "callback_id": callback_id, "trigger_id": format!("{}.trigger", uuid::Uuid::new_v4().simple()), "action_ts": "1700000000.1",
+           "team": {"id": "T1", "domain": "acme"}, "user": {"id": user, "username": user, "team_id": "T1"}, "token": "t",
+           "channel": {"id": channel, "name": "security"}, "message": message, "response_url": "https://hooks.slack.com/app/T1/1/abc"})
+}
+
+/// A `/okta` slash command envelope.
+pub fn slash_command(envelope_id: &str, user: &str, channel: &str, text: &str) -> Value {
+    json!({"envelope_id": envelope_id, "type": "slash_commands", "accepts_response_payload": true,
+           "payload": {"token": "t", "team_id": "T1", "team_domain": "acme", "channel_id": channel, "channel_name": "it",
+                       "user_id": user, "user_name": user, "command": "/okta", "text": text, "api_app_id": "A1",
+                       "response_url": "https://hooks.slack.com/commands/T1/1/abc", "trigger_id": format!("{}.trigger", uuid::Uuid::new_v4().simple())}})
 }
 
 /// A plain message in a channel (help channels read these).

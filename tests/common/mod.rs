@@ -189,6 +189,7 @@ impl Harness {
             inbound_retention_days: 7,
             audit_key: Default::default(),
             config_file: None,
+            automations: Default::default(),
         }
     }
 

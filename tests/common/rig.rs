@@ -35,6 +35,15 @@ impl Rig {
     /// A rig with extra `[slack]` and `[knowledge]` settings (TOML lines). The help-docs
     /// folder (`help_docs()`) starts with the starter documents.
     pub async fn with_config(slack_extra: &str, knowledge_extra: &str) -> Self {
+        Self::with_full_config(slack_extra, knowledge_extra, "").await
+    }
+
+    /// A rig with `[[automations.reactions]]` rules (TOML appended to the file).
+    pub async fn with_automations(rules: &str) -> Self {
+        Self::with_full_config("", "reload_seconds = 1\n", rules).await
+    }
+
+    async fn with_full_config(slack_extra: &str, knowledge_extra: &str, tail: &str) -> Self {
         let harness = Harness::demo().await;
         let fake = FakeSlack::start().await;
         let dir = tempfile::tempdir().unwrap();
@@ -47,7 +56,7 @@ impl Rig {
         std::fs::write(
             dir.path().join("okta-agent.toml"),
             format!(
-                "[policy]\nadmins = [\"U0LEO\", \"U0GRACE\"]\nself_service = [\"unlock_user\"]\nself_service_with_approval = [\"reset_password\"]\ntwo_person = [\"deactivate_user\", \"reset_factors\"]\nprotected_groups = [\"Okta Administrators\"]\nreset_password_delivery = \"dm_approver\"\n\n[slack]\ntriage_channels = [\"{TRIAGE}\"]\nhelp_channels = [\"{HELP}\"]\nsocket_connections = 1\n{slack_extra}\n\n[knowledge]\npath = \"{}\"\n{knowledge_extra}\n",
+                "[policy]\nadmins = [\"U0LEO\", \"U0GRACE\"]\nself_service = [\"unlock_user\"]\nself_service_with_approval = [\"reset_password\"]\ntwo_person = [\"deactivate_user\", \"reset_factors\"]\nprotected_groups = [\"Okta Administrators\"]\nreset_password_delivery = \"dm_approver\"\n\n[slack]\ntriage_channels = [\"{TRIAGE}\"]\nhelp_channels = [\"{HELP}\"]\nsocket_connections = 1\n{slack_extra}\n\n[knowledge]\npath = \"{}\"\n{knowledge_extra}\n{tail}\n",
                 docs.display()
             ),
         )

@@ -15,6 +15,7 @@ mod okta_faithfulness;
 mod okta_lifecycle;
 mod okta_limits;
 mod okta_token;
+mod reactions_e2e;
 mod slack_e2e;
 mod slack_trust;
 mod trust_boundary;

@@ -428,7 +428,7 @@ async fn check_reports_the_slack_tokens_and_scopes() {
         "{good}"
     );
     assert!(
-        good.contains("✓ Slack scopes: all 9 required scopes granted"),
+        good.contains("✓ Slack scopes: all 10 required scopes granted"),
         "{good}"
     );
     assert!(

@@ -22,6 +22,9 @@ use crate::agent::{Author, HistoryMessage, Inbound};
 use crate::engine::{Click, Engine, Output};
 use crate::store::{HelpAnswerRow, Store};
 
+mod forms;
+mod reactions;
+
 /// Why a delivery was not accepted (the listener then withholds the ack, so Slack redelivers).
 #[derive(Debug, thiserror::Error)]
 pub enum AcceptError {
@@ -37,6 +40,8 @@ pub enum AcceptError {
 pub struct Channels {
     pub triage: Vec<String>,
     pub help: Vec<String>,
+    /// Emoji rules, each active in its own channels.
+    pub automations: crate::automations::Automations,
 }
 
 /// Limits on inbound requests.
@@ -184,6 +189,7 @@ impl SlackApp {
             context: Context {
                 bot_user_id,
                 help_channels: channels.help,
+                automations: channels.automations,
             },
             store: engine.store().clone(),
             engine,
@@ -210,7 +216,10 @@ impl SlackApp {
         event: &Value,
     ) -> Result<bool, AcceptError> {
         match decode::event(event, &self.context) {
-            EventAction::Work(work) => self.accept(&format!("event:{event_id}"), work),
+            EventAction::Work(work) => match decode::reaction_key(&work) {
+                Some(key) => self.accept(&key, work),
+                None => self.accept(&format!("event:{event_id}"), work),
+            },
             EventAction::PersonChanged(id) => {
                 info!(slack_id = %id, "a Slack person changed; forgetting what was cached");
                 self.engine.forget_person(&id);
@@ -247,6 +256,22 @@ impl SlackApp {
             thread_ts: None,
         };
         self.accept(&format!("command:{trigger_id}"), work)
+    }
+
+    /// `/okta` with no text: open the form.
+    pub fn accept_form_command(
+        self: &Arc<Self>,
+        user: &str,
+        channel: &str,
+        trigger_id: &str,
+    ) -> Result<bool, AcceptError> {
+        let work = Work::OpenForm {
+            user: user.to_string(),
+            trigger_id: trigger_id.to_string(),
+            channel: Some(channel.to_string()),
+            message: None,
+        };
+        self.accept(&format!("form:{trigger_id}"), work)
     }
 
     /// Persist, then (the caller) ack, then process in the background.
@@ -365,12 +390,21 @@ impl SlackApp {
                 channel,
                 message_ts,
                 ..
+            }
+            | Work::Reaction {
+                user,
+                channel,
+                message_ts,
+                ..
             } => {
                 self.web
                     .post_ephemeral(channel, user, Some(message_ts), &untrusted(&text))
                     .await
             }
-            Work::HelpQuestion { .. } | Work::Throttled { .. } => Ok(()),
+            Work::HelpQuestion { .. }
+            | Work::Throttled { .. }
+            | Work::OpenForm { .. }
+            | Work::FormChanged { .. } => Ok(()),
         };
         if let Err(e) = result {
             warn!(error = %e, "could not post the apology");
@@ -413,6 +447,33 @@ impl SlackApp {
 
     async fn process(&self, work: &Work) {
         match work {
+            Work::Reaction {
+                user,
+                emoji,
+                channel,
+                message_ts,
+                author,
+                added,
+            } => {
+                self.reaction(user, emoji, channel, message_ts, author.as_deref(), *added)
+                    .await
+            }
+            Work::OpenForm {
+                user,
+                trigger_id,
+                channel,
+                message,
+            } => {
+                self.open_form(user, trigger_id, channel.as_deref(), message.as_ref())
+                    .await
+            }
+            Work::FormChanged {
+                user,
+                view_id,
+                hash,
+                tool,
+                metadata,
+            } => self.form_changed(user, view_id, hash, tool, metadata).await,
             Work::Request {
                 user,
                 text,
