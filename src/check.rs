@@ -237,6 +237,37 @@ pub fn policy_checks(settings: &Settings) -> Vec<CheckLine> {
         None => CheckLine::pass("Planner", "built-in command engine (no OPENAI_* settings)"),
     });
     lines.push(audit_key_line(settings));
+    if !settings.automations.reactions.is_empty() {
+        let rules: Vec<String> = settings
+            .automations
+            .reactions
+            .iter()
+            .map(|r| {
+                let mut rule = format!(
+                    ":{}: → {} in {} ({}",
+                    r.emoji,
+                    r.tool,
+                    r.channels.join(", "),
+                    match r.mode {
+                        crate::automations::ReactionMode::Confirm => "confirm",
+                        crate::automations::ReactionMode::Immediate => "immediate",
+                    }
+                );
+                if r.grace_seconds > 0 {
+                    rule.push_str(&format!(", {} s to take it back", r.grace_seconds));
+                }
+                if r.reactors_required > 1 {
+                    rule.push_str(&format!(", {} people", r.reactors_required));
+                }
+                rule.push(')');
+                rule
+            })
+            .collect();
+        lines.push(CheckLine::pass(
+            "Automations",
+            format!("{} reaction rule(s): {}", rules.len(), rules.join("; ")),
+        ));
+    }
     lines
 }
 

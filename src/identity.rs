@@ -383,6 +383,20 @@ impl Resolver {
     /// is a match; a name that several groups start with, a plural ("the engineering groups"),
     /// or a misspelling gives candidates to ask about, never a pick.
     pub async fn group(&self, name: &str, plural: bool) -> Result<Lookup<Group>, ResolveError> {
+        // An Okta group id (the form's group field carries one) is that group, or none.
+        let trimmed = name.trim();
+        if trimmed.starts_with("00g")
+            && trimmed.len() >= 15
+            && trimmed.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Ok(match self.okta.get_group(trimmed).await {
+                Ok(reply) => Lookup::Found(reply.value),
+                Err(OktaError::NotFound { .. }) => {
+                    Lookup::NotFound(format!("Okta has no group with id {trimmed}"))
+                }
+                Err(e) => return Err(e.into()),
+            });
+        }
         let wanted = group_key(name);
         let mut candidates = self.okta.groups_starting(&wanted).await?.value;
         if candidates.is_empty() {

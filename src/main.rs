@@ -380,8 +380,13 @@ async fn chat(config: Option<&Path>, as_user: Option<String>, script: Option<&Pa
     if runtime.demo.is_none() {
         writeln!(stdout, "(Dry run: against a real org, chat shows what would be proposed and what policy decides; it never stores, approves or executes anything. Approvals happen in Slack.)\n")?;
     }
+    let automations = match (&runtime.demo, settings.automations.reactions.is_empty()) {
+        (Some(_), true) => okta_agent::automations::Automations::demo(),
+        _ => settings.automations.clone(),
+    };
     let session =
-        okta_agent::chat::ChatSession::new(&engine, directory, &acting_as, script.is_some());
+        okta_agent::chat::ChatSession::new(&engine, directory, &acting_as, script.is_some())
+            .with_automations(automations);
     let summary = match script {
         Some(path) => {
             let file = std::fs::File::open(path)

@@ -333,6 +333,11 @@ fn last_request(history: &[HistoryMessage]) -> Option<(Vec<Action>, String)> {
 /// The latest request that okta-agent answered with a question (a reply after it).
 fn answered_request(history: &[HistoryMessage]) -> Option<(Vec<Action>, String)> {
     let asked = history.iter().rposition(|m| m.author == Author::ThisBot)?;
+    // Only an answer to okta-agent's own question ("Which one?", "Who should I unlock?"):
+    // a name typed after a refusal or a result is not a reply to anything.
+    if !history[asked].text.contains('?') {
+        return None;
+    }
     last_request(&history[..asked])
 }
 

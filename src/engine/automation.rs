@@ -107,6 +107,10 @@ impl Engine {
         let draft = match self.agent.toolbox().run_with(&call, &actor, &hints).await? {
             Step::Propose(draft) => *draft,
             Step::Answer(text) | Step::Refuse(text) | Step::Clarify(text) => {
+                let text = text
+                    .strip_prefix("I can't do that: ")
+                    .map(str::to_string)
+                    .unwrap_or(text);
                 let field = if text.contains("time-bound") {
                     Field::Duration
                 } else if text.to_lowercase().contains("group") && request.group.is_some() {

@@ -377,6 +377,14 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets a dedupe key, so the same delivery may be handled again (a form submission
+    /// that was answered with errors can be sent again as it is).
+    pub fn forget_inbound(&self, key: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM inbound WHERE key = ?1", [key])?;
+        Ok(())
+    }
+
     /// Marks inbound work that crashed its task: it is never replayed.
     pub fn fail_inbound(&self, key: &str) -> Result<(), StoreError> {
         self.conn()

@@ -236,3 +236,58 @@ async fn durations_are_bounded_by_policy_and_only_for_group_adds() {
     );
     assert_eq!(stack.harness.mutations().await.len(), 0);
 }
+
+#[tokio::test]
+async fn a_reaction_request_is_audited_with_its_trigger_and_person() {
+    use okta_agent::approvals::Trigger;
+    use okta_agent::engine::{ActionRequest, Proposed};
+    let stack = Stack::new().await;
+    let proposed = stack
+        .engine()
+        .request_action(ActionRequest {
+            requester: "U0LEO".into(),
+            tool: okta_agent::tools::Tool::SuspendUser,
+            user: "<@U0JAMAL>".into(),
+            group: None,
+            access_seconds: None,
+            reason: None,
+            conversation: "C0SECURITY:1.1".into(),
+            trigger: Trigger::Reaction {
+                emoji: "lock".into(),
+            },
+        })
+        .await;
+    let Proposed::Card {
+        proposal_id,
+        requester_may_approve,
+        ..
+    } = proposed
+    else {
+        panic!("{proposed:?}")
+    };
+    assert!(requester_may_approve, "Leo is an admin");
+    let requested = audit_lines(&stack)
+        .into_iter()
+        .find(|r| r["event"] == "requested")
+        .unwrap();
+    assert_eq!(requested["trigger"], "a :lock: reaction by U0LEO");
+    assert_eq!(requested["proposal_id"], json!(proposal_id));
+    // A person who may not ask is refused, and nothing is stored.
+    let refused = stack
+        .engine()
+        .request_action(ActionRequest {
+            requester: "U0BOB".into(),
+            tool: okta_agent::tools::Tool::SuspendUser,
+            user: "<@U0JAMAL>".into(),
+            group: None,
+            access_seconds: None,
+            reason: None,
+            conversation: "C0SECURITY:1.2".into(),
+            trigger: Trigger::Reaction {
+                emoji: "lock".into(),
+            },
+        })
+        .await;
+    assert!(matches!(refused, Proposed::Refused { .. }), "{refused:?}");
+    assert_eq!(stack.harness.mutations().await.len(), 0);
+}

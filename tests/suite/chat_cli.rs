@@ -97,6 +97,30 @@ fn chat_answers_how_to_questions_with_the_self_service_offer() {
     assert!(text.contains("You're welcome!"), "{text}");
 }
 
+/// The automations tour: a refused reaction told only to the reactor, a reaction that becomes
+/// a card, an immediate one, and the form with time-bound access ended early.
+#[test]
+fn the_automations_script_reacts_and_fills_in_the_form() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/automations.chat");
+    let out = bin().args(["chat", "--script", script]).output().unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    for expected in [
+        "(only @bob sees this) Your :lock: did nothing: only IT admins may suspend people",
+        "│ Requested: @leo (with a :lock: reaction)",
+        "✓ Executed: Suspend done for Jamal Reed",
+        "│ Requested: @leo (with a :no_entry: reaction)",
+        "✓ Executed: Suspend done for Ana Lopez",
+        "│ For:       8 hours, then removed automatically",
+        "│ Reason:    offsite week",
+        "│ Requested: @leo (with the /okta form)",
+        "Access ends: ",
+        "Time-bound access to Zoom Users ended for Kate Nguyen",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
 #[test]
 fn chat_answers_typed_lines_and_refuses_unknown_people() {
     let dir = tempfile::tempdir().unwrap();
@@ -289,6 +313,28 @@ fn check_reports_the_policy() {
         "{text}"
     );
     assert_eq!(out.status.code(), Some(1), "no org configured is still a ✗");
+
+    // Emoji rules are checked against the policy, and listed.
+    std::fs::write(
+        &config,
+        "[policy]\nadmins = [\"U0ADMIN1\"]\ntwo_person = [\"deactivate_user\"]\n\n[[automations.reactions]]\nemoji = \"lock\"\ntool = \"suspend_user\"\nchannels = [\"C0SECURITY\"]\ngrace_seconds = 60\n",
+    )
+    .unwrap();
+    let text = stdout(&check_with(&config));
+    assert!(
+        text.contains("✓ Automations: 1 reaction rule(s): :lock: → suspend_user in C0SECURITY (confirm, 60 s to take it back)"),
+        "{text}"
+    );
+    std::fs::write(
+        &config,
+        "[policy]\nadmins = [\"U0ADMIN1\"]\ntwo_person = [\"deactivate_user\"]\n\n[[automations.reactions]]\nemoji = \"skull\"\ntool = \"deactivate_user\"\nchannels = [\"security\"]\nmode = \"immediate\"\n",
+    )
+    .unwrap();
+    let out = check_with(&config);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("'security' is not a channel id"), "{err}");
+    assert!(err.contains("mode \"immediate\" is not allowed"), "{err}");
 
     std::fs::write(
         &config,

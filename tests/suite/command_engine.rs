@@ -243,3 +243,17 @@ async fn words_that_name_no_one_are_never_a_person_and_delete_is_asked_about() {
     assert!(text(&which).contains("Reset what"), "{}", text(&which));
     assert_eq!(stack.mutation_count().await, 0);
 }
+
+/// A bare name is an answer only to okta-agent's own question: typed after a refusal, it is
+/// not someone else's request with a new person in it.
+#[tokio::test]
+async fn a_name_after_a_refusal_is_not_an_answer() {
+    let stack = Stack::new().await;
+    let mut thread = Thread::new(&stack);
+    let refused = thread.say("U0KATE", "<@U0DAN> left the company").await;
+    assert!(card(&refused).is_none());
+    assert!(!text(&refused).contains('?'), "{}", text(&refused));
+    let after = thread.say("U0LEO", "<@U0CAROL> shared her password").await;
+    assert!(card(&after).is_none(), "{}", text(&after));
+    assert_eq!(stack.harness.mutations().await.len(), 0);
+}

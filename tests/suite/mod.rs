@@ -7,6 +7,7 @@ mod chat_cli;
 mod cli;
 mod command_engine;
 mod engine_flows;
+mod forms_e2e;
 mod help_docs;
 mod help_e2e;
 mod help_semantic;

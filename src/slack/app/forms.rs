@@ -159,8 +159,15 @@ impl SlackApp {
             }
             _ => json!({"response_action": "clear"}),
         };
-        if let Err(e) = self.store.finish_inbound(&key) {
-            warn!(error = %e, "could not mark a form submission done");
+        // A submission answered with errors may be sent again as it is, once corrected
+        // elsewhere (Slack keeps the view's hash); only a request that was made is settled.
+        let settled = if answer["response_action"] == "errors" {
+            self.store.forget_inbound(&key)
+        } else {
+            self.store.finish_inbound(&key)
+        };
+        if let Err(e) = settled {
+            warn!(error = %e, "could not settle a form submission's dedupe key");
         }
         answer
     }

@@ -830,6 +830,15 @@ impl SlackApp {
                 ),
                 None => continue,
             };
+            // A card posted on its own (the form's) gets its news in its own thread.
+            let thread = thread.or_else(|| {
+                self.store
+                    .card_of(&delivery.proposal_id)
+                    .ok()
+                    .flatten()
+                    .filter(|(card_channel, _)| *card_channel == channel)
+                    .map(|(_, ts)| ts)
+            });
             self.deliver(delivery.outputs, &channel, thread.as_deref(), None)
                 .await;
         }

@@ -219,8 +219,9 @@ impl SlackApp {
                     user,
                     &thread,
                     &format!(
-                        "Your :{}: did nothing: {why}. Nothing was changed.",
-                        rule.emoji
+                        "Your :{}: did nothing: {}. Nothing was changed.",
+                        rule.emoji,
+                        why.trim_end_matches('.')
                     ),
                 )
                 .await;

@@ -4,6 +4,8 @@
 //! file is typed input. Against a real org the engine runs dry: cards are shown, never stored or
 //! approved here, and no secret is ever printed.
 
+mod automations;
+
 use std::io::{BufRead, Write};
 
 use crate::agent::{Author, HistoryMessage, Inbound};
@@ -28,6 +30,12 @@ pub struct ChatSession<'a> {
     undoable: Option<String>,
     /// The last time-bound access that can be ended now (`end access`).
     time_bound: Option<String>,
+    /// Emoji rules for `/react`.
+    automations: crate::automations::Automations,
+    /// The last message someone typed (what `/react` lands on).
+    last_typed: Option<automations::Typed>,
+    /// The form in progress (`/form`).
+    form: Option<automations::FormState>,
     history: Vec<HistoryMessage>,
     echo: bool,
     summary: ChatSummary,
@@ -37,8 +45,11 @@ const HELP: &str = "Type a request the way you would in Slack (`unlock @bob`, `p
 `@kate got a new phone`, `suspend @ana and @carol`, `add @ana to the zoom group`); type `help`
 for more examples.
 Answer a card with y / yes / approve or n / no / cancel.
-`undo` proposes undoing the last undoable action. `/as U0GRACE` switches who is typing.
-`/quit` leaves.";
+`undo` proposes undoing the last undoable action; `end access` ends the last time-bound access.
+`/say TEXT` posts a message in the channel (not to okta-agent); `/react lock` reacts to the last
+message under the emoji rules (:lock: suspend, :no_entry: suspend at once, :skull: deactivate
+with two people, in the demo); `/form` fills in the /okta form.
+`/as U0GRACE` switches who is typing. `/quit` leaves.";
 
 impl<'a> ChatSession<'a> {
     /// `echo` prints each input line (for scripts, so the output reads as a transcript).
@@ -55,10 +66,19 @@ impl<'a> ChatSession<'a> {
             pending: None,
             undoable: None,
             time_bound: None,
+            automations: crate::automations::Automations::default(),
+            last_typed: None,
+            form: None,
             history: Vec::new(),
             echo,
             summary: ChatSummary::default(),
         }
+    }
+
+    /// The emoji rules `/react` uses.
+    pub fn with_automations(mut self, automations: crate::automations::Automations) -> Self {
+        self.automations = automations;
+        self
     }
 
     /// Reads lines until the input ends or `/quit`.
@@ -109,6 +129,28 @@ impl<'a> ChatSession<'a> {
         }
         if text == "/help" {
             return writeln!(out, "{}", indent(HELP));
+        }
+        if self.form.is_some() {
+            return self.form_answer(text, out).await;
+        }
+        if let Some(said) = text.strip_prefix("/say ") {
+            // A message in the channel, not to okta-agent: something to react to.
+            self.last_typed = Some(automations::Typed {
+                author: self.acting_as.clone(),
+                text: self.write_mentions(said),
+                reactions: Vec::new(),
+            });
+            return writeln!(
+                out,
+                "  ({} posts in the channel: “{said}”)",
+                self.name(&self.acting_as)
+            );
+        }
+        if let Some(emoji) = text.strip_prefix("/react ") {
+            return self.react(emoji, out).await;
+        }
+        if text == "/form" {
+            return self.start_form(out).await;
         }
         let answer = text.to_lowercase();
         if let Some(id) = self.pending.clone() {
@@ -163,6 +205,11 @@ impl<'a> ChatSession<'a> {
             return self.show(outputs, out);
         }
         let slack_text = self.write_mentions(text);
+        self.last_typed = Some(automations::Typed {
+            author: self.acting_as.clone(),
+            text: slack_text.clone(),
+            reactions: Vec::new(),
+        });
         self.summary.requests += 1;
         let outputs = self
             .engine
