@@ -19,7 +19,8 @@
 //! | [`policy`] | the one `authorize` function, deny by default |
 //! | [`approvals`] | proposal lifecycle: create, single atomic claim, cancel, expire, binding hash |
 //! | [`executor`] | carries out a claimed proposal, reads the user back, settles unknown outcomes |
-//! | [`engine`] | the orchestrator: request → policy → card; click → claim → execute → audit |
+//! | [`engine`] | the orchestrator: request → policy → card; click → claim → execute → audit; jobs due later |
+//! | [`automations`] | emoji reaction rules and the `/okta` form's views |
 //! | [`store`] | SQLite: proposals, inbound dedupe keys, the audit chain |
 //! | [`audit`] | hash-chained audit records, verify, export |
 //! | [`knowledge`] | the virtual assistant's help documents: sources, sections, BM25 with synonyms, embeddings, reloads |
