@@ -59,7 +59,10 @@ pub async fn okta_checks(
     settings: &OktaSettings,
     policy: Option<&crate::policy::Policy>,
 ) -> Vec<CheckLine> {
-    let mut lines = vec![CheckLine::pass("Okta org URL", settings.org_url.as_str())];
+    let mut lines = vec![
+        CheckLine::pass("Okta org URL", settings.org_url.as_str()),
+        proxy_line("Okta", settings.org_url.as_str()),
+    ];
     let http = match crate::http::http_client(std::time::Duration::from_secs(10)) {
         Ok(http) => http,
         Err(e) => {
@@ -229,6 +232,9 @@ pub fn policy_checks(settings: &Settings) -> Vec<CheckLine> {
             ));
         }
     }
+    if let Some(llm) = &settings.llm {
+        lines.push(proxy_line("the model", &llm.base_url));
+    }
     lines.push(match &settings.llm {
         Some(llm) => CheckLine::pass(
             "Planner",
@@ -348,10 +354,7 @@ pub async fn slack_checks(settings: &Settings) -> Vec<CheckLine> {
             "SLACK_APP_TOKEN and SLACK_BOT_TOKEN are not set, so `okta-agent run` cannot start (`chat` still works)",
         )];
     };
-    let http = match reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-    {
+    let http = match crate::http::http_client(std::time::Duration::from_secs(10)) {
         Ok(http) => http,
         Err(e) => {
             return vec![CheckLine::fail(
@@ -394,12 +397,46 @@ pub async fn slack_checks(settings: &Settings) -> Vec<CheckLine> {
         )),
     }
     let app = crate::slack::web::SlackWeb::new(http, &slack.api_url, slack.app_token.clone());
-    lines.push(match app.open_connection().await {
-        Ok(_) => CheckLine::pass("Slack app token", "apps.connections.open ok: Socket Mode can connect"),
-        Err(e) => CheckLine::fail(
+    lines.push(proxy_line("Slack Web API", &slack.api_url));
+    match app.open_connection().await {
+        Ok(url) => {
+            lines.push(CheckLine::pass("Slack app token", "apps.connections.open ok: Socket Mode can connect"));
+            lines.push(proxy_line("Slack Socket Mode", &url));
+        }
+        Err(e) => lines.push(CheckLine::fail(
             "Slack app token",
             format!("apps.connections.open failed ({e}); enable Socket Mode and create an app-level token with connections:write"),
-        ),
-    });
+        )),
+    }
     lines
+}
+
+/// Which proxy an endpoint goes through (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`),
+/// or that it goes direct.
+pub fn proxy_line(name: &str, url: &str) -> CheckLine {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return CheckLine::fail(
+            &format!("Proxy for {name}"),
+            format!("'{url}' is not a URL"),
+        );
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    match crate::http::proxy_for(&parsed, &|var| std::env::var(var).ok()) {
+        Some(proxy) => CheckLine::pass(
+            &format!("Proxy for {name}"),
+            format!(
+                "{host} through {}{}",
+                proxy.shown,
+                if proxy.credentials.is_some() {
+                    " (with credentials)"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        None => CheckLine::pass(
+            &format!("Proxy for {name}"),
+            format!("{host} direct (no proxy applies)"),
+        ),
+    }
 }

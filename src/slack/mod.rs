@@ -7,6 +7,7 @@ pub mod blocks;
 pub mod decode;
 pub mod directory;
 pub mod markup;
+pub mod socket;
 pub mod web;
 
 use std::future::Future;
@@ -79,10 +80,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     if settings.okta.is_none() {
         return Err(RunError::NoOkta);
     }
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .connect_timeout(Duration::from_secs(5))
-        .build()?;
+    let http = crate::http::http_client(Duration::from_secs(15))?;
     let web = SlackWeb::new(http.clone(), &slack.api_url, slack.bot_token.clone());
     let me = web.auth_test().await.map_err(RunError::BotToken)?;
     info!(bot_user = %me.user_id, team = %me.team, team_id = %me.team_id, "Slack bot token accepted");
@@ -176,7 +174,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             }
         })
     };
-    let listener = start_listener(slack, app.clone()).await?;
+    let listener = start_listener(slack, app.clone(), http.clone()).await?;
     info!("okta-agent is running; press Ctrl-C or send SIGTERM to stop");
     let engine = runtime.engine.clone();
     let retention_days = settings.inbound_retention_days;
@@ -292,10 +290,14 @@ fn connector() -> SlackClientHyperHttpsConnector {
 async fn start_listener(
     slack: &SlackSettings,
     app: Arc<SlackApp>,
-) -> Result<SlackClientSocketModeListener<SlackClientHyperHttpsConnector>, RunError> {
-    let client = Arc::new(SlackClient::new(
+    http: reqwest::Client,
+) -> Result<SlackClientSocketModeListener<socket::Connector>, RunError> {
+    // Socket Mode connections through okta-agent's own transport: the proxy, TCP_NODELAY.
+    let opener = SlackWeb::new(http, &slack.api_url, slack.app_token.clone());
+    let client = Arc::new(SlackClient::new(socket::Connector::new(
         connector().with_slack_api_url(&slack.api_url),
-    ));
+        opener,
+    )));
     let environment = Arc::new(
         SlackClientEventsListenerEnvironment::new(client)
             .with_error_handler(on_error)
@@ -331,7 +333,7 @@ async fn app_of(state: &SlackClientEventsUserState) -> Option<Arc<SlackApp>> {
 /// Events: persist and spawn; the ack goes out when this returns.
 async fn on_push(
     event: SlackPushEventCallback,
-    _client: Arc<SlackHyperClient>,
+    _client: Arc<SlackClient<socket::Connector>>,
     state: SlackClientEventsUserState,
 ) -> CallbackResult<()> {
     let Some(app) = app_of(&state).await else {
@@ -346,7 +348,7 @@ async fn on_push(
 /// up to 3 s for them); everything else is persisted and spawned like an event.
 async fn on_interaction(
     event: SlackInteractionEvent,
-    _client: Arc<SlackHyperClient>,
+    _client: Arc<SlackClient<socket::Connector>>,
     state: SlackClientEventsUserState,
 ) -> CallbackResult<SlackInteractionResponse> {
     let Some(app) = app_of(&state).await else {
@@ -382,7 +384,7 @@ async fn on_interaction(
 
 async fn on_command(
     event: SlackCommandEvent,
-    _client: Arc<SlackHyperClient>,
+    _client: Arc<SlackClient<socket::Connector>>,
     state: SlackClientEventsUserState,
 ) -> CallbackResult<SlackCommandEventResponse> {
     let text = event.text.clone().unwrap_or_default();
@@ -412,7 +414,7 @@ async fn on_command(
 /// decode better on a retry).
 fn on_error(
     err: Box<dyn std::error::Error + Send + Sync>,
-    _client: Arc<SlackHyperClient>,
+    _client: Arc<SlackClient<socket::Connector>>,
     _state: SlackClientEventsUserState,
 ) -> HttpStatusCode {
     match err.downcast_ref::<AcceptError>() {

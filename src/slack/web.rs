@@ -74,16 +74,28 @@ impl SlackWeb {
             method: method.to_string(),
             detail: crate::http::describe_transport_error(&e),
         };
+        let mut transport_retries = 0u32;
         for attempt in 1..=self.max_attempts {
             let request = match body {
                 Some(body) => self.http.post(&url).json(body),
                 None => self.http.get(&url).query(query),
             };
-            let response = request
-                .bearer_auth(self.token.expose())
-                .send()
-                .await
-                .map_err(transport)?;
+            let response = match request.bearer_auth(self.token.expose()).send().await {
+                Ok(response) => response,
+                // A read (GET) is safe to send again; a write only when it never left (the
+                // connection failed), so a message is never posted twice. A pooled connection
+                // a proxy closed while idle fails like this.
+                Err(e) if transport_retries < 2 && (body.is_none() || e.is_connect()) => {
+                    transport_retries += 1;
+                    warn!(method, error = %crate::http::describe_transport_error(&e), "Slack call failed in transit; retrying");
+                    tokio::time::sleep(Duration::from_millis(
+                        100 * 4u64.pow(transport_retries - 1),
+                    ))
+                    .await;
+                    continue;
+                }
+                Err(e) => return Err(transport(e)),
+            };
             if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
                 let wait = response
                     .headers()

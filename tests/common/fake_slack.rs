@@ -364,6 +364,11 @@ impl FakeSlack {
                             "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value}, "action_ts": format!("{}", uuid::Uuid::new_v4().as_u128() % 1_000_000)}]})
     }
 
+    /// The port of the Socket Mode websocket server.
+    pub fn ws_port(&self) -> u16 {
+        self.ws_addr.port()
+    }
+
     pub fn ack_count(&self) -> usize {
         self.inner.lock().unwrap().acks.len()
     }

@@ -5,6 +5,7 @@
 
 pub mod fake_slack;
 pub mod rig;
+pub mod services;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -20,6 +20,8 @@ pub struct Rig {
     pub dir: tempfile::TempDir,
     child: Option<tokio::process::Child>,
     starts: usize,
+    /// Extra environment for the process (a proxy, a model).
+    pub env: Vec<(String, String)>,
 }
 
 impl Rig {
@@ -67,6 +69,7 @@ impl Rig {
             dir,
             child: None,
             starts: 0,
+            env: Vec::new(),
         };
         rig.start().await;
         rig
@@ -96,6 +99,7 @@ impl Rig {
                 ),
             )
             .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
             .kill_on_drop(true)
