@@ -94,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
     // 1. The floor: a null client on the same fake.
     println!("-- null client (acks at once) --");
     let connections = fake.connections();
-    let null = null_client(&fake).await;
+    let null = null_client(&fake).await?;
     while fake.connections() == connections {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
@@ -159,7 +159,10 @@ async fn main() -> anyhow::Result<()> {
 /// The steady run and the burst; `first` numbers the events so none repeats.
 async fn measure(fake: &FakeSlack, first: usize) {
     let latencies = send(fake, first, STEADY, Some(PER_SECOND)).await;
-    report(&format!("steady {PER_SECOND}/s, {STEADY} envelopes"), latencies);
+    report(
+        &format!("steady {PER_SECOND}/s, {STEADY} envelopes"),
+        latencies,
+    );
     let latencies = send(fake, first + STEADY, BURST, None).await;
     report(&format!("burst of {BURST} back to back"), latencies);
 }
@@ -207,40 +210,42 @@ fn report(what: &str, latencies: Vec<Duration>) {
 }
 
 /// A bare Socket Mode client that acks every envelope as it arrives, with `TCP_NODELAY`.
-async fn null_client(fake: &FakeSlack) -> tokio::task::JoinHandle<()> {
+async fn null_client(fake: &FakeSlack) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     use futures_util::{SinkExt, StreamExt};
     let http = reqwest::Client::new();
     let answer: serde_json::Value = http
         .post(format!("{}/apps.connections.open", fake.api_url))
         .bearer_auth(fake_slack::APP_TOKEN)
         .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .unwrap_or_else(|e| panic!("apps.connections.open: {e}"))
+        .await?
+        .error_for_status()?
         .json()
-        .await
-        .unwrap_or_default();
+        .await?;
     let url = answer["url"].as_str().unwrap_or_default().to_string();
-    let target = url::Url::parse(&url).unwrap_or_else(|e| panic!("{e}"));
-    let stream = tokio::net::TcpStream::connect((target.host_str().unwrap_or("127.0.0.1"), target.port().unwrap_or(80)))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    stream.set_nodelay(true).unwrap_or(());
-    let (socket, _) = tokio_tungstenite::client_async(url.as_str(), stream)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let target = url::Url::parse(&url)?;
+    let stream = tokio::net::TcpStream::connect((
+        target.host_str().unwrap_or("127.0.0.1"),
+        target.port().unwrap_or(80),
+    ))
+    .await?;
+    stream.set_nodelay(true)?;
+    let (socket, _) = tokio_tungstenite::client_async(url.as_str(), stream).await?;
     let (mut writer, mut reader) = socket.split();
-    tokio::spawn(async move {
+    Ok(tokio::spawn(async move {
         while let Some(Ok(frame)) = reader.next().await {
             if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
                 let envelope: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
                 if let Some(id) = envelope["envelope_id"].as_str() {
                     let ack = serde_json::json!({"envelope_id": id}).to_string();
-                    if writer.send(tokio_tungstenite::tungstenite::Message::Text(ack.into())).await.is_err() {
+                    if writer
+                        .send(tokio_tungstenite::tungstenite::Message::Text(ack.into()))
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                 }
             }
         }
-    })
+    }))
 }
