@@ -106,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
         audit_key: Default::default(),
         config_file: None,
         automations: Default::default(),
+        lease_seconds: 30,
     };
     let overrides = Overrides {
         model: Some(model.clone()),

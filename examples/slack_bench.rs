@@ -89,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
         audit_key: Default::default(),
         config_file: None,
         automations: Default::default(),
+        lease_seconds: 30,
     };
 
     // 1. The floor: a null client on the same fake.

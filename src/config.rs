@@ -78,6 +78,9 @@ pub struct Settings {
     pub config_file: Option<PathBuf>,
     /// `[automations]`: emoji rules, checked against the policy.
     pub automations: crate::automations::Automations,
+    /// `[store] lease_seconds`: how long a process's lease on its in-flight work lasts
+    /// without renewal before another process takes the work over. Default 30.
+    pub lease_seconds: i64,
 }
 
 /// Where the audit key is: `OKTA_AGENT_AUDIT_KEY` (the key itself), `OKTA_AGENT_AUDIT_KEY_FILE`
@@ -183,6 +186,7 @@ pub struct KnowledgeSettings {
 struct StoreFile {
     database_url: Option<String>,
     inbound_retention_days: Option<u32>,
+    lease_seconds: Option<i64>,
 }
 
 /// The Slack Web API base, unless `SLACK_API_URL` says otherwise.
@@ -308,6 +312,15 @@ impl Settings {
         let slack = slack_settings(&env, file.slack, &mut problems);
         let mut knowledge = knowledge_settings(file.knowledge, &mut problems);
         knowledge.embeddings = embeddings;
+        let lease_seconds = file
+            .store
+            .lease_seconds
+            .unwrap_or(crate::store::DEFAULT_LEASE_SECS);
+        if !(3..=600).contains(&lease_seconds) {
+            problems.push(format!(
+                "store.lease_seconds: {lease_seconds} is out of range; use 3 to 600"
+            ));
+        }
         let inbound_retention_days = file.store.inbound_retention_days.unwrap_or(7);
         if !(1..=365).contains(&inbound_retention_days) {
             problems.push(format!(
@@ -340,6 +353,7 @@ impl Settings {
                 audit_key,
                 config_file,
                 automations,
+                lease_seconds,
             })
         } else {
             Err(ConfigError { problems })

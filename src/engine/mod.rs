@@ -1077,7 +1077,12 @@ impl Engine {
     pub fn recover(&self) -> Result<Recovered, EngineError> {
         let merged = self.merge_recovery_file()?;
         let approvals = Approvals::new(&self.store);
-        let stuck = self.store.executing().map_err(ApprovalError::from)?;
+        // Only work of a process whose lease lapsed: another replica's claim in progress, or
+        // this process's own, is alive.
+        let stuck = self
+            .store
+            .orphaned_executing(self.clock.now())
+            .map_err(ApprovalError::from)?;
         for id in &stuck {
             let Some(proposal) = approvals.get(id)? else {
                 continue;

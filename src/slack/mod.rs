@@ -100,6 +100,11 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         },
     )
     .await?;
+    // This process's lease: in-flight work it takes is its own while the lease is renewed.
+    let store = runtime.engine.store().clone();
+    store.set_lease_secs(settings.lease_seconds);
+    store.heartbeat(crate::okta::unix_now() as i64)?;
+    info!(instance = %store.instance(), lease_seconds = settings.lease_seconds, "instance lease taken");
     let recovered = runtime
         .engine
         .recover()
@@ -147,6 +152,38 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             "resumed deliveries acknowledged before the last stop"
         );
     }
+    // Renew the lease; take over the work of processes whose lease lapsed (a replica that
+    // died, or this host's previous run killed a moment ago).
+    let leases = {
+        let (app, engine, store) = (app.clone(), runtime.engine.clone(), store.clone());
+        let every = Duration::from_secs((settings.lease_seconds as u64 / 3).max(1));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = store.heartbeat(crate::okta::unix_now() as i64) {
+                    warn!(error = %e, "could not renew the instance lease");
+                    continue;
+                }
+                match engine.recover() {
+                    Ok(found) if found.unknown > 0 => warn!(
+                        count = found.unknown,
+                        "actions interrupted in a stopped process were marked unknown"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %e, "could not look for interrupted actions"),
+                }
+                match app.resume_unfinished() {
+                    Ok(0) => {}
+                    Ok(n) => info!(
+                        count = n,
+                        "took over deliveries a stopped process had acknowledged"
+                    ),
+                    Err(e) => warn!(error = %e, "could not look for unfinished deliveries"),
+                }
+            }
+        })
+    };
     let reload_now = Arc::new(tokio::sync::Notify::new());
     let help_docs = tokio::spawn(crate::knowledge::watch::keep_fresh(
         runtime.engine.agent().knowledge().clone(),
@@ -208,6 +245,11 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     stop_jobs.cancel();
     if tokio::time::timeout(DRAIN_TIMEOUT, jobs).await.is_err() {
         warn!("a scheduled job was still running at shutdown; another start will take it over");
+    }
+    leases.abort();
+    // Nothing is left in flight: give the lease up so nobody waits for it to lapse.
+    if let Err(e) = store.retire() {
+        warn!(error = %e, "could not give the instance lease up; it lapses by itself");
     }
     // Dropping a runtime inside another one would block it; nothing is left running on it now.
     work_runtime.shutdown_background();

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_as_written.sql"),
     include_str!("migrations/0004_help_questions.sql"),
     include_str!("migrations/0005_automations.sql"),
+    include_str!("migrations/0006_instances.sql"),
 ];
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -120,7 +121,14 @@ pub struct HelpAnswerRow {
 pub struct Store {
     conn: Mutex<Connection>,
     location: String,
+    /// This handle's instance id: the owner of the work it takes.
+    instance: String,
+    /// How long an instance's lease lasts without a heartbeat.
+    lease_secs: std::sync::atomic::AtomicI64,
 }
+
+/// How long an instance's lease lasts without a heartbeat, unless `[store] lease_seconds` says.
+pub const DEFAULT_LEASE_SECS: i64 = 30;
 
 /// The default `DATABASE_URL`: a file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://okta-agent.db";
@@ -182,7 +190,24 @@ impl Store {
         Ok(Self {
             conn: Mutex::new(conn),
             location,
+            instance: format!("i-{}", uuid::Uuid::new_v4().simple()),
+            lease_secs: std::sync::atomic::AtomicI64::new(DEFAULT_LEASE_SECS),
         })
+    }
+
+    /// Sets how long a lease lasts without a heartbeat.
+    pub fn set_lease_secs(&self, secs: i64) {
+        self.lease_secs
+            .store(secs.max(1), std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn lease_secs(&self) -> i64 {
+        self.lease_secs.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// This handle's instance id.
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     pub fn location(&self) -> &str {
@@ -256,9 +281,9 @@ impl Store {
         let _durable = Durable::full(&conn)?;
         let tx = conn.unchecked_transaction()?;
         let changed = tx.execute(
-            "UPDATE proposals SET state = ?2, approver = ?3, decided_at = ?4
+            "UPDATE proposals SET state = ?2, approver = ?3, decided_at = ?4, owner = ?5
              WHERE id = ?1 AND state = 'pending' AND expires_at > ?4",
-            params![id, to, by, now],
+            params![id, to, by, now, self.instance],
         )?;
         let result = if changed == 1 {
             Transition::Done
@@ -324,6 +349,22 @@ impl Store {
         Ok(())
     }
 
+    /// Proposals left `executing` by a process whose lease has lapsed (a crash between the
+    /// claim and the outcome): never this instance's, never a live one's.
+    pub fn orphaned_executing(&self, now: i64) -> Result<Vec<String>, StoreError> {
+        let lease_secs = self.lease_secs();
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id FROM proposals WHERE state = 'executing'
+             AND (owner IS NULL OR owner NOT IN (SELECT id FROM instances WHERE heartbeat_at > ?1))
+             AND (owner IS NULL OR owner != ?2)",
+        )?;
+        let rows = stmt
+            .query_map(params![now - lease_secs, self.instance], |r| r.get(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
     /// Proposals left `executing` (a crash between the claim and the outcome).
     pub fn executing(&self) -> Result<Vec<String>, StoreError> {
         let conn = self.conn();
@@ -365,8 +406,8 @@ impl Store {
     /// key was seen before (a redelivery or a double click).
     pub fn remember_inbound(&self, key: &str, payload: &str, now: i64) -> Result<bool, StoreError> {
         let inserted = self.conn().execute(
-            "INSERT OR IGNORE INTO inbound (key, received_at, payload, state) VALUES (?1, ?2, ?3, 'received')",
-            params![key, now, payload],
+            "INSERT OR IGNORE INTO inbound (key, received_at, payload, state, owner) VALUES (?1, ?2, ?3, 'received', ?4)",
+            params![key, now, payload, self.instance],
         )?;
         Ok(inserted == 1)
     }
@@ -411,14 +452,67 @@ impl Store {
         )?)
     }
 
-    /// Inbound work acknowledged but never finished (key, payload), oldest first.
-    pub fn unfinished_inbound(&self) -> Result<Vec<(String, String)>, StoreError> {
+    /// Inbound work acknowledged but never finished by a process whose lease has lapsed (or
+    /// by no process on record), taken over by this one: (key, payload), oldest first. Work of
+    /// a live process is left alone.
+    pub fn unfinished_inbound(&self, now: i64) -> Result<Vec<(String, String)>, StoreError> {
+        let lease_secs = self.lease_secs();
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT key, payload FROM inbound WHERE state = 'received' ORDER BY received_at, key",
+            "SELECT key, payload, owner FROM inbound WHERE state = 'received'
+             AND (owner IS NULL OR owner NOT IN (SELECT id FROM instances WHERE heartbeat_at > ?1))
+             AND (owner IS NULL OR owner != ?2)
+             ORDER BY received_at, key",
         )?;
+        let found = stmt
+            .query_map(params![now - lease_secs, self.instance], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut taken = Vec::new();
+        for (key, payload, owner) in found {
+            // One process takes each: the owner it saw must still be the owner.
+            let changed = conn.execute(
+                "UPDATE inbound SET owner = ?2 WHERE key = ?1 AND state = 'received' AND owner IS ?3",
+                params![key, self.instance, owner],
+            )?;
+            if changed == 1 {
+                taken.push((key, payload));
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Renews this instance's lease.
+    pub fn heartbeat(&self, now: i64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO instances (id, started_at, heartbeat_at) VALUES (?1, ?2, ?2)
+             ON CONFLICT(id) DO UPDATE SET heartbeat_at = ?2",
+            params![self.instance, now],
+        )?;
+        Ok(())
+    }
+
+    /// Gives the lease up (a clean stop): what this instance left unfinished may be taken
+    /// over at once.
+    pub fn retire(&self) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM instances WHERE id = ?1", [&self.instance])?;
+        Ok(())
+    }
+
+    /// Instances whose lease is live at `now`.
+    pub fn live_instances(&self, now: i64) -> Result<Vec<String>, StoreError> {
+        let lease_secs = self.lease_secs();
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT id FROM instances WHERE heartbeat_at > ?1 ORDER BY id")?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([now - lease_secs], |r| r.get(0))?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
@@ -752,9 +846,44 @@ mod tests {
         }
         let store = Store::open(&path).unwrap();
         assert!(!store.remember_inbound("ev1", "{}", 3).unwrap());
-        assert_eq!(store.unfinished_inbound().unwrap().len(), 1);
+        assert_eq!(store.unfinished_inbound(3).unwrap().len(), 1);
         store.finish_inbound("ev1").unwrap();
-        assert!(store.unfinished_inbound().unwrap().is_empty());
+        assert!(store.unfinished_inbound(3).unwrap().is_empty());
+    }
+
+    #[test]
+    fn only_work_of_a_process_whose_lease_lapsed_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let a = Store::open(&path).unwrap();
+        let b = Store::open(&path).unwrap();
+        let c = Store::open(&path).unwrap();
+        a.heartbeat(100).unwrap();
+        b.heartbeat(100).unwrap();
+        c.heartbeat(100).unwrap();
+        a.remember_inbound("ev-a", "{}", 100).unwrap();
+        a.insert_proposal(&row("pa", 10_000)).unwrap();
+        a.decide("pa", "executing", "U2", 100).unwrap();
+        // A is alive: nobody touches its work, and it does not take its own either.
+        assert!(b.unfinished_inbound(110).unwrap().is_empty());
+        assert!(b.orphaned_executing(110).unwrap().is_empty());
+        assert!(a.unfinished_inbound(110).unwrap().is_empty());
+        // A stops heartbeating: after the lease, exactly one of B and C takes its delivery.
+        b.heartbeat(200).unwrap();
+        c.heartbeat(200).unwrap();
+        assert_eq!(b.orphaned_executing(200).unwrap(), vec!["pa".to_string()]);
+        let taken_b = b.unfinished_inbound(200).unwrap();
+        let taken_c = c.unfinished_inbound(200).unwrap();
+        assert_eq!(taken_b.len() + taken_c.len(), 1);
+        // A clean stop gives the lease up at once.
+        b.remember_inbound("ev-b", "{}", 200).unwrap();
+        b.retire().unwrap();
+        let taken = c.unfinished_inbound(201).unwrap();
+        assert!(taken.iter().any(|(key, _)| key == "ev-b"), "{taken:?}");
+        assert_eq!(
+            c.live_instances(201).unwrap(),
+            vec![c.instance().to_string()]
+        );
     }
 
     #[test]
@@ -784,8 +913,10 @@ mod tests {
         );
         store.remember_inbound("crashed", "{}", 10_000).unwrap();
         store.fail_inbound("crashed").unwrap();
-        let unfinished: Vec<String> = store
-            .unfinished_inbound()
+        // (Read by another handle: a process never resumes its own work in flight.)
+        let other = Store::open(&dir.path().join("s.db")).unwrap();
+        let unfinished: Vec<String> = other
+            .unfinished_inbound(10_001)
             .unwrap()
             .into_iter()
             .map(|(k, _)| k)

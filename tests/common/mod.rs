@@ -191,6 +191,7 @@ impl Harness {
             audit_key: Default::default(),
             config_file: None,
             automations: Default::default(),
+            lease_seconds: 30,
         }
     }
 

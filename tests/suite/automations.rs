@@ -291,3 +291,33 @@ async fn a_reaction_request_is_audited_with_its_trigger_and_person() {
     assert!(matches!(refused, Proposed::Refused { .. }), "{refused:?}");
     assert_eq!(stack.harness.mutations().await.len(), 0);
 }
+
+/// Two processes on one store: a claim in progress in a live process is never marked unknown
+/// by the other; once its lease lapses, it is.
+#[tokio::test]
+async fn recovery_leaves_a_live_process_alone_and_takes_over_a_dead_ones_work() {
+    let stack = Stack::new().await;
+    let id = stack
+        .propose("U0LEO", "suspend jamal.reed@example.com")
+        .await;
+    let now = okta_agent::clock::WallClock::now(stack.clock.as_ref());
+    // Process A claims it and is carrying it out.
+    let a = stack.engine().store();
+    a.heartbeat(now).unwrap();
+    assert_eq!(
+        a.decide(&id, "executing", "U0GRACE", now).unwrap(),
+        okta_agent::store::Transition::Done
+    );
+    // Process B starts (a rolling restart's other half): it leaves A's work alone.
+    let b = stack.second_process().await;
+    b.engine.store().heartbeat(now).unwrap();
+    assert_eq!(b.engine.recover().unwrap().unknown, 0);
+    // A dies; its lease lapses; B takes its work over (it cannot know whether Okta acted).
+    stack
+        .clock
+        .advance(okta_agent::store::DEFAULT_LEASE_SECS + 1);
+    let later = okta_agent::clock::WallClock::now(stack.clock.as_ref());
+    b.engine.store().heartbeat(later).unwrap();
+    assert_eq!(b.engine.recover().unwrap().unknown, 1);
+    assert_eq!(b.engine.recover().unwrap().unknown, 0, "once");
+}

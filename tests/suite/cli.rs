@@ -140,10 +140,10 @@ async fn check_passes_then_names_what_is_wrong() {
         "{text}"
     );
     assert_eq!(ok.status.code(), Some(1));
-    // Four Okta lines, then the policy, planner and audit key lines.
+    // Five Okta lines (with its proxy), then the policy, planner and audit key lines.
     assert_eq!(
         text.lines().filter(|l| l.starts_with('✓')).count(),
-        7,
+        8,
         "{text}"
     );
     assert!(

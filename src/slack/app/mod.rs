@@ -411,11 +411,15 @@ impl SlackApp {
         }
     }
 
-    /// Work acknowledged before the last stop but never finished: done now. A click that had
-    /// already been claimed is refused by the engine with its reason, so nothing runs twice.
-    /// Work whose task crashed is marked failed and never replayed.
+    /// Work acknowledged by a process that stopped (its lease lapsed, or it gave it up) but
+    /// never finished: taken over and done now, by one process only. A click that had already
+    /// been claimed is refused by the engine with its reason, so nothing runs twice. Work of a
+    /// live process (another replica, a rolling restart's other half) is left alone. Work
+    /// whose task crashed is marked failed and never replayed.
     pub fn resume_unfinished(self: &Arc<Self>) -> Result<usize, crate::store::StoreError> {
-        let pending = self.store.unfinished_inbound()?;
+        let pending = self
+            .store
+            .unfinished_inbound(crate::okta::unix_now() as i64)?;
         for (key, payload) in &pending {
             match serde_json::from_str::<Work>(payload) {
                 Ok(work) => {
