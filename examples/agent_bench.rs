@@ -107,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
         config_file: None,
         automations: Default::default(),
         lease_seconds: 30,
+        server_listen: None,
     };
     let overrides = Overrides {
         model: Some(model.clone()),

@@ -90,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
         config_file: None,
         automations: Default::default(),
         lease_seconds: 30,
+        server_listen: None,
     };
 
     // 1. The floor: a null client on the same fake.

@@ -81,6 +81,9 @@ pub struct Settings {
     /// `[store] lease_seconds`: how long a process's lease on its in-flight work lasts
     /// without renewal before another process takes the work over. Default 30.
     pub lease_seconds: i64,
+    /// `[server] listen` (or `OKTA_AGENT_LISTEN`): where `/healthz`, `/readyz` and `/metrics`
+    /// are served; off when unset.
+    pub server_listen: Option<std::net::SocketAddr>,
 }
 
 /// Where the audit key is: `OKTA_AGENT_AUDIT_KEY` (the key itself), `OKTA_AGENT_AUDIT_KEY_FILE`
@@ -207,6 +210,13 @@ struct OktaFile {
     scopes: Option<Vec<String>>,
 }
 
+/// `[server]` in the TOML file: the operations endpoint.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerFile {
+    listen: Option<String>,
+}
+
 /// `[automations]` in the TOML file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -231,6 +241,8 @@ struct FileSettings {
     knowledge: KnowledgeFile,
     #[serde(default)]
     automations: AutomationsFile,
+    #[serde(default)]
+    server: ServerFile,
     #[serde(default)]
     store: StoreFile,
     #[serde(default)]
@@ -312,6 +324,18 @@ impl Settings {
         let slack = slack_settings(&env, file.slack, &mut problems);
         let mut knowledge = knowledge_settings(file.knowledge, &mut problems);
         knowledge.embeddings = embeddings;
+        let server_listen = match env("OKTA_AGENT_LISTEN").or(file.server.listen) {
+            Some(text) => match text.trim().parse::<std::net::SocketAddr>() {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    problems.push(format!(
+                        "server.listen: '{text}' is not an address and port; write e.g. \"127.0.0.1:9090\""
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
         let lease_seconds = file
             .store
             .lease_seconds
@@ -354,6 +378,7 @@ impl Settings {
                 config_file,
                 automations,
                 lease_seconds,
+                server_listen,
             })
         } else {
             Err(ConfigError { problems })

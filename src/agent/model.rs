@@ -144,14 +144,33 @@ impl ModelClient for OpenAiModel {
         let request: CreateChatCompletionRequest =
             serde_json::from_value(request_body(&self.model, messages, tools))
                 .map_err(|e| ModelError::Malformed(format!("building the request: {e}")))?;
+        let metrics = crate::metrics::metrics();
         let response = self.client.chat().create(request).await.map_err(|e| {
             use async_openai::error::OpenAIError;
+            metrics
+                .model_calls
+                .get_or_create(&crate::metrics::label("result", "error"))
+                .inc();
             match e {
                 OpenAIError::ApiError(api) => ModelError::Rejected(api.to_string()),
                 OpenAIError::JSONDeserialize(e, _) => ModelError::Malformed(e.to_string()),
                 other => ModelError::Unreachable(other.to_string()),
             }
         })?;
+        metrics
+            .model_calls
+            .get_or_create(&crate::metrics::label("result", "ok"))
+            .inc();
+        if let Some(usage) = &response.usage {
+            metrics
+                .model_tokens
+                .get_or_create(&crate::metrics::label("kind", "prompt"))
+                .inc_by(u64::from(usage.prompt_tokens));
+            metrics
+                .model_tokens
+                .get_or_create(&crate::metrics::label("kind", "completion"))
+                .inc_by(u64::from(usage.completion_tokens));
+        }
         let choice = response
             .choices
             .into_iter()

@@ -257,6 +257,17 @@ impl Engine {
 
     /// One inbound request. Never fails: problems become a reply with a reference id.
     pub async fn handle(&self, inbound: Inbound) -> Vec<Output> {
+        crate::metrics::metrics()
+            .requests
+            .get_or_create(&crate::metrics::label(
+                "planner",
+                if self.agent.uses_model() {
+                    "model"
+                } else {
+                    "command_engine"
+                },
+            ))
+            .inc();
         let reference = reference();
         let span = info_span!("request", request_id = %reference, requester = %inbound.requester);
         async {
@@ -810,6 +821,9 @@ impl Engine {
                 Ok(claimed) => claimed,
                 Err(refusal) => return self.refused_claim(&proposal, click, refusal, now),
             };
+        crate::metrics::metrics()
+            .approval_seconds
+            .observe((now - claimed.created_at).max(0) as f64);
         // No audit record, no action: if "approved" cannot be written, Okta is not touched.
         if let Err(e) = self.audit(AuditRecord {
             event: "approved".into(),
@@ -1146,6 +1160,15 @@ impl Engine {
 
     fn audit(&self, record: AuditRecord) -> Result<(), EngineError> {
         audit::append(&self.store, &self.audit_keys, &record)?;
+        if matches!(
+            record.event.as_str(),
+            "executed" | "failed" | "rejected" | "expired" | "unknown" | "denied"
+        ) {
+            crate::metrics::metrics()
+                .proposals
+                .get_or_create(&crate::metrics::label("outcome", record.event.clone()))
+                .inc();
+        }
         Ok(())
     }
 }

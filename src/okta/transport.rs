@@ -154,6 +154,23 @@ impl OktaClient {
             };
             let status = response.status().as_u16();
             let headers = response.headers().clone();
+            crate::metrics::metrics()
+                .okta_calls
+                .get_or_create(&vec![
+                    (
+                        "endpoint",
+                        crate::metrics::okta_endpoint(method.as_str(), url.path()),
+                    ),
+                    ("status", status.to_string()),
+                ])
+                .inc();
+            if let Some(remaining) = header_str(&headers, "x-rate-limit-remaining")
+                .and_then(|v| v.trim().parse::<i64>().ok())
+            {
+                crate::metrics::metrics()
+                    .okta_rate_limit_remaining
+                    .set(remaining);
+            }
             let request_id = header_str(&headers, "x-okta-request-id");
             let span = tracing::Span::current();
             if let Some(id) = &request_id {

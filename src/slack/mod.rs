@@ -184,6 +184,20 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             }
         })
     };
+    let operations = match settings.server_listen {
+        Some(listen) => {
+            let (bound, task) = crate::server::serve(listen, store.clone(), runtime.okta.clone())
+                .await
+                .map_err(|e| {
+                    RunError::Listener(format!(
+                        "cannot serve the operations endpoint on {listen}: {e}"
+                    ))
+                })?;
+            info!(listen = %bound, "operations endpoint: /healthz /readyz /metrics");
+            Some(task)
+        }
+        None => None,
+    };
     let reload_now = Arc::new(tokio::sync::Notify::new());
     let help_docs = tokio::spawn(crate::knowledge::watch::keep_fresh(
         runtime.engine.agent().knowledge().clone(),
@@ -247,6 +261,9 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         warn!("a scheduled job was still running at shutdown; another start will take it over");
     }
     leases.abort();
+    if let Some(task) = operations {
+        task.abort();
+    }
     // Nothing is left in flight: give the lease up so nobody waits for it to lapse.
     if let Err(e) = store.retire() {
         warn!(error = %e, "could not give the instance lease up; it lapses by itself");
@@ -364,6 +381,29 @@ async fn start_listener(
 
 type CallbackResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+/// Counts an envelope, and when its callback returns (the ack goes out next), how long it took.
+struct Acked {
+    started: std::time::Instant,
+}
+
+impl Acked {
+    fn new(kind: &'static str, started: std::time::Instant) -> Self {
+        crate::metrics::metrics()
+            .envelopes
+            .get_or_create(&crate::metrics::label("kind", kind))
+            .inc();
+        Self { started }
+    }
+}
+
+impl Drop for Acked {
+    fn drop(&mut self) {
+        crate::metrics::metrics()
+            .ack_seconds
+            .observe(self.started.elapsed().as_secs_f64());
+    }
+}
+
 async fn app_of(state: &SlackClientEventsUserState) -> Option<Arc<SlackApp>> {
     state
         .read()
@@ -378,6 +418,8 @@ async fn on_push(
     _client: Arc<SlackClient<socket::Connector>>,
     state: SlackClientEventsUserState,
 ) -> CallbackResult<()> {
+    let started = std::time::Instant::now();
+    let _acked = Acked::new("events_api", started);
     let Some(app) = app_of(&state).await else {
         return Ok(());
     };
@@ -393,6 +435,7 @@ async fn on_interaction(
     _client: Arc<SlackClient<socket::Connector>>,
     state: SlackClientEventsUserState,
 ) -> CallbackResult<SlackInteractionResponse> {
+    let _acked = Acked::new("interactive", std::time::Instant::now());
     let Some(app) = app_of(&state).await else {
         return Ok(SlackInteractionResponse::Empty);
     };
@@ -429,6 +472,7 @@ async fn on_command(
     _client: Arc<SlackClient<socket::Connector>>,
     state: SlackClientEventsUserState,
 ) -> CallbackResult<SlackCommandEventResponse> {
+    let _acked = Acked::new("slash_commands", std::time::Instant::now());
     let text = event.text.clone().unwrap_or_default();
     let reply = |t: &str| {
         SlackCommandEventResponse::new(SlackMessageContent::new().with_text(t.to_string()))

@@ -269,6 +269,16 @@ async fn run(
         }
     };
     let (mut writer, mut reader) = socket.split();
+    let gauge = &crate::metrics::metrics().socket_connections;
+    gauge.inc();
+    // The gauge goes down however this connection ends.
+    struct Open<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            self.0.dec();
+        }
+    }
+    let _open = Open(gauge);
     let mut ping =
         tokio::time::interval(Duration::from_secs(config.ping_interval_in_seconds.max(1)));
     ping.tick().await;

@@ -192,6 +192,7 @@ impl Harness {
             config_file: None,
             automations: Default::default(),
             lease_seconds: 30,
+            server_listen: None,
         }
     }
 

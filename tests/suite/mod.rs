@@ -16,6 +16,7 @@ mod okta_faithfulness;
 mod okta_lifecycle;
 mod okta_limits;
 mod okta_token;
+mod operations_e2e;
 mod proxy_e2e;
 mod reactions_e2e;
 mod slack_e2e;

@@ -707,6 +707,7 @@ impl SlackApp {
                 .await
                 .map(drop)
         } else {
+            crate::metrics::metrics().help_escalations.inc();
             let link = match self.web.permalink(channel, thread_ts).await {
                 Ok(url) if !url.is_empty() => format!(" <{url}|Open the thread>"),
                 _ => String::new(),
@@ -939,6 +940,7 @@ impl SlackApp {
                                 state: "open".into(),
                                 decided_by: None,
                             };
+                            crate::metrics::metrics().help_answers.inc();
                             if let Err(e) = self.store.insert_help_answer(&row) {
                                 warn!(error = %e, "could not remember the help answer");
                             }
