@@ -6,6 +6,7 @@ mod automations;
 mod chat_cli;
 mod cli;
 mod command_engine;
+mod deploy;
 mod engine_flows;
 mod forms_e2e;
 mod help_docs;
