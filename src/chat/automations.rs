@@ -8,7 +8,7 @@ use std::io::Write;
 use super::ChatSession;
 use crate::approvals::Trigger;
 use crate::automations::{forms, reactions, ReactionMode, ReactionTarget};
-use crate::engine::{ActionRequest, Choice, Click, Field, Proposed};
+use crate::engine::{ActionRequest, Field, Proposed};
 use crate::tools::{Risk, Tool};
 
 /// A message someone typed, which a reaction can land on.
@@ -87,15 +87,7 @@ impl ChatSession<'_> {
                 .reactions
                 .push((emoji.clone(), me.clone(), Some(proposal_id.clone())));
             self.last_typed = Some(message);
-            let outputs = self
-                .engine
-                .click(Click {
-                    proposal_id,
-                    clicker: me,
-                    choice: Choice::Approve,
-                    via: Some(via),
-                })
-                .await;
+            let outputs = self.engine.approve_as(&proposal_id, &me, via).await;
             return self.show(outputs, out);
         }
         let target = match rule.target {
@@ -157,15 +149,7 @@ impl ChatSession<'_> {
                     if rule.grace_seconds > 0 {
                         writeln!(out, "  okta-agent › In Slack this waits {} s, and removing your :{emoji}: in that time cancels it. Here it goes ahead now.", rule.grace_seconds)?;
                     }
-                    let outputs = self
-                        .engine
-                        .click(Click {
-                            proposal_id,
-                            clicker: me,
-                            choice: Choice::Approve,
-                            via: Some(via),
-                        })
-                        .await;
+                    let outputs = self.engine.approve_as(&proposal_id, &me, via).await;
                     self.show(outputs, out)
                 } else {
                     Ok(())

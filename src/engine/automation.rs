@@ -188,6 +188,18 @@ impl Engine {
 }
 
 impl Engine {
+    /// `approver`'s approval by something other than a button (a reaction, the end of a grace
+    /// window): exactly a click, audited with what stood in for it.
+    pub async fn approve_as(&self, proposal_id: &str, approver: &str, via: Trigger) -> Vec<Output> {
+        self.click(super::Click {
+            proposal_id: proposal_id.to_string(),
+            clicker: approver.to_string(),
+            choice: super::Choice::Approve,
+            via: Some(via),
+        })
+        .await
+    }
+
     /// Okta groups whose names start with `query`, for the form's group field: Okta-mastered
     /// groups only (memberships of app or built-in groups cannot be changed here), never a
     /// protected group, at most 50.

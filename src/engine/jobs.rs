@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 
-use super::{card_for, reference, Access, Card, Choice, Click, Engine, EngineError, Output};
+use super::{card_for, reference, Access, Card, Engine, EngineError, Output};
 use crate::approvals::{Approvals, Proposal, ProposalState, Trigger};
 use crate::audit::AuditRecord;
 use crate::clock::format_utc;
@@ -190,12 +190,7 @@ impl Engine {
                     return None;
                 };
                 let outputs = self
-                    .click(Click {
-                        proposal_id: proposal.id.clone(),
-                        clicker: detail.approver,
-                        choice: Choice::Approve,
-                        via: Some(detail.via),
-                    })
+                    .approve_as(&proposal.id, &detail.approver, detail.via)
                     .await;
                 settle("done", None, None);
                 Some(Delivery {

@@ -167,6 +167,43 @@ impl Rig {
             .collect()
     }
 
+    /// A person's Okta status, as the simulator has it now.
+    pub async fn status(&self, login: &str) -> String {
+        let users = self.harness.users().await;
+        users
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|u| u["profile"]["login"] == login || u["login"] == login)
+            .map(|u| u["status"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Waits until a person's Okta status is `status`, showing the app's log if it never is.
+    pub async fn until_status(&self, login: &str, status: &str) {
+        for _ in 0..600 {
+            if self.status(login).await == status {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{login} never became {status}; app log:\n{}", self.logs());
+    }
+
+    /// Waits until the simulator has applied `count` mutations.
+    pub async fn until_mutations(&self, count: usize) {
+        for _ in 0..600 {
+            if self.harness.mutations().await.len() >= count {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "Okta never saw {count} change(s); app log:\n{}",
+            self.logs()
+        );
+    }
+
     /// The help-docs folder the app reads.
     pub fn help_docs(&self) -> std::path::PathBuf {
         self.dir.path().join("help-docs")

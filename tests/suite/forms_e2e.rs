@@ -72,17 +72,6 @@ fn values(
     values
 }
 
-async fn status(rig: &Rig, login: &str) -> String {
-    let users = rig.harness.users().await;
-    users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["profile"]["login"] == login || u["login"] == login)
-        .map(|u| u["status"].as_str().unwrap_or_default().to_string())
-        .unwrap_or_default()
-}
-
 fn proposals(rig: &Rig, requester: &str) -> i64 {
     okta_agent::store::Store::open(&rig.dir.path().join("okta-agent.db"))
         .unwrap()
@@ -367,20 +356,15 @@ async fn an_admin_confirms_in_the_form_and_time_bound_access_ends_once_across_a_
     db.execute_raw("UPDATE jobs SET run_at = run_at - 8 * 3600 WHERE kind = 'end_access'")
         .unwrap();
     rig.start().await;
-    let harness = &rig.harness;
-    let mut removed = 0;
-    for _ in 0..300 {
-        removed = harness
-            .mutations()
-            .await
-            .iter()
-            .filter(|m| m.method == "DELETE")
-            .count();
-        if removed > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // The add, then its removal.
+    rig.until_mutations(2).await;
+    let removed = rig
+        .harness
+        .mutations()
+        .await
+        .iter()
+        .filter(|m| m.method == "DELETE")
+        .count();
     assert_eq!(removed, 1, "{}", rig.logs());
     let card_ts = card["ts"].clone();
     wait_until("the news in the card's thread", || {
@@ -465,15 +449,7 @@ async fn a_members_form_offers_only_what_policy_allows_and_sends_the_rest_to_app
     confirm_view["hash"] = json!("99.h99");
     let submission = json!({"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "U0BOB", "name": "bob"}, "api_app_id": "A1", "token": "t", "trigger_id": "1.2.3", "view": confirm_view});
     assert_eq!(answered(&rig, submission).await["response_action"], "clear");
-    let mut unlocked = false;
-    for _ in 0..300 {
-        if status(&rig, "bob.smith@example.com").await == "ACTIVE" {
-            unlocked = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(unlocked, "{}", rig.logs());
+    rig.until_status("bob.smith@example.com", "ACTIVE").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

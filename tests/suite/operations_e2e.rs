@@ -69,13 +69,7 @@ async fn health_readiness_metrics_and_json_logs() {
             "missing {expected} in:\n{metrics}"
         );
     }
-    let harness = &rig.harness;
-    for _ in 0..200 {
-        if harness.mutations().await.len() == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    rig.until_mutations(1).await;
     let metrics = http
         .get(format!("{base}/metrics"))
         .send()

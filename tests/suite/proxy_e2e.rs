@@ -26,16 +26,7 @@ async fn slack_okta_and_the_websocket_go_through_the_proxy() {
         .request("U0LEO", "unlock <@U0BOB>", "1700003000.000100")
         .await;
     rig.click("U0LEO", "approve", &id, &card).await;
-    let harness = &rig.harness;
-    let mut unlocked = false;
-    for _ in 0..300 {
-        if harness.mutations().await.len() == 1 {
-            unlocked = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(unlocked, "{}", rig.logs());
+    rig.until_mutations(1).await;
     // A second request later reuses (or replaces) pooled connections through the proxy.
     rig.post(
         "EvSecond",

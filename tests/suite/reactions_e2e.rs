@@ -77,18 +77,6 @@ fn thread_text(rig: &Rig, ts: &str) -> String {
         .join("\n")
 }
 
-async fn status(rig: &Rig, login: &str) -> String {
-    rig.harness
-        .users()
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["profile"]["login"] == login || u["login"] == login)
-        .map(|u| u["status"].as_str().unwrap_or_default().to_string())
-        .unwrap_or_default()
-}
-
 fn card_id(card: &Value) -> String {
     card["blocks"]
         .as_array()
@@ -133,17 +121,9 @@ async fn an_authorized_reaction_leads_to_a_card_and_approve_executes_it() {
     );
     rig.click("U0GRACE", "approve", &card_id(&card), &card)
         .await;
-    let harness = &rig.harness;
-    let mut suspended = false;
-    for _ in 0..300 {
-        if status(&rig, "jamal.reed@example.com").await == "SUSPENDED" {
-            suspended = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(suspended, "{}", rig.logs());
-    assert_eq!(harness.mutations().await.len(), 1);
+    rig.until_status("jamal.reed@example.com", "SUSPENDED")
+        .await;
+    assert_eq!(rig.harness.mutations().await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,18 +190,11 @@ async fn removing_a_reaction_within_its_grace_window_cancels_and_after_it_undoes
     .unwrap();
     db.execute_raw("UPDATE reactions SET added_at = added_at - 61")
         .unwrap();
-    let mut suspended = false;
-    for _ in 0..300 {
-        if status(&rig, "jamal.reed@example.com").await == "SUSPENDED" {
-            suspended = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(suspended, "{}", rig.logs());
+    rig.until_status("jamal.reed@example.com", "SUSPENDED")
+        .await;
     react(&rig, "EvNo2Off", "U0LEO", "no_entry", ts2, false).await;
     handled(&rig, "U0LEO", "no_entry", ts2, false).await;
-    assert_eq!(status(&rig, "jamal.reed@example.com").await, "SUSPENDED");
+    assert_eq!(rig.status("jamal.reed@example.com").await, "SUSPENDED");
     assert_eq!(rig.harness.mutations().await.len(), 1);
 }
 
@@ -244,7 +217,7 @@ async fn two_reactors_means_two_distinct_authorized_people() {
     handled(&rig, "U0GUEST", "skull", ts, true).await;
     react(&rig, "EvSkullBot", "U0ALERTS", "skull", ts, true).await;
     handled(&rig, "U0ALERTS", "skull", ts, true).await;
-    assert_eq!(status(&rig, "jamal.reed@example.com").await, "ACTIVE");
+    assert_eq!(rig.status("jamal.reed@example.com").await, "ACTIVE");
     assert!(
         rig.ephemerals_to("U0GUEST")
             .iter()
@@ -255,15 +228,8 @@ async fn two_reactors_means_two_distinct_authorized_people() {
     // A second admin: approved, and carried out once.
     react(&rig, "EvSkull2", "U0GRACE", "skull", ts, true).await;
     handled(&rig, "U0GRACE", "skull", ts, true).await;
-    let mut done = false;
-    for _ in 0..300 {
-        if status(&rig, "jamal.reed@example.com").await == "DEPROVISIONED" {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(done, "{}", thread_text(&rig, ts));
+    rig.until_status("jamal.reed@example.com", "DEPROVISIONED")
+        .await;
     assert_eq!(rig.harness.mutations().await.len(), 1);
 }
 

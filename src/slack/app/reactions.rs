@@ -128,15 +128,7 @@ impl SlackApp {
                 .await;
             } else {
                 self.remember(&row);
-                let outputs = self
-                    .engine
-                    .click(Click {
-                        proposal_id: proposal.id.clone(),
-                        clicker: user.to_string(),
-                        choice: Choice::Approve,
-                        via: Some(via),
-                    })
-                    .await;
+                let outputs = self.engine.approve_as(&proposal.id, user, via).await;
                 self.deliver_quietly(outputs, channel, &thread).await;
             }
             return;
@@ -276,15 +268,7 @@ impl SlackApp {
                 .await;
             } else {
                 self.remember(&row);
-                let outputs = self
-                    .engine
-                    .click(Click {
-                        proposal_id,
-                        clicker: user.to_string(),
-                        choice: Choice::Approve,
-                        via: Some(via),
-                    })
-                    .await;
+                let outputs = self.engine.approve_as(&proposal_id, user, via).await;
                 self.deliver_quietly(outputs, channel, &thread).await;
             }
         } else {
