@@ -172,13 +172,15 @@ impl<'a> Origin<'a> {
     }
 }
 
-/// What start-up recovery found.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What recovery found.
+#[derive(Debug, Default)]
 pub struct Recovered {
     /// Outcomes and audit records merged from the recovery file.
     pub merged: usize,
     /// Proposals caught between claim and outcome, settled as `unknown`.
     pub unknown: usize,
+    /// Their cards, to update where they are.
+    pub cards: Vec<Delivery>,
 }
 
 /// Writes that failed after Okta acted, kept in the recovery file until the next start.
@@ -1097,6 +1099,7 @@ impl Engine {
             .store
             .orphaned_executing(self.clock.now())
             .map_err(ApprovalError::from)?;
+        let mut cards = Vec::new();
         for id in &stuck {
             let Some(proposal) = approvals.get(id)? else {
                 continue;
@@ -1108,6 +1111,15 @@ impl Engine {
                 okta_request_ids: Vec::new(),
             };
             approvals.finish(id, &outcome)?;
+            cards.push(Delivery {
+                conversation: proposal.conversation.clone(),
+                proposal_id: id.clone(),
+                outputs: vec![Output::CardUpdate(Card {
+                    state: ProposalState::Unknown,
+                    outcome: Some(outcome.clone()),
+                    ..card_for(&proposal, None)
+                })],
+            });
             self.audit(AuditRecord {
                 event: "unknown".into(),
                 requester: Some(proposal.requester.clone()),
@@ -1121,6 +1133,7 @@ impl Engine {
         Ok(Recovered {
             merged,
             unknown: stuck.len(),
+            cards,
         })
     }
 

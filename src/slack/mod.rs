@@ -105,7 +105,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     store.set_lease_secs(settings.lease_seconds);
     store.heartbeat(crate::okta::unix_now() as i64)?;
     info!(instance = %store.instance(), lease_seconds = settings.lease_seconds, "instance lease taken");
-    let recovered = runtime
+    let mut recovered = runtime
         .engine
         .recover()
         .map_err(runtime::RuntimeError::from)?;
@@ -145,6 +145,9 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         },
         work_runtime.handle().clone(),
     ));
+    // The cards of actions the last stop interrupted say so.
+    app.deliver_to_conversations(std::mem::take(&mut recovered.cards))
+        .await;
     let resumed = app.resume_unfinished()?;
     if resumed > 0 {
         info!(
@@ -166,11 +169,15 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
                     continue;
                 }
                 match engine.recover() {
-                    Ok(found) if found.unknown > 0 => warn!(
-                        count = found.unknown,
-                        "actions interrupted in a stopped process were marked unknown"
-                    ),
-                    Ok(_) => {}
+                    Ok(found) => {
+                        if found.unknown > 0 {
+                            warn!(
+                                count = found.unknown,
+                                "actions interrupted in a stopped process were marked unknown"
+                            );
+                        }
+                        app.deliver_to_conversations(found.cards).await;
+                    }
                     Err(e) => warn!(error = %e, "could not look for interrupted actions"),
                 }
                 match app.resume_unfinished() {

@@ -224,6 +224,36 @@ impl FakeSlack {
         .await;
     }
 
+    /// Sends a frame on the `n`th open socket (in the order they connected, wrapping around):
+    /// Slack spreads envelopes over an app's connections, which may be in different processes.
+    pub async fn send_on(&self, n: usize, frame: Value) {
+        if let Some(id) = frame["envelope_id"].as_str() {
+            self.inner
+                .lock()
+                .unwrap()
+                .sent
+                .insert(id.to_string(), Instant::now());
+        }
+        let text = frame.to_string();
+        wait_until("a Socket Mode connection", || {
+            let mut inner = self.inner.lock().unwrap();
+            inner.sockets.retain(|s| !s.is_closed());
+            if inner.sockets.is_empty() {
+                return false;
+            }
+            let socket = &inner.sockets[n % inner.sockets.len()];
+            socket.send(Message::Text(text.clone().into())).is_ok()
+        })
+        .await;
+    }
+
+    /// Open sockets now.
+    pub fn open_sockets(&self) -> usize {
+        let mut inner = self.inner.lock().unwrap();
+        inner.sockets.retain(|s| !s.is_closed());
+        inner.sockets.len()
+    }
+
     /// `{"type":"disconnect","reason":…}` on every open socket.
     pub async fn disconnect(&self, reason: &str) {
         let frame =

@@ -22,6 +22,8 @@ pub struct Rig {
     starts: usize,
     /// Extra environment for the process (a proxy, a model).
     pub env: Vec<(String, String)>,
+    /// More `okta-agent run` processes on the same database (replicas).
+    pub replicas: Vec<tokio::process::Child>,
 }
 
 impl Rig {
@@ -70,12 +72,31 @@ impl Rig {
             child: None,
             starts: 0,
             env: Vec::new(),
+            replicas: Vec::new(),
         };
         rig.start().await;
         rig
     }
 
     pub async fn start(&mut self) {
+        let child = self.spawn().await;
+        self.child = Some(child);
+    }
+
+    /// Another `okta-agent run` on the same database and Slack app: a replica.
+    pub async fn start_replica(&mut self) {
+        let child = self.spawn().await;
+        self.replicas.push(child);
+    }
+
+    /// SIGKILL for replica `n`: no clean stop, no lease given up.
+    pub async fn kill_replica(&mut self, n: usize) {
+        let child = &mut self.replicas[n];
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+    }
+
+    async fn spawn(&mut self) -> tokio::process::Child {
         let connections_before = self.fake.connections();
         let log = std::fs::File::create(self.dir.path().join(format!("run-{}.log", self.starts)))
             .unwrap();
@@ -105,12 +126,12 @@ impl Rig {
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        self.child = Some(child);
         let fake = self.fake.clone();
         wait_until("the app to connect over Socket Mode", || {
             fake.connections() > connections_before
         })
         .await;
+        child
     }
 
     /// SIGTERM, then the exit status.

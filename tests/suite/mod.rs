@@ -20,6 +20,7 @@ mod okta_token;
 mod operations_e2e;
 mod proxy_e2e;
 mod reactions_e2e;
+mod replicas_e2e;
 mod slack_e2e;
 mod slack_trust;
 mod trust_boundary;

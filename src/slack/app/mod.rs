@@ -827,7 +827,13 @@ impl SlackApp {
     /// Runs the jobs that are due (time-bound access ending, approvals after a grace window)
     /// and posts what they produced in their threads.
     pub async fn run_due_jobs(&self, owner: &str) {
-        for delivery in self.engine.run_due_jobs(owner).await {
+        let deliveries = self.engine.run_due_jobs(owner).await;
+        self.deliver_to_conversations(deliveries).await;
+    }
+
+    /// Posts work that came from no message (jobs, recovery) in the threads of its proposals.
+    pub async fn deliver_to_conversations(&self, deliveries: Vec<crate::engine::Delivery>) {
+        for delivery in deliveries {
             let (channel, thread) = match delivery.conversation.split_once(':') {
                 Some((channel, thread)) => (
                     channel.to_string(),
