@@ -70,14 +70,22 @@ async fn health_readiness_metrics_and_json_logs() {
         );
     }
     rig.until_mutations(1).await;
-    let metrics = http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // The outcome is counted after Okta answers and the store records it, so poll for it.
+    let mut metrics = String::new();
+    for _ in 0..3000 {
+        metrics = http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("okta_agent_proposals_total{outcome=\"executed\"}") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert!(
         metrics.contains("okta_agent_proposals_total{outcome=\"executed\"} 1"),
         "{metrics}"
