@@ -152,6 +152,18 @@ pub async fn okta_checks(
     lines
 }
 
+/// Which database, whether it answers and at which schema (it changes nothing).
+fn database_line(settings: &Settings) -> CheckLine {
+    let url = settings
+        .database_url
+        .clone()
+        .unwrap_or_else(|| crate::store::DEFAULT_DATABASE_URL.to_string());
+    match crate::store::describe(&url) {
+        Ok(detail) => CheckLine::pass("Database", detail),
+        Err(e) => CheckLine::fail("Database", e.to_string()),
+    }
+}
+
 /// Where the audit key is, and whether it can be read (no network).
 fn audit_key_line(settings: &Settings) -> CheckLine {
     use crate::config::AuditKeySource;
@@ -178,8 +190,12 @@ fn audit_key_line(settings: &Settings) -> CheckLine {
                 .database_url
                 .clone()
                 .unwrap_or_else(|| crate::store::DEFAULT_DATABASE_URL.to_string());
-            match crate::store::sqlite_path(&url) {
-                Ok(db) => {
+            match crate::store::database_kind(&url) {
+                Ok(crate::store::DatabaseKind::Postgres(shown)) => CheckLine::fail(
+                    "Audit key",
+                    format!("{shown} is PostgreSQL: set OKTA_AGENT_AUDIT_KEY_FILE to the key every replica shares"),
+                ),
+                Ok(crate::store::DatabaseKind::Sqlite(db)) => {
                     let path = crate::audit::default_key_path(&db);
                     if path.exists() {
                         loaded(crate::audit::AuditKeys::load(&path))
@@ -243,6 +259,7 @@ pub fn policy_checks(settings: &Settings) -> Vec<CheckLine> {
         None => CheckLine::pass("Planner", "built-in command engine (no OPENAI_* settings)"),
     });
     lines.push(audit_key_line(settings));
+    lines.push(database_line(settings));
     if !settings.automations.reactions.is_empty() {
         let rules: Vec<String> = settings
             .automations

@@ -316,11 +316,14 @@ impl Settings {
             }
         });
         let database_url = env("DATABASE_URL").or(file.store.database_url);
-        if let Some(url) = &database_url {
-            if let Err(e) = crate::store::sqlite_path(url) {
+        let database_kind = match database_url.as_deref().map(crate::store::database_kind) {
+            Some(Err(e)) => {
                 problems.push(format!("DATABASE_URL: {e}"));
+                None
             }
-        }
+            Some(Ok(kind)) => Some(kind),
+            None => None,
+        };
         let slack = slack_settings(&env, file.slack, &mut problems);
         let mut knowledge = knowledge_settings(file.knowledge, &mut problems);
         knowledge.embeddings = embeddings;
@@ -365,6 +368,11 @@ impl Settings {
             (None, Some(path)) => AuditKeySource::File(path),
             (None, None) => AuditKeySource::BesideDatabase,
         };
+        if let (Some(crate::store::DatabaseKind::Postgres(shown)), AuditKeySource::BesideDatabase) =
+            (&database_kind, &audit_key)
+        {
+            problems.push(format!("DATABASE_URL names PostgreSQL ({shown}), where no key file can sit beside the database: every replica must sign the audit chain with the same key, so make one with `okta-agent keygen --audit-key FILE`, give each replica a copy, and set OKTA_AGENT_AUDIT_KEY_FILE (or OKTA_AGENT_AUDIT_KEY)"));
+        }
         if problems.is_empty() {
             Ok(Self {
                 okta,
@@ -936,6 +944,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("DATABASE_URL"), "{err}");
+        assert!(err.contains("names no database"), "{err}");
+        let postgres = "postgres://okta:hunter2@db.internal:5432/okta";
+        let err = load(&[("DATABASE_URL", postgres)], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("OKTA_AGENT_AUDIT_KEY_FILE"), "{err}");
+        assert!(err.contains("postgres://okta@db.internal:5432/okta"), "{err}");
+        assert!(!err.contains("hunter2"), "the password is never shown: {err}");
+        let s = load(
+            &[
+                ("DATABASE_URL", postgres),
+                ("OKTA_AGENT_AUDIT_KEY_FILE", "/etc/okta-agent/audit.key"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.database_url.as_deref(), Some(postgres));
         std::fs::write(
             &cfg,
             "[policy]\nadmins = [\"U0ADMIN1\"]\nself_servic = [\"unlock_user\"]\n",

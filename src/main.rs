@@ -420,11 +420,15 @@ fn open_store(settings: &Settings) -> Result<okta_agent::store::Store> {
         .database_url
         .clone()
         .unwrap_or_else(|| okta_agent::store::DEFAULT_DATABASE_URL.to_string());
-    let path = okta_agent::store::sqlite_path(&url)?;
-    if !path.exists() {
-        bail!("no database at {} (DATABASE_URL={url}); run okta-agent there first, or point DATABASE_URL at its database", path.display());
+    match okta_agent::store::database_kind(&url)? {
+        okta_agent::store::DatabaseKind::Sqlite(path) => {
+            if !path.exists() {
+                bail!("no database at {} (DATABASE_URL={url}); run okta-agent there first, or point DATABASE_URL at its database", path.display());
+            }
+            Ok(okta_agent::store::Store::open(&path)?)
+        }
+        okta_agent::store::DatabaseKind::Postgres(_) => Ok(okta_agent::store::Store::open_url(&url)?),
     }
-    Ok(okta_agent::store::Store::open(&path)?)
 }
 
 /// The audit keys as configured; the file must exist (verifying never makes a key).
@@ -438,6 +442,9 @@ fn audit_keys(
             okta_agent::audit::AuditKeys::parse(key.expose(), "OKTA_AGENT_AUDIT_KEY")?
         }
         AuditKeySource::File(path) => okta_agent::audit::AuditKeys::load(path)?,
+        AuditKeySource::BesideDatabase if !store.is_sqlite() => bail!(
+            "the audit key of a PostgreSQL store is set with OKTA_AGENT_AUDIT_KEY_FILE (or OKTA_AGENT_AUDIT_KEY)"
+        ),
         AuditKeySource::BesideDatabase => okta_agent::audit::AuditKeys::load(
             &okta_agent::audit::default_key_path(Path::new(store.location())),
         )

@@ -160,6 +160,7 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
     let audit_keys = Arc::new(match &settings.audit_key {
         AuditKeySource::Env(key) => AuditKeys::parse(key.expose(), "OKTA_AGENT_AUDIT_KEY")?,
         AuditKeySource::File(path) => AuditKeys::load_or_create(path, &store)?,
+        // Configuration refuses PostgreSQL without a key of its own, so this is SQLite.
         AuditKeySource::BesideDatabase => AuditKeys::load_or_create(
             &crate::audit::default_key_path(std::path::Path::new(store.location())),
             &store,

@@ -1,20 +1,25 @@
-//! Persistence in SQLite: proposals (with their single-use state transitions), inbound dedupe
-//! keys, help answers and the audit chain, under versioned migrations. Every state change is one
-//! conditional `UPDATE`, so two clicks racing on the same proposal cannot both win, even across
-//! processes sharing the file. The claim and the outcome are written with `synchronous=FULL`, so
-//! a power cut cannot undo them; an outcome that cannot be written at all goes to an
-//! append-only file beside the database and is merged at the next start.
+//! Persistence in SQLite (one file, the embedded default) or PostgreSQL (replicas on several
+//! hosts): proposals (with their single-use state transitions), inbound dedupe keys, help
+//! answers, automation jobs and the audit chain, under versioned migrations. Every state change
+//! is one conditional `UPDATE`, so two clicks racing on the same proposal cannot both win, even
+//! across processes sharing the database. The claim and the outcome are durable before they
+//! return (`synchronous=FULL` on SQLite); an outcome that cannot be written at all goes to an
+//! append-only file on this host and is merged at the next start.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 
 mod automations;
+pub mod postgres;
+pub(crate) mod sql;
 pub use automations::{JobRow, ReactionRow, JOB_LEASE_SECS};
 
-/// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
+use sql::{args, Dialect, Lite, Row, Sql};
+
+/// Migration `n` (1-based) takes the SQLite schema from version `n - 1` to `n`.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_trust_boundary.sql"),
@@ -27,17 +32,26 @@ const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("DATABASE_URL '{0}' is not supported; use sqlite://path/to/file.db (PostgreSQL is not supported yet)")]
+    #[error("DATABASE_URL '{0}' is not supported; use sqlite://path/to/file.db or postgres://user:password@host:5432/database")]
     UnsupportedUrl(String),
+    #[error("DATABASE_URL is not a valid PostgreSQL URL: {0} (the form is postgres://user:password@host:5432/database)")]
+    BadPostgresUrl(String),
     #[error("cannot open the database {path}: {source}")]
     Open {
         path: String,
         source: rusqlite::Error,
     },
-    #[error("the database {path} was written by a newer okta-agent (schema {found}, this build knows {SCHEMA_VERSION}); upgrade okta-agent")]
-    TooNew { path: String, found: i64 },
+    #[error("cannot connect to the database {database}: {}; check that PostgreSQL is running there and the user, password and database in DATABASE_URL are right", postgres::detail(.source))]
+    Postgres {
+        database: String,
+        source: ::postgres::Error,
+    },
+    #[error("the database {path} was written by a newer okta-agent (schema {found}, this build knows {known}); upgrade okta-agent")]
+    TooNew { path: String, found: i64, known: i64 },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("database error: {}", postgres::detail(.0))]
+    Pg(#[from] ::postgres::Error),
     #[error("stored record is unreadable: {0}")]
     Corrupt(String),
     #[error("the recovery file {path}: {source}")]
@@ -117,10 +131,20 @@ pub struct HelpAnswerRow {
     pub decided_by: Option<String>,
 }
 
+/// The database behind the store.
+#[derive(Debug)]
+enum Backend {
+    Sqlite(Mutex<Connection>),
+    Postgres(Box<postgres::Postgres>),
+}
+
 #[derive(Debug)]
 pub struct Store {
-    conn: Mutex<Connection>,
+    backend: Backend,
+    /// The file, or the PostgreSQL URL without its password.
     location: String,
+    /// Where writes that failed after an Okta change wait for the next start.
+    recovery: PathBuf,
     /// This handle's instance id: the owner of the work it takes.
     instance: String,
     /// How long an instance's lease lasts without a heartbeat.
@@ -133,7 +157,28 @@ pub const DEFAULT_LEASE_SECS: i64 = 30;
 /// The default `DATABASE_URL`: a file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://okta-agent.db";
 
-/// The file a `DATABASE_URL` names.
+/// The recovery file of a PostgreSQL store: it is this host's, so it lives in the working
+/// directory (the state directory under systemd).
+pub const POSTGRES_RECOVERY_FILE: &str = "okta-agent.recovery.jsonl";
+
+/// What a `DATABASE_URL` names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite(PathBuf),
+    /// PostgreSQL, shown without its password.
+    Postgres(String),
+}
+
+/// Checks a `DATABASE_URL` and says what it names, without connecting.
+pub fn database_kind(url: &str) -> Result<DatabaseKind, StoreError> {
+    if postgres::is_postgres_url(url) {
+        let config = postgres::parse_url(url)?;
+        return Ok(DatabaseKind::Postgres(postgres::shown_url(&config)));
+    }
+    sqlite_path(url).map(DatabaseKind::Sqlite)
+}
+
+/// The file a `sqlite:` `DATABASE_URL` names.
 pub fn sqlite_path(url: &str) -> Result<PathBuf, StoreError> {
     let url = url.trim();
     if let Some(path) = url.strip_prefix("sqlite://") {
@@ -150,12 +195,61 @@ pub fn sqlite_path(url: &str) -> Result<PathBuf, StoreError> {
     Err(StoreError::UnsupportedUrl(url.to_string()))
 }
 
+/// What `check` says of the database a `DATABASE_URL` names: reachable, and at which schema,
+/// without creating or migrating anything. A schema newer than this build is an error.
+pub fn describe(url: &str) -> Result<String, StoreError> {
+    let (shown, found, known) = match database_kind(url)? {
+        DatabaseKind::Sqlite(path) => {
+            if !path.exists() {
+                return Ok(format!(
+                    "SQLite file {} will be made on first start",
+                    path.display()
+                ));
+            }
+            let shown = path.display().to_string();
+            let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(|source| StoreError::Open {
+                    path: shown.clone(),
+                    source,
+                })?;
+            let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            (format!("SQLite file {shown}"), found, SCHEMA_VERSION)
+        }
+        DatabaseKind::Postgres(_) => {
+            let (shown, found) = postgres::Postgres::probe(url)?;
+            (format!("PostgreSQL {shown}"), found, postgres::SCHEMA_VERSION)
+        }
+    };
+    if found > known {
+        return Err(StoreError::TooNew {
+            path: shown,
+            found,
+            known,
+        });
+    }
+    Ok(if found == known {
+        format!("{shown}: reachable, schema {found} (current)")
+    } else {
+        format!("{shown}: reachable, schema {found}; migrated to {known} at the next start")
+    })
+}
+
 impl Store {
-    /// Opens (creating if needed) the database a `DATABASE_URL` names.
+    /// Opens the database a `DATABASE_URL` names: a SQLite file (created if needed) or a
+    /// PostgreSQL database (which must exist); either way migrated to this build's schema.
     pub fn open_url(url: &str) -> Result<Self, StoreError> {
+        if postgres::is_postgres_url(url) {
+            let pg = postgres::Postgres::open(url)?;
+            return Ok(Self::with_backend(
+                pg.shown().to_string(),
+                PathBuf::from(POSTGRES_RECOVERY_FILE),
+                Backend::Postgres(Box::new(pg)),
+            ));
+        }
         Self::open(&sqlite_path(url)?)
     }
 
+    /// Opens (creating if needed) a SQLite file.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let location = path.display().to_string();
         let open_err = |source| StoreError::Open {
@@ -177,6 +271,7 @@ impl Store {
             return Err(StoreError::TooNew {
                 path: location,
                 found,
+                known: SCHEMA_VERSION,
             });
         }
         for version in found + 1..=SCHEMA_VERSION {
@@ -187,12 +282,22 @@ impl Store {
                 .map_err(open_err)?;
             tx.commit().map_err(open_err)?;
         }
-        Ok(Self {
-            conn: Mutex::new(conn),
+        let recovery = PathBuf::from(format!("{location}.recovery.jsonl"));
+        Ok(Self::with_backend(
             location,
+            recovery,
+            Backend::Sqlite(Mutex::new(conn)),
+        ))
+    }
+
+    fn with_backend(location: String, recovery: PathBuf, backend: Backend) -> Self {
+        Self {
+            backend,
+            location,
+            recovery,
             instance: format!("i-{}", uuid::Uuid::new_v4().simple()),
             lease_secs: std::sync::atomic::AtomicI64::new(DEFAULT_LEASE_SECS),
-        })
+        }
     }
 
     /// Sets how long a lease lasts without a heartbeat.
@@ -210,117 +315,148 @@ impl Store {
         &self.instance
     }
 
+    /// The SQLite file, or the PostgreSQL URL without its password.
     pub fn location(&self) -> &str {
         &self.location
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+    /// Whether the store is a SQLite file (whose audit key may live beside it).
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.backend, Backend::Sqlite(_))
+    }
+
+    #[cfg(test)]
+    fn sqlite_conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        match &self.backend {
+            Backend::Sqlite(conn) => Self::sqlite(conn),
+            Backend::Postgres(_) => panic!("a SQLite test opened PostgreSQL"),
+        }
+    }
+
+    fn sqlite(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite half-written (statements are
         // atomic), so a poisoned lock is still safe to use.
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `work` with each statement committing on its own.
+    fn autocommit<T: Send>(
+        &self,
+        work: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(conn) => work(&mut Lite(&Self::sqlite(conn))),
+            Backend::Postgres(pg) => pg.autocommit(work),
+        }
+    }
+
+    /// Like `autocommit`, for a claim or an outcome: on disk before it returns.
+    fn durably<T: Send>(
+        &self,
+        work: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(conn) => {
+                let conn = Self::sqlite(conn);
+                let _durable = Durable::full(&conn)?;
+                work(&mut Lite(&conn))
+            }
+            // PostgreSQL's commits are durable unless synchronous_commit was turned off.
+            Backend::Postgres(pg) => pg.autocommit(work),
+        }
+    }
+
+    /// Runs `work` in one durable transaction that holds the write lock from its start.
+    fn transaction<T: Send>(
+        &self,
+        work: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(conn) => {
+                let conn = Self::sqlite(conn);
+                let _durable = Durable::full(&conn)?;
+                let tx = rusqlite::Transaction::new_unchecked(
+                    &conn,
+                    rusqlite::TransactionBehavior::Immediate,
+                )?;
+                let result = work(&mut Lite(&tx))?;
+                tx.commit()?;
+                Ok(result)
+            }
+            Backend::Postgres(pg) => pg.transaction(work),
+        }
     }
 
     // ----- proposals ---------------------------------------------------------------------
 
     pub fn insert_proposal(&self, row: &ProposalRow) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO proposals (id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by, as_written, access_seconds, reason, trigger)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-            params![
-                row.id, row.created_at, row.expires_at, row.requester, row.tool, row.call,
-                row.target, row.policy_version, row.binding_hash, row.state, row.approver,
-                row.decided_at, row.outcome, row.conversation, row.undo_of, row.worded_by,
-                row.as_written, row.access_seconds, row.reason, row.trigger
-            ],
-        )?;
+        self.autocommit(|db| {
+            db.exec(
+                "INSERT INTO proposals (id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by, as_written, access_seconds, reason, trigger)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                args![
+                    &row.id, row.created_at, row.expires_at, &row.requester, &row.tool, &row.call,
+                    &row.target, &row.policy_version, &row.binding_hash, &row.state, &row.approver,
+                    row.decided_at, &row.outcome, &row.conversation, &row.undo_of, &row.worded_by,
+                    &row.as_written, row.access_seconds, &row.reason, &row.trigger
+                ],
+            )
+        })?;
         Ok(())
     }
 
     pub fn proposal(&self, id: &str) -> Result<Option<ProposalRow>, StoreError> {
-        let conn = self.conn();
-        let row = conn
-            .query_row(
+        self.autocommit(|db| {
+            db.row(
                 "SELECT id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by, as_written, access_seconds, reason, trigger
                  FROM proposals WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(ProposalRow {
-                        id: r.get(0)?,
-                        created_at: r.get(1)?,
-                        expires_at: r.get(2)?,
-                        requester: r.get(3)?,
-                        tool: r.get(4)?,
-                        call: r.get(5)?,
-                        target: r.get(6)?,
-                        policy_version: r.get(7)?,
-                        binding_hash: r.get(8)?,
-                        state: r.get(9)?,
-                        approver: r.get(10)?,
-                        decided_at: r.get(11)?,
-                        outcome: r.get(12)?,
-                        conversation: r.get(13)?,
-                        undo_of: r.get(14)?,
-                        worded_by: r.get(15)?,
-                        as_written: r.get(16)?,
-                        access_seconds: r.get(17)?,
-                        reason: r.get(18)?,
-                        trigger: r.get(19)?,
-                    })
-                },
-            )
-            .optional()?;
-        Ok(row)
+                args![id],
+            )?
+            .map(|r| proposal_row(&r))
+            .transpose()
+        })
     }
 
     /// Moves a pending, unexpired proposal to `to`, recording who and when. Exactly one caller
     /// can win this for a given proposal.
     pub fn decide(&self, id: &str, to: &str, by: &str, now: i64) -> Result<Transition, StoreError> {
-        let conn = self.conn();
-        let _durable = Durable::full(&conn)?;
-        let tx = conn.unchecked_transaction()?;
-        let changed = tx.execute(
-            "UPDATE proposals SET state = ?2, approver = ?3, decided_at = ?4, owner = ?5
-             WHERE id = ?1 AND state = 'pending' AND expires_at > ?4",
-            params![id, to, by, now, self.instance],
-        )?;
-        let result = if changed == 1 {
-            Transition::Done
-        } else {
-            let current: Option<(String, i64)> = tx
-                .query_row(
-                    "SELECT state, expires_at FROM proposals WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            match current {
-                None => Transition::Missing,
-                Some((state, expires_at)) if state == "pending" && expires_at <= now => {
-                    tx.execute(
-                        "UPDATE proposals SET state = 'expired', decided_at = ?2 WHERE id = ?1 AND state = 'pending'",
-                        params![id, now],
-                    )?;
-                    Transition::Expired
-                }
-                Some((state, _)) => Transition::WrongState(state),
+        let instance = self.instance.as_str();
+        self.transaction(|db| {
+            let changed = db.exec(
+                "UPDATE proposals SET state = ?2, approver = ?3, decided_at = ?4, owner = ?5
+                 WHERE id = ?1 AND state = 'pending' AND expires_at > ?4",
+                args![id, to, by, now, instance],
+            )?;
+            if changed == 1 {
+                return Ok(Transition::Done);
             }
-        };
-        tx.commit()?;
-        Ok(result)
+            let current = db.row(
+                "SELECT state, expires_at FROM proposals WHERE id = ?1",
+                args![id],
+            )?;
+            let Some(current) = current else {
+                return Ok(Transition::Missing);
+            };
+            let state = current.text(0)?;
+            if state == "pending" && current.int(1)? <= now {
+                db.exec(
+                    "UPDATE proposals SET state = 'expired', decided_at = ?2 WHERE id = ?1 AND state = 'pending'",
+                    args![id, now],
+                )?;
+                return Ok(Transition::Expired);
+            }
+            Ok(Transition::WrongState(state))
+        })
     }
 
     /// Records how an executing proposal ended. Only an `executing` proposal can finish.
     pub fn finish(&self, id: &str, state: &str, outcome: &str) -> Result<Transition, StoreError> {
-        let changed = {
-            let conn = self.conn();
-            let _durable = Durable::full(&conn)?;
-            conn.execute(
+        let changed = self.durably(|db| {
+            db.exec(
                 "UPDATE proposals SET state = ?2, outcome = ?3 WHERE id = ?1 AND state = 'executing'",
-                params![id, state, outcome],
-            )?
-        };
+                args![id, state, outcome],
+            )
+        })?;
         Ok(if changed == 1 {
             Transition::Done
         } else {
@@ -333,46 +469,52 @@ impl Store {
 
     /// Marks that the Undo of an executed proposal was used; true for exactly one caller.
     pub fn mark_undo(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        let changed = self.conn().execute(
-            "UPDATE proposals SET undo_offered_at = ?2 WHERE id = ?1 AND state = 'executed' AND undo_offered_at IS NULL",
-            params![id, now],
-        )?;
+        let changed = self.autocommit(|db| {
+            db.exec(
+                "UPDATE proposals SET undo_offered_at = ?2 WHERE id = ?1 AND state = 'executed' AND undo_offered_at IS NULL",
+                args![id, now],
+            )
+        })?;
         Ok(changed == 1)
     }
 
     /// Makes the Undo of a proposal available again (its undo was refused by policy).
     pub fn release_undo(&self, id: &str) -> Result<(), StoreError> {
-        self.conn().execute(
-            "UPDATE proposals SET undo_offered_at = NULL WHERE id = ?1",
-            [id],
-        )?;
+        self.autocommit(|db| {
+            db.exec(
+                "UPDATE proposals SET undo_offered_at = NULL WHERE id = ?1",
+                args![id],
+            )
+        })?;
         Ok(())
     }
 
     /// Proposals left `executing` by a process whose lease has lapsed (a crash between the
     /// claim and the outcome): never this instance's, never a live one's.
     pub fn orphaned_executing(&self, now: i64) -> Result<Vec<String>, StoreError> {
-        let lease_secs = self.lease_secs();
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT id FROM proposals WHERE state = 'executing'
-             AND (owner IS NULL OR owner NOT IN (SELECT id FROM instances WHERE heartbeat_at > ?1))
-             AND (owner IS NULL OR owner != ?2)",
-        )?;
-        let rows = stmt
-            .query_map(params![now - lease_secs, self.instance], |r| r.get(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        let since = now - self.lease_secs();
+        let instance = self.instance.as_str();
+        self.autocommit(|db| {
+            db.rows(
+                "SELECT id FROM proposals WHERE state = 'executing'
+                 AND (owner IS NULL OR owner NOT IN (SELECT id FROM instances WHERE heartbeat_at > ?1))
+                 AND (owner IS NULL OR owner != ?2)",
+                args![since, instance],
+            )?
+            .iter()
+            .map(|r| r.text(0))
+            .collect()
+        })
     }
 
     /// Proposals left `executing` (a crash between the claim and the outcome).
     pub fn executing(&self) -> Result<Vec<String>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT id FROM proposals WHERE state = 'executing'")?;
-        let ids = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<Vec<String>, _>>()?;
-        Ok(ids)
+        self.autocommit(|db| {
+            db.rows("SELECT id FROM proposals WHERE state = 'executing'", &[])?
+                .iter()
+                .map(|r| r.text(0))
+                .collect()
+        })
     }
 
     /// How many proposals `requester` made since `since`.
@@ -381,22 +523,24 @@ impl Store {
         requester: &str,
         since: i64,
     ) -> Result<u32, StoreError> {
-        let n: i64 = self.conn().query_row(
-            "SELECT COUNT(*) FROM proposals WHERE requester = ?1 AND created_at >= ?2",
-            params![requester, since],
-            |r| r.get(0),
-        )?;
+        let n = self.autocommit(|db| {
+            db.count(
+                "SELECT COUNT(*) FROM proposals WHERE requester = ?1 AND created_at >= ?2",
+                args![requester, since],
+            )
+        })?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     /// How many proposals about the Okta user `target_id` were made since `since`, not counting
     /// rejected or expired ones.
     pub fn proposals_about_since(&self, target_id: &str, since: i64) -> Result<u32, StoreError> {
-        let n: i64 = self.conn().query_row(
-            "SELECT COUNT(*) FROM proposals WHERE target_id = ?1 AND created_at >= ?2 AND state NOT IN ('rejected', 'expired')",
-            params![target_id, since],
-            |r| r.get(0),
-        )?;
+        let n = self.autocommit(|db| {
+            db.count(
+                "SELECT COUNT(*) FROM proposals WHERE target_id = ?1 AND created_at >= ?2 AND state NOT IN ('rejected', 'expired')",
+                args![target_id, since],
+            )
+        })?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
@@ -405,191 +549,207 @@ impl Store {
     /// Records an inbound delivery key with what is needed to process it. Returns false when the
     /// key was seen before (a redelivery or a double click).
     pub fn remember_inbound(&self, key: &str, payload: &str, now: i64) -> Result<bool, StoreError> {
-        let inserted = self.conn().execute(
-            "INSERT OR IGNORE INTO inbound (key, received_at, payload, state, owner) VALUES (?1, ?2, ?3, 'received', ?4)",
-            params![key, now, payload, self.instance],
-        )?;
+        let instance = self.instance.as_str();
+        let inserted = self.autocommit(|db| {
+            db.exec(
+                "INSERT INTO inbound (key, received_at, payload, state, owner) VALUES (?1, ?2, ?3, 'received', ?4)
+                 ON CONFLICT DO NOTHING",
+                args![key, now, payload, instance],
+            )
+        })?;
         Ok(inserted == 1)
     }
 
     pub fn finish_inbound(&self, key: &str) -> Result<(), StoreError> {
-        self.conn()
-            .execute("UPDATE inbound SET state = 'done' WHERE key = ?1", [key])?;
+        self.set_inbound_state(key, "done")
+    }
+
+    /// Marks inbound work that crashed its task: it is never replayed.
+    pub fn fail_inbound(&self, key: &str) -> Result<(), StoreError> {
+        self.set_inbound_state(key, "failed")
+    }
+
+    fn set_inbound_state(&self, key: &str, state: &str) -> Result<(), StoreError> {
+        self.autocommit(|db| {
+            db.exec(
+                "UPDATE inbound SET state = ?2 WHERE key = ?1",
+                args![key, state],
+            )
+        })?;
         Ok(())
     }
 
     /// Forgets a dedupe key, so the same delivery may be handled again (a form submission
     /// that was answered with errors can be sent again as it is).
     pub fn forget_inbound(&self, key: &str) -> Result<(), StoreError> {
-        self.conn()
-            .execute("DELETE FROM inbound WHERE key = ?1", [key])?;
-        Ok(())
-    }
-
-    /// Marks inbound work that crashed its task: it is never replayed.
-    pub fn fail_inbound(&self, key: &str) -> Result<(), StoreError> {
-        self.conn()
-            .execute("UPDATE inbound SET state = 'failed' WHERE key = ?1", [key])?;
+        self.autocommit(|db| db.exec("DELETE FROM inbound WHERE key = ?1", args![key]))?;
         Ok(())
     }
 
     /// The state of an inbound delivery (`received`, `done`, `failed`), if it is known.
     pub fn inbound_state(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row("SELECT state FROM inbound WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()?)
+        self.autocommit(|db| {
+            db.row("SELECT state FROM inbound WHERE key = ?1", args![key])?
+                .map(|r| r.text(0))
+                .transpose()
+        })
     }
 
     /// Deletes finished inbound rows (and the message text they hold) received before
     /// `before`. Returns how many went.
     pub fn purge_inbound(&self, before: i64) -> Result<usize, StoreError> {
-        Ok(self.conn().execute(
-            "DELETE FROM inbound WHERE state IN ('done', 'failed') AND received_at < ?1",
-            [before],
-        )?)
+        let gone = self.autocommit(|db| {
+            db.exec(
+                "DELETE FROM inbound WHERE state IN ('done', 'failed') AND received_at < ?1",
+                args![before],
+            )
+        })?;
+        Ok(usize::try_from(gone).unwrap_or(usize::MAX))
     }
 
     /// Inbound work acknowledged but never finished by a process whose lease has lapsed (or
     /// by no process on record), taken over by this one: (key, payload), oldest first. Work of
     /// a live process is left alone.
     pub fn unfinished_inbound(&self, now: i64) -> Result<Vec<(String, String)>, StoreError> {
-        let lease_secs = self.lease_secs();
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT key, payload, owner FROM inbound WHERE state = 'received'
-             AND (owner IS NULL OR owner NOT IN (SELECT id FROM instances WHERE heartbeat_at > ?1))
-             AND (owner IS NULL OR owner != ?2)
-             ORDER BY received_at, key",
-        )?;
-        let found = stmt
-            .query_map(params![now - lease_secs, self.instance], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut taken = Vec::new();
-        for (key, payload, owner) in found {
-            // One process takes each: the owner it saw must still be the owner.
-            let changed = conn.execute(
-                "UPDATE inbound SET owner = ?2 WHERE key = ?1 AND state = 'received' AND owner IS ?3",
-                params![key, self.instance, owner],
+        let since = now - self.lease_secs();
+        let instance = self.instance.as_str();
+        self.autocommit(|db| {
+            let found = db.rows(
+                "SELECT key, payload, owner FROM inbound WHERE state = 'received'
+                 AND (owner IS NULL OR owner NOT IN (SELECT id FROM instances WHERE heartbeat_at > ?1))
+                 AND (owner IS NULL OR owner != ?2)
+                 ORDER BY received_at, key",
+                args![since, instance],
             )?;
-            if changed == 1 {
-                taken.push((key, payload));
+            let mut taken = Vec::new();
+            for row in found {
+                let (key, payload, owner) = (row.text(0)?, row.text(1)?, row.opt_text(2)?);
+                // One process takes each: the owner it saw must still be the owner.
+                let changed = db.exec(
+                    "UPDATE inbound SET owner = ?2 WHERE key = ?1 AND state = 'received' AND owner IS NOT DISTINCT FROM ?3",
+                    args![&key, instance, &owner],
+                )?;
+                if changed == 1 {
+                    taken.push((key, payload));
+                }
             }
-        }
-        Ok(taken)
+            Ok(taken)
+        })
     }
 
     /// Renews this instance's lease.
     pub fn heartbeat(&self, now: i64) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO instances (id, started_at, heartbeat_at) VALUES (?1, ?2, ?2)
-             ON CONFLICT(id) DO UPDATE SET heartbeat_at = ?2",
-            params![self.instance, now],
-        )?;
+        let instance = self.instance.as_str();
+        self.autocommit(|db| {
+            db.exec(
+                "INSERT INTO instances (id, started_at, heartbeat_at) VALUES (?1, ?2, ?2)
+                 ON CONFLICT (id) DO UPDATE SET heartbeat_at = ?2",
+                args![instance, now],
+            )
+        })?;
         Ok(())
     }
 
     /// Gives the lease up (a clean stop): what this instance left unfinished may be taken
     /// over at once.
     pub fn retire(&self) -> Result<(), StoreError> {
-        self.conn()
-            .execute("DELETE FROM instances WHERE id = ?1", [&self.instance])?;
+        let instance = self.instance.as_str();
+        self.autocommit(|db| db.exec("DELETE FROM instances WHERE id = ?1", args![instance]))?;
         Ok(())
     }
 
     /// Instances whose lease is live at `now`.
     pub fn live_instances(&self, now: i64) -> Result<Vec<String>, StoreError> {
-        let lease_secs = self.lease_secs();
-        let conn = self.conn();
-        let mut stmt =
-            conn.prepare("SELECT id FROM instances WHERE heartbeat_at > ?1 ORDER BY id")?;
-        let rows = stmt
-            .query_map([now - lease_secs], |r| r.get(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        let since = now - self.lease_secs();
+        self.autocommit(|db| {
+            db.rows(
+                "SELECT id FROM instances WHERE heartbeat_at > ?1 ORDER BY id",
+                args![since],
+            )?
+            .iter()
+            .map(|r| r.text(0))
+            .collect()
+        })
     }
 
     // ----- audit -------------------------------------------------------------------------
 
-    /// Appends a record to the chain: reads the head and inserts in one transaction, so
-    /// concurrent appends cannot fork the chain.
+    /// Appends a record to the chain: reads the head and inserts in one transaction that
+    /// holds the table's write lock from the start, so concurrent appends, from this process
+    /// or another replica, cannot fork the chain.
     pub fn append_audit(
         &self,
         key_id: Option<&str>,
-        link: impl FnOnce(i64, &str) -> (String, String),
+        link: impl FnOnce(i64, &str) -> (String, String) + Send,
     ) -> Result<AuditRow, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let head: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let (seq, prev_hash) = match head {
-            Some((seq, hash)) => (seq + 1, hash),
-            None => (1, GENESIS_HASH.to_string()),
-        };
-        let (record, hash) = link(seq, &prev_hash);
-        tx.execute(
-            "INSERT INTO audit (seq, record, prev_hash, hash, key_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![seq, record, prev_hash, hash, key_id],
-        )?;
-        tx.commit()?;
-        Ok(AuditRow {
-            seq,
-            record,
-            prev_hash,
-            hash,
-            key_id: key_id.map(str::to_string),
+        self.transaction(|db| {
+            if db.dialect() == Dialect::Postgres {
+                // Conflicts with itself, not with readers: appends queue, `audit verify` runs.
+                db.exec("LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE", &[])?;
+            }
+            let head = db.row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])?;
+            let (seq, prev_hash) = match head {
+                Some(row) => (row.int(0)? + 1, row.text(1)?),
+                None => (1, GENESIS_HASH.to_string()),
+            };
+            let (record, hash) = link(seq, &prev_hash);
+            db.exec(
+                "INSERT INTO audit (seq, record, prev_hash, hash, key_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                args![seq, &record, &prev_hash, &hash, key_id],
+            )?;
+            Ok(AuditRow {
+                seq,
+                record,
+                prev_hash,
+                hash,
+                key_id: key_id.map(str::to_string),
+            })
         })
     }
 
     /// Whether the chain already holds a record with this event for this proposal (merging
     /// the recovery file twice must not audit twice).
     pub fn has_audit_event(&self, proposal_id: &str, event: &str) -> Result<bool, StoreError> {
-        let n: i64 = self.conn().query_row(
-            "SELECT COUNT(*) FROM audit WHERE json_extract(record, '$.proposal_id') = ?1 AND json_extract(record, '$.event') = ?2",
-            params![proposal_id, event],
-            |r| r.get(0),
-        )?;
+        let n = self.autocommit(|db| {
+            let sql = match db.dialect() {
+                Dialect::Sqlite => "SELECT COUNT(*) FROM audit WHERE json_extract(record, '$.proposal_id') = ?1 AND json_extract(record, '$.event') = ?2",
+                Dialect::Postgres => "SELECT COUNT(*) FROM audit WHERE record::jsonb ->> 'proposal_id' = ?1 AND record::jsonb ->> 'event' = ?2",
+            };
+            db.count(sql, args![proposal_id, event])
+        })?;
         Ok(n > 0)
     }
 
     pub fn audit_rows(&self) -> Result<Vec<AuditRow>, StoreError> {
-        let conn = self.conn();
-        let mut stmt =
-            conn.prepare("SELECT seq, record, prev_hash, hash, key_id FROM audit ORDER BY seq")?;
-        let rows = stmt
-            .query_map([], |r| {
+        self.autocommit(|db| {
+            db.rows(
+                "SELECT seq, record, prev_hash, hash, key_id FROM audit ORDER BY seq",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
                 Ok(AuditRow {
-                    seq: r.get(0)?,
-                    record: r.get(1)?,
-                    prev_hash: r.get(2)?,
-                    hash: r.get(3)?,
-                    key_id: r.get(4)?,
+                    seq: r.int(0)?,
+                    record: r.text(1)?,
+                    prev_hash: r.text(2)?,
+                    hash: r.text(3)?,
+                    key_id: r.opt_text(4)?,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+            })
+            .collect()
+        })
     }
 
     // ----- help answers ------------------------------------------------------------------
 
     pub fn insert_help_answer(&self, row: &HelpAnswerRow) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT OR IGNORE INTO help_answers (channel, answer_ts, question_ts, asker, state, decided_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![row.channel, row.answer_ts, row.question_ts, row.asker, row.state, row.decided_by],
-        )?;
+        self.autocommit(|db| {
+            db.exec(
+                "INSERT INTO help_answers (channel, answer_ts, question_ts, asker, state, decided_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT DO NOTHING",
+                args![&row.channel, &row.answer_ts, &row.question_ts, &row.asker, &row.state, &row.decided_by],
+            )
+        })?;
         Ok(())
     }
 
@@ -598,23 +758,23 @@ impl Store {
         channel: &str,
         answer_ts: &str,
     ) -> Result<Option<HelpAnswerRow>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
+        self.autocommit(|db| {
+            db.row(
                 "SELECT channel, answer_ts, question_ts, asker, state, decided_by FROM help_answers WHERE channel = ?1 AND answer_ts = ?2",
-                params![channel, answer_ts],
-                |r| {
-                    Ok(HelpAnswerRow {
-                        channel: r.get(0)?,
-                        answer_ts: r.get(1)?,
-                        question_ts: r.get(2)?,
-                        asker: r.get(3)?,
-                        state: r.get(4)?,
-                        decided_by: r.get(5)?,
-                    })
-                },
-            )
-            .optional()?)
+                args![channel, answer_ts],
+            )?
+            .map(|r| {
+                Ok(HelpAnswerRow {
+                    channel: r.text(0)?,
+                    answer_ts: r.text(1)?,
+                    question_ts: r.text(2)?,
+                    asker: r.text(3)?,
+                    state: r.text(4)?,
+                    decided_by: r.opt_text(5)?,
+                })
+            })
+            .transpose()
+        })
     }
 
     /// Whether the help question at (`channel`, `question_ts`) was already answered.
@@ -623,15 +783,13 @@ impl Store {
         channel: &str,
         question_ts: &str,
     ) -> Result<bool, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT 1 FROM help_answers WHERE channel = ?1 AND question_ts = ?2 LIMIT 1",
-                params![channel, question_ts],
-                |_| Ok(()),
+        let n = self.autocommit(|db| {
+            db.count(
+                "SELECT COUNT(*) FROM help_answers WHERE channel = ?1 AND question_ts = ?2",
+                args![channel, question_ts],
             )
-            .optional()?
-            .is_some())
+        })?;
+        Ok(n > 0)
     }
 
     /// Moves a help answer from `from` to `state`; true for exactly one caller.
@@ -643,10 +801,12 @@ impl Store {
         state: &str,
         by: &str,
     ) -> Result<bool, StoreError> {
-        let changed = self.conn().execute(
-            "UPDATE help_answers SET state = ?4, decided_by = ?5 WHERE channel = ?1 AND answer_ts = ?2 AND state = ?3",
-            params![channel, answer_ts, from, state, by],
-        )?;
+        let changed = self.autocommit(|db| {
+            db.exec(
+                "UPDATE help_answers SET state = ?4, decided_by = ?5 WHERE channel = ?1 AND answer_ts = ?2 AND state = ?3",
+                args![channel, answer_ts, from, state, by],
+            )
+        })?;
         Ok(changed == 1)
     }
 
@@ -655,7 +815,7 @@ impl Store {
     /// The append-only file beside the database where writes that failed after an Okta change
     /// wait for the next start.
     pub fn recovery_path(&self) -> PathBuf {
-        PathBuf::from(format!("{}.recovery.jsonl", self.location))
+        self.recovery.clone()
     }
 
     /// Appends one line to the recovery file and syncs it to disk.
@@ -708,8 +868,34 @@ impl Store {
     /// Runs raw SQL; only tests use it, to tamper with records.
     #[doc(hidden)]
     pub fn execute_raw(&self, sql: &str) -> Result<usize, StoreError> {
-        Ok(self.conn().execute(sql, [])?)
+        let changed = self.autocommit(|db| db.exec(sql, &[]))?;
+        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
     }
+}
+
+fn proposal_row(r: &Row) -> Result<ProposalRow, StoreError> {
+    Ok(ProposalRow {
+        id: r.text(0)?,
+        created_at: r.int(1)?,
+        expires_at: r.int(2)?,
+        requester: r.text(3)?,
+        tool: r.text(4)?,
+        call: r.text(5)?,
+        target: r.text(6)?,
+        policy_version: r.text(7)?,
+        binding_hash: r.text(8)?,
+        state: r.text(9)?,
+        approver: r.opt_text(10)?,
+        decided_at: r.opt_int(11)?,
+        outcome: r.opt_text(12)?,
+        conversation: r.text(13)?,
+        undo_of: r.opt_text(14)?,
+        worded_by: r.opt_text(15)?,
+        as_written: r.opt_text(16)?,
+        access_seconds: r.opt_int(17)?,
+        reason: r.opt_text(18)?,
+        trigger: r.opt_text(19)?,
+    })
 }
 
 /// Holds `synchronous=FULL` while a claim or an outcome is written (every commit reaches the
@@ -736,6 +922,8 @@ impl Drop for Durable<'_> {
 /// The `prev_hash` of the first audit record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+// What both backends share is tested on both, in tests/suite/store_backends.rs; what is
+// SQLite's alone is tested here.
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -765,40 +953,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_proposal_is_decided_once_and_expires() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db")).unwrap();
-        store.insert_proposal(&row("p1", 200)).unwrap();
-        assert_eq!(
-            store.decide("p1", "executing", "U2", 150).unwrap(),
-            Transition::Done
-        );
-        assert_eq!(
-            store.decide("p1", "executing", "U2", 150).unwrap(),
-            Transition::WrongState("executing".into())
-        );
-        assert_eq!(
-            store.finish("p1", "executed", "{}").unwrap(),
-            Transition::Done
-        );
-        assert_eq!(
-            store.finish("p1", "executed", "{}").unwrap(),
-            Transition::WrongState("executed".into())
-        );
-        store.insert_proposal(&row("p2", 200)).unwrap();
-        assert_eq!(
-            store.decide("p2", "executing", "U2", 200).unwrap(),
-            Transition::Expired
-        );
-        assert_eq!(store.proposal("p2").unwrap().unwrap().state, "expired");
-        assert_eq!(
-            store.decide("nope", "executing", "U2", 1).unwrap(),
-            Transition::Missing
-        );
-        assert_eq!(store.proposals_about_since("00u1", 0).unwrap(), 1);
-    }
-
     /// The claim and the outcome reach the disk before they return: a trigger records the
     /// `synchronous` level each write ran under (2 = FULL), and the ack path's level after.
     #[test]
@@ -815,7 +969,7 @@ mod tests {
         store.decide("p1", "executing", "U2", 150).unwrap();
         store.finish("p1", "executed", "{}").unwrap();
         let levels: Vec<(String, i64)> = {
-            let conn = store.conn();
+            let conn = store.sqlite_conn();
             let mut stmt = conn.prepare("SELECT what, level FROM sync_log").unwrap();
             let rows = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -829,99 +983,10 @@ mod tests {
             vec![("executing".to_string(), 2), ("executed".to_string(), 2)]
         );
         let after: i64 = store
-            .conn()
+            .sqlite_conn()
             .pragma_query_value(None, "synchronous", |r| r.get(0))
             .unwrap();
         assert_eq!(after, 1, "NORMAL again for the inbound inserts");
-    }
-
-    #[test]
-    fn inbound_keys_survive_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
-        {
-            let store = Store::open(&path).unwrap();
-            assert!(store.remember_inbound("ev1", "{}", 1).unwrap());
-            assert!(!store.remember_inbound("ev1", "{}", 2).unwrap());
-        }
-        let store = Store::open(&path).unwrap();
-        assert!(!store.remember_inbound("ev1", "{}", 3).unwrap());
-        assert_eq!(store.unfinished_inbound(3).unwrap().len(), 1);
-        store.finish_inbound("ev1").unwrap();
-        assert!(store.unfinished_inbound(3).unwrap().is_empty());
-    }
-
-    #[test]
-    fn only_work_of_a_process_whose_lease_lapsed_is_taken_over() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
-        let a = Store::open(&path).unwrap();
-        let b = Store::open(&path).unwrap();
-        let c = Store::open(&path).unwrap();
-        a.heartbeat(100).unwrap();
-        b.heartbeat(100).unwrap();
-        c.heartbeat(100).unwrap();
-        a.remember_inbound("ev-a", "{}", 100).unwrap();
-        a.insert_proposal(&row("pa", 10_000)).unwrap();
-        a.decide("pa", "executing", "U2", 100).unwrap();
-        // A is alive: nobody touches its work, and it does not take its own either.
-        assert!(b.unfinished_inbound(110).unwrap().is_empty());
-        assert!(b.orphaned_executing(110).unwrap().is_empty());
-        assert!(a.unfinished_inbound(110).unwrap().is_empty());
-        // A stops heartbeating: after the lease, exactly one of B and C takes its delivery.
-        b.heartbeat(200).unwrap();
-        c.heartbeat(200).unwrap();
-        assert_eq!(b.orphaned_executing(200).unwrap(), vec!["pa".to_string()]);
-        let taken_b = b.unfinished_inbound(200).unwrap();
-        let taken_c = c.unfinished_inbound(200).unwrap();
-        assert_eq!(taken_b.len() + taken_c.len(), 1);
-        // A clean stop gives the lease up at once.
-        b.remember_inbound("ev-b", "{}", 200).unwrap();
-        b.retire().unwrap();
-        let taken = c.unfinished_inbound(201).unwrap();
-        assert!(taken.iter().any(|(key, _)| key == "ev-b"), "{taken:?}");
-        assert_eq!(
-            c.live_instances(201).unwrap(),
-            vec![c.instance().to_string()]
-        );
-    }
-
-    #[test]
-    fn finished_inbound_text_is_deleted_after_the_retention_and_failed_work_stays_put() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db")).unwrap();
-        store
-            .remember_inbound("old-done", "{\"text\":\"reset my pw\"}", 100)
-            .unwrap();
-        store.finish_inbound("old-done").unwrap();
-        store.remember_inbound("old-pending", "{}", 100).unwrap();
-        store.remember_inbound("old-failed", "{}", 100).unwrap();
-        store.fail_inbound("old-failed").unwrap();
-        store.remember_inbound("new-done", "{}", 10_000).unwrap();
-        store.finish_inbound("new-done").unwrap();
-        assert_eq!(store.purge_inbound(1_000).unwrap(), 2);
-        assert_eq!(store.inbound_state("old-done").unwrap(), None);
-        assert_eq!(store.inbound_state("old-failed").unwrap(), None);
-        assert_eq!(
-            store.inbound_state("new-done").unwrap().as_deref(),
-            Some("done")
-        );
-        // Unfinished work is never purged, and failed work is never resumed.
-        assert_eq!(
-            store.inbound_state("old-pending").unwrap().as_deref(),
-            Some("received")
-        );
-        store.remember_inbound("crashed", "{}", 10_000).unwrap();
-        store.fail_inbound("crashed").unwrap();
-        // (Read by another handle: a process never resumes its own work in flight.)
-        let other = Store::open(&dir.path().join("s.db")).unwrap();
-        let unfinished: Vec<String> = other
-            .unfinished_inbound(10_001)
-            .unwrap()
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        assert_eq!(unfinished, vec!["old-pending".to_string()]);
     }
 
     #[test]
@@ -959,5 +1024,12 @@ mod tests {
         assert_eq!(sqlite_path("x.db").unwrap(), PathBuf::from("x.db"));
         assert!(sqlite_path("postgres://db/okta").is_err());
         assert!(sqlite_path("sqlite::memory:").is_err());
+        assert_eq!(
+            database_kind("postgresql://okta:s3cret@db.internal/okta?sslmode=require").unwrap(),
+            DatabaseKind::Postgres("postgres://okta@db.internal:5432/okta".into())
+        );
+        let err = database_kind("postgres://okta:s3cret@db.internal").unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        assert!(database_kind("mysql://db/okta").is_err());
     }
 }

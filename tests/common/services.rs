@@ -87,3 +87,96 @@ impl Drop for TinyProxy {
         let _ = self.child.wait();
     }
 }
+
+/// The PostgreSQL server the tests create their databases on (`.ci/run` starts one, see
+/// `.ci/postgres`), or `None` when the test may be skipped.
+pub fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var("OKTA_AGENT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty());
+    if url.is_none() {
+        let required = std::env::var("OKTA_AGENT_TEST_SERVICES").is_ok_and(|v| v == "required");
+        assert!(!required, "OKTA_AGENT_TEST_POSTGRES_URL is not set, and OKTA_AGENT_TEST_SERVICES=required: start a server with `eval \"$(bash .ci/postgres start)\"` (.ci/run does)");
+        eprintln!("SKIPPED on PostgreSQL: OKTA_AGENT_TEST_POSTGRES_URL is not set; `eval \"$(bash .ci/postgres start)\"` starts a server on loopback (.ci/run does)");
+    }
+    url
+}
+
+/// A fresh, empty database for one test: a SQLite file in a temporary directory, or a
+/// PostgreSQL database created for the test and dropped after it.
+pub enum TestDatabase {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin: String, name: String },
+}
+
+impl TestDatabase {
+    pub fn sqlite() -> Self {
+        Self::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    /// `None` when no PostgreSQL server is configured (see [`postgres_admin_url`]).
+    pub fn postgres() -> Option<Self> {
+        let admin = postgres_admin_url()?;
+        let name = format!("okta_test_{}", uuid::Uuid::new_v4().simple());
+        admin_sql(&admin, format!("CREATE DATABASE {name}"));
+        Some(Self::Postgres { admin, name })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres { .. })
+    }
+
+    /// The `DATABASE_URL` for this database.
+    pub fn url(&self) -> String {
+        match self {
+            Self::Sqlite(dir) => format!("sqlite://{}", dir.path().join("okta-agent.db").display()),
+            Self::Postgres { admin, name } => {
+                let (server, _) = admin.rsplit_once('/').unwrap();
+                format!("{server}/{name}")
+            }
+        }
+    }
+
+    /// A new handle on the database, as another process would open it.
+    pub fn open(&self) -> okta_agent::store::Store {
+        okta_agent::store::Store::open_url(&self.url()).unwrap()
+    }
+
+    /// Runs SQL on the database directly, around the store (to age, break or inspect it).
+    pub fn sql(&self, sql: &str) {
+        match self {
+            Self::Sqlite(_) => {
+                self.open().execute_raw(sql).unwrap();
+            }
+            Self::Postgres { .. } => admin_sql(&self.url(), sql.to_string()),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Self::Postgres { admin, name } = self {
+            let (admin, sql) = (admin.clone(), format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            // Best effort: a failed drop leaves a database on a throwaway server.
+            let _ = std::thread::spawn(move || {
+                if let Ok(mut client) = postgres::Client::connect(&admin, postgres::NoTls) {
+                    let _ = client.batch_execute(&sql);
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// Runs SQL through a connection of its own, on a thread of its own (the synchronous client
+/// cannot run on an async test's runtime thread).
+pub fn admin_sql(url: &str, sql: String) {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
+        client.batch_execute(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    })
+    .join()
+    .unwrap();
+}

@@ -140,10 +140,14 @@ async fn check_passes_then_names_what_is_wrong() {
         "{text}"
     );
     assert_eq!(ok.status.code(), Some(1));
-    // Five Okta lines (with its proxy), then the policy, planner and audit key lines.
+    // Five Okta lines (with its proxy), then the policy, planner, audit key and database lines.
     assert_eq!(
         text.lines().filter(|l| l.starts_with('✓')).count(),
-        8,
+        9,
+        "{text}"
+    );
+    assert!(
+        text.contains("✓ Database: SQLite file okta-agent.db will be made on first start"),
         "{text}"
     );
     assert!(

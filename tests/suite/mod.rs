@@ -23,4 +23,5 @@ mod reactions_e2e;
 mod replicas_e2e;
 mod slack_e2e;
 mod slack_trust;
+mod store_backends;
 mod trust_boundary;

@@ -1,0 +1,354 @@
+//! PostgreSQL for several replicas on several hosts: one connection per process (reconnected
+//! when the server drops it), TLS through rustls when the server offers it, and versioned
+//! migrations applied at start under an advisory lock, so replicas starting together migrate
+//! once. The store's interface is synchronous, so each call runs the synchronous `postgres`
+//! client on a scoped thread when it is made from inside the async runtime (the client blocks
+//! on a runtime of its own, which tokio forbids on its worker threads).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use postgres::types::{IsNull, ToSql, Type};
+use postgres::GenericClient;
+
+use super::sql::{Cell, Dialect, Param, Row, Sql};
+use super::StoreError;
+
+/// Migration `n` (1-based) takes the PostgreSQL schema from version `n - 1` to `n`. The first
+/// creates the schema SQLite reached in six steps.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/postgres/0001_initial.sql")];
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The advisory lock every migrating process takes ("okta" in ASCII), so two replicas starting
+/// at once do not both migrate.
+const MIGRATION_LOCK: i64 = 0x6f6b_7461;
+
+/// How long a connection attempt may take, unless the URL says (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct Postgres {
+    config: postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    client: Mutex<Option<postgres::Client>>,
+    /// The URL without its password, for messages.
+    shown: String,
+}
+
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Postgres")
+            .field("database", &self.shown)
+            .finish()
+    }
+}
+
+/// Whether a `DATABASE_URL` names PostgreSQL.
+pub fn is_postgres_url(url: &str) -> bool {
+    let url = url.trim();
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Parses a PostgreSQL URL; the error never repeats the URL (it may hold a password).
+pub fn parse_url(url: &str) -> Result<postgres::Config, StoreError> {
+    let mut config: postgres::Config = url
+        .trim()
+        .parse()
+        .map_err(|e: postgres::Error| StoreError::BadPostgresUrl(e.to_string()))?;
+    if config.get_dbname().is_none() {
+        return Err(StoreError::BadPostgresUrl(
+            "it names no database; end it with /DATABASE".into(),
+        ));
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("okta-agent");
+    }
+    Ok(config)
+}
+
+/// `postgres://user@host:port/db`: what a message may show of a URL.
+pub fn shown_url(config: &postgres::Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|host| match host {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "postgres://{}@{host}:{port}/{}",
+        config.get_user().unwrap_or(""),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+/// What went wrong, in full: the driver's own message for a server error is just "db error",
+/// with the server's words one level down.
+pub fn detail(error: &postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        let mut text = format!("{}: {}", db.severity(), db.message());
+        if let Some(detail) = db.detail() {
+            text.push_str(&format!(" ({detail})"));
+        }
+        if let Some(hint) = db.hint() {
+            text.push_str(&format!("; hint: {hint}"));
+        }
+        return text;
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+impl Postgres {
+    /// Connects and brings the schema up to date.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let store = Self::unopened(url)?;
+        let shown = store.shown.clone();
+        store.run(|client| migrate(client, &shown))?;
+        Ok(store)
+    }
+
+    fn unopened(url: &str) -> Result<Self, StoreError> {
+        let config = parse_url(url)?;
+        let shown = shown_url(&config);
+        Ok(Self {
+            tls: tls_connector(),
+            config,
+            client: Mutex::new(None),
+            shown,
+        })
+    }
+
+    /// Connects and reads the schema version (0 for an empty database), changing nothing.
+    pub fn probe(url: &str) -> Result<(String, i64), StoreError> {
+        let store = Self::unopened(url)?;
+        let found = store.run(|client| {
+            let exists: bool = client
+                .query_one("SELECT to_regclass('okta_agent_schema') IS NOT NULL", &[])?
+                .try_get(0)?;
+            if !exists {
+                return Ok(0);
+            }
+            Ok(client
+                .query_one("SELECT COALESCE(MAX(version), 0) FROM okta_agent_schema", &[])?
+                .try_get(0)?)
+        })?;
+        Ok((store.shown.clone(), found))
+    }
+
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Runs `work` on this process's connection (connecting first when there is none, or the
+    /// server closed it). Called from the async runtime, the work runs on a scoped thread.
+    pub fn run<T: Send>(
+        &self,
+        work: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        let call = || {
+            // A panic while holding the lock leaves at worst a transaction the server rolls
+            // back when the connection is dropped, so a poisoned lock is still safe to use.
+            let mut slot = self
+                .client
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let client = match slot.take() {
+                Some(client) if !client.is_closed() => client,
+                _ => self
+                    .config
+                    .connect(self.tls.clone())
+                    .map_err(|e| StoreError::Postgres {
+                        database: self.shown.clone(),
+                        source: e,
+                    })?,
+            };
+            let client = slot.insert(client);
+            work(client)
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return call();
+        }
+        std::thread::scope(|scope| match scope.spawn(call).join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        })
+    }
+
+    /// Runs `work` in one transaction, committed when it returns `Ok`.
+    pub fn transaction<T: Send>(
+        &self,
+        work: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        self.run(|client| {
+            let mut tx = client.transaction()?;
+            let result = work(&mut Pg(&mut tx))?;
+            tx.commit()?;
+            Ok(result)
+        })
+    }
+
+    /// Runs `work` outside a transaction (each statement commits on its own).
+    pub fn autocommit<T: Send>(
+        &self,
+        work: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        self.run(|client| work(&mut Pg(client)))
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // The client owns a runtime, and dropping one on an async worker thread panics.
+        let client = self
+            .client
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if client.is_some() && tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|scope| {
+                scope.spawn(move || drop(client));
+            });
+        }
+    }
+}
+
+fn migrate(client: &mut postgres::Client, shown: &str) -> Result<(), StoreError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS okta_agent_schema (version BIGINT NOT NULL)")?;
+    let found: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM okta_agent_schema",
+            &[],
+        )?
+        .try_get(0)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: shown.to_string(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for version in found + 1..=SCHEMA_VERSION {
+        tx.batch_execute(MIGRATIONS[(version - 1) as usize])?;
+        tx.execute(
+            "INSERT INTO okta_agent_schema (version) VALUES ($1)",
+            &[&version],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// TLS with the system's roots, used when the server offers it (`sslmode=prefer`, the
+/// default) or the URL demands it (`sslmode=require`).
+fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(found.certs);
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(Arc::new(roots))
+        .with_no_client_auth();
+    tokio_postgres_rustls::MakeRustlsConnect::new(config)
+}
+
+/// A PostgreSQL connection or transaction, as the store's SQL surface.
+struct Pg<'c, C: GenericClient>(&'c mut C);
+
+impl<C: GenericClient> Sql for Pg<'_, C> {
+    fn exec(&mut self, sql: &str, args: &[Param<'_>]) -> Result<u64, StoreError> {
+        let params: Vec<&(dyn ToSql + Sync)> =
+            args.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        // Without parameters the statement is taken as written (raw SQL may hold a `?1`
+        // inside a literal).
+        if args.is_empty() {
+            return Ok(self.0.execute(sql, &[])?);
+        }
+        Ok(self
+            .0
+            .execute(super::sql::numbered_params(sql).as_str(), &params)?)
+    }
+
+    fn rows(&mut self, sql: &str, args: &[Param<'_>]) -> Result<Vec<Row>, StoreError> {
+        let params: Vec<&(dyn ToSql + Sync)> =
+            args.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let rows = self
+            .0
+            .query(super::sql::numbered_params(sql).as_str(), &params)?;
+        rows.iter().map(row_of).collect()
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+}
+
+fn row_of(row: &postgres::Row) -> Result<Row, StoreError> {
+    let mut cells = Vec::with_capacity(row.len());
+    for (index, column) in row.columns().iter().enumerate() {
+        let ty = column.type_();
+        let cell = if *ty == Type::INT8 {
+            row.try_get::<_, Option<i64>>(index)?.map(Cell::Int)
+        } else if *ty == Type::INT4 {
+            row.try_get::<_, Option<i32>>(index)?
+                .map(|v| Cell::Int(v.into()))
+        } else if *ty == Type::INT2 {
+            row.try_get::<_, Option<i16>>(index)?
+                .map(|v| Cell::Int(v.into()))
+        } else if *ty == Type::BOOL {
+            row.try_get::<_, Option<bool>>(index)?
+                .map(|v| Cell::Int(v.into()))
+        } else if [Type::TEXT, Type::VARCHAR, Type::NAME, Type::BPCHAR].contains(ty) {
+            row.try_get::<_, Option<String>>(index)?.map(Cell::Text)
+        } else {
+            return Err(StoreError::Corrupt(format!(
+                "column {} has type {ty}, which the store does not read",
+                column.name()
+            )));
+        };
+        cells.push(cell.unwrap_or(Cell::Null));
+    }
+    Ok(Row(cells))
+}
+
+impl ToSql for Param<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match *self {
+            Param::Int(value) => value.to_sql(ty, out),
+            Param::Text(value) => value.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        <Option<i64> as ToSql>::accepts(ty) || <Option<&str> as ToSql>::accepts(ty)
+    }
+
+    // Checked per value, not per type: an integer must never be written into a text column
+    // (or the reverse) just because the other variant would fit.
+    fn to_sql_checked(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match *self {
+            Param::Int(value) => value.to_sql_checked(ty, out),
+            Param::Text(value) => value.to_sql_checked(ty, out),
+        }
+    }
+}
