@@ -950,8 +950,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("OKTA_AGENT_AUDIT_KEY_FILE"), "{err}");
-        assert!(err.contains("postgres://okta@db.internal:5432/okta"), "{err}");
-        assert!(!err.contains("hunter2"), "the password is never shown: {err}");
+        assert!(
+            err.contains("postgres://okta@db.internal:5432/okta"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("hunter2"),
+            "the password is never shown: {err}"
+        );
         let s = load(
             &[
                 ("DATABASE_URL", postgres),

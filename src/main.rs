@@ -427,7 +427,9 @@ fn open_store(settings: &Settings) -> Result<okta_agent::store::Store> {
             }
             Ok(okta_agent::store::Store::open(&path)?)
         }
-        okta_agent::store::DatabaseKind::Postgres(_) => Ok(okta_agent::store::Store::open_url(&url)?),
+        okta_agent::store::DatabaseKind::Postgres(_) => {
+            Ok(okta_agent::store::Store::open_url(&url)?)
+        }
     }
 }
 

@@ -47,7 +47,11 @@ pub enum StoreError {
         source: ::postgres::Error,
     },
     #[error("the database {path} was written by a newer okta-agent (schema {found}, this build knows {known}); upgrade okta-agent")]
-    TooNew { path: String, found: i64, known: i64 },
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("database error: {}", postgres::detail(.0))]
@@ -207,17 +211,22 @@ pub fn describe(url: &str) -> Result<String, StoreError> {
                 ));
             }
             let shown = path.display().to_string();
-            let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .map_err(|source| StoreError::Open {
-                    path: shown.clone(),
-                    source,
-                })?;
+            let conn =
+                Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .map_err(|source| StoreError::Open {
+                        path: shown.clone(),
+                        source,
+                    })?;
             let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
             (format!("SQLite file {shown}"), found, SCHEMA_VERSION)
         }
         DatabaseKind::Postgres(_) => {
             let (shown, found) = postgres::Postgres::probe(url)?;
-            (format!("PostgreSQL {shown}"), found, postgres::SCHEMA_VERSION)
+            (
+                format!("PostgreSQL {shown}"),
+                found,
+                postgres::SCHEMA_VERSION,
+            )
         }
     };
     if found > known {

@@ -141,7 +141,10 @@ impl Postgres {
                 return Ok(0);
             }
             Ok(client
-                .query_one("SELECT COALESCE(MAX(version), 0) FROM okta_agent_schema", &[])?
+                .query_one(
+                    "SELECT COALESCE(MAX(version), 0) FROM okta_agent_schema",
+                    &[],
+                )?
                 .try_get(0)?)
         })?;
         Ok((store.shown.clone(), found))

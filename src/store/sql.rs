@@ -170,10 +170,11 @@ impl Sql for Lite<'_> {
                 cells.push(match row.get_ref(index)? {
                     ValueRef::Null => Cell::Null,
                     ValueRef::Integer(value) => Cell::Int(value),
-                    ValueRef::Text(bytes) => Cell::Text(
-                        String::from_utf8(bytes.to_vec())
-                            .map_err(|_| StoreError::Corrupt(format!("column {index} is not UTF-8")))?,
-                    ),
+                    ValueRef::Text(bytes) => {
+                        Cell::Text(String::from_utf8(bytes.to_vec()).map_err(|_| {
+                            StoreError::Corrupt(format!("column {index} is not UTF-8"))
+                        })?)
+                    }
                     ValueRef::Real(_) | ValueRef::Blob(_) => {
                         return Err(StoreError::Corrupt(format!(
                             "column {index} is neither a number nor text"
@@ -225,7 +226,11 @@ mod tests {
         let mut sql = Lite(&conn);
         sql.exec("CREATE TABLE t (a INTEGER, b TEXT)", &[]).unwrap();
         let none: Option<&str> = None;
-        assert_eq!(sql.exec("INSERT INTO t VALUES (?1, ?2)", args![7, none]).unwrap(), 1);
+        assert_eq!(
+            sql.exec("INSERT INTO t VALUES (?1, ?2)", args![7, none])
+                .unwrap(),
+            1
+        );
         let row = sql.row("SELECT a, b FROM t", &[]).unwrap().unwrap();
         assert_eq!((row.int(0).unwrap(), row.opt_text(1).unwrap()), (7, None));
         assert!(row.text(0).is_err(), "a number is not text");

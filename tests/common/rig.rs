@@ -8,6 +8,7 @@ use std::process::Stdio;
 use serde_json::Value;
 
 use super::fake_slack::{self, click, envelope_id, event_envelope, mention, wait_until, FakeSlack};
+use super::services::TestDatabase;
 use super::Harness;
 
 pub const CHANNEL: &str = "C0HELPDESK";
@@ -24,6 +25,8 @@ pub struct Rig {
     pub env: Vec<(String, String)>,
     /// More `okta-agent run` processes on the same database (replicas).
     pub replicas: Vec<tokio::process::Child>,
+    /// A PostgreSQL database; `None` is the SQLite file `okta-agent.db` in `dir`.
+    pub postgres: Option<TestDatabase>,
 }
 
 impl Rig {
@@ -48,6 +51,22 @@ impl Rig {
     }
 
     async fn with_full_config(slack_extra: &str, knowledge_extra: &str, tail: &str) -> Self {
+        Self::on_database(slack_extra, knowledge_extra, tail, None).await
+    }
+
+    /// A rig with automations rules on `database` (a SQLite rig when it is not PostgreSQL).
+    /// Every process shares one audit key file, as replicas must.
+    pub async fn with_automations_on(rules: &str, database: TestDatabase) -> Self {
+        let postgres = database.is_postgres().then_some(database);
+        Self::on_database("", "reload_seconds = 1\n", rules, postgres).await
+    }
+
+    async fn on_database(
+        slack_extra: &str,
+        knowledge_extra: &str,
+        tail: &str,
+        postgres: Option<TestDatabase>,
+    ) -> Self {
         let harness = Harness::demo().await;
         let fake = FakeSlack::start().await;
         let dir = tempfile::tempdir().unwrap();
@@ -73,7 +92,16 @@ impl Rig {
             starts: 0,
             env: Vec::new(),
             replicas: Vec::new(),
+            postgres,
         };
+        if rig.postgres.is_some() {
+            let key = rig.dir.path().join("audit.key");
+            okta_agent::audit::AuditKeys::add_key(&key).unwrap();
+            rig.env.push((
+                "OKTA_AGENT_AUDIT_KEY_FILE".into(),
+                key.display().to_string(),
+            ));
+        }
         rig.start().await;
         rig
     }
@@ -112,13 +140,7 @@ impl Rig {
             .env("OKTA_CLIENT_ID", &self.harness.client_id)
             .env("OKTA_PRIVATE_KEY_FILE", self.dir.path().join("okta.pem"))
             .env("OKTA_AGENT_CONFIG", self.dir.path().join("okta-agent.toml"))
-            .env(
-                "DATABASE_URL",
-                format!(
-                    "sqlite://{}",
-                    self.dir.path().join("okta-agent.db").display()
-                ),
-            )
+            .env("DATABASE_URL", self.database_url())
             .env("RUST_LOG", "info")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
@@ -132,6 +154,22 @@ impl Rig {
         })
         .await;
         child
+    }
+
+    /// The `DATABASE_URL` every process of the rig uses.
+    pub fn database_url(&self) -> String {
+        match &self.postgres {
+            Some(database) => database.url(),
+            None => format!(
+                "sqlite://{}",
+                self.dir.path().join("okta-agent.db").display()
+            ),
+        }
+    }
+
+    /// A handle on the rig's database, as one more process would open it.
+    pub fn store(&self) -> okta_agent::store::Store {
+        okta_agent::store::Store::open_url(&self.database_url()).unwrap()
     }
 
     /// SIGTERM, then the exit status.
@@ -160,7 +198,7 @@ impl Rig {
 
     /// What the app recorded for event `event_id`: `None` when it was not work at all.
     pub fn inbound_state(&self, event_id: &str) -> Option<String> {
-        okta_agent::store::Store::open(&self.dir.path().join("okta-agent.db"))
+        okta_agent::store::Store::open_url(&self.database_url())
             .ok()
             .and_then(|s| s.inbound_state(&format!("event:{event_id}")).ok().flatten())
     }

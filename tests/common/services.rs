@@ -156,7 +156,10 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Self::Postgres { admin, name } = self {
-            let (admin, sql) = (admin.clone(), format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            let (admin, sql) = (
+                admin.clone(),
+                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
             // Best effort: a failed drop leaves a database on a throwaway server.
             let _ = std::thread::spawn(move || {
                 if let Ok(mut client) = postgres::Client::connect(&admin, postgres::NoTls) {
@@ -175,7 +178,9 @@ pub fn admin_sql(url: &str, sql: String) {
     std::thread::spawn(move || {
         let mut client = postgres::Client::connect(&url, postgres::NoTls)
             .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
-        client.batch_execute(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        client
+            .batch_execute(&sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
     })
     .join()
     .unwrap();

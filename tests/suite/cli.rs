@@ -187,3 +187,45 @@ async fn check_passes_then_names_what_is_wrong() {
         "{err}"
     );
 }
+
+/// `audit verify` on PostgreSQL: without a key of its own it says which setting to make (and
+/// never shows the password); with one it verifies an empty chain without a SQLite file.
+#[test]
+fn audit_verify_on_postgres_needs_the_shared_key_and_never_shows_the_password() {
+    let Some(database) = crate::common::services::TestDatabase::postgres() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |key: Option<&std::path::Path>| {
+        let mut command = bin();
+        command
+            .env_clear()
+            .current_dir(dir.path())
+            .env("DATABASE_URL", database.url())
+            .args(["audit", "verify"]);
+        if let Some(key) = key {
+            command.env("OKTA_AGENT_AUDIT_KEY_FILE", key);
+        }
+        command.output().unwrap()
+    };
+    let out = run(None);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("OKTA_AGENT_AUDIT_KEY_FILE"), "{text}");
+    assert!(text.contains("postgres://okta_agent@127.0.0.1:"), "{text}");
+    assert!(!text.contains("ci-only-not-a-secret"), "{text}");
+    let key = dir.path().join("audit.key");
+    okta_agent::audit::AuditKeys::add_key(&key).unwrap();
+    let out = run(Some(&key));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("audit chain intact: 0 record(s)"), "{text}");
+    assert!(
+        !dir.path().join("okta-agent.db").exists(),
+        "no SQLite file on the side"
+    );
+}

@@ -1,6 +1,6 @@
-//! Three `okta-agent run` processes on one store and one Slack app, as Slack really delivers:
-//! every envelope on two connections of different processes, then redelivered; double clicks
-//! spread over the processes; one process killed with SIGKILL in the middle of an approval.
+//! Three `okta-agent run` processes on one store (a SQLite file, and PostgreSQL) and one Slack
+//! app, as Slack really delivers: every envelope on two connections of different processes,
+//! then redelivered; double clicks spread over the processes; one process killed with SIGKILL in the middle of an approval.
 //! Every approved action reaches Okta exactly once, no request gets two cards, the killed
 //! process's claim is settled by another once its lease lapses, and the audit chain verifies.
 
@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::common::fake_slack::{click, envelope_id, event_envelope, mention, wait_until};
 use crate::common::rig::{cards, Rig, CHANNEL};
+use crate::common::services::TestDatabase;
 
 fn card_in(rig: &Rig, thread_ts: &str) -> Vec<Value> {
     cards(&rig.fake)
@@ -28,8 +29,19 @@ fn proposal_of(card: &Value) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_replicas_execute_every_approval_exactly_once() {
-    let mut rig = Rig::with_automations("[store]\nlease_seconds = 3\n").await;
+async fn three_replicas_on_sqlite_execute_every_approval_exactly_once() {
+    three_replicas_execute_every_approval_exactly_once(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_on_postgres_execute_every_approval_exactly_once() {
+    if let Some(database) = TestDatabase::postgres() {
+        three_replicas_execute_every_approval_exactly_once(database).await;
+    }
+}
+
+async fn three_replicas_execute_every_approval_exactly_once(database: TestDatabase) {
+    let mut rig = Rig::with_automations_on("[store]\nlease_seconds = 3\n", database).await;
     rig.start_replica().await;
     rig.start_replica().await;
     let fake = rig.fake.clone();
@@ -116,7 +128,7 @@ async fn three_replicas_execute_every_approval_exactly_once() {
     rig.until_mutations(4).await;
     rig.kill_replica(0).await;
     // Its lease lapses (3 s) and a live process settles the claim as unknown: never retried.
-    let db = okta_agent::store::Store::open(&rig.dir.path().join("okta-agent.db")).unwrap();
+    let db = rig.store();
     let mut state = String::new();
     for _ in 0..300 {
         state = db
@@ -152,19 +164,20 @@ async fn three_replicas_execute_every_approval_exactly_once() {
         .args(["audit", "verify"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(
-            "DATABASE_URL",
-            format!(
-                "sqlite://{}",
-                rig.dir.path().join("okta-agent.db").display()
-            ),
-        )
+        .env("DATABASE_URL", rig.database_url())
+        .envs(rig.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .output()
         .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
+        "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    let records = rig.store().audit_rows().unwrap().len();
+    assert!(records >= 12, "requests, approvals and outcomes: {records}");
+    assert!(
+        stdout.contains(&format!("audit chain intact: {records} record(s)")),
+        "{stdout}"
     );
 }

@@ -125,7 +125,10 @@ fn a_proposal_is_decided_once_and_expires(db: TestDatabase) {
     assert_eq!(store.proposals_about_since("00u1", 0).unwrap(), 1);
     assert_eq!(store.proposals_by_requester_since("U1", 100).unwrap(), 2);
     assert!(store.mark_undo("p1", 300).unwrap());
-    assert!(!store.mark_undo("p1", 301).unwrap(), "an undo is offered once");
+    assert!(
+        !store.mark_undo("p1", 301).unwrap(),
+        "an undo is offered once"
+    );
     assert!(
         store.insert_proposal(&proposal("p1", 200)).is_err(),
         "a proposal id is never reused"
@@ -163,9 +166,15 @@ fn a_delivery_is_remembered_once_across_replicas(db: TestDatabase) {
     // It survives reopening, as a redelivery after a restart finds it.
     let store = db.open();
     assert!(!store.remember_inbound("Ev-1", "{}", 200).unwrap());
-    assert_eq!(store.inbound_state("Ev-1").unwrap().as_deref(), Some("received"));
+    assert_eq!(
+        store.inbound_state("Ev-1").unwrap().as_deref(),
+        Some("received")
+    );
     store.finish_inbound("Ev-1").unwrap();
-    assert_eq!(store.inbound_state("Ev-1").unwrap().as_deref(), Some("done"));
+    assert_eq!(
+        store.inbound_state("Ev-1").unwrap().as_deref(),
+        Some("done")
+    );
     store.forget_inbound("Ev-1").unwrap();
     assert!(store.remember_inbound("Ev-1", "{}", 300).unwrap());
 }
@@ -199,7 +208,10 @@ fn only_a_lapsed_lease_s_work_is_taken_over_and_by_one_replica(db: TestDatabase)
     b.retire().unwrap();
     let taken = c.unfinished_inbound(201).unwrap();
     assert!(taken.iter().any(|(key, _)| key == "ev-b"), "{taken:?}");
-    assert_eq!(c.live_instances(201).unwrap(), vec![c.instance().to_string()]);
+    assert_eq!(
+        c.live_instances(201).unwrap(),
+        vec![c.instance().to_string()]
+    );
 }
 
 fn finished_inbound_is_purged_and_failed_work_is_never_resumed(db: TestDatabase) {
@@ -257,7 +269,11 @@ fn concurrent_audit_appends_from_replicas_make_one_chain(db: TestDatabase) {
     };
     let mut seqs: Vec<i64> = appended.into_iter().flatten().collect();
     seqs.sort_unstable();
-    assert_eq!(seqs, (1..=100).collect::<Vec<i64>>(), "one sequence, no gaps");
+    assert_eq!(
+        seqs,
+        (1..=100).collect::<Vec<i64>>(),
+        "one sequence, no gaps"
+    );
     let store = db.open();
     let head = audit::verify(&store, &keys).unwrap();
     assert_eq!((head.count, head.unsigned), (100, 0));
@@ -327,11 +343,11 @@ fn jobs_are_claimed_once_and_a_lapsed_lease_is_taken_over(db: TestDatabase) {
     assert!(store.claim_job(&id, "b", 500).unwrap());
     assert!(store.settle_job(&id, "b", "done", None, None).unwrap());
     let job = &store.jobs_of("p-1").unwrap()[0];
-    assert_eq!(
-        (job.state.as_str(), job.attempts),
-        ("done", 3)
+    assert_eq!((job.state.as_str(), job.attempts), ("done", 3));
+    assert!(
+        !store.cancel_job(&id).unwrap(),
+        "a finished job stays finished"
     );
-    assert!(!store.cancel_job(&id).unwrap(), "a finished job stays finished");
     assert!(store.run_job_now(&later, 50).unwrap());
     assert!(store.cancel_job(&later).unwrap());
     assert!(store.due_jobs(10_000, 10).unwrap().is_empty());
@@ -373,7 +389,10 @@ fn a_schema_newer_than_the_binary_is_refused(db: TestDatabase) {
         db.sql("PRAGMA user_version = 999");
     }
     let err = Store::open_url(&db.url()).unwrap_err();
-    assert!(matches!(err, StoreError::TooNew { found: 999, .. }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::TooNew { found: 999, .. }),
+        "{err:?}"
+    );
     let message = err.to_string();
     assert!(message.contains("newer okta-agent"), "{message}");
     assert!(message.contains("upgrade okta-agent"), "{message}");
@@ -419,7 +438,9 @@ fn check_describes_the_database_without_changing_it(db: TestDatabase) {
     } else {
         db.sql("PRAGMA user_version = 999");
     }
-    let err = okta_agent::store::describe(&db.url()).unwrap_err().to_string();
+    let err = okta_agent::store::describe(&db.url())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("newer okta-agent"), "{err}");
 }
 
@@ -460,7 +481,9 @@ fn postgres_errors_name_the_database_and_never_the_password() {
     assert!(err.contains("@127.0.0.1:"), "{err}");
     assert!(!err.contains("wrong-password-x"), "{err}");
     let store = db.open();
-    assert!(store.location().starts_with("postgres://okta_agent@127.0.0.1:"));
+    assert!(store
+        .location()
+        .starts_with("postgres://okta_agent@127.0.0.1:"));
     assert!(!store.location().contains("ci-only-not-a-secret"));
     let missing = db.url().rsplit_once('/').unwrap().0.to_string() + "/no_such_database";
     let err = Store::open_url(&missing).unwrap_err().to_string();
