@@ -10,6 +10,7 @@
 //! the floor of the fake and the loopback network) and for `okta-agent run` (each envelope a
 //! distinct mention, persisted to SQLite before its ack, then planned, resolved against Okta
 //! and answered in the background); and the binary's start-to-connected time and RSS.
+//! `BENCH_DATABASE_URL=postgres://…` runs it on PostgreSQL instead of a SQLite file.
 
 // The test double is test code: it may unwrap.
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -120,6 +121,15 @@ async fn main() -> anyhow::Result<()> {
         dir.path().join("bench.toml"),
         "[policy]\nadmins = [\"U0LEO\"]\nmax_actions_per_requester_per_hour = 1000000\n\n[slack]\nsocket_connections = 1\nmax_requests_per_person_per_minute = 600\nmax_requests_in_flight = 1000\n",
     )?;
+    // BENCH_DATABASE_URL=postgres://… (an empty database) measures the store on PostgreSQL.
+    let database_url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("rss.db").display()));
+    println!(
+        "database: {}",
+        okta_agent::store::database_kind(&database_url)?.shown()
+    );
+    let audit_key = dir.path().join("audit.key");
+    okta_agent::audit::AuditKeys::add_key(&audit_key)?;
     let connections = fake.connections();
     let start = Instant::now();
     let mut child = std::process::Command::new(&binary)
@@ -131,10 +141,8 @@ async fn main() -> anyhow::Result<()> {
         .env("OKTA_ORG_URL", okta.url())
         .env("OKTA_CLIENT_ID", "0oabench000000000000")
         .env("OKTA_PRIVATE_KEY_FILE", dir.path().join("okta.pem"))
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("rss.db").display()),
-        )
+        .env("DATABASE_URL", &database_url)
+        .env("OKTA_AGENT_AUDIT_KEY_FILE", &audit_key)
         .env("OKTA_AGENT_CONFIG", dir.path().join("bench.toml"))
         .env("RUST_LOG", "error")
         .spawn()?;

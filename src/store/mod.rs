@@ -4,7 +4,9 @@
 //! is one conditional `UPDATE`, so two clicks racing on the same proposal cannot both win, even
 //! across processes sharing the database. The claim and the outcome are durable before they
 //! return (`synchronous=FULL` on SQLite); an outcome that cannot be written at all goes to an
-//! append-only file on this host and is merged at the next start.
+//! append-only file on this host and is merged at the next start. Recording a delivery (the
+//! ack path) has a connection of its own, and on SQLite a file of its own (`<db>.inbound`), so
+//! it never waits behind another write's fsync.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_help_questions.sql"),
     include_str!("migrations/0005_automations.sql"),
     include_str!("migrations/0006_instances.sql"),
+    include_str!("migrations/0007_inbound_journal.sql"),
 ];
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -135,11 +138,29 @@ pub struct HelpAnswerRow {
     pub decided_by: Option<String>,
 }
 
+/// The inbound table of a SQLite store, in its own file (attached to the main connection as
+/// `journal`). Unqualified `inbound` in the store's statements resolves to it.
+const JOURNAL_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS journal.inbound (
+    key         TEXT PRIMARY KEY,
+    received_at INTEGER NOT NULL,
+    payload     TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    owner       TEXT
+);
+CREATE INDEX IF NOT EXISTS journal.inbound_by_age ON inbound (state, received_at);";
+
 /// The database behind the store.
+// One per store, so the size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Backend {
-    Sqlite(Mutex<Connection>),
-    Postgres(Box<postgres::Postgres>),
+    Sqlite {
+        /// Everything, with the inbound journal attached.
+        conn: Mutex<Connection>,
+        /// The inbound journal alone: the ack path's connection.
+        journal: Mutex<Connection>,
+    },
+    Postgres(postgres::Postgres),
 }
 
 #[derive(Debug)]
@@ -171,6 +192,16 @@ pub enum DatabaseKind {
     Sqlite(PathBuf),
     /// PostgreSQL, shown without its password.
     Postgres(String),
+}
+
+impl DatabaseKind {
+    /// The file, or the URL without its password.
+    pub fn shown(&self) -> String {
+        match self {
+            DatabaseKind::Sqlite(path) => path.display().to_string(),
+            DatabaseKind::Postgres(shown) => shown.clone(),
+        }
+    }
 }
 
 /// Checks a `DATABASE_URL` and says what it names, without connecting.
@@ -252,7 +283,7 @@ impl Store {
             return Ok(Self::with_backend(
                 pg.shown().to_string(),
                 PathBuf::from(POSTGRES_RECOVERY_FILE),
-                Backend::Postgres(Box::new(pg)),
+                Backend::Postgres(pg),
             ));
         }
         Self::open(&sqlite_path(url)?)
@@ -273,6 +304,34 @@ impl Store {
             .map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
+        let journal_path = PathBuf::from(format!("{location}.inbound"));
+        let journal_shown = journal_path.display().to_string();
+        let journal_err = |source| StoreError::Open {
+            path: journal_shown.clone(),
+            source,
+        };
+        conn.execute(
+            "ATTACH DATABASE ?1 AS journal",
+            [journal_path.to_string_lossy()],
+        )
+        .map_err(journal_err)?;
+        conn.pragma_update(Some("journal"), "journal_mode", "WAL")
+            .map_err(journal_err)?;
+        conn.pragma_update(Some("journal"), "synchronous", "NORMAL")
+            .map_err(journal_err)?;
+        conn.execute_batch(JOURNAL_SCHEMA).map_err(journal_err)?;
+        let journal = Connection::open(&journal_path).map_err(journal_err)?;
+        journal
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(journal_err)?;
+        // Checkpoints (an fsync) are left to the main connection, off the ack path; a lock
+        // held by another writer is waited for in short steps, not SQLite's millisecond sleeps.
+        journal
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(journal_err)?;
+        journal
+            .busy_handler(Some(wait_briefly))
+            .map_err(journal_err)?;
         let found: i64 = conn
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .map_err(open_err)?;
@@ -295,7 +354,10 @@ impl Store {
         Ok(Self::with_backend(
             location,
             recovery,
-            Backend::Sqlite(Mutex::new(conn)),
+            Backend::Sqlite {
+                conn: Mutex::new(conn),
+                journal: Mutex::new(journal),
+            },
         ))
     }
 
@@ -331,13 +393,13 @@ impl Store {
 
     /// Whether the store is a SQLite file (whose audit key may live beside it).
     pub fn is_sqlite(&self) -> bool {
-        matches!(self.backend, Backend::Sqlite(_))
+        matches!(self.backend, Backend::Sqlite { .. })
     }
 
     #[cfg(test)]
     fn sqlite_conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         match &self.backend {
-            Backend::Sqlite(conn) => Self::sqlite(conn),
+            Backend::Sqlite { conn, .. } => Self::sqlite(conn),
             Backend::Postgres(_) => panic!("a SQLite test opened PostgreSQL"),
         }
     }
@@ -354,8 +416,19 @@ impl Store {
         work: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
         match &self.backend {
-            Backend::Sqlite(conn) => work(&mut Lite(&Self::sqlite(conn))),
+            Backend::Sqlite { conn, .. } => work(&mut Lite(&Self::sqlite(conn))),
             Backend::Postgres(pg) => pg.autocommit(work),
+        }
+    }
+
+    /// Like `autocommit`, on the ack path's own connection: it waits for no other work.
+    fn on_ack_path<T: Send>(
+        &self,
+        work: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        match &self.backend {
+            Backend::Sqlite { journal, .. } => work(&mut Lite(&Self::sqlite(journal))),
+            Backend::Postgres(pg) => pg.autocommit_ack_path(work),
         }
     }
 
@@ -365,7 +438,7 @@ impl Store {
         work: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
         match &self.backend {
-            Backend::Sqlite(conn) => {
+            Backend::Sqlite { conn, .. } => {
                 let conn = Self::sqlite(conn);
                 let _durable = Durable::full(&conn)?;
                 work(&mut Lite(&conn))
@@ -381,7 +454,7 @@ impl Store {
         work: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
         match &self.backend {
-            Backend::Sqlite(conn) => {
+            Backend::Sqlite { conn, .. } => {
                 let conn = Self::sqlite(conn);
                 let _durable = Durable::full(&conn)?;
                 let tx = rusqlite::Transaction::new_unchecked(
@@ -559,7 +632,7 @@ impl Store {
     /// key was seen before (a redelivery or a double click).
     pub fn remember_inbound(&self, key: &str, payload: &str, now: i64) -> Result<bool, StoreError> {
         let instance = self.instance.as_str();
-        let inserted = self.autocommit(|db| {
+        let inserted = self.on_ack_path(|db| {
             db.exec(
                 "INSERT INTO inbound (key, received_at, payload, state, owner) VALUES (?1, ?2, ?3, 'received', ?4)
                  ON CONFLICT DO NOTHING",
@@ -909,6 +982,13 @@ fn proposal_row(r: &Row) -> Result<ProposalRow, StoreError> {
 
 /// Holds `synchronous=FULL` while a claim or an outcome is written (every commit reaches the
 /// disk before the call returns), and puts `NORMAL` back after, so the ack path stays cheap.
+/// SQLite's busy handler for the ack path: retry every 50 µs (SQLite's own sleeps start at a
+/// millisecond), for up to five seconds.
+fn wait_briefly(attempt: i32) -> bool {
+    std::thread::sleep(std::time::Duration::from_micros(50));
+    attempt < 100_000
+}
+
 struct Durable<'a> {
     conn: &'a Connection,
 }
@@ -1011,8 +1091,33 @@ mod tests {
                 [],
             )
             .unwrap();
+            conn.execute(
+                "INSERT INTO inbound (key, received_at, payload, state) VALUES ('ev-old', 5, '{}', 'received')",
+                [],
+            )
+            .unwrap();
         }
         let store = Store::open(&path).unwrap();
+        // Deliveries moved to the journal file, and the main file has none left.
+        assert_eq!(
+            store.inbound_state("ev-old").unwrap().as_deref(),
+            Some("received")
+        );
+        assert!(dir.path().join("v1.db.inbound").exists());
+        let left: i64 = store
+            .sqlite_conn()
+            .query_row(
+                "SELECT COUNT(*) FROM main.sqlite_master WHERE name = 'inbound'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
+        assert_eq!(
+            store.unfinished_inbound(100).unwrap(),
+            vec![("ev-old".to_string(), "{}".to_string())],
+            "work from before the upgrade is resumed"
+        );
         let rows = store.audit_rows().unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(

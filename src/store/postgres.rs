@@ -5,6 +5,7 @@
 //! client on a scoped thread when it is made from inside the async runtime (the client blocks
 //! on a runtime of its own, which tokio forbids on its worker threads).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,9 +31,18 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Postgres {
     config: postgres::Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
-    client: Mutex<Option<postgres::Client>>,
+    client: Mutex<Option<Connection>>,
+    /// The ack path's own connection, so recording a delivery never queues behind other work.
+    ack_client: Mutex<Option<Connection>>,
     /// The URL without its password, for messages.
     shown: String,
+}
+
+/// A connection and the statements prepared on it, by their SQL: the store's statements are
+/// a fixed set, so each is parsed once per connection, and each later call is one round trip.
+struct Connection {
+    client: postgres::Client,
+    statements: HashMap<String, postgres::Statement>,
 }
 
 impl std::fmt::Debug for Postgres {
@@ -115,7 +125,7 @@ impl Postgres {
     pub fn open(url: &str) -> Result<Self, StoreError> {
         let store = Self::unopened(url)?;
         let shown = store.shown.clone();
-        store.run(|client| migrate(client, &shown))?;
+        store.run(|connection| migrate(connection, &shown))?;
         Ok(store)
     }
 
@@ -126,6 +136,7 @@ impl Postgres {
             tls: tls_connector(),
             config,
             client: Mutex::new(None),
+            ack_client: Mutex::new(None),
             shown,
         })
     }
@@ -133,7 +144,8 @@ impl Postgres {
     /// Connects and reads the schema version (0 for an empty database), changing nothing.
     pub fn probe(url: &str) -> Result<(String, i64), StoreError> {
         let store = Self::unopened(url)?;
-        let found = store.run(|client| {
+        let found = store.run(|connection| {
+            let client = &mut connection.client;
             let exists: bool = client
                 .query_one("SELECT to_regclass('okta_agent_schema') IS NOT NULL", &[])?
                 .try_get(0)?;
@@ -156,29 +168,37 @@ impl Postgres {
 
     /// Runs `work` on this process's connection (connecting first when there is none, or the
     /// server closed it). Called from the async runtime, the work runs on a scoped thread.
-    pub fn run<T: Send>(
+    fn run<T: Send>(
         &self,
-        work: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError> + Send,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        self.run_on(&self.client, work)
+    }
+
+    fn run_on<T: Send>(
+        &self,
+        connection: &Mutex<Option<Connection>>,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
         let call = || {
             // A panic while holding the lock leaves at worst a transaction the server rolls
             // back when the connection is dropped, so a poisoned lock is still safe to use.
-            let mut slot = self
-                .client
+            let mut slot = connection
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let client = match slot.take() {
-                Some(client) if !client.is_closed() => client,
-                _ => self
-                    .config
-                    .connect(self.tls.clone())
-                    .map_err(|e| StoreError::Postgres {
-                        database: self.shown.clone(),
-                        source: e,
+            let connection = match slot.take() {
+                Some(connection) if !connection.client.is_closed() => connection,
+                _ => Connection {
+                    client: self.config.connect(self.tls.clone()).map_err(|e| {
+                        StoreError::Postgres {
+                            database: self.shown.clone(),
+                            source: e,
+                        }
                     })?,
+                    statements: HashMap::new(),
+                },
             };
-            let client = slot.insert(client);
-            work(client)
+            work(slot.insert(connection))
         };
         if tokio::runtime::Handle::try_current().is_err() {
             return call();
@@ -194,9 +214,12 @@ impl Postgres {
         &self,
         work: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
-        self.run(|client| {
-            let mut tx = client.transaction()?;
-            let result = work(&mut Pg(&mut tx))?;
+        self.run(|connection| {
+            let mut tx = connection.client.transaction()?;
+            let result = work(&mut Pg {
+                client: &mut tx,
+                statements: &mut connection.statements,
+            })?;
             tx.commit()?;
             Ok(result)
         })
@@ -207,28 +230,39 @@ impl Postgres {
         &self,
         work: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
-        self.run(|client| work(&mut Pg(client)))
+        self.run(|connection| work(&mut Pg::on(connection)))
+    }
+
+    /// Like `autocommit`, on the ack path's own connection.
+    pub fn autocommit_ack_path<T: Send>(
+        &self,
+        work: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        self.run_on(&self.ack_client, |connection| work(&mut Pg::on(connection)))
     }
 }
 
 impl Drop for Postgres {
     fn drop(&mut self) {
         // The client owns a runtime, and dropping one on an async worker thread panics.
-        let client = self
-            .client
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        if client.is_some() && tokio::runtime::Handle::try_current().is_ok() {
+        let clients: Vec<Connection> = [&mut self.client, &mut self.ack_client]
+            .into_iter()
+            .filter_map(|slot| {
+                slot.get_mut()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .take()
+            })
+            .collect();
+        if !clients.is_empty() && tokio::runtime::Handle::try_current().is_ok() {
             std::thread::scope(|scope| {
-                scope.spawn(move || drop(client));
+                scope.spawn(move || drop(clients));
             });
         }
     }
 }
 
-fn migrate(client: &mut postgres::Client, shown: &str) -> Result<(), StoreError> {
-    let mut tx = client.transaction()?;
+fn migrate(connection: &mut Connection, shown: &str) -> Result<(), StoreError> {
+    let mut tx = connection.client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS okta_agent_schema (version BIGINT NOT NULL)")?;
     let found: i64 = tx
@@ -268,34 +302,58 @@ fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
 }
 
 /// A PostgreSQL connection or transaction, as the store's SQL surface.
-struct Pg<'c, C: GenericClient>(&'c mut C);
+struct Pg<'c, C: GenericClient> {
+    client: &'c mut C,
+    statements: &'c mut HashMap<String, postgres::Statement>,
+}
+
+impl<'c> Pg<'c, postgres::Client> {
+    fn on(connection: &'c mut Connection) -> Self {
+        Pg {
+            client: &mut connection.client,
+            statements: &mut connection.statements,
+        }
+    }
+}
+
+impl<C: GenericClient> Pg<'_, C> {
+    /// The prepared form of one of the store's statements.
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, StoreError> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self
+            .client
+            .prepare(super::sql::numbered_params(sql).as_str())?;
+        self.statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+}
 
 impl<C: GenericClient> Sql for Pg<'_, C> {
     fn exec(&mut self, sql: &str, args: &[Param<'_>]) -> Result<u64, StoreError> {
-        let params: Vec<&(dyn ToSql + Sync)> =
-            args.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        // Without parameters the statement is taken as written (raw SQL may hold a `?1`
-        // inside a literal).
+        // Without parameters the statement is raw SQL (tests tampering with records): taken
+        // as written, since it may hold a `?1` inside a literal, and not kept.
         if args.is_empty() {
-            return Ok(self.0.execute(sql, &[])?);
+            return Ok(self.client.execute(sql, &[])?);
         }
-        Ok(self
-            .0
-            .execute(super::sql::numbered_params(sql).as_str(), &params)?)
+        let statement = self.statement(sql)?;
+        Ok(self.client.execute(&statement, &params_of(args))?)
     }
 
     fn rows(&mut self, sql: &str, args: &[Param<'_>]) -> Result<Vec<Row>, StoreError> {
-        let params: Vec<&(dyn ToSql + Sync)> =
-            args.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let rows = self
-            .0
-            .query(super::sql::numbered_params(sql).as_str(), &params)?;
+        let statement = self.statement(sql)?;
+        let rows = self.client.query(&statement, &params_of(args))?;
         rows.iter().map(row_of).collect()
     }
 
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }
+}
+
+fn params_of<'a>(args: &'a [Param<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    args.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
 fn row_of(row: &postgres::Row) -> Result<Row, StoreError> {

@@ -79,9 +79,46 @@ fn the_container_runs_without_a_shell_as_a_non_root_user() {
     );
     assert!(run_stage.contains("USER nonroot"), "a non-root user");
     assert!(run_stage.contains("ENTRYPOINT [\"/usr/local/bin/okta-agent\"]"));
-    let compose: serde_json::Value = serde_norway::from_str(&read("compose.yml")).unwrap();
-    let service = &compose["services"]["okta-agent"];
-    assert_eq!(service["deploy"]["replicas"], 2);
-    assert_eq!(service["read_only"], true);
-    assert!(service["environment"]["OKTA_AGENT_LISTEN"].is_string());
+}
+
+/// The compose file: PostgreSQL and two replicas that share the database and the audit key,
+/// each with a state volume of its own (its recovery file), and no password in the file.
+#[test]
+fn the_compose_file_runs_two_replicas_on_postgres() {
+    let text = read("compose.yml");
+    let mut compose: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    compose.apply_merge().unwrap();
+    let compose: serde_json::Value = serde_json::to_value(&compose).unwrap();
+    let services = &compose["services"];
+    assert!(services["postgres"]["image"]
+        .as_str()
+        .unwrap()
+        .starts_with("postgres:"));
+    assert!(services["postgres"]["healthcheck"]["test"].is_array());
+    let mut state_volumes = Vec::new();
+    for name in ["okta-agent-1", "okta-agent-2"] {
+        let replica = &services[name];
+        assert_eq!(replica["read_only"], true, "{name}");
+        assert_eq!(replica["command"][0], "run", "{name}");
+        assert_eq!(
+            replica["depends_on"]["postgres"]["condition"], "service_healthy",
+            "{name}"
+        );
+        assert_eq!(
+            replica["environment"]["OKTA_AGENT_AUDIT_KEY_FILE"], "/etc/okta-agent/audit-key",
+            "{name}: one key for every replica"
+        );
+        assert!(replica["environment"]["OKTA_AGENT_LISTEN"].is_string());
+        assert!(
+            replica["environment"].get("DATABASE_URL").is_none(),
+            "{name}: the URL holds a password, so it lives in the env file"
+        );
+        assert_eq!(replica["working_dir"], "/var/lib/okta-agent");
+        state_volumes.push(replica["volumes"][0].as_str().unwrap().to_string());
+    }
+    assert_ne!(
+        state_volumes[0], state_volumes[1],
+        "a recovery file per replica"
+    );
+    assert!(text.contains("DATABASE_URL=postgres://"));
 }

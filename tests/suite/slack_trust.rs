@@ -161,8 +161,9 @@ async fn a_person_deactivated_in_slack_loses_access_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_that_cannot_be_stored_is_not_acknowledged() {
     let rig = Rig::new().await;
+    // Deliveries are recorded in the inbound journal, a file of its own.
     store(&rig)
-        .execute_raw("CREATE TRIGGER full_disk BEFORE INSERT ON inbound BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+        .execute_raw("CREATE TRIGGER journal.full_disk BEFORE INSERT ON inbound BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
         .unwrap();
     let first = envelope_id();
     let event = mention("U0LEO", "suspend <@U0JAMAL>", CHANNEL, "1700000024.000100");
@@ -173,7 +174,9 @@ async fn a_delivery_that_cannot_be_stored_is_not_acknowledged() {
         rig.logs().contains("not acknowledged")
     })
     .await;
-    store(&rig).execute_raw("DROP TRIGGER full_disk").unwrap();
+    store(&rig)
+        .execute_raw("DROP TRIGGER journal.full_disk")
+        .unwrap();
     // Frames on one socket are handled in order: once a later one is acked, the first one's
     // fate is settled.
     let marker = envelope_id();
