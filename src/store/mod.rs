@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use rusqlite::Connection;
 
 mod automations;
+mod pg_tls;
 pub mod postgres;
 pub(crate) mod sql;
 pub use automations::{JobRow, ReactionRow, JOB_LEASE_SECS};
@@ -44,7 +45,7 @@ pub enum StoreError {
         path: String,
         source: rusqlite::Error,
     },
-    #[error("cannot connect to the database {database}: {}; check that PostgreSQL is running there and the user, password and database in DATABASE_URL are right", postgres::detail(.source))]
+    #[error("cannot connect to the database {database}: {}; {}", postgres::detail(.source), postgres::connect_hint(.source))]
     Postgres {
         database: String,
         source: ::postgres::Error,
@@ -55,6 +56,8 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error("PostgreSQL TLS: {0}")]
+    Tls(String),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("database error: {}", postgres::detail(.0))]
@@ -207,7 +210,7 @@ impl DatabaseKind {
 /// Checks a `DATABASE_URL` and says what it names, without connecting.
 pub fn database_kind(url: &str) -> Result<DatabaseKind, StoreError> {
     if postgres::is_postgres_url(url) {
-        let config = postgres::parse_url(url)?;
+        let (config, _) = postgres::parse_url(url)?;
         return Ok(DatabaseKind::Postgres(postgres::shown_url(&config)));
     }
     sqlite_path(url).map(DatabaseKind::Sqlite)
@@ -252,10 +255,10 @@ pub fn describe(url: &str) -> Result<String, StoreError> {
             (format!("SQLite file {shown}"), found, SCHEMA_VERSION)
         }
         DatabaseKind::Postgres(_) => {
-            let (shown, found) = postgres::Postgres::probe(url)?;
+            let probe = postgres::Postgres::probe(url)?;
             (
-                format!("PostgreSQL {shown}"),
-                found,
+                format!("PostgreSQL {} ({})", probe.shown, probe.protection),
+                probe.schema,
                 postgres::SCHEMA_VERSION,
             )
         }

@@ -6,13 +6,14 @@
 //! on a runtime of its own, which tokio forbids on its worker threads).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type};
 use postgres::GenericClient;
 
+use super::pg_tls::TlsSettings;
 use super::sql::{Cell, Dialect, Param, Row, Sql};
 use super::StoreError;
 
@@ -31,11 +32,22 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Postgres {
     config: postgres::Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
+    tls_settings: TlsSettings,
     client: Mutex<Option<Connection>>,
     /// The ack path's own connection, so recording a delivery never queues behind other work.
     ack_client: Mutex<Option<Connection>>,
     /// The URL without its password, for messages.
     shown: String,
+}
+
+/// What `check` learns of a PostgreSQL database.
+pub struct Probe {
+    /// The URL without its password.
+    pub shown: String,
+    /// Its schema version; 0 when empty.
+    pub schema: i64,
+    /// How the connection is protected, in words.
+    pub protection: String,
 }
 
 /// A connection and the statements prepared on it, by their SQL: the store's statements are
@@ -59,12 +71,14 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// Parses a PostgreSQL URL; the error never repeats the URL (it may hold a password).
-pub fn parse_url(url: &str) -> Result<postgres::Config, StoreError> {
-    let mut config: postgres::Config = url
-        .trim()
+/// Parses a PostgreSQL URL, with libpq's TLS settings; the error never repeats the URL (it
+/// may hold a password).
+pub fn parse_url(url: &str) -> Result<(postgres::Config, TlsSettings), StoreError> {
+    let (rest, tls) = super::pg_tls::split_url(url.trim())?;
+    let mut config: postgres::Config = rest
         .parse()
         .map_err(|e: postgres::Error| StoreError::BadPostgresUrl(e.to_string()))?;
+    config.ssl_mode(tls.mode.driver_mode());
     if config.get_dbname().is_none() {
         return Err(StoreError::BadPostgresUrl(
             "it names no database; end it with /DATABASE".into(),
@@ -76,7 +90,7 @@ pub fn parse_url(url: &str) -> Result<postgres::Config, StoreError> {
     if config.get_application_name().is_none() {
         config.application_name("okta-agent");
     }
-    Ok(config)
+    Ok((config, tls))
 }
 
 /// `postgres://user@host:port/db`: what a message may show of a URL.
@@ -120,6 +134,24 @@ pub fn detail(error: &postgres::Error) -> String {
     text
 }
 
+/// What to do about a failed connection, by what failed.
+pub fn connect_hint(error: &postgres::Error) -> &'static str {
+    use postgres::error::SqlState;
+    match error.code() {
+        Some(code) if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
+            "check the user and password in DATABASE_URL"
+        }
+        Some(code) if *code == SqlState::INVALID_CATALOG_NAME => {
+            "create the database first (okta-agent creates its tables, not the database)"
+        }
+        Some(_) => "check the server's log for why it refused",
+        None if detail(error).contains("certificate") => {
+            "the server's certificate was not accepted: name the CA that signed it with sslrootcert=/path/to/ca.pem, or use sslmode=require to encrypt without checking it"
+        }
+        None => "check that PostgreSQL is running there and reachable from this host",
+    }
+}
+
 impl Postgres {
     /// Connects and brings the schema up to date.
     pub fn open(url: &str) -> Result<Self, StoreError> {
@@ -130,10 +162,11 @@ impl Postgres {
     }
 
     fn unopened(url: &str) -> Result<Self, StoreError> {
-        let config = parse_url(url)?;
+        let (config, tls_settings) = parse_url(url)?;
         let shown = shown_url(&config);
         Ok(Self {
-            tls: tls_connector(),
+            tls: super::pg_tls::connector(&tls_settings)?,
+            tls_settings,
             config,
             client: Mutex::new(None),
             ack_client: Mutex::new(None),
@@ -141,10 +174,18 @@ impl Postgres {
         })
     }
 
-    /// Connects and reads the schema version (0 for an empty database), changing nothing.
-    pub fn probe(url: &str) -> Result<(String, i64), StoreError> {
+    /// Connects and reads the schema version (0 for an empty database) and how the
+    /// connection is protected, changing nothing.
+    pub fn probe(url: &str) -> Result<Probe, StoreError> {
         let store = Self::unopened(url)?;
-        let found = store.run(|connection| {
+        let encrypted = store.run(|connection| {
+            let row = connection.client.query_one(
+                "SELECT COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
+                &[],
+            )?;
+            Ok(row.try_get::<_, bool>(0)?)
+        })?;
+        let schema: i64 = store.run(|connection| {
             let client = &mut connection.client;
             let exists: bool = client
                 .query_one("SELECT to_regclass('okta_agent_schema') IS NOT NULL", &[])?
@@ -159,7 +200,11 @@ impl Postgres {
                 )?
                 .try_get(0)?)
         })?;
-        Ok((store.shown.clone(), found))
+        Ok(Probe {
+            shown: store.shown.clone(),
+            schema,
+            protection: store.tls_settings.describe(encrypted),
+        })
     }
 
     pub fn shown(&self) -> &str {
@@ -287,18 +332,6 @@ fn migrate(connection: &mut Connection, shown: &str) -> Result<(), StoreError> {
     }
     tx.commit()?;
     Ok(())
-}
-
-/// TLS with the system's roots, used when the server offers it (`sslmode=prefer`, the
-/// default) or the URL demands it (`sslmode=require`).
-fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
-    let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(found.certs);
-    let config = rustls::ClientConfig::builder()
-        .with_root_certificates(Arc::new(roots))
-        .with_no_client_auth();
-    tokio_postgres_rustls::MakeRustlsConnect::new(config)
 }
 
 /// A PostgreSQL connection or transaction, as the store's SQL surface.

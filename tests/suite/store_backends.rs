@@ -478,6 +478,7 @@ fn postgres_errors_name_the_database_and_never_the_password() {
     let url = db.url().replace("ci-only-not-a-secret", "wrong-password-x");
     let err = Store::open_url(&url).unwrap_err().to_string();
     assert!(err.contains("password authentication failed"), "{err}");
+    assert!(err.contains("check the user and password in DATABASE_URL"), "{err}");
     assert!(err.contains("@127.0.0.1:"), "{err}");
     assert!(!err.contains("wrong-password-x"), "{err}");
     let store = db.open();
@@ -488,4 +489,71 @@ fn postgres_errors_name_the_database_and_never_the_password() {
     let missing = db.url().rsplit_once('/').unwrap().0.to_string() + "/no_such_database";
     let err = Store::open_url(&missing).unwrap_err().to_string();
     assert!(err.contains("no_such_database"), "{err}");
+    assert!(err.contains("create the database first"), "{err}");
+}
+
+/// PostgreSQL alone: `sslmode` means what it means to libpq, against a server with TLS on and
+/// a certificate from a CA of its own (`.ci/postgres`), naming 127.0.0.1 only.
+#[test]
+fn postgres_tls_follows_libpq_sslmode() {
+    let Some(db) = TestDatabase::postgres() else {
+        return;
+    };
+    let Some(ca) = std::env::var("OKTA_AGENT_TEST_POSTGRES_CA")
+        .ok()
+        .filter(|ca| !ca.is_empty())
+    else {
+        eprintln!("SKIPPED: OKTA_AGENT_TEST_POSTGRES_CA is not set (.ci/postgres sets it)");
+        return;
+    };
+    let url = db.url();
+    let by_name = url.replace("@127.0.0.1:", "@localhost:");
+    let describe = |url: &str, query: &str| {
+        let url = if query.is_empty() {
+            url.to_string()
+        } else {
+            format!("{url}?{query}")
+        };
+        okta_agent::store::describe(&url).map_err(|e| e.to_string())
+    };
+    let said = describe(&url, "").unwrap();
+    assert!(
+        said.contains("(TLS, certificate not verified (sslmode=prefer)"),
+        "the default encrypts when the server offers TLS: {said}"
+    );
+    let said = describe(&url, "sslmode=disable").unwrap();
+    assert!(said.contains("(not encrypted (sslmode=disable))"), "{said}");
+    let said = describe(&url, "sslmode=require").unwrap();
+    assert!(
+        said.contains("TLS, certificate not verified (sslmode=require)"),
+        "{said}"
+    );
+    let trusted = format!("sslmode=verify-full&sslrootcert={ca}");
+    let said = describe(&url, &trusted).unwrap();
+    assert!(
+        said.contains("TLS, certificate and host name verified (sslmode=verify-full)"),
+        "{said}"
+    );
+    // The system's roots do not know the test CA.
+    let err = describe(&url, "sslmode=verify-full").unwrap_err();
+    assert!(err.contains("UnknownIssuer"), "{err}");
+    assert!(err.contains("sslrootcert=/path/to/ca.pem"), "what to do about it: {err}");
+    assert!(!err.contains("ci-only-not-a-secret"), "{err}");
+    // The certificate names 127.0.0.1, not localhost: verify-full refuses, verify-ca accepts.
+    let err = describe(&by_name, &trusted).unwrap_err();
+    assert!(err.contains("certificate"), "{err}");
+    let said = describe(&by_name, &format!("sslmode=verify-ca&sslrootcert={ca}")).unwrap();
+    assert!(
+        said.contains("certificate verified but not the host name"),
+        "{said}"
+    );
+    // And the store works over the verified connection.
+    let store = Store::open_url(&format!("{url}?{trusted}")).unwrap();
+    assert!(store.remember_inbound("ev-tls", "{}", 1).unwrap());
+    let err = Store::open_url(&format!(
+        "{url}?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("/nonexistent/ca.pem"), "{err}");
 }
