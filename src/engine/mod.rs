@@ -1138,37 +1138,34 @@ impl Engine {
     }
 
     fn merge_recovery_file(&self) -> Result<usize, EngineError> {
-        let lines = self.store.recovery_lines()?;
-        if lines.is_empty() {
-            return Ok(0);
-        }
-        let approvals = Approvals::new(&self.store);
-        for line in &lines {
-            let unrecorded: Unrecorded = match serde_json::from_str(line) {
-                Ok(u) => u,
-                Err(e) => {
-                    error!(error = %e, "an unreadable line in the recovery file was skipped");
-                    continue;
+        self.store.merge_recovery(|lines| {
+            let approvals = Approvals::new(&self.store);
+            for line in lines {
+                let unrecorded: Unrecorded = match serde_json::from_str(line) {
+                    Ok(u) => u,
+                    Err(e) => {
+                        error!(error = %e, "an unreadable line in the recovery file was skipped");
+                        continue;
+                    }
+                };
+                if let Some(outcome) = &unrecorded.outcome {
+                    match approvals.finish(&unrecorded.proposal_id, outcome) {
+                        Ok(()) | Err(ApprovalError::WrongState { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
-            };
-            if let Some(outcome) = &unrecorded.outcome {
-                match approvals.finish(&unrecorded.proposal_id, outcome) {
-                    Ok(()) | Err(ApprovalError::WrongState { .. }) => {}
-                    Err(e) => return Err(e.into()),
+                for record in &unrecorded.audit {
+                    let already = self
+                        .store
+                        .has_audit_event(&unrecorded.proposal_id, &record.event)?;
+                    if !already {
+                        self.audit(record.clone())?;
+                    }
                 }
+                info!(proposal = %unrecorded.proposal_id, "merged an outcome from the recovery file");
             }
-            for record in &unrecorded.audit {
-                let already = self
-                    .store
-                    .has_audit_event(&unrecorded.proposal_id, &record.event)?;
-                if !already {
-                    self.audit(record.clone())?;
-                }
-            }
-            info!(proposal = %unrecorded.proposal_id, "merged an outcome from the recovery file");
-        }
-        self.store.clear_recovery()?;
-        Ok(lines.len())
+            Ok::<(), EngineError>(())
+        })
     }
 
     fn audit(&self, record: AuditRecord) -> Result<(), EngineError> {

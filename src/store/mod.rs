@@ -903,7 +903,7 @@ impl Store {
         self.recovery.clone()
     }
 
-    /// Appends one line to the recovery file and syncs it to disk.
+    /// Appends one line to the recovery file and syncs it to disk, under the file's lock.
     pub fn append_recovery(&self, line: &str) -> Result<(), StoreError> {
         let path = self.recovery_path();
         let fail = |source| StoreError::Fallback {
@@ -915,39 +915,49 @@ impl Store {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&path).map_err(fail)?;
+        file.lock().map_err(fail)?;
         file.write_all(format!("{}\n", line.trim_end()).as_bytes())
             .map_err(fail)?;
         file.sync_all().map_err(fail)
     }
 
-    /// The recovery file's lines, oldest first (empty when there is none).
-    pub fn recovery_lines(&self) -> Result<Vec<String>, StoreError> {
+    /// Hands the recovery file's lines (oldest first) to `merge`, then empties the file, all
+    /// under the file's lock: processes sharing the file (replicas on one host) neither lose a
+    /// line appended meanwhile nor merge one twice. The file is emptied, never removed, since
+    /// a process waiting to append holds it open. Returns how many lines were merged.
+    pub fn merge_recovery<E: From<StoreError>>(
+        &self,
+        merge: impl FnOnce(&[String]) -> Result<(), E>,
+    ) -> Result<usize, E> {
         let path = self.recovery_path();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(text
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_string)
-                .collect()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(source) => Err(StoreError::Fallback {
-                path: path.display().to_string(),
-                source,
-            }),
+        let fail = |source| StoreError::Fallback {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut file = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(source) => return Err(fail(source).into()),
+        };
+        file.lock().map_err(fail)?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).map_err(fail)?;
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect();
+        if lines.is_empty() {
+            return Ok(0);
         }
-    }
-
-    /// Removes the recovery file once everything in it is stored.
-    pub fn clear_recovery(&self) -> Result<(), StoreError> {
-        let path = self.recovery_path();
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(StoreError::Fallback {
-                path: path.display().to_string(),
-                source,
-            }),
-        }
+        merge(&lines)?;
+        file.set_len(0).map_err(fail)?;
+        file.sync_all().map_err(fail)?;
+        Ok(lines.len())
     }
 
     /// Runs raw SQL; only tests use it, to tamper with records.
@@ -1129,6 +1139,57 @@ mod tests {
         );
         store.insert_proposal(&row("p1", 200)).unwrap();
         assert!(store.mark_undo("p1", 1).is_ok());
+    }
+
+    /// Replicas on one host share the recovery file: lines appended while another process
+    /// merges are neither lost nor merged twice.
+    #[test]
+    fn the_recovery_file_is_merged_whole_while_others_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let merger = Store::open(&path).unwrap();
+        let writers: Vec<_> = (0..3)
+            .map(|w| {
+                let store = Store::open(&path).unwrap();
+                std::thread::spawn(move || {
+                    for n in 0..200 {
+                        store.append_recovery(&format!("{w}-{n}")).unwrap();
+                    }
+                })
+            })
+            .collect();
+        let mut merged = Vec::new();
+        while !writers.iter().all(|w| w.is_finished()) {
+            merger
+                .merge_recovery(|lines| {
+                    merged.extend_from_slice(lines);
+                    Ok::<(), StoreError>(())
+                })
+                .unwrap();
+        }
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        merger
+            .merge_recovery(|lines| {
+                merged.extend_from_slice(lines);
+                Ok::<(), StoreError>(())
+            })
+            .unwrap();
+        merged.sort();
+        let mut expected: Vec<String> = (0..3)
+            .flat_map(|w| (0..200).map(move |n| format!("{w}-{n}")))
+            .collect();
+        expected.sort();
+        assert_eq!(merged, expected);
+        // A merge that fails leaves every line for the next start.
+        merger.append_recovery("kept").unwrap();
+        let failed = merger.merge_recovery(|_| Err(StoreError::Corrupt("no".into())));
+        assert!(failed.is_err());
+        assert_eq!(
+            merger.merge_recovery(|_| Ok::<(), StoreError>(())).unwrap(),
+            1
+        );
     }
 
     #[test]

@@ -131,6 +131,8 @@ impl Rig {
         self.starts += 1;
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_okta-agent"))
             .arg("run")
+            // Where a PostgreSQL store keeps this host's recovery file.
+            .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("SLACK_APP_TOKEN", fake_slack::APP_TOKEN)

@@ -478,7 +478,10 @@ fn postgres_errors_name_the_database_and_never_the_password() {
     let url = db.url().replace("ci-only-not-a-secret", "wrong-password-x");
     let err = Store::open_url(&url).unwrap_err().to_string();
     assert!(err.contains("password authentication failed"), "{err}");
-    assert!(err.contains("check the user and password in DATABASE_URL"), "{err}");
+    assert!(
+        err.contains("check the user and password in DATABASE_URL"),
+        "{err}"
+    );
     assert!(err.contains("@127.0.0.1:"), "{err}");
     assert!(!err.contains("wrong-password-x"), "{err}");
     let store = db.open();
@@ -537,7 +540,10 @@ fn postgres_tls_follows_libpq_sslmode() {
     // The system's roots do not know the test CA.
     let err = describe(&url, "sslmode=verify-full").unwrap_err();
     assert!(err.contains("UnknownIssuer"), "{err}");
-    assert!(err.contains("sslrootcert=/path/to/ca.pem"), "what to do about it: {err}");
+    assert!(
+        err.contains("sslrootcert=/path/to/ca.pem"),
+        "what to do about it: {err}"
+    );
     assert!(!err.contains("ci-only-not-a-secret"), "{err}");
     // The certificate names 127.0.0.1, not localhost: verify-full refuses, verify-ca accepts.
     let err = describe(&by_name, &trusted).unwrap_err();

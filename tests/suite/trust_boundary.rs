@@ -357,7 +357,11 @@ async fn an_executed_action_whose_outcome_cannot_be_stored_is_reported_and_recor
         1
     );
     okta_agent::audit::verify(stack.engine().store(), stack.engine().audit_keys()).unwrap();
-    assert!(!stack.engine().store().recovery_path().exists());
+    // Emptied, not removed: a replica on this host may be waiting to append to it.
+    assert_eq!(
+        std::fs::read_to_string(stack.engine().store().recovery_path()).unwrap(),
+        ""
+    );
     // Merging again changes nothing.
     assert_eq!(stack.restart().await.merged, 0);
 }
