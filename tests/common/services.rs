@@ -17,11 +17,35 @@ pub fn find(program: &str, package: &str) -> Option<PathBuf> {
         .map(|dir| dir.join(program))
         .find(|p| p.is_file());
     if found.is_none() {
-        let required = std::env::var("OKTA_AGENT_TEST_SERVICES").is_ok_and(|v| v == "required");
-        assert!(!required, "{program} is not installed, and OKTA_AGENT_TEST_SERVICES=required: install Debian's {package} (.ci/run does)");
-        eprintln!("SKIPPED: {program} is not installed (apt-get install {package}); .ci/run installs it and runs this test");
+        skipped(
+            &format!("{program} is not installed"),
+            &format!("install Debian's {package} (.ci/run does)"),
+        );
     }
     found
+}
+
+/// Says a test is skipped for want of a service, or fails it under
+/// `OKTA_AGENT_TEST_SERVICES=required` (so CI can never skip one quietly).
+fn skipped(missing: &str, remedy: &str) {
+    let required = std::env::var("OKTA_AGENT_TEST_SERVICES").is_ok_and(|v| v == "required");
+    assert!(
+        !required,
+        "{missing}, and OKTA_AGENT_TEST_SERVICES=required: {remedy}"
+    );
+    eprintln!("SKIPPED: {missing}; {remedy}");
+}
+
+/// An environment variable a service's test needs, or `None` when the test may be skipped.
+fn service_env(name: &str) -> Option<String> {
+    let value = std::env::var(name).ok().filter(|value| !value.is_empty());
+    if value.is_none() {
+        skipped(
+            &format!("{name} is not set"),
+            "start PostgreSQL with `eval \"$(bash .ci/postgres start)\"` (.ci/run does)",
+        );
+    }
+    value
 }
 
 /// A tinyproxy on loopback with its own config and log.
@@ -91,15 +115,12 @@ impl Drop for TinyProxy {
 /// The PostgreSQL server the tests create their databases on (`.ci/run` starts one, see
 /// `.ci/postgres`), or `None` when the test may be skipped.
 pub fn postgres_admin_url() -> Option<String> {
-    let url = std::env::var("OKTA_AGENT_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.is_empty());
-    if url.is_none() {
-        let required = std::env::var("OKTA_AGENT_TEST_SERVICES").is_ok_and(|v| v == "required");
-        assert!(!required, "OKTA_AGENT_TEST_POSTGRES_URL is not set, and OKTA_AGENT_TEST_SERVICES=required: start a server with `eval \"$(bash .ci/postgres start)\"` (.ci/run does)");
-        eprintln!("SKIPPED on PostgreSQL: OKTA_AGENT_TEST_POSTGRES_URL is not set; `eval \"$(bash .ci/postgres start)\"` starts a server on loopback (.ci/run does)");
-    }
-    url
+    service_env("OKTA_AGENT_TEST_POSTGRES_URL")
+}
+
+/// The CA that signed the test PostgreSQL server's certificate (`.ci/postgres` makes both).
+pub fn postgres_ca() -> Option<String> {
+    service_env("OKTA_AGENT_TEST_POSTGRES_CA")
 }
 
 /// A fresh, empty database for one test: a SQLite file in a temporary directory, or a

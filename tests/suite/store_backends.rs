@@ -502,11 +502,7 @@ fn postgres_tls_follows_libpq_sslmode() {
     let Some(db) = TestDatabase::postgres() else {
         return;
     };
-    let Some(ca) = std::env::var("OKTA_AGENT_TEST_POSTGRES_CA")
-        .ok()
-        .filter(|ca| !ca.is_empty())
-    else {
-        eprintln!("SKIPPED: OKTA_AGENT_TEST_POSTGRES_CA is not set (.ci/postgres sets it)");
+    let Some(ca) = crate::common::services::postgres_ca() else {
         return;
     };
     let url = db.url();
