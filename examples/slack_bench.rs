@@ -10,7 +10,8 @@
 //! the floor of the fake and the loopback network) and for `okta-agent run` (each envelope a
 //! distinct mention, persisted to SQLite before its ack, then planned, resolved against Okta
 //! and answered in the background); and the binary's start-to-connected time and RSS.
-//! `BENCH_DATABASE_URL=postgres://…` runs it on PostgreSQL instead of a SQLite file.
+//! `BENCH_DATABASE_URL=postgres://…` runs it on PostgreSQL instead of a SQLite file. Last, the
+//! cost of recording a delivery alone (the ack path's insert), on the same store.
 
 // The test double is test code: it may unwrap.
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -163,6 +164,23 @@ async fn main() -> anyhow::Result<()> {
     // SAFETY: signalling our own child process, which has not been reaped yet.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     let _ = child.wait();
+
+    // 4. What recording a delivery costs by itself (the ack path's insert), on the same store,
+    // called from the async runtime as the listener calls it.
+    let store = okta_agent::store::Store::open_url(&database_url)?;
+    let mut inserts = Vec::with_capacity(STEADY);
+    for i in 0..STEADY {
+        let started = Instant::now();
+        store.remember_inbound(&format!("alone:{i}"), "{\"text\":\"unlock\"}", 1)?;
+        inserts.push(started.elapsed());
+    }
+    inserts.sort();
+    println!(
+        "recording a delivery alone ({STEADY}): p50 {:.2?}  p99 {:.2?}  max {:.2?}",
+        percentile(&inserts, 0.5),
+        percentile(&inserts, 0.99),
+        inserts[inserts.len() - 1]
+    );
     Ok(())
 }
 
