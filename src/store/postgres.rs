@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type};
@@ -55,7 +55,25 @@ pub struct Probe {
 struct Connection {
     client: postgres::Client,
     statements: HashMap<String, postgres::Statement>,
+    last_used: Instant,
 }
+
+impl Connection {
+    /// Whether the connection can be used as it is. One that sat idle is asked first: a
+    /// server restart, a failover or a firewall's idle timeout drops connections silently,
+    /// and the driver only learns of it from the next statement, which would then fail.
+    fn usable(&mut self) -> bool {
+        if self.client.is_closed() {
+            return false;
+        }
+        self.last_used.elapsed() < CHECK_AFTER_IDLE || self.client.is_valid(CHECK_TIMEOUT).is_ok()
+    }
+}
+
+/// How long a connection may sit idle before it is checked with a round trip before use.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(2);
+/// How long that check may take.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for Postgres {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -231,9 +249,16 @@ impl Postgres {
             let mut slot = connection
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let connection = match slot.take() {
-                Some(connection) if !connection.client.is_closed() => connection,
-                _ => Connection {
+            let reusable = slot.take().and_then(|mut connection| {
+                if connection.usable() {
+                    Some(connection)
+                } else {
+                    None
+                }
+            });
+            let mut connection = match reusable {
+                Some(connection) => connection,
+                None => Connection {
                     client: self.config.connect(self.tls.clone()).map_err(|e| {
                         StoreError::Postgres {
                             database: self.shown.clone(),
@@ -241,8 +266,10 @@ impl Postgres {
                         }
                     })?,
                     statements: HashMap::new(),
+                    last_used: Instant::now(),
                 },
             };
+            connection.last_used = Instant::now();
             work(slot.insert(connection))
         };
         if tokio::runtime::Handle::try_current().is_err() {
