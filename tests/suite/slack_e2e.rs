@@ -596,6 +596,8 @@ async fn help_channels_get_answers_from_the_docs_and_can_escalate() {
         rig.reply_in("1700000010.000200").is_some()
     })
     .await;
+    // The answer is remembered once Slack has given it a ts, just after it appears.
+    rig.until_done("EvQ2").await;
     assert!(
         rig.reply_in("1700000010.000100").is_none(),
         "no answer without a fitting document"

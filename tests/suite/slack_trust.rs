@@ -261,6 +261,8 @@ async fn help_feedback_is_for_the_asker_or_an_admin_and_only_once() {
         ))
         .await;
     rig.wait("the answer", || rig.reply_in(ts).is_some()).await;
+    // The answer is remembered once Slack has given it a ts, just after it appears.
+    rig.until_done("EvHelpQ").await;
     let answer = rig
         .fake
         .messages()
