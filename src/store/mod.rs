@@ -960,6 +960,16 @@ impl Store {
         Ok(lines.len())
     }
 
+    /// A setting of this store's database session; only tests use it.
+    #[doc(hidden)]
+    pub fn session_setting(&self, name: &str) -> Result<String, StoreError> {
+        self.autocommit(|db| {
+            db.row("SELECT current_setting(?1)", args![name])?
+                .ok_or_else(|| StoreError::Corrupt(format!("no setting {name}")))?
+                .text(0)
+        })
+    }
+
     /// Runs raw SQL; only tests use it, to tamper with records.
     #[doc(hidden)]
     pub fn execute_raw(&self, sql: &str) -> Result<usize, StoreError> {

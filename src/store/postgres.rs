@@ -70,6 +70,13 @@ impl Connection {
     }
 }
 
+/// Set on every connection (after connecting, not as startup options, which PgBouncer
+/// refuses). A replica that stops in the middle of a transaction (frozen, or cut off by the
+/// network, which the server may not notice for hours) would otherwise hold its locks, the
+/// audit table's among them, and every other replica would wait behind it: the server ends such
+/// a session after 10 s. The store's transactions take milliseconds.
+const SESSION_LIMITS: &str = "SET idle_in_transaction_session_timeout = '10s'; SET statement_timeout = '30s'; SET lock_timeout = '20s'";
+
 /// How long a connection may sit idle before it is checked with a round trip before use.
 const CHECK_AFTER_IDLE: Duration = Duration::from_secs(2);
 /// How long that check may take.
@@ -258,16 +265,7 @@ impl Postgres {
             });
             let mut connection = match reusable {
                 Some(connection) => connection,
-                None => Connection {
-                    client: self.config.connect(self.tls.clone()).map_err(|e| {
-                        StoreError::Postgres {
-                            database: self.shown.clone(),
-                            source: e,
-                        }
-                    })?,
-                    statements: HashMap::new(),
-                    last_used: Instant::now(),
-                },
+                None => self.connect()?,
             };
             connection.last_used = Instant::now();
             work(slot.insert(connection))
@@ -278,6 +276,21 @@ impl Postgres {
         std::thread::scope(|scope| match scope.spawn(call).join() {
             Ok(result) => result,
             Err(panic) => std::panic::resume_unwind(panic),
+        })
+    }
+
+    /// A new connection, with the session limits every replica relies on.
+    fn connect(&self) -> Result<Connection, StoreError> {
+        let failed = |source| StoreError::Postgres {
+            database: self.shown.clone(),
+            source,
+        };
+        let mut client = self.config.connect(self.tls.clone()).map_err(failed)?;
+        client.batch_execute(SESSION_LIMITS).map_err(failed)?;
+        Ok(Connection {
+            client,
+            statements: HashMap::new(),
+            last_used: Instant::now(),
         })
     }
 

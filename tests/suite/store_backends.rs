@@ -558,3 +558,42 @@ fn postgres_tls_follows_libpq_sslmode() {
     .to_string();
     assert!(err.contains("/nonexistent/ca.pem"), "{err}");
 }
+
+/// PostgreSQL alone: a replica that stops in the middle of an audit append (frozen, or cut off
+/// by the network) holds the audit table's lock. The server ends its session after 10 s idle in
+/// the transaction, so another replica's append waits at most that long and then goes through,
+/// and the stalled one's record is never half-written.
+#[test]
+fn postgres_a_replica_stalled_mid_append_does_not_stall_the_others() {
+    let Some(db) = TestDatabase::postgres() else {
+        return;
+    };
+    let stalled = db.open();
+    let other = db.open();
+    assert_eq!(
+        stalled
+            .session_setting("idle_in_transaction_session_timeout")
+            .unwrap(),
+        "10s"
+    );
+    let (locked, holding) = std::sync::mpsc::channel();
+    let frozen = std::thread::spawn(move || {
+        stalled.append_audit(None, move |seq, prev| {
+            locked.send(()).unwrap();
+            // Frozen while holding the lock, longer than the server allows.
+            std::thread::sleep(std::time::Duration::from_secs(12));
+            (format!("{{\"stalled\":{seq}}}"), format!("{prev}-x"))
+        })
+    });
+    holding.recv().unwrap();
+    let appended = other
+        .append_audit(None, |seq, prev| {
+            (format!("{{\"n\":{seq}}}"), format!("{prev}-y"))
+        })
+        .unwrap();
+    assert_eq!(appended.seq, 1, "the stalled append never committed");
+    assert!(frozen.join().unwrap().is_err(), "the stalled append fails");
+    let rows = other.audit_rows().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].record, "{\"n\":1}");
+}
