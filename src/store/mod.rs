@@ -335,21 +335,32 @@ impl Store {
         journal
             .busy_handler(Some(wait_briefly))
             .map_err(journal_err)?;
-        let found: i64 = conn
-            .pragma_query_value(None, "user_version", |row| row.get(0))
+        let schema = |conn: &Connection| -> Result<i64, StoreError> {
+            let found: i64 = conn
+                .pragma_query_value(None, "user_version", |row| row.get(0))
+                .map_err(open_err)?;
+            if found > SCHEMA_VERSION {
+                return Err(StoreError::TooNew {
+                    path: location.clone(),
+                    found,
+                    known: SCHEMA_VERSION,
+                });
+            }
+            Ok(found)
+        };
+        if schema(&conn)? < SCHEMA_VERSION {
+            // Under the write lock, and read again: replicas starting together on a new file
+            // migrate once, one after the other, and all of it or none.
+            let tx = rusqlite::Transaction::new_unchecked(
+                &conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )
             .map_err(open_err)?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::TooNew {
-                path: location,
-                found,
-                known: SCHEMA_VERSION,
-            });
-        }
-        for version in found + 1..=SCHEMA_VERSION {
-            let sql = MIGRATIONS[(version - 1) as usize];
-            let tx = conn.unchecked_transaction().map_err(open_err)?;
-            tx.execute_batch(sql).map_err(open_err)?;
-            tx.pragma_update(None, "user_version", version)
+            for version in schema(&tx)? + 1..=SCHEMA_VERSION {
+                tx.execute_batch(MIGRATIONS[(version - 1) as usize])
+                    .map_err(open_err)?;
+            }
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(open_err)?;
             tx.commit().map_err(open_err)?;
         }

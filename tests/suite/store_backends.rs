@@ -37,6 +37,7 @@ on_both_backends!(
     a_schema_newer_than_the_binary_is_refused,
     every_column_round_trips_including_nulls_and_unicode,
     check_describes_the_database_without_changing_it,
+    replicas_starting_together_migrate_once,
 );
 
 fn proposal(id: &str, expires_at: i64) -> ProposalRow {
@@ -596,4 +597,39 @@ fn postgres_a_replica_stalled_mid_append_does_not_stall_the_others() {
     let rows = other.audit_rows().unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].record, "{\"n\":1}");
+}
+
+/// Four replicas start at once on an empty database: every one opens, the schema is built
+/// once, and they all work on it.
+fn replicas_starting_together_migrate_once(db: TestDatabase) {
+    let opened = std::sync::Arc::new(Barrier::new(4));
+    let url = db.url();
+    let starts: Vec<_> = (0..4)
+        .map(|i| {
+            let (opened, url) = (opened.clone(), url.clone());
+            std::thread::spawn(move || {
+                opened.wait();
+                let store = Store::open_url(&url)?;
+                store.remember_inbound(&format!("ev-{i}"), "{}", 1)?;
+                Ok::<Store, StoreError>(store)
+            })
+        })
+        .collect();
+    let stores: Vec<Store> = starts
+        .into_iter()
+        .map(|s| s.join().unwrap().unwrap())
+        .collect();
+    assert_eq!(stores.len(), 4);
+    let said = okta_agent::store::describe(&url).unwrap();
+    assert!(said.ends_with("(current)"), "{said}");
+    if db.is_postgres() {
+        let store = db.open();
+        assert_eq!(
+            store
+                .execute_raw("UPDATE okta_agent_schema SET version = version")
+                .unwrap(),
+            okta_agent::store::postgres::SCHEMA_VERSION as usize,
+            "one row per version"
+        );
+    }
 }
