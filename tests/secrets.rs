@@ -1,5 +1,5 @@
 //! Captured log output, at the most verbose level, never contains a secret: the private key,
-//! the client assertion, access tokens, DPoP proofs or a reset link.
+//! the client assertion, access tokens, DPoP proofs, a reset link or the database password.
 //!
 //! A test binary of its own: it installs a global subscriber, which a thread-local one in the
 //! shared binary cannot reliably replace while other tests run.
@@ -47,7 +47,8 @@ async fn logs_carry_no_secrets() {
         .with_writer(capture.clone())
         .with_ansi(false)
         .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    // As `main` does: `log` records (the PostgreSQL driver's, rustls') are captured too.
+    tracing_subscriber::util::SubscriberInitExt::try_init(subscriber).unwrap();
 
     let h = Harness::demo().await;
     h.update_client(json!({"dpop_required": true})).await;
@@ -83,6 +84,19 @@ async fn logs_carry_no_secrets() {
         .expect("the approver gets the link by DM");
     assert!(dm.contains("/reset_password/"));
 
+    // A PostgreSQL store: connecting (with TLS when the server offers it), statements, and a
+    // refused password, all at the most verbose level.
+    let postgres = common::services::TestDatabase::postgres();
+    if let Some(db) = &postgres {
+        let store = db.open();
+        assert!(store.remember_inbound("ev-secret", "{}", 1).unwrap());
+        store.heartbeat(1).unwrap();
+        let wrong = db
+            .url()
+            .replace("ci-only-not-a-secret", "wrong-pw-for-secrets-test");
+        assert!(okta_agent::store::Store::open_url(&wrong).is_err());
+    }
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
         logs.contains("event=executed"),
@@ -107,4 +121,18 @@ async fn logs_carry_no_secrets() {
         "a JWT (assertion or DPoP proof) leaked"
     );
     assert!(!logs.contains("PRIVATE KEY"), "key material leaked");
+    if postgres.is_some() {
+        assert!(
+            logs.contains("tokio_postgres") || logs.contains("executing statement"),
+            "the capture saw the PostgreSQL driver's records:\n{logs}"
+        );
+        assert!(
+            !logs.contains("ci-only-not-a-secret"),
+            "the database password leaked"
+        );
+        assert!(
+            !logs.contains("wrong-pw-for-secrets-test"),
+            "a refused database password leaked"
+        );
+    }
 }
