@@ -74,8 +74,9 @@ impl Connection {
 /// refuses). A replica that stops in the middle of a transaction (frozen, or cut off by the
 /// network, which the server may not notice for hours) would otherwise hold its locks, the
 /// audit table's among them, and every other replica would wait behind it: the server ends such
-/// a session after 10 s. The store's transactions take milliseconds.
-const SESSION_LIMITS: &str = "SET idle_in_transaction_session_timeout = '10s'; SET statement_timeout = '30s'; SET lock_timeout = '20s'";
+/// a session after 10 s. The store's transactions take milliseconds. Notices (such as "relation
+/// already exists, skipping" at every start) would only be log noise.
+const SESSION_LIMITS: &str = "SET idle_in_transaction_session_timeout = '10s'; SET statement_timeout = '30s'; SET lock_timeout = '20s'; SET client_min_messages = 'warning'";
 
 /// How long a connection may sit idle before it is checked with a round trip before use.
 const CHECK_AFTER_IDLE: Duration = Duration::from_secs(2);

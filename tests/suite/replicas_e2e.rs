@@ -174,6 +174,8 @@ async fn three_replicas_execute_every_approval_exactly_once(database: TestDataba
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Starting on a schema that is already there is quiet.
+    assert!(!rig.logs().contains("NOTICE"), "{}", rig.logs());
     let records = rig.store().audit_rows().unwrap().len();
     assert!(records >= 12, "requests, approvals and outcomes: {records}");
     assert!(
