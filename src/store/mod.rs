@@ -971,14 +971,20 @@ impl Store {
         Ok(lines.len())
     }
 
-    /// A setting of this store's database session; only tests use it.
+    /// A setting of this store's PostgreSQL session (the ack path's, or the other); only
+    /// tests use it.
     #[doc(hidden)]
-    pub fn session_setting(&self, name: &str) -> Result<String, StoreError> {
-        self.autocommit(|db| {
+    pub fn session_setting(&self, name: &str, ack_path: bool) -> Result<String, StoreError> {
+        let read = |db: &mut dyn Sql| {
             db.row("SELECT current_setting(?1)", args![name])?
                 .ok_or_else(|| StoreError::Corrupt(format!("no setting {name}")))?
                 .text(0)
-        })
+        };
+        if ack_path {
+            self.on_ack_path(read)
+        } else {
+            self.autocommit(read)
+        }
     }
 
     /// Runs raw SQL; only tests use it, to tamper with records.

@@ -571,11 +571,24 @@ fn postgres_a_replica_stalled_mid_append_does_not_stall_the_others() {
     };
     let stalled = db.open();
     let other = db.open();
+    for ack_path in [false, true] {
+        assert_eq!(
+            stalled
+                .session_setting("idle_in_transaction_session_timeout", ack_path)
+                .unwrap(),
+            "10s"
+        );
+    }
+    // Claims, outcomes and audit records wait for the WAL flush; recording a delivery does not.
     assert_eq!(
         stalled
-            .session_setting("idle_in_transaction_session_timeout")
+            .session_setting("synchronous_commit", false)
             .unwrap(),
-        "10s"
+        "on"
+    );
+    assert_eq!(
+        stalled.session_setting("synchronous_commit", true).unwrap(),
+        "off"
     );
     let (locked, holding) = std::sync::mpsc::channel();
     let frozen = std::thread::spawn(move || {
