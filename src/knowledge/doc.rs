@@ -91,7 +91,7 @@ pub fn parse(source: &str, text: &str, format: Format) -> Result<Doc, String> {
     let text = text.replace("\r\n", "\n");
     let (front, body) = split_front_matter(&text)?;
     let body = match format {
-        Format::Html => html_to_text(body),
+        Format::Html => html_to_text(body)?,
         Format::Markdown | Format::Text => body.to_string(),
     };
     let front: FrontMatter = match front {
@@ -310,7 +310,7 @@ fn is_markup_char(rest: &str, before: &str) -> bool {
 }
 
 /// HTML to Markdown-ish text (headings keep their `#`), with the page title as a first heading.
-pub fn html_to_text(html: &str) -> String {
+pub fn html_to_text(html: &str) -> Result<String, String> {
     let title = html
         .find("<title>")
         .and_then(|start| {
@@ -319,18 +319,28 @@ pub fn html_to_text(html: &str) -> String {
                 .map(|end| rest[..end].trim().to_string())
         })
         .filter(|t| !t.is_empty());
-    let content = without_elements(html, &["nav", "header", "footer", "aside"]);
-    let text = html2text::config::plain()
-        .string_from_read(content.as_bytes(), 100)
-        .unwrap_or_default();
+    // Variation selectors (U+FE0E, U+FE0F: "⚠️", "✔️") only choose how a symbol is drawn.
+    // html2text measures a character and its selector differently as a pair and one by one,
+    // and its line arithmetic underflows on them (found by the fuzzer), so they go first.
+    let content: String = without_elements(html, &["nav", "header", "footer", "aside"])
+        .chars()
+        .filter(|c| !matches!(c, '\u{FE0E}' | '\u{FE0F}'))
+        .collect();
+    // And should it panic on some other input, that page is unreadable, not the process down.
+    let text = std::panic::catch_unwind(|| {
+        html2text::config::plain()
+            .string_from_read(content.as_bytes(), 100)
+            .unwrap_or_default()
+    })
+    .map_err(|_| "the HTML could not be turned into text".to_string())?;
     let first_heading = text
         .lines()
         .find(|l| l.starts_with('#'))
         .map(|l| l.trim_start_matches('#').trim());
-    match title {
+    Ok(match title {
         Some(title) if first_heading != Some(title.as_str()) => format!("# {title}\n\n{text}"),
         _ => text,
-    }
+    })
 }
 
 /// The page without its navigation, header, footer and sidebars: site chrome is not help.
@@ -425,6 +435,26 @@ mod tests {
             Format::Markdown
         )
         .is_err());
+    }
+
+    /// Found by the fuzzer: emoji with a presentation selector ("⚠️", keycaps) in a line too
+    /// long for the converter's width made html2text's line arithmetic underflow.
+    #[test]
+    fn html_with_emoji_presentation_selectors_converts() {
+        for body in [
+            "2\u{fe0f}".repeat(100) + " x",
+            "1\u{fe0f}\u{20e3}".repeat(100) + " x",
+            "\u{26a0}\u{fe0f}".repeat(60) + " Do not share your password",
+        ] {
+            let html = format!("<html><body><h1>Careful</h1><p>{body}</p></body></html>");
+            let doc = parse("https://intranet/careful", &html, Format::Html).unwrap();
+            assert!(
+                doc.sections
+                    .iter()
+                    .any(|s| s.text.contains(" x") || s.text.contains("share your password")),
+                "{doc:?}"
+            );
+        }
     }
 
     #[test]
