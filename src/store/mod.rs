@@ -300,12 +300,15 @@ impl Store {
             source,
         };
         let conn = Connection::open(path).map_err(open_err)?;
-        // WAL keeps inserts cheap (the ack budget) and lets a reader run beside the writer.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(open_err)?;
+        // First, so that a replica starting at the same moment waits for the lock this one
+        // holds (switching a new file to WAL takes it) instead of failing.
         conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        // WAL keeps inserts cheap (the ack budget) and lets a reader run beside the writer.
+        // Switching a new file to it is refused at once, not waited for, while another
+        // process is switching it too.
+        while_busy(|| conn.pragma_update(None, "journal_mode", "WAL")).map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
         let journal_path = PathBuf::from(format!("{location}.inbound"));
         let journal_shown = journal_path.display().to_string();
@@ -318,11 +321,11 @@ impl Store {
             [journal_path.to_string_lossy()],
         )
         .map_err(journal_err)?;
-        conn.pragma_update(Some("journal"), "journal_mode", "WAL")
+        while_busy(|| conn.pragma_update(Some("journal"), "journal_mode", "WAL"))
             .map_err(journal_err)?;
         conn.pragma_update(Some("journal"), "synchronous", "NORMAL")
             .map_err(journal_err)?;
-        conn.execute_batch(JOURNAL_SCHEMA).map_err(journal_err)?;
+        while_busy(|| conn.execute_batch(JOURNAL_SCHEMA)).map_err(journal_err)?;
         let journal = Connection::open(&journal_path).map_err(journal_err)?;
         journal
             .pragma_update(None, "synchronous", "NORMAL")
@@ -1022,6 +1025,23 @@ fn proposal_row(r: &Row) -> Result<ProposalRow, StoreError> {
 
 /// Holds `synchronous=FULL` while a claim or an outcome is written (every commit reaches the
 /// disk before the call returns), and puts `NORMAL` back after, so the ack path stays cheap.
+/// Runs `step` again (for up to five seconds) while SQLite refuses it as busy without waiting:
+/// lock upgrades that could deadlock are refused at once, whatever the busy timeout.
+fn while_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let started = std::time::Instant::now();
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < std::time::Duration::from_secs(5) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// SQLite's busy handler for the ack path: retry every 50 µs (SQLite's own sleeps start at a
 /// millisecond), for up to five seconds.
 fn wait_briefly(attempt: i32) -> bool {
