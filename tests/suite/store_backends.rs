@@ -382,13 +382,18 @@ fn reactions_and_cards_are_recorded_once(db: TestDatabase) {
     );
 }
 
-fn a_schema_newer_than_the_binary_is_refused(db: TestDatabase) {
-    drop(db.open());
+/// Marks the database's schema as version 999, as a future okta-agent would leave it.
+fn as_if_written_by_a_newer_build(db: &TestDatabase) {
     if db.is_postgres() {
         db.sql("INSERT INTO okta_agent_schema (version) VALUES (999)");
     } else {
         db.sql("PRAGMA user_version = 999");
     }
+}
+
+fn a_schema_newer_than_the_binary_is_refused(db: TestDatabase) {
+    drop(db.open());
+    as_if_written_by_a_newer_build(&db);
     let err = Store::open_url(&db.url()).unwrap_err();
     assert!(
         matches!(err, StoreError::TooNew { found: 999, .. }),
@@ -434,11 +439,7 @@ fn check_describes_the_database_without_changing_it(db: TestDatabase) {
     drop(db.open());
     let after = okta_agent::store::describe(&db.url()).unwrap();
     assert!(after.ends_with("(current)"), "{after}");
-    if db.is_postgres() {
-        db.sql("INSERT INTO okta_agent_schema (version) VALUES (999)");
-    } else {
-        db.sql("PRAGMA user_version = 999");
-    }
+    as_if_written_by_a_newer_build(&db);
     let err = okta_agent::store::describe(&db.url())
         .unwrap_err()
         .to_string();
