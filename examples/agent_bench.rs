@@ -101,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
         slack: None,
         policy: Some(Policy::new(config).map_err(|p| anyhow::anyhow!("{p:?}"))?),
         knowledge: Default::default(),
-        database_url: None,
+        database: None,
         inbound_retention_days: 7,
         audit_key: Default::default(),
         config_file: None,

@@ -83,10 +83,10 @@ async fn main() -> anyhow::Result<()> {
         }),
         policy: Some(Policy::new(policy).map_err(|p| anyhow::anyhow!("{p:?}"))?),
         knowledge: Default::default(),
-        database_url: Some(format!(
+        database: Some(okta_agent::store::Database::new(format!(
             "sqlite://{}",
             dir.path().join("bench.db").display()
-        )),
+        ))),
         inbound_retention_days: 7,
         audit_key: Default::default(),
         config_file: None,

@@ -154,11 +154,7 @@ pub async fn okta_checks(
 
 /// Which database, whether it answers and at which schema (it changes nothing).
 fn database_line(settings: &Settings) -> CheckLine {
-    let url = settings
-        .database_url
-        .clone()
-        .unwrap_or_else(|| crate::store::DEFAULT_DATABASE_URL.to_string());
-    match crate::store::describe(&url) {
+    match crate::store::describe_database(&settings.database_or_default()) {
         Ok(detail) => CheckLine::pass("Database", detail),
         Err(e) => CheckLine::fail("Database", e.to_string()),
     }
@@ -186,11 +182,7 @@ fn audit_key_line(settings: &Settings) -> CheckLine {
         )),
         AuditKeySource::File(path) => loaded(crate::audit::AuditKeys::load(path)),
         AuditKeySource::BesideDatabase => {
-            let url = settings
-                .database_url
-                .clone()
-                .unwrap_or_else(|| crate::store::DEFAULT_DATABASE_URL.to_string());
-            match crate::store::database_kind(&url) {
+            match settings.database_or_default().kind() {
                 Ok(crate::store::DatabaseKind::Postgres(shown)) => CheckLine::fail(
                     "Audit key",
                     format!("{shown} is PostgreSQL: set OKTA_AGENT_AUDIT_KEY_FILE to the key every replica shares"),

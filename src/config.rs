@@ -65,8 +65,9 @@ pub struct Settings {
     /// `[knowledge]`: where help documents come from, and how often the folder is checked
     /// for changes.
     pub knowledge: KnowledgeSettings,
-    /// `DATABASE_URL` or `[store] database_url`, when set.
-    pub database_url: Option<String>,
+    /// `DATABASE_URL` or `[store] database_url`, when set, with the PostgreSQL password from
+    /// `DATABASE_PASSWORD_FILE` or `[store] password_file` when one is given.
+    pub database: Option<crate::store::Database>,
     /// `[store] inbound_retention_days`: how long finished inbound work (and the message text
     /// it holds) is kept. Default 7.
     pub inbound_retention_days: u32,
@@ -188,6 +189,7 @@ pub struct KnowledgeSettings {
 #[serde(deny_unknown_fields)]
 struct StoreFile {
     database_url: Option<String>,
+    password_file: Option<PathBuf>,
     inbound_retention_days: Option<u32>,
     lease_seconds: Option<i64>,
 }
@@ -250,6 +252,13 @@ struct FileSettings {
 }
 
 impl Settings {
+    /// The configured database, or the default SQLite file in the working directory.
+    pub fn database_or_default(&self) -> crate::store::Database {
+        self.database
+            .clone()
+            .unwrap_or_else(|| crate::store::Database::new(crate::store::DEFAULT_DATABASE_URL))
+    }
+
     /// Loads from the process environment and the file named by `--config` or `OKTA_AGENT_CONFIG`.
     pub fn from_env(config_flag: Option<&Path>) -> Result<Self, ConfigError> {
         Self::load(&|name| std::env::var(name).ok(), config_flag)
@@ -324,6 +333,31 @@ impl Settings {
             Some(Ok(kind)) => Some(kind),
             None => None,
         };
+        let password_file = env("DATABASE_PASSWORD_FILE")
+            .map(PathBuf::from)
+            .or(file.store.password_file);
+        let database = database_url.map(|url| {
+            let database = crate::store::Database::new(url);
+            match (&password_file, &database_kind) {
+                (None, _) => database,
+                (Some(path), Some(crate::store::DatabaseKind::Postgres(_))) => {
+                    match database_password(path, database.url()) {
+                        Ok(password) => database.with_password(password),
+                        Err(problem) => {
+                            problems.push(problem);
+                            database
+                        }
+                    }
+                }
+                (Some(_), _) => {
+                    problems.push("DATABASE_PASSWORD_FILE is for PostgreSQL, and DATABASE_URL does not name a PostgreSQL database: remove it, or point DATABASE_URL at postgres://user@host:5432/database".into());
+                    database
+                }
+            }
+        });
+        if database.is_none() && password_file.is_some() {
+            problems.push("DATABASE_PASSWORD_FILE is set but DATABASE_URL is not: set DATABASE_URL=postgres://user@host:5432/database".into());
+        }
         let slack = slack_settings(&env, file.slack, &mut problems);
         let mut knowledge = knowledge_settings(file.knowledge, &mut problems);
         knowledge.embeddings = embeddings;
@@ -380,7 +414,7 @@ impl Settings {
                 slack,
                 policy,
                 knowledge,
-                database_url,
+                database,
                 inbound_retention_days,
                 audit_key,
                 config_file,
@@ -739,6 +773,31 @@ fn is_loopback(host: &str) -> bool {
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The PostgreSQL password in `path` (one line; a final newline is not part of it), for a URL
+/// that holds none of its own.
+fn database_password(path: &Path, url: &str) -> Result<Secret<String>, String> {
+    if let Ok((config, _)) = crate::store::postgres::parse_url(url) {
+        if config.get_password().is_some() {
+            return Err("DATABASE_URL holds a password and DATABASE_PASSWORD_FILE gives another: keep exactly one (the file keeps it out of the environment)".into());
+        }
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "DATABASE_PASSWORD_FILE: cannot read {} ({e})",
+            path.display()
+        )
+    })?;
+    let password = text.strip_suffix('\n').unwrap_or(&text);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        return Err(format!(
+            "DATABASE_PASSWORD_FILE: {} is empty; put the database user's password in it",
+            path.display()
+        ));
+    }
+    Ok(Secret::new(password.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -936,10 +995,13 @@ mod tests {
         .unwrap();
         let s = load(&[], Some(&cfg)).unwrap();
         assert!(s.policy.unwrap().is_admin("U0ADMIN1"));
-        assert_eq!(s.database_url.as_deref(), Some("sqlite://x.db"));
+        assert_eq!(s.database.as_ref().map(|d| d.url()), Some("sqlite://x.db"));
         assert_eq!(s.knowledge.sources.folder, Some(PathBuf::from("docs")));
         let s = load(&[("DATABASE_URL", "sqlite://env.db")], Some(&cfg)).unwrap();
-        assert_eq!(s.database_url.as_deref(), Some("sqlite://env.db"));
+        assert_eq!(
+            s.database.as_ref().map(|d| d.url()),
+            Some("sqlite://env.db")
+        );
         let err = load(&[("DATABASE_URL", "postgres://db")], None)
             .unwrap_err()
             .to_string();
@@ -966,7 +1028,49 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(s.database_url.as_deref(), Some(postgres));
+        assert_eq!(s.database.as_ref().map(|d| d.url()), Some(postgres));
+        assert!(
+            !format!("{s:?}").contains("hunter2"),
+            "Debug never shows it"
+        );
+        // The password may come from a file of its own (a systemd credential, a secret).
+        let password = dir.path().join("db-password");
+        std::fs::write(&password, "s3cr3t-from-file\n").unwrap();
+        let audit = ("OKTA_AGENT_AUDIT_KEY_FILE", "/etc/okta-agent/audit.key");
+        let password_file = password.display().to_string();
+        let s = load(
+            &[
+                ("DATABASE_URL", "postgres://okta@db.internal/okta"),
+                ("DATABASE_PASSWORD_FILE", password_file.as_str()),
+                audit,
+            ],
+            None,
+        )
+        .unwrap();
+        assert!(format!("{:?}", s.database).contains("postgres://okta@db.internal:5432/okta"));
+        assert!(!format!("{s:?}").contains("s3cr3t-from-file"));
+        for (url, file, expected) in [
+            (postgres, password_file.as_str(), "keep exactly one"),
+            ("sqlite://x.db", password_file.as_str(), "is for PostgreSQL"),
+            (
+                "postgres://okta@db/okta",
+                "/nonexistent/pw",
+                "cannot read /nonexistent/pw",
+            ),
+        ] {
+            let err = load(
+                &[
+                    ("DATABASE_URL", url),
+                    ("DATABASE_PASSWORD_FILE", file),
+                    audit,
+                ],
+                None,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(expected), "{err}");
+            assert!(!err.contains("hunter2") && !err.contains("s3cr3t"), "{err}");
+        }
         std::fs::write(
             &cfg,
             "[policy]\nadmins = [\"U0ADMIN1\"]\nself_servic = [\"unlock_user\"]\n",

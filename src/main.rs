@@ -416,19 +416,16 @@ async fn chat(config: Option<&Path>, as_user: Option<String>, script: Option<&Pa
 }
 
 fn open_store(settings: &Settings) -> Result<okta_agent::store::Store> {
-    let url = settings
-        .database_url
-        .clone()
-        .unwrap_or_else(|| okta_agent::store::DEFAULT_DATABASE_URL.to_string());
-    match okta_agent::store::database_kind(&url)? {
+    let database = settings.database_or_default();
+    match database.kind()? {
         okta_agent::store::DatabaseKind::Sqlite(path) => {
             if !path.exists() {
-                bail!("no database at {} (DATABASE_URL={url}); run okta-agent there first, or point DATABASE_URL at its database", path.display());
+                bail!("no database at {} (DATABASE_URL={}); run okta-agent there first, or point DATABASE_URL at its database", path.display(), database.url());
             }
             Ok(okta_agent::store::Store::open(&path)?)
         }
         okta_agent::store::DatabaseKind::Postgres(_) => {
-            Ok(okta_agent::store::Store::open_url(&url)?)
+            Ok(okta_agent::store::Store::open_database(&database)?)
         }
     }
 }

@@ -137,8 +137,8 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
         ));
     }
     let docs = Arc::new(docs);
-    let store = match (&settings.database_url, &mut demo) {
-        (Some(url), _) => Store::open_url(url)?,
+    let store = match (&settings.database, &mut demo) {
+        (Some(database), _) => Store::open_database(database)?,
         // The demo org starts fresh every time, so its proposals and audit do too.
         (None, Some(demo)) => {
             let dir = tempfile::Builder::new()

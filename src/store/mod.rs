@@ -14,6 +14,8 @@ use std::sync::Mutex;
 
 use rusqlite::Connection;
 
+use crate::secret::Secret;
+
 mod automations;
 mod pg_tls;
 pub mod postgres;
@@ -233,9 +235,59 @@ pub fn sqlite_path(url: &str) -> Result<PathBuf, StoreError> {
     Err(StoreError::UnsupportedUrl(url.to_string()))
 }
 
-/// What `check` says of the database a `DATABASE_URL` names: reachable, and at which schema,
-/// without creating or migrating anything. A schema newer than this build is an error.
+/// Which database: a `DATABASE_URL` and, for PostgreSQL, perhaps a password kept apart from
+/// it (a credential file). Neither is ever shown: `Debug` prints what `database_kind` shows.
+#[derive(Clone)]
+pub struct Database {
+    url: Secret<String>,
+    password: Option<Secret<String>>,
+}
+
+impl Database {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: Secret::new(url.into()),
+            password: None,
+        }
+    }
+
+    /// The PostgreSQL password, from somewhere other than the URL.
+    pub fn with_password(mut self, password: Secret<String>) -> Self {
+        self.password = Some(password);
+        self
+    }
+
+    pub fn url(&self) -> &str {
+        self.url.expose()
+    }
+
+    fn password(&self) -> Option<&str> {
+        self.password.as_ref().map(|p| p.expose().as_str())
+    }
+
+    pub fn kind(&self) -> Result<DatabaseKind, StoreError> {
+        database_kind(self.url())
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind() {
+            Ok(kind) => write!(f, "Database({})", kind.shown()),
+            Err(_) => write!(f, "Database(unparsable URL)"),
+        }
+    }
+}
+
+/// What `check` says of a database: reachable, and at which schema, without creating or
+/// migrating anything. A schema newer than this build is an error.
 pub fn describe(url: &str) -> Result<String, StoreError> {
+    describe_database(&Database::new(url))
+}
+
+/// `describe`, for a database with a password of its own.
+pub fn describe_database(database: &Database) -> Result<String, StoreError> {
+    let url = database.url();
     let (shown, found, known) = match database_kind(url)? {
         DatabaseKind::Sqlite(path) => {
             if !path.exists() {
@@ -255,7 +307,7 @@ pub fn describe(url: &str) -> Result<String, StoreError> {
             (format!("SQLite file {shown}"), found, SCHEMA_VERSION)
         }
         DatabaseKind::Postgres(_) => {
-            let probe = postgres::Postgres::probe(url)?;
+            let probe = postgres::Postgres::probe(url, database.password())?;
             (
                 format!("PostgreSQL {} ({})", probe.shown, probe.protection),
                 probe.schema,
@@ -281,8 +333,14 @@ impl Store {
     /// Opens the database a `DATABASE_URL` names: a SQLite file (created if needed) or a
     /// PostgreSQL database (which must exist); either way migrated to this build's schema.
     pub fn open_url(url: &str) -> Result<Self, StoreError> {
+        Self::open_database(&Database::new(url))
+    }
+
+    /// `open_url`, for a database with a password of its own.
+    pub fn open_database(database: &Database) -> Result<Self, StoreError> {
+        let url = database.url();
         if postgres::is_postgres_url(url) {
-            let pg = postgres::Postgres::open(url)?;
+            let pg = postgres::Postgres::open(url, database.password())?;
             return Ok(Self::with_backend(
                 pg.shown().to_string(),
                 PathBuf::from(POSTGRES_RECOVERY_FILE),

@@ -187,15 +187,18 @@ pub fn connect_hint(error: &postgres::Error) -> &'static str {
 
 impl Postgres {
     /// Connects and brings the schema up to date.
-    pub fn open(url: &str) -> Result<Self, StoreError> {
-        let store = Self::unopened(url)?;
+    pub fn open(url: &str, password: Option<&str>) -> Result<Self, StoreError> {
+        let store = Self::unopened(url, password)?;
         let shown = store.shown.clone();
         store.run(|connection| migrate(connection, &shown))?;
         Ok(store)
     }
 
-    fn unopened(url: &str) -> Result<Self, StoreError> {
-        let (config, tls_settings) = parse_url(url)?;
+    fn unopened(url: &str, password: Option<&str>) -> Result<Self, StoreError> {
+        let (mut config, tls_settings) = parse_url(url)?;
+        if let Some(password) = password {
+            config.password(password);
+        }
         let shown = shown_url(&config);
         Ok(Self {
             tls: super::pg_tls::connector(&tls_settings)?,
@@ -209,8 +212,8 @@ impl Postgres {
 
     /// Connects and reads the schema version (0 for an empty database) and how the
     /// connection is protected, changing nothing.
-    pub fn probe(url: &str) -> Result<Probe, StoreError> {
-        let store = Self::unopened(url)?;
+    pub fn probe(url: &str, password: Option<&str>) -> Result<Probe, StoreError> {
+        let store = Self::unopened(url, password)?;
         let encrypted = store.run(|connection| {
             let row = connection.client.query_one(
                 "SELECT COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",

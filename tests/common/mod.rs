@@ -186,7 +186,10 @@ impl Harness {
             slack: None,
             policy: Some(policy),
             knowledge: Default::default(),
-            database_url: Some(format!("sqlite://{}", db.display())),
+            database: Some(okta_agent::store::Database::new(format!(
+                "sqlite://{}",
+                db.display()
+            ))),
             inbound_retention_days: 7,
             audit_key: Default::default(),
             config_file: None,

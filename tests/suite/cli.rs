@@ -189,7 +189,8 @@ async fn check_passes_then_names_what_is_wrong() {
 }
 
 /// `audit verify` on PostgreSQL: without a key of its own it says which setting to make (and
-/// never shows the password); with one it verifies an empty chain without a SQLite file.
+/// never shows the password); with one it verifies an empty chain without a SQLite file; the
+/// password may come from `DATABASE_PASSWORD_FILE` instead of the URL.
 #[test]
 fn audit_verify_on_postgres_needs_the_shared_key_and_never_shows_the_password() {
     let Some(database) = crate::common::services::TestDatabase::postgres() else {
@@ -228,4 +229,26 @@ fn audit_verify_on_postgres_needs_the_shared_key_and_never_shows_the_password() 
         !dir.path().join("okta-agent.db").exists(),
         "no SQLite file on the side"
     );
+    // The password from a file of its own (a systemd credential, a container secret).
+    let password = dir.path().join("db-password");
+    std::fs::write(&password, "ci-only-not-a-secret\n").unwrap();
+    let out = bin()
+        .env_clear()
+        .current_dir(dir.path())
+        .env(
+            "DATABASE_URL",
+            database.url().replace(":ci-only-not-a-secret@", "@"),
+        )
+        .env("DATABASE_PASSWORD_FILE", &password)
+        .env("OKTA_AGENT_AUDIT_KEY_FILE", &key)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("audit chain intact: 0 record(s)"), "{text}");
 }

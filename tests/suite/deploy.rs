@@ -82,7 +82,7 @@ fn the_container_runs_without_a_shell_as_a_non_root_user() {
 }
 
 /// The compose file: PostgreSQL and two replicas that share the database and the audit key,
-/// each with a state volume of its own (its recovery file), and no password in the file.
+/// each with a state volume of its own (its recovery file); the password is a secret file.
 #[test]
 fn the_compose_file_runs_two_replicas_on_postgres() {
     let text = read("compose.yml");
@@ -109,10 +109,16 @@ fn the_compose_file_runs_two_replicas_on_postgres() {
             "{name}: one key for every replica"
         );
         assert!(replica["environment"]["OKTA_AGENT_LISTEN"].is_string());
+        let url = replica["environment"]["DATABASE_URL"].as_str().unwrap();
         assert!(
-            replica["environment"].get("DATABASE_URL").is_none(),
-            "{name}: the URL holds a password, so it lives in the env file"
+            url.starts_with("postgres://okta_agent@postgres:5432/"),
+            "{url}"
         );
+        assert_eq!(
+            replica["environment"]["DATABASE_PASSWORD_FILE"], "/run/secrets/postgres-password",
+            "{name}: the password from the secret the server reads too, in no environment"
+        );
+        assert_eq!(replica["secrets"][0], "postgres-password", "{name}");
         assert_eq!(replica["working_dir"], "/var/lib/okta-agent");
         state_volumes.push(replica["volumes"][0].as_str().unwrap().to_string());
     }
@@ -120,5 +126,4 @@ fn the_compose_file_runs_two_replicas_on_postgres() {
         state_volumes[0], state_volumes[1],
         "a recovery file per replica"
     );
-    assert!(text.contains("DATABASE_URL=postgres://"));
 }
