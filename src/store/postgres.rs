@@ -283,13 +283,20 @@ impl Postgres {
             connection.last_used = Instant::now();
             work(slot.insert(connection))
         };
-        if tokio::runtime::Handle::try_current().is_err() {
-            return call();
+        match tokio::runtime::Handle::try_current() {
+            Err(_) => call(),
+            // Leaves the runtime for the call, so the client may block on its own.
+            Ok(runtime)
+                if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread =>
+            {
+                tokio::task::block_in_place(call)
+            }
+            // A single-threaded runtime cannot hand its thread over: a thread of its own.
+            Ok(_) => std::thread::scope(|scope| match scope.spawn(call).join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }),
         }
-        std::thread::scope(|scope| match scope.spawn(call).join() {
-            Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
-        })
     }
 
     /// A new connection, with the session limits every replica relies on and `session`.
