@@ -1,9 +1,11 @@
-//! PostgreSQL for several replicas on several hosts: one connection per process (reconnected
-//! when the server drops it), TLS through rustls when the server offers it, and versioned
-//! migrations applied at start under an advisory lock, so replicas starting together migrate
-//! once. The store's interface is synchronous, so each call runs the synchronous `postgres`
-//! client on a scoped thread when it is made from inside the async runtime (the client blocks
-//! on a runtime of its own, which tokio forbids on its worker threads).
+//! PostgreSQL for several replicas on several hosts: two connections per process (the ack
+//! path's and the rest), each checked after idling and reconnected when the server dropped it,
+//! statements prepared once, session limits so a stalled replica cannot hold locks, TLS as
+//! libpq's `sslmode` means it (`pg_tls`), and versioned migrations applied at start under an
+//! advisory lock, so replicas starting together migrate once. The store's interface is
+//! synchronous: a call made from the async runtime leaves it for the call (`block_in_place`,
+//! or a thread of its own on a single-threaded runtime), since the synchronous client blocks
+//! on a runtime of its own, which tokio forbids on its worker threads.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -248,7 +250,7 @@ impl Postgres {
     }
 
     /// Runs `work` on this process's connection (connecting first when there is none, or the
-    /// server closed it). Called from the async runtime, the work runs on a scoped thread.
+    /// server closed it).
     fn run<T: Send>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send,
