@@ -205,28 +205,18 @@ impl FakeSlack {
 
     /// Sends a frame on the newest open socket, waiting for one to exist.
     pub async fn send(&self, frame: Value) {
-        if let Some(id) = frame["envelope_id"].as_str() {
-            self.inner
-                .lock()
-                .unwrap()
-                .sent
-                .insert(id.to_string(), Instant::now());
-        }
-        let text = frame.to_string();
-        wait_until("a Socket Mode connection", || {
-            let mut inner = self.inner.lock().unwrap();
-            inner.sockets.retain(|s| !s.is_closed());
-            match inner.sockets.last() {
-                Some(socket) => socket.send(Message::Text(text.clone().into())).is_ok(),
-                None => false,
-            }
-        })
-        .await;
+        self.send_to(None, frame).await;
     }
 
     /// Sends a frame on the `n`th open socket (in the order they connected, wrapping around):
     /// Slack spreads envelopes over an app's connections, which may be in different processes.
     pub async fn send_on(&self, n: usize, frame: Value) {
+        self.send_to(Some(n), frame).await;
+    }
+
+    /// Sends on socket `n`, or the newest, once one is open; the envelope's send time is kept
+    /// for its ack latency.
+    async fn send_to(&self, n: Option<usize>, frame: Value) {
         if let Some(id) = frame["envelope_id"].as_str() {
             self.inner
                 .lock()
@@ -238,10 +228,11 @@ impl FakeSlack {
         wait_until("a Socket Mode connection", || {
             let mut inner = self.inner.lock().unwrap();
             inner.sockets.retain(|s| !s.is_closed());
-            if inner.sockets.is_empty() {
-                return false;
-            }
-            let socket = &inner.sockets[n % inner.sockets.len()];
+            let socket = match n {
+                _ if inner.sockets.is_empty() => return false,
+                Some(n) => &inner.sockets[n % inner.sockets.len()],
+                None => &inner.sockets[inner.sockets.len() - 1],
+            };
             socket.send(Message::Text(text.clone().into())).is_ok()
         })
         .await;

@@ -200,15 +200,25 @@ impl Rig {
 
     /// What the app recorded for event `event_id`: `None` when it was not work at all.
     pub fn inbound_state(&self, event_id: &str) -> Option<String> {
+        self.key_state(&format!("event:{event_id}"))
+    }
+
+    /// What the app recorded under a dedupe key (`event:…`, `reaction:…`).
+    fn key_state(&self, key: &str) -> Option<String> {
         okta_agent::store::Store::open_url(&self.database_url())
             .ok()
-            .and_then(|s| s.inbound_state(&format!("event:{event_id}")).ok().flatten())
+            .and_then(|s| s.inbound_state(key).ok().flatten())
     }
 
     /// Waits until the work of event `event_id` is finished (recorded as done).
     pub async fn until_done(&self, event_id: &str) {
-        wait_until(&format!("{event_id} to be handled"), || {
-            self.inbound_state(event_id).as_deref() == Some("done")
+        self.until_key_done(&format!("event:{event_id}")).await;
+    }
+
+    /// Waits until the work recorded under a dedupe key is finished.
+    pub async fn until_key_done(&self, key: &str) {
+        wait_until(&format!("{key} to be handled"), || {
+            self.key_state(key).as_deref() == Some("done")
         })
         .await;
     }
@@ -359,6 +369,18 @@ pub fn has_buttons(message: &Value) -> bool {
 
 pub fn cards(fake: &FakeSlack) -> Vec<Value> {
     fake.messages().into_iter().filter(has_buttons).collect()
+}
+
+/// The proposal id a card's buttons carry.
+pub fn proposal_of(card: &Value) -> String {
+    card["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().unwrap().clone())
+        .find_map(|e| e["value"].as_str().map(str::to_string))
+        .unwrap()
 }
 
 pub fn card_text(fake: &FakeSlack, proposal_id: &str) -> String {

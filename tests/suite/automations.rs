@@ -39,6 +39,18 @@ fn card_update(outputs: &[Output]) -> okta_agent::engine::Card {
 
 const KATE: &str = "kate.nguyen@example.com";
 
+/// Leo asks for Kate in Zoom Users for `how_long`, and Grace approves: the proposal's id.
+async fn kate_in_zoom_for(stack: &Stack, how_long: &str) -> String {
+    let id = stack
+        .propose(
+            "U0LEO",
+            &format!("add kate.nguyen@example.com to \"Zoom Users\" for {how_long}"),
+        )
+        .await;
+    stack.click("U0GRACE", &id, Choice::Approve).await;
+    id
+}
+
 #[tokio::test]
 async fn time_bound_access_is_removed_at_its_end_as_the_second_half_of_the_approval() {
     let stack = Stack::new().await;
@@ -123,13 +135,7 @@ fn audit_lines(stack: &Stack) -> Vec<serde_json::Value> {
 #[tokio::test]
 async fn engines_sharing_a_store_remove_it_exactly_once_even_across_a_restart() {
     let mut stack = Stack::new().await;
-    let id = stack
-        .propose(
-            "U0LEO",
-            "add kate.nguyen@example.com to \"Zoom Users\" for 2 hours",
-        )
-        .await;
-    stack.click("U0GRACE", &id, Choice::Approve).await;
+    kate_in_zoom_for(&stack, "2 hours").await;
     stack.restart().await;
     stack.clock.advance(2 * 3_600);
     // A second process on the same database, racing the first.
@@ -153,13 +159,7 @@ async fn engines_sharing_a_store_remove_it_exactly_once_even_across_a_restart() 
 #[tokio::test]
 async fn a_failed_removal_is_retried_with_backoff_and_reported() {
     let stack = Stack::new().await;
-    let id = stack
-        .propose(
-            "U0LEO",
-            "add kate.nguyen@example.com to \"Zoom Users\" for 1 hour",
-        )
-        .await;
-    stack.click("U0GRACE", &id, Choice::Approve).await;
+    kate_in_zoom_for(&stack, "1 hour").await;
     stack.clock.advance(3_600);
     stack
         .harness
@@ -190,13 +190,7 @@ async fn a_failed_removal_is_retried_with_backoff_and_reported() {
 #[tokio::test]
 async fn end_access_now_is_for_the_approver_or_the_person_it_is_for() {
     let stack = Stack::new().await;
-    let id = stack
-        .propose(
-            "U0LEO",
-            "add kate.nguyen@example.com to \"Zoom Users\" for 8 hours",
-        )
-        .await;
-    stack.click("U0GRACE", &id, Choice::Approve).await;
+    let id = kate_in_zoom_for(&stack, "8 hours").await;
     let refused = stack.click("U0BOB", &id, Choice::EndAccess).await;
     assert!(
         text(&refused).contains("Only the person who approved"),

@@ -78,18 +78,23 @@ fn the_demo_script_shows_a_request_a_card_an_approval_and_a_verified_result() {
     );
 }
 
+/// `chat --script` over these lines, against the demo org.
+fn chat_script(lines: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.chat");
+    std::fs::write(&script, lines).unwrap();
+    bin()
+        .args(["chat", "--script"])
+        .arg(&script)
+        .output()
+        .unwrap()
+}
+
 /// A how-to question is answered from the starter documents, and the answer offers the
 /// self-service action the policy allows, worded for how resets are delivered (by email here).
 #[test]
 fn chat_answers_how_to_questions_with_the_self_service_offer() {
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("s.chat");
-    std::fs::write(&script, "/as U0BOB\nhow do I reset my password?\nthanks!\n").unwrap();
-    let out = bin()
-        .args(["chat", "--script"])
-        .arg(&script)
-        .output()
-        .unwrap();
+    let out = chat_script("/as U0BOB\nhow do I reset my password?\nthanks!\n");
     let text = stdout(&out);
     assert!(text.contains("choose Forgot password?"), "{text}");
     assert!(text.contains("Source: Reset your password › Reset it yourself (https://intranet.example.com/it/reset-password#reset-it-yourself)"), "{text}");
@@ -123,14 +128,7 @@ fn the_automations_script_reacts_and_fills_in_the_form() {
 
 #[test]
 fn chat_answers_typed_lines_and_refuses_unknown_people() {
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("s.chat");
-    std::fs::write(&script, "unlock @bob\nno\n/as U0GUEST\nunlock @kate\n").unwrap();
-    let out = bin()
-        .args(["chat", "--script"])
-        .arg(&script)
-        .output()
-        .unwrap();
+    let out = chat_script("unlock @bob\nno\n/as U0GUEST\nunlock @kate\n");
     let text = stdout(&out);
     assert!(out.status.success());
     assert!(

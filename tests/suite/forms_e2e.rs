@@ -49,6 +49,11 @@ async fn answered(rig: &Rig, payload: Value) -> Value {
     rig.fake.ack_payload(&envelope).unwrap_or(json!({}))
 }
 
+/// Submits the form as `user` with these values; returns what the ack answered.
+async fn submit(rig: &Rig, user: &str, view_id: &str, values: Value) -> Value {
+    answered(rig, rig.fake.view_submission(user, view_id, values)).await
+}
+
 fn values(
     tool: &str,
     user: Option<&str>,
@@ -73,8 +78,7 @@ fn values(
 }
 
 fn proposals(rig: &Rig, requester: &str) -> i64 {
-    okta_agent::store::Store::open(&rig.dir.path().join("okta-agent.db"))
-        .unwrap()
+    rig.store()
         .proposals_by_requester_since(requester, 0)
         .unwrap() as i64
 }
@@ -93,13 +97,11 @@ async fn an_invalid_form_shows_field_errors_and_changes_nothing() {
         "an admin sees every action"
     );
     // No person, and a destructive action without a reason.
-    let answer = answered(
+    let answer = submit(
         &rig,
-        rig.fake.view_submission(
-            "U0LEO",
-            &view_id,
-            values("suspend_user", None, None, None, None, None),
-        ),
+        "U0LEO",
+        &view_id,
+        values("suspend_user", None, None, None, None, None),
     )
     .await;
     assert_eq!(answer["response_action"], "errors", "{answer}");
@@ -118,38 +120,34 @@ async fn an_invalid_form_shows_field_errors_and_changes_nothing() {
         "{answer}"
     );
     // Someone Okta does not know.
-    let answer = answered(
+    let answer = submit(
         &rig,
-        rig.fake.view_submission(
-            "U0LEO",
-            &view_id,
-            values(
-                "suspend_user",
-                None,
-                Some("nobody@example.com"),
-                None,
-                None,
-                Some("test"),
-            ),
+        "U0LEO",
+        &view_id,
+        values(
+            "suspend_user",
+            None,
+            Some("nobody@example.com"),
+            None,
+            None,
+            Some("test"),
         ),
     )
     .await;
     assert_eq!(answer["response_action"], "errors", "{answer}");
     assert!(answer["errors"]["user"].is_string(), "{answer}");
     // A protected target: Grace is an Okta administrator.
-    let answer = answered(
+    let answer = submit(
         &rig,
-        rig.fake.view_submission(
-            "U0LEO",
-            &view_id,
-            values(
-                "suspend_user",
-                Some("U0GRACE"),
-                None,
-                None,
-                None,
-                Some("test"),
-            ),
+        "U0LEO",
+        &view_id,
+        values(
+            "suspend_user",
+            Some("U0GRACE"),
+            None,
+            None,
+            None,
+            Some("test"),
         ),
     )
     .await;
@@ -162,19 +160,17 @@ async fn an_invalid_form_shows_field_errors_and_changes_nothing() {
         "{answer}"
     );
     // An ambiguous or unknown group id, and a duration that is not one.
-    let answer = answered(
+    let answer = submit(
         &rig,
-        rig.fake.view_submission(
-            "U0LEO",
-            &view_id,
-            values(
-                "add_user_to_group",
-                Some("U0ANA"),
-                None,
-                Some("00gnosuchgroup"),
-                Some("forever"),
-                None,
-            ),
+        "U0LEO",
+        &view_id,
+        values(
+            "add_user_to_group",
+            Some("U0ANA"),
+            None,
+            Some("00gnosuchgroup"),
+            Some("forever"),
+            None,
         ),
     )
     .await;
@@ -269,19 +265,17 @@ async fn an_admin_confirms_in_the_form_and_time_bound_access_ends_once_across_a_
     let view = open_form(&rig, "U0LEO").await;
     let view_id = view["id"].as_str().unwrap().to_string();
     let zoom = rig.harness.group_id("Zoom Users");
-    let answer = answered(
+    let answer = submit(
         &rig,
-        rig.fake.view_submission(
-            "U0LEO",
-            &view_id,
-            values(
-                "add_user_to_group",
-                Some("U0KATE"),
-                None,
-                Some(&zoom),
-                Some("8 hours"),
-                Some("Q4 all-hands"),
-            ),
+        "U0LEO",
+        &view_id,
+        values(
+            "add_user_to_group",
+            Some("U0KATE"),
+            None,
+            Some(&zoom),
+            Some("8 hours"),
+            Some("Q4 all-hands"),
         ),
     )
     .await;
@@ -352,7 +346,7 @@ async fn an_admin_confirms_in_the_form_and_time_bound_access_ends_once_across_a_
     // okta-agent stops; while it is down the eight hours pass; at the next start the removal
     // runs once, in the card's thread.
     assert_eq!(rig.stop().await.code(), Some(0));
-    let db = okta_agent::store::Store::open(&rig.dir.path().join("okta-agent.db")).unwrap();
+    let db = rig.store();
     db.execute_raw("UPDATE jobs SET run_at = run_at - 8 * 3600 WHERE kind = 'end_access'")
         .unwrap();
     rig.start().await;
@@ -401,24 +395,20 @@ async fn a_members_form_offers_only_what_policy_allows_and_sends_the_rest_to_app
         "only Bob's self-service actions"
     );
     // A forged submission for an action he may not ask for is refused on the action field.
-    let answer = answered(
+    let answer = submit(
         &rig,
-        rig.fake.view_submission(
-            "U0BOB",
-            &view_id,
-            values("suspend_user", Some("U0JAMAL"), None, None, None, Some("x")),
-        ),
+        "U0BOB",
+        &view_id,
+        values("suspend_user", Some("U0JAMAL"), None, None, None, Some("x")),
     )
     .await;
     assert!(answer["errors"]["action"].is_string(), "{answer}");
     // His own password reset needs an admin: the form closes, the card waits in triage.
-    let answer = answered(
+    let answer = submit(
         &rig,
-        rig.fake.view_submission(
-            "U0BOB",
-            &view_id,
-            values("reset_password", Some("U0BOB"), None, None, None, None),
-        ),
+        "U0BOB",
+        &view_id,
+        values("reset_password", Some("U0BOB"), None, None, None, None),
     )
     .await;
     assert_eq!(answer["response_action"], "clear", "{answer}");
@@ -433,13 +423,11 @@ async fn a_members_form_offers_only_what_policy_allows_and_sends_the_rest_to_app
     // Unlocking himself he may approve alone: the confirmation step, then done.
     let view = open_form(&rig, "U0BOB").await;
     let view_id = view["id"].as_str().unwrap().to_string();
-    let answer = answered(
+    let answer = submit(
         &rig,
-        rig.fake.view_submission(
-            "U0BOB",
-            &view_id,
-            values("unlock_user", Some("U0BOB"), None, None, None, None),
-        ),
+        "U0BOB",
+        &view_id,
+        values("unlock_user", Some("U0BOB"), None, None, None, None),
     )
     .await;
     assert_eq!(answer["response_action"], "update", "{answer}");

@@ -273,14 +273,7 @@ async fn the_self_service_button_leads_to_the_usual_card_and_execution() {
     let text = card["blocks"].to_string();
     assert!(text.contains("Unlock"), "{text}");
     assert!(text.contains("bob.smith@example.com"), "{text}");
-    let id = card["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|b| b["type"] == "actions")
-        .flat_map(|b| b["elements"].as_array().unwrap().clone())
-        .find_map(|e| e["value"].as_str().map(str::to_string))
-        .unwrap();
+    let id = crate::common::rig::proposal_of(&card);
     rig.click("U0BOB", "approve", &id, &card).await;
     let harness = &rig.harness;
     wait_until("the unlock in Okta", || {

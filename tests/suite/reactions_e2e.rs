@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::common::fake_slack::{reaction, wait_until};
-use crate::common::rig::{Rig, TRIAGE};
+use crate::common::rig::{proposal_of, Rig, TRIAGE};
 
 const SECURITY: &str = "C0SECURITY";
 
@@ -46,19 +46,11 @@ async fn react(rig: &Rig, event: &str, user: &str, emoji: &str, ts: &str, added:
 
 /// Waits until the reaction's work is done (its dedupe key, not an event id).
 async fn handled(rig: &Rig, user: &str, emoji: &str, ts: &str, added: bool) {
-    let db = rig.dir.path().join("okta-agent.db");
     let key = format!(
         "reaction:{SECURITY}:{ts}:{emoji}:{user}:{}",
         if added { "added" } else { "removed" }
     );
-    wait_until(&format!("{key} to be handled"), || {
-        okta_agent::store::Store::open(&db)
-            .ok()
-            .and_then(|s| s.inbound_state(&key).ok().flatten())
-            .as_deref()
-            == Some("done")
-    })
-    .await;
+    rig.until_key_done(&key).await;
 }
 
 fn thread(rig: &Rig, ts: &str) -> Vec<Value> {
@@ -75,17 +67,6 @@ fn thread_text(rig: &Rig, ts: &str) -> String {
         .map(|m| format!("{} {}", m["text"], m["blocks"]))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn card_id(card: &Value) -> String {
-    card["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|b| b["type"] == "actions")
-        .flat_map(|b| b["elements"].as_array().unwrap().clone())
-        .find_map(|e| e["value"].as_str().map(str::to_string))
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +100,7 @@ async fn an_authorized_reaction_leads_to_a_card_and_approve_executes_it() {
         0,
         "nothing before approval"
     );
-    rig.click("U0GRACE", "approve", &card_id(&card), &card)
+    rig.click("U0GRACE", "approve", &proposal_of(&card), &card)
         .await;
     rig.until_status("jamal.reed@example.com", "SUSPENDED")
         .await;
@@ -173,7 +154,7 @@ async fn removing_a_reaction_within_its_grace_window_cancels_and_after_it_undoes
     assert!(thread_text(&rig, ts).contains("Cancelled"));
     // Added again: the same person's reaction is one trigger.
     react(&rig, "EvNo1Again", "U0LEO", "no_entry", ts, true).await;
-    let db = okta_agent::store::Store::open(&rig.dir.path().join("okta-agent.db")).unwrap();
+    let db = rig.store();
     wait_until("the repeat to be seen", || rig.fake.ack_count() >= 3).await;
     assert_eq!(db.reactions_on(SECURITY, ts, "no_entry").unwrap().len(), 1);
     assert_eq!(rig.harness.mutations().await.len(), 0);
@@ -256,7 +237,7 @@ async fn a_message_with_no_mention_or_two_gets_a_question_not_an_action() {
     );
     assert!(!said.contains("Approval needed"));
     assert_eq!(rig.harness.mutations().await.len(), 0);
-    let db = okta_agent::store::Store::open(&rig.dir.path().join("okta-agent.db")).unwrap();
+    let db = rig.store();
     assert_eq!(
         db.proposals_by_requester_since("U0LEO", 0).unwrap(),
         0,

@@ -1,13 +1,13 @@
 //! Three `okta-agent run` processes on one store (a SQLite file, and PostgreSQL) and one Slack
 //! app, as Slack really delivers: every envelope on two connections of different processes,
-//! then redelivered; double clicks spread over the processes; one process killed with SIGKILL in the middle of an approval.
-//! Every approved action reaches Okta exactly once, no request gets two cards, the killed
+//! then redelivered; double clicks spread over the processes; one process killed with SIGKILL
+//! in the middle of an approval. Every approved action reaches Okta exactly once, no request gets two cards, the killed
 //! process's claim is settled by another once its lease lapses, and the audit chain verifies.
 
 use serde_json::{json, Value};
 
 use crate::common::fake_slack::{click, envelope_id, event_envelope, mention, wait_until};
-use crate::common::rig::{cards, Rig, CHANNEL};
+use crate::common::rig::{cards, proposal_of, Rig, CHANNEL};
 use crate::common::services::TestDatabase;
 
 fn card_in(rig: &Rig, thread_ts: &str) -> Vec<Value> {
@@ -15,17 +15,6 @@ fn card_in(rig: &Rig, thread_ts: &str) -> Vec<Value> {
         .into_iter()
         .filter(|m| m["thread_ts"] == thread_ts)
         .collect()
-}
-
-fn proposal_of(card: &Value) -> String {
-    card["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|b| b["type"] == "actions")
-        .flat_map(|b| b["elements"].as_array().unwrap().clone())
-        .find_map(|e| e["value"].as_str().map(str::to_string))
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -343,7 +343,7 @@ async fn work_acknowledged_before_a_crash_is_resumed_at_start() {
     let mut rig = Rig::new().await;
     assert_eq!(rig.stop().await.code(), Some(0));
     // As if the process died right after persisting and acking a mention.
-    let store = okta_agent::store::Store::open(&rig.dir.path().join("okta-agent.db")).unwrap();
+    let store = rig.store();
     let work = okta_agent::slack::decode::Work::Request {
         user: "U0LEO".into(),
         text: "unlock <@U0BOB>".into(),

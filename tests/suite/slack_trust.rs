@@ -10,7 +10,7 @@ use crate::common::fake_slack::{
 use crate::common::rig::{cards, Rig, CHANNEL, HELP, TRIAGE};
 
 fn store(rig: &Rig) -> okta_agent::store::Store {
-    okta_agent::store::Store::open(&rig.dir.path().join("okta-agent.db")).unwrap()
+    rig.store()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
