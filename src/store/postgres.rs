@@ -417,14 +417,23 @@ impl<'c> Pg<'c, postgres::Client> {
 }
 
 impl<C: GenericClient> Pg<'_, C> {
-    /// The prepared form of one of the store's statements.
-    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, StoreError> {
+    /// The prepared form of a statement, prepared once per connection. `?N` parameters become
+    /// `$N`; a statement without parameters is taken as written (raw SQL may hold a `?1`
+    /// inside a literal).
+    fn statement(
+        &mut self,
+        sql: &str,
+        args: &[Param<'_>],
+    ) -> Result<postgres::Statement, StoreError> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self
-            .client
-            .prepare(super::sql::numbered_params(sql).as_str())?;
+        let statement = if args.is_empty() {
+            self.client.prepare(sql)?
+        } else {
+            self.client
+                .prepare(super::sql::numbered_params(sql).as_str())?
+        };
         self.statements.insert(sql.to_string(), statement.clone());
         Ok(statement)
     }
@@ -432,17 +441,12 @@ impl<C: GenericClient> Pg<'_, C> {
 
 impl<C: GenericClient> Sql for Pg<'_, C> {
     fn exec(&mut self, sql: &str, args: &[Param<'_>]) -> Result<u64, StoreError> {
-        // Without parameters the statement is raw SQL (tests tampering with records): taken
-        // as written, since it may hold a `?1` inside a literal, and not kept.
-        if args.is_empty() {
-            return Ok(self.client.execute(sql, &[])?);
-        }
-        let statement = self.statement(sql)?;
+        let statement = self.statement(sql, args)?;
         Ok(self.client.execute(&statement, &params_of(args))?)
     }
 
     fn rows(&mut self, sql: &str, args: &[Param<'_>]) -> Result<Vec<Row>, StoreError> {
-        let statement = self.statement(sql)?;
+        let statement = self.statement(sql, args)?;
         let rows = self.client.query(&statement, &params_of(args))?;
         rows.iter().map(row_of).collect()
     }
