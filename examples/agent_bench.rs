@@ -97,17 +97,9 @@ async fn main() -> anyhow::Result<()> {
     config.max_actions_per_target_per_hour = u32::MAX;
     let settings = Settings {
         okta: None,
-        llm: None,
-        slack: None,
         policy: Some(Policy::new(config).map_err(|p| anyhow::anyhow!("{p:?}"))?),
-        knowledge: Default::default(),
         database: None,
-        inbound_retention_days: 7,
-        audit_key: Default::default(),
-        config_file: None,
-        automations: Default::default(),
-        lease_seconds: 30,
-        server_listen: None,
+        ..Settings::default()
     };
     let overrides = Overrides {
         model: Some(model.clone()),

@@ -42,7 +42,7 @@ async fn main() -> Result<()> {
         Some(other) => bail!("--set {other}: use main or held-out"),
     };
     let cases = cases(set).map_err(anyhow::Error::msg)?;
-    let settings = Settings::from_env(None)?;
+    let settings = Settings::from_env(None, None)?;
 
     let keywords = Arc::new(Knowledge::fixed(HelpDocs::starter()));
     run(

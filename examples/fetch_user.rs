@@ -19,7 +19,7 @@ async fn main() -> Result<()> {
     let login = std::env::args()
         .nth(1)
         .context("usage: fetch_user <login or email>")?;
-    let settings = Settings::from_env(None)?;
+    let settings = Settings::from_env(None, None)?;
     let Some(okta) = settings.okta else {
         bail!("set OKTA_ORG_URL, OKTA_CLIENT_ID and OKTA_PRIVATE_KEY_FILE (see README)");
     };

@@ -82,17 +82,11 @@ async fn main() -> anyhow::Result<()> {
             help_answers_per_channel_per_hour: 30,
         }),
         policy: Some(Policy::new(policy).map_err(|p| anyhow::anyhow!("{p:?}"))?),
-        knowledge: Default::default(),
         database: Some(okta_agent::store::Database::new(format!(
             "sqlite://{}",
             dir.path().join("bench.db").display()
         ))),
-        inbound_retention_days: 7,
-        audit_key: Default::default(),
-        config_file: None,
-        automations: Default::default(),
-        lease_seconds: 30,
-        server_listen: None,
+        ..Settings::default()
     };
 
     // 1. The floor: a null client on the same fake.

@@ -104,11 +104,18 @@ impl AuditKeys {
         Self::add_key(path)
     }
 
+    /// A fresh key as one line of a key file (`<id> <64 hex digits>`), and its id.
+    pub fn new_key_line() -> Result<(String, Secret<String>), AuditError> {
+        let key = AuditKey::generate()?;
+        let line = format!("{} {}\n", key.id, hex(key.secret.expose()));
+        Ok((key.id, Secret::new(line)))
+    }
+
     /// Appends a fresh key to the file (creating it with mode 0600): the rotation step. The
     /// new key signs from the next start on; the old ones keep verifying older records.
     pub fn add_key(path: &Path) -> Result<Self, AuditError> {
         use std::io::Write;
-        let key = AuditKey::generate()?;
+        let (_, line) = Self::new_key_line()?;
         let mut options = std::fs::OpenOptions::new();
         options.create(true).append(true);
         #[cfg(unix)]
@@ -119,7 +126,7 @@ impl AuditKeys {
                 path.display()
             ))
         })?;
-        writeln!(file, "{} {}", key.id, hex(key.secret.expose()))
+        file.write_all(line.expose().as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(|e| {
                 AuditError::Key(format!(

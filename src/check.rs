@@ -1,9 +1,13 @@
-//! `okta-agent check`: one line per setup fact, ✓ or ✗, and what to do about each ✗.
+//! `okta-agent check`: one line per setup fact, ✓ or ✗, and what to do about each ✗. It proves
+//! what the policy will need: that admin roles can be read (without them every change is
+//! refused), which actions the granted scopes allow, and that the bot is in every channel it
+//! is configured to work in.
 
 use std::sync::Arc;
 
 use crate::config::{OktaSettings, Settings};
 use crate::okta::{ClientOptions, OktaClient};
+use crate::tools::Tool;
 
 /// One checked fact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,12 +57,208 @@ fn scope_purpose(scope: &str) -> &'static str {
     }
 }
 
-/// Runs the Okta checks: org URL, token, scopes, one read call, and the policy's protected
-/// groups matched to Okta group ids.
-pub async fn okta_checks(
-    settings: &OktaSettings,
-    policy: Option<&crate::policy::Policy>,
-) -> Vec<CheckLine> {
+/// Every check, in the order `okta-agent check` prints them.
+pub async fn all(settings: &Settings) -> Vec<CheckLine> {
+    let mut lines = vec![CheckLine::pass(
+        "Config file",
+        crate::config::describe_config(settings.config_file.as_deref(), &settings.config_origin),
+    )];
+    for (what, source) in &settings.secret_sources {
+        lines.push(CheckLine::pass("Secret", format!("{what} from {source}")));
+    }
+    match &settings.okta {
+        Some(okta) => lines.extend(okta_checks(okta, settings).await),
+        None => lines.push(CheckLine::fail(
+            "Okta org",
+            "OKTA_ORG_URL (or [okta] org_url) is not set, so okta-agent would use its built-in demo org. Set it, with the client id and the private key, to check a real org",
+        )),
+    }
+    lines.extend(policy_checks(settings));
+    lines.extend(help_checks(settings).await);
+    lines.extend(slack_checks(settings).await);
+    lines
+}
+
+/// The change actions this configuration may ask Okta for: every one when the policy names
+/// admins (they may ask for anything), else those the policy and the reaction rules name.
+/// Each comes with where it is named, when it is.
+fn configured_actions(settings: &Settings) -> Vec<(Tool, Option<String>)> {
+    let mut named: Vec<(Tool, String)> = Vec::new();
+    if let Some(config) = settings.policy.as_ref().and_then(|p| p.config()) {
+        for (list, tools) in [
+            ("self_service", &config.self_service),
+            (
+                "self_service_with_approval",
+                &config.self_service_with_approval,
+            ),
+            ("two_person", &config.two_person),
+        ] {
+            named.extend(tools.iter().map(|t| (*t, format!("policy.{list}"))));
+        }
+    }
+    for rule in &settings.automations.reactions {
+        named.push((rule.tool, format!("the :{}: reaction rule", rule.emoji)));
+    }
+    let admins = settings
+        .policy
+        .as_ref()
+        .and_then(|p| p.config())
+        .is_some_and(|c| !c.admins.is_empty());
+    Tool::ALL
+        .into_iter()
+        .filter(|tool| tool.changes_okta())
+        .filter_map(|tool| {
+            let where_named: Vec<&str> = named
+                .iter()
+                .filter(|(t, _)| *t == tool)
+                .map(|(_, place)| place.as_str())
+                .collect();
+            let place = (!where_named.is_empty()).then(|| where_named.join(", "));
+            (admins || place.is_some()).then_some((tool, place))
+        })
+        .collect()
+}
+
+/// Which configured actions the granted scopes allow, and which the policy names although the
+/// scopes forbid them (✗: they would be refused every time).
+fn action_lines(settings: &Settings, granted: &[String]) -> Vec<CheckLine> {
+    let actions = configured_actions(settings);
+    if actions.is_empty() {
+        return vec![CheckLine::pass(
+            "Actions",
+            "none configured: no policy names an admin or an action, so okta-agent only reads",
+        )];
+    }
+    let missing = |tool: Tool| -> Vec<&'static str> {
+        tool.scopes()
+            .iter()
+            .copied()
+            .filter(|scope| {
+                !granted
+                    .iter()
+                    .any(|g| g == scope || manage_covers(g, scope))
+            })
+            .collect()
+    };
+    let allowed: Vec<&str> = actions
+        .iter()
+        .filter(|(tool, _)| missing(*tool).is_empty())
+        .map(|(tool, _)| tool.name())
+        .collect();
+    let mut lines = Vec::new();
+    let unnamed_forbidden: Vec<String> = actions
+        .iter()
+        .filter(|(tool, place)| place.is_none() && !missing(*tool).is_empty())
+        .map(|(tool, _)| format!("{} (needs {})", tool.name(), missing(*tool).join(", ")))
+        .collect();
+    let mut detail = if allowed.is_empty() {
+        "the granted scopes allow none of the configured actions".to_string()
+    } else {
+        format!(
+            "the granted scopes allow {} of {}: {}",
+            allowed.len(),
+            actions.len(),
+            allowed.join(", ")
+        )
+    };
+    if !unnamed_forbidden.is_empty() {
+        detail.push_str(&format!(
+            "; an admin asking for these is refused: {}",
+            unnamed_forbidden.join("; ")
+        ));
+    }
+    lines.push(CheckLine {
+        ok: !allowed.is_empty() || actions.iter().all(|(_, place)| place.is_none()),
+        label: "Actions".into(),
+        detail,
+    });
+    for (tool, place) in &actions {
+        let gaps = missing(*tool);
+        if let (Some(place), false) = (place, gaps.is_empty()) {
+            lines.push(CheckLine::fail(
+                "Actions",
+                format!(
+                    "{place} names {} but the scopes forbid it: {} not granted, so it would be refused every time. Grant it on the app's \"Okta API Scopes\" tab (and in OKTA_SCOPES), or take the action out",
+                    tool.name(),
+                    gaps.join(", ")
+                ),
+            ));
+        }
+    }
+    lines
+}
+
+/// `okta.users.manage` grants reading users too; the same for groups.
+fn manage_covers(granted: &str, needed: &str) -> bool {
+    matches!(
+        (granted, needed),
+        ("okta.users.manage", "okta.users.read") | ("okta.groups.manage", "okta.groups.read")
+    )
+}
+
+/// Reads one user's and one group's admin roles, as protection does before every change.
+async fn roles_line(okta: &OktaClient, user: Option<&crate::okta::User>) -> CheckLine {
+    let consequence = "every change to a person will be refused, because okta-agent cannot tell admins from others (protection fails closed). Grant the scope okta.roles.read, and give the app's admin role the permission okta.iam.read (docs/install.md)";
+    let Some(user) = user else {
+        return CheckLine::fail(
+            "Admin roles",
+            "no active user was found to read the roles of; check the read call above",
+        );
+    };
+    let user_roles = match okta.user_roles(&user.id).await {
+        Ok(reply) => reply.value,
+        Err(e) => {
+            return CheckLine::fail(
+                "Admin roles",
+                format!(
+                    "cannot read {}'s admin roles ({e}): {consequence}",
+                    user.profile.login
+                ),
+            )
+        }
+    };
+    let group =
+        match okta.user_groups(&user.id).await {
+            Ok(reply) => reply.value.into_iter().next(),
+            Err(e) => return CheckLine::fail(
+                "Admin roles",
+                format!(
+                    "cannot list {}'s groups ({e}): group protection needs them, so {consequence}",
+                    user.profile.login
+                ),
+            ),
+        };
+    let Some(group) = group else {
+        return CheckLine::fail(
+            "Admin roles",
+            format!(
+                "{} is in no group, so a group's roles could not be read",
+                user.profile.login
+            ),
+        );
+    };
+    match okta.group_roles(&group.id).await {
+        Ok(reply) => CheckLine::pass(
+            "Admin roles",
+            format!(
+                "read {}'s ({} role(s)) and group {}'s ({} role(s)): admins can be told apart and protected",
+                user.profile.login,
+                user_roles.len(),
+                group.profile.name,
+                reply.value.len()
+            ),
+        ),
+        Err(e) => CheckLine::fail(
+            "Admin roles",
+            format!("cannot read group {}'s admin roles ({e}): {consequence}", group.profile.name),
+        ),
+    }
+}
+
+/// Runs the Okta checks: org URL, token, scopes, one read call, admin roles, the actions the
+/// scopes allow, and the policy's protected groups matched to Okta group ids.
+pub async fn okta_checks(settings: &OktaSettings, all: &Settings) -> Vec<CheckLine> {
+    let policy = all.policy.as_ref();
     let mut lines = vec![
         CheckLine::pass("Okta org URL", settings.org_url.as_str()),
         proxy_line("Okta", settings.org_url.as_str()),
@@ -126,17 +326,25 @@ pub async fn okta_checks(
         tokens,
         ClientOptions::default(),
     );
-    match okta.search_users("status eq \"ACTIVE\"").await {
-        Ok(reply) => lines.push(CheckLine::pass(
-            "read call",
-            format!(
-                "listed {} active users (request id {})",
-                reply.value.len(),
-                reply.request_id.as_deref().unwrap_or("none")
-            ),
-        )),
-        Err(e) => lines.push(CheckLine::fail("read call", e.to_string())),
-    }
+    let someone = match okta.search_users("status eq \"ACTIVE\"").await {
+        Ok(reply) => {
+            lines.push(CheckLine::pass(
+                "read call",
+                format!(
+                    "listed {} active users (request id {})",
+                    reply.value.len(),
+                    reply.request_id.as_deref().unwrap_or("none")
+                ),
+            ));
+            reply.value.into_iter().next()
+        }
+        Err(e) => {
+            lines.push(CheckLine::fail("read call", e.to_string()));
+            None
+        }
+    };
+    lines.push(roles_line(&okta, someone.as_ref()).await);
+    lines.extend(action_lines(all, &token.granted_scopes));
     if let Some(policy) = policy.filter(|p| !p.protected_group_names().is_empty()) {
         let names = policy.protected_group_names().join(", ");
         lines.push(
@@ -405,6 +613,7 @@ pub async fn slack_checks(settings: &Settings) -> Vec<CheckLine> {
             format!("auth.test failed ({e}); copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions"),
         )),
     }
+    lines.extend(channel_lines(&bot, settings).await);
     let app = crate::slack::web::SlackWeb::new(http, &slack.api_url, slack.app_token.clone());
     lines.push(proxy_line("Slack Web API", &slack.api_url));
     match app.open_connection().await {
@@ -416,6 +625,64 @@ pub async fn slack_checks(settings: &Settings) -> Vec<CheckLine> {
             "Slack app token",
             format!("apps.connections.open failed ({e}); enable Socket Mode and create an app-level token with connections:write"),
         )),
+    }
+    lines
+}
+
+/// Every channel okta-agent is configured to work in, with its roles: triage, help, and the
+/// reaction rules'.
+pub fn configured_channels(settings: &Settings) -> Vec<(String, Vec<String>)> {
+    let mut channels: Vec<(String, Vec<String>)> = Vec::new();
+    let mut add =
+        |channel: &str, role: String| match channels.iter_mut().find(|(c, _)| c == channel) {
+            Some((_, roles)) => {
+                if !roles.contains(&role) {
+                    roles.push(role);
+                }
+            }
+            None => channels.push((channel.to_string(), vec![role])),
+        };
+    if let Some(slack) = &settings.slack {
+        for channel in &slack.triage_channels {
+            add(channel, "triage".into());
+        }
+        for channel in &slack.help_channels {
+            add(channel, "help".into());
+        }
+    }
+    for rule in &settings.automations.reactions {
+        for channel in &rule.channels {
+            add(channel, format!(":{}: reactions", rule.emoji));
+        }
+    }
+    channels
+}
+
+/// That the bot is a member of every configured channel (`conversations.info`), and how to
+/// invite it where it is not: Slack delivers nothing from a channel the bot is not in.
+async fn channel_lines(bot: &crate::slack::web::SlackWeb, settings: &Settings) -> Vec<CheckLine> {
+    let mut lines = Vec::new();
+    for (channel, roles) in configured_channels(settings) {
+        let roles = roles.join(", ");
+        let label = format!("Slack channel {channel}");
+        lines.push(match bot.conversation_info(&channel).await {
+            Ok(info) if info["is_member"] == true => CheckLine::pass(
+                &label,
+                format!("#{} ({roles}): the bot is a member", info["name"].as_str().unwrap_or("?")),
+            ),
+            Ok(info) => CheckLine::fail(
+                &label,
+                format!(
+                    "#{name} ({roles}): the bot is not a member, so it sees nothing there. In Slack, open #{name} and type /invite @okta-agent",
+                    name = info["name"].as_str().unwrap_or("?")
+                ),
+            ),
+            Err(crate::slack::web::SlackError::Api { error, .. }) if error == "channel_not_found" => CheckLine::fail(
+                &label,
+                format!("({roles}): Slack knows no channel {channel} the bot can see: a private channel it is not in, or a wrong id. Invite it there (/invite @okta-agent), or copy the id from the channel's details"),
+            ),
+            Err(e) => CheckLine::fail(&label, format!("({roles}): {e}")),
+        });
     }
     lines
 }

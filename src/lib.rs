@@ -13,6 +13,7 @@
 //! | [`okta`] | the Okta client: `private_key_jwt` + DPoP tokens, typed calls, errors, rate limits |
 //! | [`sandbox`] | the Okta simulator: a faithful fake org on loopback, with a control API |
 //! | [`check`] | `okta-agent check`: one ✓/✗ line per setup fact |
+//! | [`init`] | `okta-agent init`: a new host's config, keys and env file, under the deploy files' names |
 //! | [`tools`] | the tool catalogue: args structs, risk classes, strict schemas (`tools/`) |
 //! | [`agent`] | one turn: the model loop or the command engine, read tools, frozen proposals |
 //! | [`identity`] | Slack people → Okta users; targets resolved to exactly one, or a question |
@@ -44,6 +45,7 @@ pub mod executor;
 pub mod fuzzy;
 pub mod http;
 pub mod identity;
+pub mod init;
 pub mod knowledge;
 pub mod metrics;
 pub mod okta;

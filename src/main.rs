@@ -13,18 +13,50 @@ use okta_agent::okta::SigningKey;
 use okta_agent::runtime;
 use okta_agent::sandbox::{self, Seed};
 
+/// The version and the commit it was built from (`--version`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("OKTA_AGENT_COMMIT"),
+    ")"
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "okta-agent",
-    version,
-    about = "Manage Okta from Slack, with a human approving every change"
+    version = VERSION,
+    about = "Manage Okta from Slack, with a human approving every change",
+    after_long_help = okta_agent::config::environment_help()
 )]
 struct Cli {
-    /// TOML config file (also OKTA_AGENT_CONFIG). Environment variables override it.
-    #[arg(long, global = true, value_name = "FILE")]
+    /// The config file (TOML). Without it: ./okta-agent.toml, then
+    /// /etc/okta-agent/okta-agent.toml. Environment variables override the file.
+    #[arg(long, global = true, value_name = "FILE", env = "OKTA_AGENT_CONFIG")]
     config: Option<PathBuf>,
+    /// Read variables from this env file first (KEY=value lines, as systemd's
+    /// EnvironmentFile= and compose's env_file: read them); they win over the inherited
+    /// environment. For running `check` by hand with the service's tokens.
+    #[arg(long, global = true, value_name = "FILE", env = "OKTA_AGENT_ENV_FILE")]
+    env_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where the settings come from: the flags that name files.
+struct Sources {
+    /// `--config` as typed (not from OKTA_AGENT_CONFIG, which the settings read themselves,
+    /// so they can say where the file came from).
+    config: Option<PathBuf>,
+    env_file: Option<PathBuf>,
+}
+
+impl Sources {
+    fn settings(&self) -> Result<Settings> {
+        Ok(Settings::from_env(
+            self.config.as_deref(),
+            self.env_file.as_deref(),
+        )?)
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -49,6 +81,11 @@ enum Command {
         /// Require DPoP-bound tokens, like new Okta service apps do by default.
         #[arg(long)]
         dpop_required: bool,
+        /// The app's admin role as a custom role with exactly these permissions (Okta's
+        /// catalog names, e.g. okta.users.read,okta.iam.read); default: a role that covers
+        /// everything. Calls the role does not allow get 403 E0000006, as in Okta.
+        #[arg(long, value_delimiter = ',')]
+        permissions: Option<Vec<String>>,
         /// A fault to inject from the start, as the control API's JSON, e.g.
         /// '{"kind":"rate_limit","count":3,"reset_in_secs":2}'. Repeatable.
         #[arg(long = "fault", value_name = "JSON")]
@@ -76,8 +113,32 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         write: Option<PathBuf>,
     },
-    /// Check the configuration against Okta: org URL, token, scopes, one read call.
+    /// Check a setup end to end, one ✓/✗ line per fact, and exit 1 on any ✗: the config file
+    /// in force and where each secret came from; Okta (org URL, proxy, access token, granted
+    /// against requested scopes, one read call, one user's and one group's admin roles, the
+    /// actions the scopes allow and those the policy names but they forbid, protected groups);
+    /// the policy, planner, audit key, database, automations and help documents; Slack (the
+    /// bot token and its scopes, the app token, and that the bot is in every configured
+    /// channel, with how to invite it where it is not).
     Check,
+    /// Set up a host: write a commented okta-agent.toml, the Okta private key (printing its
+    /// public JWK for Okta), the audit key and an env file for the tokens into DIR, under the
+    /// names the deploy files use, and print the next steps. Never overwrites anything.
+    Init {
+        /// The folder, e.g. /etc/okta-agent (created with mode 0755 if missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// The deployment the files are for: systemd (deploy/okta-agent.service) or compose
+        /// (deploy/compose.yml; the secrets are given to the container's user, uid 65532).
+        #[arg(long, value_enum, default_value = "systemd")]
+        layout: okta_agent::init::Layout,
+        /// Where the service keeps its database (the unit's StateDirectory).
+        #[arg(long, value_name = "DIR", default_value = okta_agent::init::STATE_DIR)]
+        state_dir: PathBuf,
+        /// An EC P-256 (ES256) key instead of RSA 2048.
+        #[arg(long)]
+        ec: bool,
+    },
     /// Help documents: write the starter set into a folder to edit (`--write DIR`), or show
     /// how the configured documents answer a message and why (`--ask "…"`).
     HelpDocs {
@@ -88,10 +149,10 @@ enum Command {
         #[arg(long, value_name = "MESSAGE", conflicts_with = "write")]
         ask: Option<String>,
     },
-    /// Generate a key pair for the Okta service app and print its public JWK; or, with
-    /// `--audit-key FILE`, make the audit key file (or rotate: append a new key to it).
+    /// Generate a key pair for the Okta service app (DIR/okta.pem) and print its public JWK;
+    /// or, with `--audit-key FILE`, make the audit key file (or rotate: append a new key to it).
     Keygen {
-        /// Directory for the private key (created with mode 0700 if missing).
+        /// Directory for the private key, okta.pem (created with mode 0755 if missing).
         #[arg(long, value_name = "DIR", required_unless_present = "audit_key")]
         out: Option<PathBuf>,
         /// An EC P-256 (ES256) key instead of RSA 2048.
@@ -116,7 +177,12 @@ enum AuditCommand {
 
 fn main() -> Result<()> {
     okta_agent::install_crypto_provider();
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches)?;
+    if matches.value_source("config") == Some(clap::parser::ValueSource::EnvVariable) {
+        // The settings read OKTA_AGENT_CONFIG themselves and say that is where it came from.
+        cli.config = None;
+    }
     // The terminal chat is a conversation: only warnings go to stderr unless RUST_LOG says more.
     let default_level = if matches!(cli.command, Command::Chat { .. }) {
         "warn"
@@ -150,6 +216,10 @@ fn main() -> Result<()> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    let sources = Sources {
+        config: cli.config,
+        env_file: cli.env_file,
+    };
     match cli.command {
         Command::Sandbox {
             listen,
@@ -158,6 +228,7 @@ async fn run(cli: Cli) -> Result<()> {
             jwks,
             scopes,
             dpop_required,
+            permissions,
             faults,
         } => {
             let faults = faults
@@ -171,22 +242,38 @@ async fn run(cli: Cli) -> Result<()> {
             serve_sandbox(
                 listen,
                 seed.as_deref(),
-                client_id,
-                jwks.as_deref(),
-                scopes,
-                dpop_required,
+                ClientFlags {
+                    client_id,
+                    jwks,
+                    scopes,
+                    dpop_required,
+                    permissions,
+                },
                 faults,
             )
             .await
         }
-        Command::Run => serve_slack(cli.config.as_deref()).await,
-        Command::Chat { as_user, script } => {
-            chat(cli.config.as_deref(), as_user, script.as_deref()).await
-        }
-        Command::Audit { command } => audit(cli.config.as_deref(), command),
+        Command::Run => serve_slack(&sources).await,
+        Command::Chat { as_user, script } => chat(&sources, as_user, script.as_deref()).await,
+        Command::Audit { command } => audit(&sources, command),
         Command::Tools { write } => tools(write.as_deref()),
-        Command::Check => check(cli.config.as_deref()).await,
-        Command::HelpDocs { write, ask } => help_docs(cli.config.as_deref(), write.as_deref(), ask),
+        Command::Check => check(&sources).await,
+        Command::Init {
+            dir,
+            layout,
+            state_dir,
+            ec,
+        } => {
+            let report = okta_agent::init::init(okta_agent::init::InitOptions {
+                dir,
+                layout,
+                state_dir,
+                ec,
+            })?;
+            print!("{}", report.render());
+            Ok(())
+        }
+        Command::HelpDocs { write, ask } => help_docs(&sources, write.as_deref(), ask),
         Command::Keygen {
             audit_key: Some(path),
             ..
@@ -198,7 +285,7 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn help_docs(config: Option<&Path>, write: Option<&Path>, ask: Option<String>) -> Result<()> {
+fn help_docs(sources: &Sources, write: Option<&Path>, ask: Option<String>) -> Result<()> {
     if let Some(dir) = write {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for (name, text) in okta_agent::knowledge::STARTER {
@@ -219,7 +306,7 @@ fn help_docs(config: Option<&Path>, write: Option<&Path>, ask: Option<String>) -
     let Some(message) = ask else {
         bail!("help-docs needs --write DIR or --ask MESSAGE");
     };
-    let settings = Settings::from_env(config)?;
+    let settings = sources.settings()?;
     let (docs, problems) = if settings.knowledge.sources.is_empty() {
         println!("No [knowledge] sources are configured: trying the starter documents.");
         (okta_agent::knowledge::HelpDocs::starter(), Vec::new())
@@ -233,15 +320,28 @@ fn help_docs(config: Option<&Path>, write: Option<&Path>, ask: Option<String>) -
     Ok(())
 }
 
+/// The `sandbox` flags about the registered client.
+struct ClientFlags {
+    client_id: Option<String>,
+    jwks: Option<PathBuf>,
+    scopes: Option<Vec<String>>,
+    dpop_required: bool,
+    permissions: Option<Vec<String>>,
+}
+
 async fn serve_sandbox(
     listen: SocketAddr,
     seed_path: Option<&Path>,
-    client_id: Option<String>,
-    jwks_path: Option<&Path>,
-    scopes: Option<Vec<String>>,
-    dpop_required: bool,
+    flags: ClientFlags,
     faults: Vec<sandbox::Fault>,
 ) -> Result<()> {
+    let ClientFlags {
+        client_id,
+        jwks: jwks_path,
+        scopes,
+        dpop_required,
+        permissions,
+    } = flags;
     let seed = match seed_path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -251,7 +351,7 @@ async fn serve_sandbox(
         None => Seed::demo()?,
     };
     let mut generated_key = None;
-    let client = match (client_id, jwks_path) {
+    let client = match (client_id, jwks_path.as_deref()) {
         (Some(id), Some(path)) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading JWKS file {}", path.display()))?;
@@ -276,6 +376,12 @@ async fn serve_sandbox(
         }
     };
     let running = sandbox::start(listen, &seed, client).await?;
+    if let Some(permissions) = permissions {
+        // Over the seed's, as every flag is.
+        if let Some(client) = running.state.lock().auth.client.as_mut() {
+            client.permissions = Some(permissions);
+        }
+    }
     running.state.lock().faults.extend(faults);
     let url = running.url();
     println!("Okta simulator serving {} users at {url}", seed.users.len());
@@ -300,8 +406,9 @@ async fn serve_sandbox(
     Ok(())
 }
 
-async fn serve_slack(config: Option<&Path>) -> Result<()> {
-    let settings = Settings::from_env(config)?;
+async fn serve_slack(sources: &Sources) -> Result<()> {
+    let settings = sources.settings()?;
+    log_settings(&settings);
     okta_agent::slack::run(&settings, shutdown_signal()).await?;
     Ok(())
 }
@@ -329,8 +436,27 @@ async fn shutdown_signal() {
     }
 }
 
-async fn chat(config: Option<&Path>, as_user: Option<String>, script: Option<&Path>) -> Result<()> {
-    let settings = Settings::from_env(config)?;
+/// The config file in force and where each secret came from, at start-up (never a value).
+fn log_settings(settings: &Settings) {
+    let described = okta_agent::config::describe_config(
+        settings.config_file.as_deref(),
+        &settings.config_origin,
+    );
+    if settings.config_file.is_some() {
+        tracing::info!(config = %described, "config file");
+    } else {
+        tracing::warn!("config file: {described}");
+    }
+    if settings.policy.is_none() {
+        tracing::warn!("no [policy]: okta-agent runs read-only (read tools and help documents only); name admins in [policy] to allow changes");
+    }
+    for (what, source) in &settings.secret_sources {
+        tracing::info!(secret = what, from = %source, "secret in force");
+    }
+}
+
+async fn chat(sources: &Sources, as_user: Option<String>, script: Option<&Path>) -> Result<()> {
+    let settings = sources.settings()?;
     let mut overrides = runtime::Overrides::default();
     if settings.okta.is_some() {
         // A terminal cannot prove it is a Slack admin: against a real org, chat only shows.
@@ -476,8 +602,8 @@ fn audit_keygen(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn audit(config: Option<&Path>, command: AuditCommand) -> Result<()> {
-    let settings = Settings::from_env(config)?;
+fn audit(sources: &Sources, command: AuditCommand) -> Result<()> {
+    let settings = sources.settings()?;
     let store = open_store(&settings)?;
     let keys = audit_keys(&settings, &store)?;
     match command {
@@ -537,20 +663,9 @@ fn tools(write: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-async fn check(config: Option<&Path>) -> Result<()> {
-    let settings = Settings::from_env(config)?;
-    let mut policy_lines = okta_agent::check::policy_checks(&settings);
-    policy_lines.extend(okta_agent::check::help_checks(&settings).await);
-    policy_lines.extend(okta_agent::check::slack_checks(&settings).await);
-    let Some(okta) = &settings.okta else {
-        for line in &policy_lines {
-            println!("{line}");
-        }
-        println!("✗ Okta org: OKTA_ORG_URL is not set, so okta-agent would use its built-in demo org. Set OKTA_ORG_URL, OKTA_CLIENT_ID and OKTA_PRIVATE_KEY_FILE to check a real org.");
-        std::process::exit(1);
-    };
-    let mut lines = okta_agent::check::okta_checks(okta, settings.policy.as_ref()).await;
-    lines.extend(policy_lines);
+async fn check(sources: &Sources) -> Result<()> {
+    let settings = sources.settings()?;
+    let lines = okta_agent::check::all(&settings).await;
     for line in &lines {
         println!("{line}");
     }
@@ -567,8 +682,8 @@ fn keygen(out: &Path, ec: bool) -> Result<()> {
     } else {
         SigningKey::generate_rsa()?
     };
-    create_private_dir(out)?;
-    let path = out.join("okta-agent.pem");
+    create_dir(out)?;
+    let path = out.join(okta_agent::init::OKTA_KEY_FILE);
     write_private_key(&path, pem.expose(), false)?;
     println!(
         "Wrote the private key to {} (mode 0600). Keep it secret.\n",
@@ -582,14 +697,16 @@ fn keygen(out: &Path, ec: bool) -> Result<()> {
     Ok(())
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+/// Creates `dir` readable by all (mode 0755): it holds the config file a service user reads
+/// too; the key in it is mode 0600 on its own.
+fn create_dir(dir: &Path) -> Result<()> {
     if dir.exists() {
         return Ok(());
     }
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o755);
     builder
         .create(dir)
         .with_context(|| format!("creating {}", dir.display()))

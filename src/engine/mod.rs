@@ -155,6 +155,61 @@ pub enum EngineError {
     Store(#[from] crate::store::StoreError),
 }
 
+impl EngineError {
+    /// What went wrong, for the person, when the cause is known and safe to say: Okta's rate
+    /// limit (and when to try again), Okta out of reach, okta-agent's Okta credentials
+    /// refused, a scope missing, Slack not answering. `None` for everything else, which gets
+    /// a reference to quote instead. Nothing was changed in any of these cases: each happens
+    /// before a claim (an action that reached Okta ends in an outcome, never here).
+    pub fn plain_words(&self, now: i64) -> Option<String> {
+        use crate::okta::TokenError;
+        let okta = match self {
+            EngineError::Resolve(ResolveError::Okta(e)) => e,
+            EngineError::Resolve(ResolveError::Directory(_)) => {
+                return Some("I couldn't reach Slack to look up the people involved, so nothing was changed. Try again in a minute.".into())
+            }
+            EngineError::Approval(_) | EngineError::Audit(_) | EngineError::Store(_) => {
+                return None
+            }
+        };
+        let retry_at = |secs: u64| {
+            let secs = secs.max(1);
+            let at = format_utc(now + secs as i64);
+            format!("Try again in about {secs} s (after {}).", &at[11..])
+        };
+        match okta {
+            OktaError::RateLimited {
+                retry_after_secs, ..
+            }
+            | OktaError::Token(TokenError::RateLimited { retry_after_secs }) => Some(format!(
+                "Okta's rate limit for okta-agent is used up for the moment, so nothing was changed. {}",
+                retry_at(*retry_after_secs)
+            )),
+            OktaError::Transient { .. } | OktaError::Token(TokenError::Unreachable { .. }) => {
+                Some("okta-agent cannot reach Okta right now (or Okta is having trouble), so nothing was changed. Try again in a few minutes; if it lasts, tell IT.".into())
+            }
+            OktaError::Unauthorized { .. }
+            | OktaError::Token(
+                TokenError::InvalidClient { .. }
+                | TokenError::Scopes { .. }
+                | TokenError::Dpop { .. }
+                | TokenError::Other { .. }
+                | TokenError::Signing(_),
+            ) => Some("Okta refused okta-agent's credentials, so nothing was changed. IT needs to look at okta-agent's Okta app (`okta-agent check` says what is wrong).".into()),
+            OktaError::MissingScope { scope, .. } => Some(format!(
+                "okta-agent's Okta app is not allowed to do that (it lacks the scope {scope}), so nothing was changed. IT can grant it."
+            )),
+            OktaError::NotFound { .. }
+            | OktaError::WrongStatus { .. }
+            | OktaError::NotPermitted { .. }
+            | OktaError::OutcomeUnknown { .. }
+            | OktaError::Rejected { .. }
+            | OktaError::Refused(_)
+            | OktaError::Unexpected(_) => None,
+        }
+    }
+}
+
 /// Where a proposal comes from: its conversation, the proposal it undoes, and its trigger.
 pub struct Origin<'a> {
     pub conversation: &'a str,
@@ -252,6 +307,17 @@ impl Engine {
         self.mode
     }
 
+    /// A failure in words: its cause when known and safe to say, else a reference to quote
+    /// (the log has the details under it).
+    fn failure_words(&self, error: &EngineError, reference: &str) -> String {
+        match error.plain_words(self.clock.now()) {
+            Some(words) => format!("{words} (Reference {reference}.)"),
+            None => format!(
+                "Something went wrong and nothing was changed (reference {reference}). Try again in a moment; if it keeps happening, give IT the reference."
+            ),
+        }
+    }
+
     /// Slack said this person changed (`user_change`): forget what is cached about them.
     pub fn forget_person(&self, slack_id: &str) {
         self.resolver.directory().forget(slack_id);
@@ -277,9 +343,7 @@ impl Engine {
                 Ok(outputs) => outputs,
                 Err(e) => {
                     error!(error = %e, reference, "request failed");
-                    vec![Output::Reply(format!(
-                        "Something went wrong and nothing was changed (reference {reference}). Try again in a moment; if it keeps happening, give IT the reference."
-                    ))]
+                    vec![Output::Reply(self.failure_words(&e, &reference))]
                 }
             }
         }
@@ -428,7 +492,7 @@ impl Engine {
                 error!(error = %e, reference, "self-service failed");
                 vec![Output::Ephemeral {
                     to: requester.to_string(),
-                    text: format!("That did not work, and nothing was changed (reference {reference})."),
+                    text: self.failure_words(&e, &reference),
                 }]
             })
         }
@@ -685,9 +749,7 @@ impl Engine {
                     error!(error = %e, reference, "click failed");
                     vec![Output::Ephemeral {
                         to: click.clicker.clone(),
-                        text: format!(
-                            "That did not work, and nothing was changed (reference {reference}). Try again in a moment; if it keeps happening, give IT the reference."
-                        ),
+                        text: self.failure_words(&e, &reference),
                     }]
                 }
             }

@@ -48,6 +48,9 @@ pub struct RegisteredClient {
     pub jwks: Vec<Jwk>,
     pub granted_scopes: Vec<String>,
     pub dpop_required: bool,
+    /// The permissions of the custom admin role assigned to the app; `None` is a standard
+    /// role that covers everything okta-agent does (super admin, as a new org's app often is).
+    pub permissions: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]

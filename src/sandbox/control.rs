@@ -108,6 +108,9 @@ pub(super) async fn update_client(
     if let Some(dpop) = update.dpop_required {
         client.dpop_required = dpop;
     }
+    if let Some(permissions) = update.permissions {
+        client.permissions = Some(permissions);
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -155,6 +155,58 @@ impl Route {
     }
 }
 
+impl Route {
+    /// The admin-role permissions this operation needs (all of them), from Okta's
+    /// permission catalog: what a custom role must hold for the call to be allowed.
+    fn permissions(&self) -> Vec<&'static str> {
+        match self {
+            Route::GetUser(_)
+            | Route::ListUsers
+            | Route::UserGroups(_)
+            | Route::AppLinks(_)
+            | Route::Factors(_) => vec!["okta.users.read"],
+            Route::Roles(_) | Route::GroupRoles(_) => vec!["okta.iam.read"],
+            Route::ListGroups | Route::GetGroup(_) | Route::GroupUsers(_) => {
+                vec!["okta.groups.read"]
+            }
+            Route::Lifecycle(_, op) => vec![match op.as_str() {
+                "unlock" => "okta.users.lifecycle.unlock",
+                "suspend" => "okta.users.lifecycle.suspend",
+                "unsuspend" => "okta.users.lifecycle.unsuspend",
+                "deactivate" => "okta.users.lifecycle.deactivate",
+                "activate" | "reactivate" => "okta.users.lifecycle.activate",
+                "reset_password" => "okta.users.credentials.resetPassword",
+                "reset_factors" => "okta.users.credentials.resetFactors",
+                "expire_password" | "expire_password_with_temp_password" => {
+                    "okta.users.credentials.expirePassword"
+                }
+                _ => "okta.users.lifecycle.manage",
+            }],
+            Route::ClearSessions(_) => vec!["okta.users.lifecycle.clearSessions"],
+            Route::Membership { .. } => vec![
+                "okta.groups.members.manage",
+                "okta.users.groupMembership.manage",
+            ],
+        }
+    }
+}
+
+/// Whether a role holding `held` may do what `needed` allows: the permission itself, or one
+/// that includes it (`okta.users.manage` includes every `okta.users.*`; a `….manage` includes
+/// its family's reads and operations).
+fn permission_covers(held: &str, needed: &str) -> bool {
+    if held == needed {
+        return true;
+    }
+    match held {
+        "okta.users.manage" => needed.starts_with("okta.users."),
+        "okta.users.lifecycle.manage" => needed.starts_with("okta.users.lifecycle."),
+        "okta.users.credentials.manage" => needed.starts_with("okta.users.credentials."),
+        "okta.groups.manage" => needed.starts_with("okta.groups."),
+        _ => false,
+    }
+}
+
 fn percent_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
         .next()
@@ -296,6 +348,25 @@ fn answer(
                 ),
             );
             return Err(r);
+        }
+        // Scopes let the token ask; the app's admin role decides what it may do.
+        let permissions = inner
+            .auth
+            .client
+            .as_ref()
+            .and_then(|c| c.permissions.clone());
+        if let Some(held) = permissions {
+            let missing = route
+                .permissions()
+                .into_iter()
+                .any(|needed| !held.iter().any(|h| permission_covers(h, needed)));
+            if missing {
+                return Ok(Answer::error(&ApiError::new(
+                    403,
+                    "E0000006",
+                    "You do not have permission to perform the requested action",
+                )));
+            }
         }
         let mut handled = handle(&mut inner, route, &query, method, &path, &rid);
         if fault.is_some_and(|f| f.kind == FaultKind::ForeignNextLink) {

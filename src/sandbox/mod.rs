@@ -92,12 +92,15 @@ pub async fn start(
     })?;
     let org = org::Org::from_seed(seed, &server::url_for(addr));
     let client = client.or(match &seed.client {
-        Some(c) => Some(registered_client(
-            c.client_id.clone(),
-            parse_jwks(&serde_json::Value::Array(c.jwks.clone()))?,
-            c.scopes.clone(),
-            c.dpop_required,
-        )),
+        Some(c) => Some(RegisteredClient {
+            permissions: c.permissions.clone(),
+            ..registered_client(
+                c.client_id.clone(),
+                parse_jwks(&serde_json::Value::Array(c.jwks.clone()))?,
+                c.scopes.clone(),
+                c.dpop_required,
+            )
+        }),
         None => None,
     });
     let state = Arc::new(SandboxState::new(org, auth::AuthServer::new(client)));
@@ -130,6 +133,7 @@ pub fn registered_client(
                 .collect()
         }),
         dpop_required,
+        permissions: None,
     }
 }
 

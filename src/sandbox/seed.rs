@@ -101,6 +101,9 @@ pub struct SeedClient {
     pub scopes: Option<Vec<String>>,
     #[serde(default)]
     pub dpop_required: bool,
+    /// The custom admin role's permissions; absent: a role that covers everything.
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
     /// Public keys (JWKs) accepted for client assertions.
     #[serde(default)]
     pub jwks: Vec<serde_json::Value>,

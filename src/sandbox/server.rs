@@ -100,6 +100,9 @@ pub struct ClientUpdate {
     pub token_lifetime_secs: Option<u64>,
     #[serde(default)]
     pub rate_limit_per_minute: Option<u64>,
+    /// The custom admin role's permissions (Okta's catalog names); `[]` is a role with none.
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
 }
 
 #[derive(Debug)]

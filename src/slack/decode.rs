@@ -23,6 +23,10 @@ pub enum Work {
         ts: Option<String>,
         /// Where replies go: the thread root.
         thread_ts: Option<String>,
+        /// A slash command's `response_url`: answers go there when the bot cannot post in
+        /// the conversation (it is not a member of it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        response_url: Option<String>,
     },
     /// A plain question in a help channel, for the help documents.
     HelpQuestion {
@@ -95,6 +99,8 @@ pub enum Work {
         channel: String,
         thread_ts: Option<String>,
         busy: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        response_url: Option<String>,
     },
 }
 
@@ -188,6 +194,7 @@ fn work_from_message(kind: &str, event: &Value, context: &Context) -> Option<Wor
         channel: channel.to_string(),
         thread_ts: Some(event["thread_ts"].as_str().unwrap_or(ts).to_string()),
         ts: Some(ts.to_string()),
+        response_url: None,
     })
 }
 
@@ -406,6 +413,7 @@ mod tests {
                 channel: "C1".into(),
                 ts: Some("1.1".into()),
                 thread_ts: Some("1.1".into()),
+                response_url: None,
             })
         );
     }

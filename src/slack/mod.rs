@@ -35,6 +35,8 @@ pub const REQUIRED_BOT_SCOPES: &[&str] = &[
     "users:read.email",
     "channels:history",
     "groups:history",
+    "channels:read",
+    "groups:read",
 ];
 
 /// The events okta-agent subscribes to (see `manifest.yml`): requests, help-channel
@@ -498,6 +500,7 @@ async fn on_command(
         &event.channel_id.0,
         &text,
         &event.trigger_id.0,
+        Some(event.response_url.0.as_str()),
     )?;
     Ok(reply("Working on it…"))
 }

@@ -312,6 +312,60 @@ impl SlackWeb {
         .map(drop)
     }
 
+    /// `conversations.info`: the channel's name and whether the bot is in it (`is_member`).
+    pub async fn conversation_info(&self, channel: &str) -> Result<Value, SlackError> {
+        Ok(self
+            .get("conversations.info", &[("channel", channel)])
+            .await?["channel"]
+            .clone())
+    }
+
+    /// Posts to a slash command's or shortcut's `response_url`: it works where the bot is not
+    /// a member, takes no token, and answers only to the person who typed (`ephemeral`).
+    pub async fn respond(&self, response_url: &str, text: &str) -> Result<(), SlackError> {
+        let method = "response_url";
+        let url = reqwest::Url::parse(response_url).map_err(|e| SlackError::Unreadable {
+            method: method.into(),
+            detail: format!("not a URL: {e}"),
+        })?;
+        // Only Slack's own hooks (or a loopback test server) receive these posts.
+        let allowed = url.scheme() == "https"
+            && url
+                .host_str()
+                .is_some_and(|h| h == "hooks.slack.com" || h.ends_with(".slack.com"))
+            || url.scheme() == "http"
+                && url
+                    .host_str()
+                    .is_some_and(|h| h == "127.0.0.1" || h == "localhost" || h == "[::1]");
+        if !allowed {
+            return Err(SlackError::Api {
+                method: method.into(),
+                error: format!(
+                    "refusing to post to {}: not a Slack address",
+                    url.host_str().unwrap_or("?")
+                ),
+            });
+        }
+        let body = json!({"response_type": "ephemeral", "text": text, "replace_original": false});
+        let response =
+            self.http
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| SlackError::Transport {
+                    method: method.into(),
+                    detail: crate::http::describe_transport_error(&e),
+                })?;
+        if !response.status().is_success() {
+            return Err(SlackError::Api {
+                method: method.into(),
+                error: format!("HTTP {}", response.status()),
+            });
+        }
+        Ok(())
+    }
+
     /// `apps.connections.open` with an app-level token: proves the token can open Socket Mode.
     pub async fn open_connection(&self) -> Result<String, SlackError> {
         let answer = self.post("apps.connections.open", &json!({})).await?;

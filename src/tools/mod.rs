@@ -226,6 +226,86 @@ impl Tool {
         self.risk() != Risk::Read
     }
 
+    /// The OAuth scopes the service app needs for this tool: its own call, plus what every
+    /// change reads first (the person, their groups, and their admin roles for protection).
+    pub fn scopes(self) -> &'static [&'static str] {
+        const CHANGE_USER: &[&str] = &[
+            "okta.users.manage",
+            "okta.users.read",
+            "okta.groups.read",
+            "okta.roles.read",
+        ];
+        const CHANGE_MEMBERSHIP: &[&str] = &[
+            "okta.groups.manage",
+            "okta.users.read",
+            "okta.groups.read",
+            "okta.roles.read",
+        ];
+        match self {
+            Tool::FindUser | Tool::DiagnoseUser | Tool::ListUserApps => &["okta.users.read"],
+            Tool::ListUserGroups => &["okta.users.read", "okta.groups.read"],
+            Tool::FindGroup => &["okta.groups.read"],
+            Tool::SearchHelpDocs => &[],
+            Tool::ResetPassword
+            | Tool::UnlockUser
+            | Tool::SuspendUser
+            | Tool::UnsuspendUser
+            | Tool::DeactivateUser
+            | Tool::ReactivateUser
+            | Tool::ResetFactors
+            | Tool::ClearSessions
+            | Tool::ExpirePassword => CHANGE_USER,
+            Tool::AddUserToGroup | Tool::RemoveUserFromGroup => CHANGE_MEMBERSHIP,
+        }
+    }
+
+    /// The permissions a custom Okta admin role needs for this tool (Okta's permission
+    /// catalog), on top of [`BASE_PERMISSIONS`] which every install needs.
+    pub fn permissions(self) -> &'static [&'static str] {
+        match self {
+            Tool::FindUser
+            | Tool::DiagnoseUser
+            | Tool::ListUserApps
+            | Tool::ListUserGroups
+            | Tool::FindGroup
+            | Tool::SearchHelpDocs => &[],
+            Tool::ResetPassword => &["okta.users.credentials.resetPassword"],
+            Tool::UnlockUser => &["okta.users.lifecycle.unlock"],
+            Tool::SuspendUser => &["okta.users.lifecycle.suspend"],
+            Tool::UnsuspendUser => &["okta.users.lifecycle.unsuspend"],
+            Tool::DeactivateUser => &["okta.users.lifecycle.deactivate"],
+            Tool::ReactivateUser => &["okta.users.lifecycle.activate"],
+            Tool::ResetFactors => &["okta.users.credentials.resetFactors"],
+            Tool::ClearSessions => &["okta.users.lifecycle.clearSessions"],
+            Tool::ExpirePassword => &["okta.users.credentials.expirePassword"],
+            Tool::AddUserToGroup | Tool::RemoveUserFromGroup => &[
+                "okta.groups.members.manage",
+                "okta.users.groupMembership.manage",
+            ],
+        }
+    }
+}
+
+/// Admin-role permissions every install needs: reading people and groups, and reading admin
+/// role assignments, without which every change to a person is refused (protection fails
+/// closed).
+pub const BASE_PERMISSIONS: &[&str] = &["okta.users.read", "okta.groups.read", "okta.iam.read"];
+
+/// The custom admin role for `tools`: [`BASE_PERMISSIONS`] and each tool's own, in order,
+/// without repeats.
+pub fn role_permissions(tools: &[Tool]) -> Vec<&'static str> {
+    let mut permissions: Vec<&'static str> = BASE_PERMISSIONS.to_vec();
+    for tool in tools {
+        for permission in tool.permissions() {
+            if !permissions.contains(permission) {
+                permissions.push(permission);
+            }
+        }
+    }
+    permissions
+}
+
+impl Tool {
     /// What the model reads about the tool.
     pub fn description(self) -> &'static str {
         match self {

@@ -3,7 +3,10 @@
 //! keeps the messages it was sent, can rate-limit a method, and can ask the client to reconnect.
 //! Like Slack, it formats what people type before delivering it ([`slack_format`]): emails
 //! become `<mailto:…|…>`, URLs `<…>`, `@here` `<!here>`, and `&<>` are escaped; its people
-//! include a Slack Connect stranger and an unconfirmed email, as real workspaces do.
+//! include a Slack Connect stranger and an unconfirmed email, as real workspaces do. Like
+//! Slack, it refuses to post or read where the bot is not a member (`not_in_channel`, or
+//! `channel_not_found` for a private channel or an unknown id), and it serves `response_url`s,
+//! which work anywhere, at most 5 times each.
 
 #![allow(dead_code)]
 
@@ -54,6 +57,11 @@ struct Inner {
     /// Open modals by view id, as Slack holds them (id, team_id, hash, and the view).
     views: HashMap<String, Value>,
     next_view: u64,
+    /// Channels by id, as `conversations.info` describes them (`name`, `is_private`,
+    /// `is_member` for the bot).
+    channels: HashMap<String, Value>,
+    /// What was posted to each `response_url` (by the id in its path), in order.
+    responses: Vec<(String, Value)>,
 }
 
 #[derive(Clone)]
@@ -85,6 +93,7 @@ impl FakeSlack {
         });
         let app = Router::new()
             .route("/api/{method}", any(api))
+            .route("/response/{id}", axum::routing::post(respond))
             .with_state(fake.clone());
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = http.local_addr().unwrap();
@@ -92,7 +101,47 @@ impl FakeSlack {
         let mut fake = fake;
         fake.api_url = format!("http://{addr}/api");
         fake.add_default_users();
+        fake.add_default_channels();
         fake
+    }
+
+    /// The channels the tests use, with the bot in each; `C0RANDOM` is a public channel and
+    /// `G0PRIVATE` a private one it is not in, and `D0DM` a DM with the bot.
+    fn add_default_channels(&self) {
+        for (id, name, private, member) in [
+            ("C0HELPDESK", "it-helpdesk", false, true),
+            ("C0TRIAGE", "it-triage", false, true),
+            ("C0HELP", "it-help", false, true),
+            ("C0SECURITY", "security", false, true),
+            ("C0BENCH", "bench", false, true),
+            ("C0RANDOM", "random", false, false),
+            ("G0PRIVATE", "hr-private", true, false),
+        ] {
+            self.add_channel(id, name, private, member);
+        }
+        self.inner.lock().unwrap().channels.insert(
+            "D0DM".into(),
+            json!({"id": "D0DM", "is_im": true, "is_member": true}),
+        );
+    }
+
+    /// Adds (or replaces) a channel as `conversations.info` would show it.
+    pub fn add_channel(&self, id: &str, name: &str, private: bool, member: bool) {
+        self.inner.lock().unwrap().channels.insert(
+            id.into(),
+            json!({"id": id, "name": name, "is_channel": !private, "is_group": private, "is_private": private, "is_member": member}),
+        );
+    }
+
+    /// A fresh `response_url` on this fake, as Slack puts one in a command or shortcut.
+    pub fn response_url(&self) -> String {
+        let base = self.api_url.trim_end_matches("/api");
+        format!("{base}/response/{}", uuid::Uuid::new_v4().simple())
+    }
+
+    /// What was posted to `response_url`s, in order (the URL's id, the body).
+    pub fn responses(&self) -> Vec<(String, Value)> {
+        self.inner.lock().unwrap().responses.clone()
     }
 
     fn add_default_users(&self) {
@@ -453,6 +502,36 @@ impl FakeSlack {
         if auth != format!("Bearer {expected}") {
             return ok(json!({"ok": false, "error": "invalid_auth"}));
         }
+        // Where the bot may post or read: its DMs (a user id opens the app's DM), and the
+        // channels it is a member of. Slack hides private channels it is not in.
+        let reachable =
+            |channels: &HashMap<String, Value>, channel: &str| -> Result<(), &'static str> {
+                if channel.starts_with(['U', 'W']) {
+                    return Ok(());
+                }
+                match channels.get(channel) {
+                    Some(c) if c["is_member"] == true => Ok(()),
+                    Some(c) if c["is_private"] == true => Err("channel_not_found"),
+                    Some(_) => Err("not_in_channel"),
+                    None => Err("channel_not_found"),
+                }
+            };
+        if matches!(
+            method,
+            "chat.postMessage"
+                | "chat.postEphemeral"
+                | "chat.update"
+                | "conversations.replies"
+                | "conversations.history"
+                | "reactions.add"
+        ) {
+            if let Err(error) = reachable(
+                &inner.channels,
+                body["channel"].as_str().unwrap_or_default(),
+            ) {
+                return ok(json!({"ok": false, "error": error}));
+            }
+        }
         let mut next_ts = || {
             inner.next_ts += 1;
             format!(
@@ -471,7 +550,7 @@ impl FakeSlack {
             }
             "auth.test" => {
                 let mut headers = HeaderMap::new();
-                headers.insert("x-oauth-scopes", "app_mentions:read,chat:write,commands,im:history,reactions:read,reactions:write,users:read,users:read.email,channels:history,groups:history".parse().unwrap());
+                headers.insert("x-oauth-scopes", "app_mentions:read,chat:write,commands,im:history,reactions:read,reactions:write,users:read,users:read.email,channels:history,groups:history,channels:read,groups:read".parse().unwrap());
                 (headers, axum::Json(json!({"ok": true, "user_id": BOT_USER, "team": "Acme", "team_id": "T1", "url": "https://acme.slack.com/"}))).into_response()
             }
             "chat.postMessage" => {
@@ -506,6 +585,18 @@ impl FakeSlack {
                 json!({"ok": true, "permalink": format!("https://acme.slack.com/archives/{}/p{}", body["channel"].as_str().unwrap_or(""), body["message_ts"].as_str().unwrap_or("").replace('.', ""))}),
             ),
             "reactions.add" => ok(json!({"ok": true})),
+            "conversations.info" => {
+                match inner
+                    .channels
+                    .get(body["channel"].as_str().unwrap_or_default())
+                {
+                    Some(c) if c["is_private"] == true && c["is_member"] != true => {
+                        ok(json!({"ok": false, "error": "channel_not_found"}))
+                    }
+                    Some(c) => ok(json!({"ok": true, "channel": c})),
+                    None => ok(json!({"ok": false, "error": "channel_not_found"})),
+                }
+            }
             "users.info" => match body["user"].as_str().and_then(|u| inner.users.get(u)) {
                 Some(user) => ok(json!({"ok": true, "user": user})),
                 None => ok(json!({"ok": false, "error": "user_not_found"})),
@@ -677,6 +768,25 @@ async fn api(
     fake.answer(&method, &auth, value)
 }
 
+/// A `response_url` post: no token needed, at most 5 per URL (then `used_url`), as Slack.
+async fn respond(
+    State(fake): State<FakeSlack>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let value: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
+    let mut inner = fake.inner.lock().unwrap();
+    if inner.responses.iter().filter(|(i, _)| *i == id).count() >= 5 {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"ok": false, "error": "used_url"})),
+        )
+            .into_response();
+    }
+    inner.responses.push((id, value));
+    ok(json!({"ok": true}))
+}
+
 /// Polls `condition` until it holds; fails the test after 30 s (a deadline for a stuck test,
 /// not a timing assertion).
 pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
@@ -843,12 +953,18 @@ pub fn message_shortcut(user: &str, callback_id: &str, channel: &str, message: V
            "channel": {"id": channel, "name": "security"}, "message": message, "response_url": "https://hooks.slack.com/app/T1/1/abc"})
 }
 
-/// A `/okta` slash command envelope.
-pub fn slash_command(envelope_id: &str, user: &str, channel: &str, text: &str) -> Value {
+/// A `/okta` slash command envelope, with the `response_url` Slack gives it.
+pub fn slash_command(
+    envelope_id: &str,
+    user: &str,
+    channel: &str,
+    text: &str,
+    response_url: &str,
+) -> Value {
     json!({"envelope_id": envelope_id, "type": "slash_commands", "accepts_response_payload": true,
            "payload": {"token": "t", "team_id": "T1", "team_domain": "acme", "channel_id": channel, "channel_name": "it",
-                       "user_id": user, "user_name": user, "command": "/okta", "text": text, "api_app_id": "A1",
-                       "response_url": "https://hooks.slack.com/commands/T1/1/abc", "trigger_id": format!("{}.trigger", uuid::Uuid::new_v4().simple())}})
+                       "user_id": user, "user_name": user, "command": "/okta", "text": slack_format(text), "api_app_id": "A1",
+                       "response_url": response_url, "trigger_id": format!("{}.trigger", uuid::Uuid::new_v4().simple())}})
 }
 
 /// A plain message in a channel (help channels read these).

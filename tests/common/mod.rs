@@ -182,20 +182,12 @@ impl Harness {
                     .map(|s| s.to_string())
                     .collect(),
             }),
-            llm: None,
-            slack: None,
             policy: Some(policy),
-            knowledge: Default::default(),
             database: Some(okta_agent::store::Database::new(format!(
                 "sqlite://{}",
                 db.display()
             ))),
-            inbound_retention_days: 7,
-            audit_key: Default::default(),
-            config_file: None,
-            automations: Default::default(),
-            lease_seconds: 30,
-            server_listen: None,
+            ..Settings::default()
         }
     }
 

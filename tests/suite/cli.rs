@@ -140,12 +140,37 @@ async fn check_passes_then_names_what_is_wrong() {
         "{text}"
     );
     assert_eq!(ok.status.code(), Some(1));
-    // Five Okta lines (with its proxy), then the policy, planner, audit key and database lines.
+    // The config file and the key's source, the Okta lines (with its proxy, the admin roles
+    // read and the actions), then the policy, planner, audit key and database lines.
+    let passed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with('✓'))
+        .map(|l| l.split(':').next().unwrap_or_default())
+        .collect();
     assert_eq!(
-        text.lines().filter(|l| l.starts_with('✓')).count(),
-        9,
+        passed,
+        [
+            "✓ Config file",
+            "✓ Secret",
+            "✓ Okta org URL",
+            "✓ Proxy for Okta",
+            "✓ access token",
+            "✓ scopes",
+            "✓ read call",
+            "✓ Admin roles",
+            "✓ Actions",
+            "✓ Policy",
+            "✓ Planner",
+            "✓ Audit key",
+            "✓ Database"
+        ],
         "{text}"
     );
+    assert!(
+        text.contains("✓ Secret: the Okta private key from OKTA_PRIVATE_KEY_FILE ("),
+        "{text}"
+    );
+    assert!(text.contains("✓ Actions: none configured"), "{text}");
     assert!(
         text.contains("✓ Database: SQLite file okta-agent.db will be made on first start"),
         "{text}"
@@ -173,6 +198,12 @@ async fn check_passes_then_names_what_is_wrong() {
     let text = String::from_utf8_lossy(&partial.stdout).to_string();
     assert!(!partial.status.success());
     assert!(text.contains("✗ scopes: okta.roles.read"), "{text}");
+    assert!(
+        text.contains("✗ Admin roles: cannot read ")
+            && text.contains("lacks the scope okta.roles.read")
+            && text.contains("every change to a person will be refused"),
+        "{text}"
+    );
 
     let missing = bin()
         .env_clear()
@@ -183,7 +214,8 @@ async fn check_passes_then_names_what_is_wrong() {
     let err = String::from_utf8_lossy(&missing.stderr).to_string();
     assert!(!missing.status.success());
     assert!(
-        err.contains("OKTA_ORG_URL") && err.contains("OKTA_CLIENT_ID is missing"),
+        err.contains("OKTA_ORG_URL")
+            && err.contains("OKTA_CLIENT_ID (or [okta] client_id) is missing"),
         "{err}"
     );
 }
@@ -251,4 +283,104 @@ fn audit_verify_on_postgres_needs_the_shared_key_and_never_shows_the_password() 
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("audit chain intact: 0 record(s)"), "{text}");
+}
+
+/// `check` proves what the policy will need: that admin roles can be read (without them every
+/// change to a person is refused), which actions the scopes allow, and which actions the
+/// policy names although the scopes forbid them. The least-privilege role `init` prints
+/// passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_proves_what_the_policy_needs() {
+    let h = Harness::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("okta.pem");
+    std::fs::write(&key, &h.pem).unwrap();
+    let config = dir.path().join("okta-agent.toml");
+    std::fs::write(
+        &config,
+        "[policy]\nadmins = [\"U0LEO\"]\nself_service = [\"unlock_user\"]\ntwo_person = [\"remove_user_from_group\"]\n",
+    )
+    .unwrap();
+    let run = || {
+        let (org, client_id, key, config, cwd) = (
+            h.sandbox.url(),
+            h.client_id.clone(),
+            key.clone(),
+            config.clone(),
+            dir.path().to_path_buf(),
+        );
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let out = bin()
+                    .env_clear()
+                    .current_dir(cwd)
+                    .env("OKTA_ORG_URL", org)
+                    .env("OKTA_CLIENT_ID", client_id)
+                    .env("OKTA_PRIVATE_KEY_FILE", key)
+                    .env("OKTA_AGENT_CONFIG", config)
+                    .arg("check")
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&out.stdout).to_string()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    // A role without okta.iam.read, and no okta.groups.manage scope.
+    let scopes: Vec<&str> = okta_agent::config::DEFAULT_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| *s != "okta.groups.manage")
+        .collect();
+    let weak_role: Vec<&str> = okta_agent::init::all_permissions()
+        .into_iter()
+        .filter(|p| *p != "okta.iam.read")
+        .collect();
+    h.update_client(serde_json::json!({"scopes": scopes, "permissions": weak_role}))
+        .await;
+    let text = run().await;
+    assert!(
+        text.contains("✗ Admin roles: cannot read ")
+            && text.contains("not permitted")
+            && text.contains("every change to a person will be refused")
+            && text.contains("okta.iam.read"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ Actions: policy.two_person names remove_user_from_group but the scopes forbid it: okta.groups.manage not granted"),
+        "{text}"
+    );
+    let allowed = text
+        .lines()
+        .find(|l| l.starts_with("✓ Actions: the granted scopes allow "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(allowed.contains("unlock_user"), "{allowed}");
+    assert!(
+        allowed.contains(
+            "an admin asking for these is refused: add_user_to_group (needs okta.groups.manage)"
+        ),
+        "{allowed}"
+    );
+
+    // The recipe `init` prints, with every scope: every Okta line passes.
+    h.update_client(serde_json::json!({
+        "scopes": okta_agent::config::DEFAULT_SCOPES,
+        "permissions": okta_agent::init::all_permissions(),
+    }))
+    .await;
+    let text = run().await;
+    let okta_failures: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with('✗') && !l.starts_with("✗ Slack"))
+        .collect();
+    assert!(okta_failures.is_empty(), "{text}");
+    assert!(
+        text.contains("✓ Admin roles: read ") && text.contains("admins can be told apart"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✓ Actions: the granted scopes allow 11 of 11"),
+        "{text}"
+    );
 }

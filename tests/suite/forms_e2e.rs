@@ -12,7 +12,13 @@ use crate::common::rig::{Rig, TRIAGE};
 async fn open_form(rig: &Rig, user: &str) -> Value {
     let before = rig.fake.calls("views.open").len();
     rig.fake
-        .send(slash_command(&envelope_id(), user, "C0HELPDESK", ""))
+        .send(slash_command(
+            &envelope_id(),
+            user,
+            "C0HELPDESK",
+            "",
+            &rig.fake.response_url(),
+        ))
         .await;
     let fake = rig.fake.clone();
     wait_until("the form to open", || {

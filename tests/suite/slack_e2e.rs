@@ -350,6 +350,7 @@ async fn work_acknowledged_before_a_crash_is_resumed_at_start() {
         channel: CHANNEL.into(),
         ts: Some("1700000007.000100".into()),
         thread_ts: Some("1700000007.000100".into()),
+        response_url: None,
     };
     assert!(store
         .remember_inbound("event:EvCrash", &serde_json::to_string(&work).unwrap(), 1)
@@ -428,7 +429,7 @@ async fn check_reports_the_slack_tokens_and_scopes() {
         "{good}"
     );
     assert!(
-        good.contains("✓ Slack scopes: all 10 required scopes granted"),
+        good.contains("✓ Slack scopes: all 12 required scopes granted"),
         "{good}"
     );
     assert!(
@@ -442,6 +443,54 @@ async fn check_reports_the_slack_tokens_and_scopes() {
         "{bad}"
     );
     assert!(!out.1.status.success());
+}
+
+/// `check` confirms the bot is in every configured channel (triage, help, reaction rules), and
+/// for one it is not in says how to invite it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_names_the_channels_the_bot_is_not_in() {
+    let rig = Rig::new().await;
+    let config = rig.dir.path().join("channels.toml");
+    std::fs::write(
+        &config,
+        "[policy]\nadmins = [\"U0LEO\"]\n[slack]\ntriage_channels = [\"C0TRIAGE\"]\nhelp_channels = [\"C0RANDOM\"]\n[[automations.reactions]]\nemoji = \"lock\"\ntool = \"suspend_user\"\nchannels = [\"G0PRIVATE\", \"C0SECURITY\"]\n",
+    )
+    .unwrap();
+    let command = std::process::Command::new(env!("CARGO_BIN_EXE_okta-agent"))
+        .arg("check")
+        .env_clear()
+        .env("SLACK_APP_TOKEN", fake_slack::APP_TOKEN)
+        .env("SLACK_BOT_TOKEN", fake_slack::BOT_TOKEN)
+        .env("SLACK_API_URL", &rig.fake.api_url)
+        .env("OKTA_ORG_URL", rig.harness.sandbox.url())
+        .env("OKTA_CLIENT_ID", &rig.harness.client_id)
+        .env("OKTA_PRIVATE_KEY_FILE", rig.dir.path().join("okta.pem"))
+        .env("OKTA_AGENT_CONFIG", &config)
+        .current_dir(rig.dir.path())
+        .output();
+    let out = tokio::task::spawn_blocking(move || command.unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("✓ Slack channel C0TRIAGE: #it-triage (triage): the bot is a member"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "✓ Slack channel C0SECURITY: #security (:lock: reactions): the bot is a member"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ Slack channel C0RANDOM: #random (help): the bot is not a member, so it sees nothing there. In Slack, open #random and type /invite @okta-agent"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ Slack channel G0PRIVATE: (:lock: reactions): Slack knows no channel G0PRIVATE the bot can see"),
+        "{text}"
+    );
 }
 
 #[test]

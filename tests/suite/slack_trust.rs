@@ -317,6 +317,7 @@ async fn hostile_input_never_crashes_and_crashed_work_is_never_replayed() {
         channel: CHANNEL.into(),
         ts: Some("1700000027.000200".into()),
         thread_ts: Some("1700000027.000200".into()),
+        response_url: None,
     };
     let db = store(&rig);
     db.remember_inbound(

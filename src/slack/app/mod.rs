@@ -240,13 +240,15 @@ impl SlackApp {
         self.accept(&key, work)
     }
 
-    /// A `/okta` slash command, treated like a mention.
+    /// A `/okta` slash command, treated like a mention. Its `response_url` answers where the
+    /// bot cannot post: a conversation it is not in.
     pub fn accept_command(
         self: &Arc<Self>,
         user: &str,
         channel: &str,
         text: &str,
         trigger_id: &str,
+        response_url: Option<&str>,
     ) -> Result<bool, AcceptError> {
         let work = Work::Request {
             user: user.to_string(),
@@ -254,6 +256,7 @@ impl SlackApp {
             channel: channel.to_string(),
             ts: None,
             thread_ts: None,
+            response_url: response_url.map(str::to_string),
         };
         self.accept(&format!("command:{trigger_id}"), work)
     }
@@ -310,6 +313,7 @@ impl SlackApp {
             user,
             channel,
             thread_ts,
+            response_url,
             ..
         } = &work
         else {
@@ -325,6 +329,7 @@ impl SlackApp {
             channel: channel.clone(),
             thread_ts: thread_ts.clone(),
             busy: admission == Admission::Busy,
+            response_url: response_url.clone(),
         }
     }
 
@@ -367,12 +372,23 @@ impl SlackApp {
         let text = format!("Sorry, something went wrong inside okta-agent while handling that (reference {reference}). It will not be retried; please try again, or give IT the reference.");
         let result = match work {
             Work::Request {
-                channel, thread_ts, ..
-            } => self
-                .web
-                .post_message(channel, thread_ts.as_deref(), &untrusted(&text), None)
-                .await
-                .map(drop),
+                channel,
+                thread_ts,
+                response_url,
+                ..
+            } => {
+                let posted = self
+                    .web
+                    .post_message(channel, thread_ts.as_deref(), &untrusted(&text), None)
+                    .await
+                    .map(drop);
+                match (posted, response_url) {
+                    (Err(e), Some(url)) if out_of_reach(&e) => {
+                        self.web.respond(url, &untrusted(&text)).await
+                    }
+                    (posted, _) => posted,
+                }
+            }
             Work::Click {
                 user,
                 channel,
@@ -484,6 +500,7 @@ impl SlackApp {
                 channel,
                 ts,
                 thread_ts,
+                response_url,
             } => {
                 if let Some(ts) = ts {
                     if let Err(e) = self.web.add_reaction(channel, ts, "eyes").await {
@@ -518,8 +535,17 @@ impl SlackApp {
                         conversation: format!("{channel}:{}", thread_ts.as_deref().unwrap_or("-")),
                     })
                     .await;
-                self.deliver(outputs, channel, thread_ts.as_deref(), None)
-                    .await;
+                self.deliver_to(
+                    outputs,
+                    Place {
+                        channel,
+                        thread_ts: thread_ts.as_deref(),
+                        card_ts: None,
+                        response_url: response_url.as_deref(),
+                        requester: Some(user),
+                    },
+                )
+                .await;
             }
             Work::HelpQuestion {
                 user,
@@ -598,17 +624,25 @@ impl SlackApp {
                 channel,
                 thread_ts,
                 busy,
+                response_url,
             } => {
                 let text = if *busy {
                     "I'm handling a lot of requests right now. Please try again in a minute; nothing was changed."
                 } else {
                     "You're sending requests faster than I take them. Please wait a minute and try again; nothing was changed."
                 };
-                if let Err(e) = self
+                let told = match self
                     .web
                     .post_ephemeral(channel, user, thread_ts.as_deref(), text)
                     .await
                 {
+                    Err(e) if out_of_reach(&e) => match response_url {
+                        Some(url) => self.web.respond(url, text).await,
+                        None => Err(e),
+                    },
+                    other => other,
+                };
+                if let Err(e) = told {
                     warn!(error = %e, "could not post the slow-down note");
                 }
             }
@@ -841,15 +875,15 @@ impl SlackApp {
                 ),
                 None => continue,
             };
-            // A card posted on its own (the form's) gets its news in its own thread.
-            let thread = thread.or_else(|| {
-                self.store
-                    .card_of(&delivery.proposal_id)
-                    .ok()
-                    .flatten()
-                    .filter(|(card_channel, _)| *card_channel == channel)
-                    .map(|(_, ts)| ts)
-            });
+            // A card posted on its own (the form's, or a command's from a conversation the bot
+            // is not in) gets its news in its own thread, wherever the card is.
+            let (channel, thread) = match thread {
+                Some(thread) => (channel, Some(thread)),
+                None => match self.store.card_of(&delivery.proposal_id).ok().flatten() {
+                    Some((card_channel, ts)) => (card_channel, Some(ts)),
+                    None => (channel, None),
+                },
+            };
             self.deliver(delivery.outputs, &channel, thread.as_deref(), None)
                 .await;
         }
@@ -862,8 +896,47 @@ impl SlackApp {
         thread_ts: Option<&str>,
         card_ts: Option<&str>,
     ) {
+        self.deliver_to(
+            outputs,
+            Place {
+                channel,
+                thread_ts,
+                card_ts,
+                response_url: None,
+                requester: None,
+            },
+        )
+        .await;
+    }
+
+    /// Sends the outputs to `place`. When the bot cannot post there (a `/okta` typed where it
+    /// is not a member) and the command gave a `response_url`, the person's answers go
+    /// through that URL instead, and a card goes where approvers work: the triage channel, or
+    /// the requester's DM with the bot when there is none, with a link sent back to them.
+    async fn deliver_to(&self, outputs: Vec<Output>, place: Place<'_>) {
+        let Place {
+            channel,
+            thread_ts,
+            card_ts,
+            response_url,
+            requester,
+        } = place;
         let mut last_card: Option<String> = None;
+        let mut card_channel = channel.to_string();
+        // Set once a post to `channel` was refused because the bot is not there.
+        let mut unreachable = false;
         for output in outputs {
+            if unreachable {
+                if let Some(url) = response_url {
+                    if let Err(e) = self
+                        .reroute(output, url, requester, &mut card_channel, &mut last_card)
+                        .await
+                    {
+                        warn!(error = %e, "could not answer through the command's response_url");
+                    }
+                    continue;
+                }
+            }
             let result = match &output {
                 Output::Reply(text) => self
                     .web
@@ -920,7 +993,7 @@ impl SlackApp {
                 Output::TriageNotice {
                     requester, summary, ..
                 } => {
-                    self.notify_triage(channel, last_card.as_deref(), requester, summary)
+                    self.notify_triage(&card_channel, last_card.as_deref(), requester, summary)
                         .await
                 }
                 Output::Help {
@@ -956,9 +1029,100 @@ impl SlackApp {
                     }
                 }
             };
-            if let Err(e) = result {
-                warn!(error = %e, "could not deliver a message to Slack");
+            match result {
+                Err(e) if out_of_reach(&e) && response_url.is_some() => {
+                    info!(channel, "the bot is not in this conversation; answering through the command's response_url");
+                    unreachable = true;
+                    if let Some(url) = response_url {
+                        if let Err(e) = self
+                            .reroute(output, url, requester, &mut card_channel, &mut last_card)
+                            .await
+                        {
+                            warn!(error = %e, "could not answer through the command's response_url");
+                        }
+                    }
+                }
+                Err(e) => warn!(error = %e, "could not deliver a message to Slack"),
+                Ok(()) => {}
             }
+        }
+    }
+
+    /// One output of a command typed where the bot is not: text back through `response_url`
+    /// (only the person sees it), a card to the triage channel (or the requester's DM) with a
+    /// link back to them, anything else as usual.
+    async fn reroute(
+        &self,
+        output: Output,
+        response_url: &str,
+        requester: Option<&str>,
+        card_channel: &mut String,
+        last_card: &mut Option<String>,
+    ) -> Result<(), super::web::SlackError> {
+        match output {
+            Output::Reply(text) | Output::Ephemeral { text, .. } => {
+                self.web.respond(response_url, &untrusted(&text)).await
+            }
+            Output::Help { answer, offer, .. } => {
+                let (text, _) = super::blocks::help_answer(
+                    &answer,
+                    offer.as_ref().map(|(tool, label)| (*tool, label.as_str())),
+                );
+                self.web.respond(response_url, &text).await
+            }
+            Output::Card(card) => {
+                let elsewhere = self
+                    .triage_channels
+                    .first()
+                    .cloned()
+                    .or_else(|| requester.map(str::to_string))
+                    .unwrap_or_default();
+                let (text, blocks) = pending_card(&card);
+                let ts = self
+                    .web
+                    .post_message(&elsewhere, None, &text, Some(blocks))
+                    .await?;
+                if let Err(e) = self.store.remember_card(&card.proposal_id, &elsewhere, &ts) {
+                    warn!(error = %e, "could not remember where a card is");
+                }
+                let place = if requester == Some(elsewhere.as_str()) {
+                    "our DM".to_string()
+                } else {
+                    format!("<#{elsewhere}>")
+                };
+                let link = match self.web.permalink(&elsewhere, &ts).await {
+                    Ok(url) if !url.is_empty() => format!(": <{url}|see the card>"),
+                    _ => String::new(),
+                };
+                *card_channel = elsewhere;
+                *last_card = Some(ts);
+                self.web
+                    .respond(
+                        response_url,
+                        &format!("I'm not in this conversation, so your request (proposal {}) is waiting for approval in {place}{link}.", card.proposal_id),
+                    )
+                    .await
+            }
+            Output::TriageNotice {
+                requester, summary, ..
+            } => {
+                self.notify_triage(card_channel, last_card.as_deref(), &requester, &summary)
+                    .await
+            }
+            Output::CardUpdate(card) => {
+                let (text, blocks) = decided_card(&card);
+                match self.store.card_of(&card.proposal_id).ok().flatten() {
+                    Some((channel, ts)) => {
+                        self.web.update_message(&channel, &ts, &text, blocks).await
+                    }
+                    None => self.web.respond(response_url, &text).await,
+                }
+            }
+            Output::DirectMessage { to, text } => self
+                .web
+                .post_message(&to, None, &untrusted(text.expose()), None)
+                .await
+                .map(drop),
         }
     }
 
@@ -997,6 +1161,24 @@ impl SlackApp {
             .await
             .map(drop)
     }
+}
+
+/// Where one piece of work's outputs go.
+struct Place<'a> {
+    channel: &'a str,
+    thread_ts: Option<&'a str>,
+    /// The card a click came from (updated in place).
+    card_ts: Option<&'a str>,
+    /// A slash command's answer path, for when the bot cannot post in `channel`.
+    response_url: Option<&'a str>,
+    /// Who asked: their DM holds a card when there is no triage channel.
+    requester: Option<&'a str>,
+}
+
+/// Slack refused because the bot is not in that conversation (or cannot see it).
+fn out_of_reach(error: &super::web::SlackError) -> bool {
+    matches!(error, super::web::SlackError::Api { error, .. }
+        if matches!(error.as_str(), "not_in_channel" | "channel_not_found" | "is_archived"))
 }
 
 /// How a contained task ended.

@@ -8,10 +8,18 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
+mod sources;
+
+pub use sources::{
+    choose_config, default_search, describe_config, read_env_file, ConfigOrigin, SecretSource,
+    SecretSpec, CONFIG_SEARCH, SECRETS,
+};
+
 use crate::agent::model::ModelSettings;
 use crate::okta::SigningKey;
 use crate::policy::{Policy, PolicyConfig};
 use crate::secret::Secret;
+use sources::{locate, Located};
 
 /// Scopes requested when `OKTA_SCOPES` is not set: everything okta-agent's tools use.
 pub const DEFAULT_SCOPES: &[&str] = &[
@@ -77,6 +85,11 @@ pub struct Settings {
     pub slack: Option<SlackSettings>,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
+    /// How that file was chosen (or that there is none).
+    pub config_origin: ConfigOrigin,
+    /// Where each secret in force came from ("the Slack bot token", its source), never its
+    /// value: for `check` and the start-up log.
+    pub secret_sources: Vec<(&'static str, SecretSource)>,
     /// `[automations]`: emoji rules, checked against the policy.
     pub automations: crate::automations::Automations,
     /// `[store] lease_seconds`: how long a process's lease on its in-flight work lasts
@@ -85,6 +98,28 @@ pub struct Settings {
     /// `[server] listen` (or `OKTA_AGENT_LISTEN`): where `/healthz`, `/readyz` and `/metrics`
     /// are served; off when unset.
     pub server_listen: Option<std::net::SocketAddr>,
+}
+
+impl Default for Settings {
+    /// Nothing configured: the demo org, read-only, the default SQLite file.
+    fn default() -> Self {
+        Self {
+            okta: None,
+            llm: None,
+            policy: None,
+            knowledge: KnowledgeSettings::default(),
+            database: None,
+            inbound_retention_days: 7,
+            audit_key: AuditKeySource::default(),
+            slack: None,
+            config_file: None,
+            config_origin: ConfigOrigin::None,
+            secret_sources: Vec::new(),
+            automations: crate::automations::Automations::default(),
+            lease_seconds: crate::store::DEFAULT_LEASE_SECS,
+            server_listen: None,
+        }
+    }
 }
 
 /// Where the audit key is: `OKTA_AGENT_AUDIT_KEY` (the key itself), `OKTA_AGENT_AUDIT_KEY_FILE`
@@ -111,6 +146,7 @@ struct LlmFile {
     base_url: Option<String>,
     model: Option<String>,
     api_key: Option<String>,
+    api_key_file: Option<PathBuf>,
     embeddings_model: Option<String>,
 }
 
@@ -141,7 +177,9 @@ pub struct SlackSettings {
 #[serde(deny_unknown_fields)]
 struct SlackFile {
     app_token: Option<String>,
+    app_token_file: Option<PathBuf>,
     bot_token: Option<String>,
+    bot_token_file: Option<PathBuf>,
     api_url: Option<String>,
     #[serde(default)]
     triage_channels: Vec<String>,
@@ -192,6 +230,57 @@ struct StoreFile {
     password_file: Option<PathBuf>,
     inbound_retention_days: Option<u32>,
     lease_seconds: Option<i64>,
+}
+
+/// Every environment variable okta-agent reads, with its meaning: for `--help`, and checked
+/// against docs/configuration.md and against what the loader asks for.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("OKTA_AGENT_CONFIG", "the config file (as --config)"),
+    ("OKTA_AGENT_ENV_FILE", "an env file to read first (as --env-file)"),
+    ("OKTA_ORG_URL", "the Okta org, https://acme.okta.com; unset: the built-in demo org"),
+    ("OKTA_CLIENT_ID", "the API Services app's client id"),
+    ("OKTA_KEY_ID", "the kid of the registered public key"),
+    ("OKTA_PRIVATE_KEY", "the PEM private key itself"),
+    ("OKTA_PRIVATE_KEY_FILE", "a file holding the PEM private key"),
+    ("OKTA_SCOPES", "the scopes to request, space- or comma-separated"),
+    ("SLACK_APP_TOKEN", "the app-level token, xapp-…"),
+    ("SLACK_APP_TOKEN_FILE", "a file holding the app-level token"),
+    ("SLACK_BOT_TOKEN", "the bot token, xoxb-…"),
+    ("SLACK_BOT_TOKEN_FILE", "a file holding the bot token"),
+    ("SLACK_API_URL", "the Slack Web API base (tests point it at a fake)"),
+    ("OPENAI_BASE_URL", "an OpenAI-compatible server, with /v1"),
+    ("OPENAI_API_KEY", "the model server's API key"),
+    ("OPENAI_API_KEY_FILE", "a file holding the model server's API key"),
+    ("OPENAI_MODEL", "the chat model; unset: the built-in command engine"),
+    ("OPENAI_EMBEDDINGS_MODEL", "an embeddings model for help questions"),
+    ("DATABASE_URL", "sqlite://path or postgres://user@host:5432/db"),
+    ("DATABASE_PASSWORD_FILE", "a file holding the PostgreSQL password"),
+    ("OKTA_AGENT_AUDIT_KEY", "the audit key itself (64 hex digits)"),
+    ("OKTA_AGENT_AUDIT_KEY_FILE", "the audit key file"),
+    ("OKTA_AGENT_LISTEN", "where /healthz, /readyz and /metrics are served"),
+    ("CREDENTIALS_DIRECTORY", "systemd's credentials: okta.pem, audit-key, slack-app-token, slack-bot-token, openai-api-key, db-password are found there by name"),
+    ("LOG_FORMAT", "json for one JSON object per log line"),
+    ("RUST_LOG", "the log level, e.g. info or okta_agent=debug"),
+    ("HTTPS_PROXY", "the forward proxy for every connection (also HTTP_PROXY, ALL_PROXY, lower case too)"),
+    ("HTTP_PROXY", "the forward proxy for http:// URLs"),
+    ("ALL_PROXY", "the forward proxy when no other applies"),
+    ("NO_PROXY", "hosts that go direct"),
+];
+
+/// The environment variables, as `--help` lists them.
+pub fn environment_help() -> String {
+    let width = ENVIRONMENT
+        .iter()
+        .map(|(name, _)| name.len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::from(
+        "Environment (overrides the config file; every key in docs/configuration.md):\n",
+    );
+    for (name, meaning) in ENVIRONMENT {
+        text.push_str(&format!("  {name:<width$}  {meaning}\n"));
+    }
+    text
 }
 
 /// The Slack Web API base, unless `SLACK_API_URL` says otherwise.
@@ -259,20 +348,49 @@ impl Settings {
             .unwrap_or_else(|| crate::store::Database::new(crate::store::DEFAULT_DATABASE_URL))
     }
 
-    /// Loads from the process environment and the file named by `--config` or `OKTA_AGENT_CONFIG`.
-    pub fn from_env(config_flag: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::load(&|name| std::env::var(name).ok(), config_flag)
+    /// Loads from the process environment, with the variables of `env_file` (`--env-file`)
+    /// over it, and the config file in force: `--config`, `OKTA_AGENT_CONFIG`, or the first of
+    /// [`CONFIG_SEARCH`] that exists.
+    pub fn from_env(
+        config_flag: Option<&Path>,
+        env_file: Option<&Path>,
+    ) -> Result<Self, ConfigError> {
+        let from_file = match env_file {
+            Some(path) => read_env_file(path).map_err(|problem| ConfigError {
+                problems: vec![problem],
+            })?,
+            None => Default::default(),
+        };
+        Self::load_searching(
+            &|name| {
+                from_file
+                    .get(name)
+                    .cloned()
+                    .or_else(|| std::env::var(name).ok())
+            },
+            config_flag,
+            &default_search(),
+        )
     }
 
-    /// Loads with an explicit environment lookup (tests pass a map).
+    /// Loads with an explicit environment lookup and no search for a config file (tests pass
+    /// a map).
     pub fn load(
         env: &dyn Fn(&str) -> Option<String>,
         config_flag: Option<&Path>,
     ) -> Result<Self, ConfigError> {
+        Self::load_searching(env, config_flag, &[])
+    }
+
+    /// Loads with an explicit environment lookup, searching `search` for a config file when
+    /// neither the flag nor `OKTA_AGENT_CONFIG` names one.
+    pub fn load_searching(
+        env: &dyn Fn(&str) -> Option<String>,
+        config_flag: Option<&Path>,
+        search: &[PathBuf],
+    ) -> Result<Self, ConfigError> {
         let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-        let config_file = config_flag
-            .map(Path::to_path_buf)
-            .or_else(|| env("OKTA_AGENT_CONFIG").map(PathBuf::from));
+        let (config_file, origin) = choose_config(config_flag, &env, search);
         let text = match &config_file {
             Some(path) => match std::fs::read_to_string(path) {
                 Ok(text) => Some(text),
@@ -287,7 +405,9 @@ impl Settings {
             },
             None => None,
         };
-        Self::load_text(&env, config_file, text.as_deref())
+        let mut settings = Self::load_text(&env, config_file, text.as_deref())?;
+        settings.config_origin = origin;
+        Ok(settings)
     }
 
     /// Loads from an environment lookup and the config file's text (`None`: no file).
@@ -297,6 +417,7 @@ impl Settings {
         text: Option<&str>,
     ) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();
+        let mut secret_sources = Vec::new();
         let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         let name = config_file
             .as_deref()
@@ -309,8 +430,8 @@ impl Settings {
             }
             None => FileSettings::default(),
         };
-        let okta = okta_settings(&env, file.okta, &mut problems);
-        let (llm, embeddings) = llm_settings(&env, file.llm, &mut problems);
+        let okta = okta_settings(&env, file.okta, &mut problems, &mut secret_sources);
+        let (llm, embeddings) = llm_settings(&env, file.llm, &mut problems, &mut secret_sources);
         let (reactions, rule_problems) = crate::automations::reactions::check_rules(
             file.automations.reactions,
             file.policy.as_ref(),
@@ -333,32 +454,43 @@ impl Settings {
             Some(Ok(kind)) => Some(kind),
             None => None,
         };
-        let password_file = env("DATABASE_PASSWORD_FILE")
-            .map(PathBuf::from)
-            .or(file.store.password_file);
-        let database = database_url.map(|url| {
-            let database = crate::store::Database::new(url);
-            match (&password_file, &database_kind) {
-                (None, _) => database,
-                (Some(path), Some(crate::store::DatabaseKind::Postgres(_))) => {
-                    match database_password(path, database.url()) {
-                        Ok(password) => database.with_password(password),
+        let password = locate(
+            &sources::DATABASE_PASSWORD,
+            &env,
+            None,
+            file.store.password_file,
+            &mut problems,
+        );
+        let database = match (database_url, password) {
+            (None, None) => None,
+            (None, Some(located)) => {
+                problems.push(format!(
+                    "{} gives a database password but DATABASE_URL is not set: set DATABASE_URL=postgres://user@host:5432/database",
+                    located.source()
+                ));
+                None
+            }
+            (Some(url), None) => Some(crate::store::Database::new(url)),
+            (Some(url), Some(located)) => {
+                let database = crate::store::Database::new(url);
+                if matches!(database_kind, Some(crate::store::DatabaseKind::Postgres(_))) {
+                    match database_password(located, database.url()) {
+                        Ok((password, source)) => {
+                            secret_sources.push(("the database password", source));
+                            Some(database.with_password(password))
+                        }
                         Err(problem) => {
                             problems.push(problem);
-                            database
+                            Some(database)
                         }
                     }
-                }
-                (Some(_), _) => {
-                    problems.push("DATABASE_PASSWORD_FILE is for PostgreSQL, and DATABASE_URL does not name a PostgreSQL database: remove it, or point DATABASE_URL at postgres://user@host:5432/database".into());
-                    database
+                } else {
+                    problems.push(format!("{} gives a database password, which is for PostgreSQL, and DATABASE_URL does not name a PostgreSQL database: remove it, or point DATABASE_URL at postgres://user@host:5432/database", located.source()));
+                    Some(database)
                 }
             }
-        });
-        if database.is_none() && password_file.is_some() {
-            problems.push("DATABASE_PASSWORD_FILE is set but DATABASE_URL is not: set DATABASE_URL=postgres://user@host:5432/database".into());
-        }
-        let slack = slack_settings(&env, file.slack, &mut problems);
+        };
+        let slack = slack_settings(&env, file.slack, &mut problems, &mut secret_sources);
         let mut knowledge = knowledge_settings(file.knowledge, &mut problems);
         knowledge.embeddings = embeddings;
         let server_listen = match env("OKTA_AGENT_LISTEN").or(file.server.listen) {
@@ -388,19 +520,22 @@ impl Settings {
                 "store.inbound_retention_days: {inbound_retention_days} is out of range; use 1 to 365"
             ));
         }
-        let audit_key = match (
-            env("OKTA_AGENT_AUDIT_KEY"),
-            env("OKTA_AGENT_AUDIT_KEY_FILE")
-                .map(PathBuf::from)
-                .or(file.audit.key_file),
+        let audit_key = match locate(
+            &sources::AUDIT_KEY,
+            &env,
+            None,
+            file.audit.key_file,
+            &mut problems,
         ) {
-            (Some(_), Some(_)) => {
-                problems.push("OKTA_AGENT_AUDIT_KEY and OKTA_AGENT_AUDIT_KEY_FILE (or [audit] key_file) are both set: keep exactly one".into());
-                AuditKeySource::BesideDatabase
+            Some(Located::Value(key, source)) => {
+                secret_sources.push(("the audit key", source));
+                AuditKeySource::Env(key)
             }
-            (Some(key), None) => AuditKeySource::Env(Secret::new(key)),
-            (None, Some(path)) => AuditKeySource::File(path),
-            (None, None) => AuditKeySource::BesideDatabase,
+            Some(Located::File(path, source)) => {
+                secret_sources.push(("the audit key", source));
+                AuditKeySource::File(path)
+            }
+            None => AuditKeySource::BesideDatabase,
         };
         if let (Some(crate::store::DatabaseKind::Postgres(shown)), AuditKeySource::BesideDatabase) =
             (&database_kind, &audit_key)
@@ -418,6 +553,8 @@ impl Settings {
                 inbound_retention_days,
                 audit_key,
                 config_file,
+                config_origin: ConfigOrigin::None,
+                secret_sources,
                 automations,
                 lease_seconds,
                 server_listen,
@@ -500,31 +637,32 @@ fn okta_settings(
     env: &dyn Fn(&str) -> Option<String>,
     file: OktaFile,
     problems: &mut Vec<String>,
+    secret_sources: &mut Vec<(&'static str, SecretSource)>,
 ) -> Option<OktaSettings> {
     let org_url = env("OKTA_ORG_URL").or(file.org_url);
     let client_id = env("OKTA_CLIENT_ID").or(file.client_id);
     let key_id = env("OKTA_KEY_ID").or(file.key_id);
     let scopes_text = env("OKTA_SCOPES");
-    let key_inline_env = env("OKTA_PRIVATE_KEY");
-    let key_file_env = env("OKTA_PRIVATE_KEY_FILE").map(PathBuf::from);
-    // An env var for one key source overrides the file's value for either source.
-    let (key_inline, key_file) = if key_inline_env.is_some() || key_file_env.is_some() {
-        (key_inline_env, key_file_env)
-    } else {
-        (file.private_key, file.private_key_file)
-    };
+    // The environment (a variable, a *_FILE variable or a systemd credential) overrides the
+    // file's key; two places on one level are refused.
+    let problems_before_key = problems.len();
+    let key = locate(
+        &sources::OKTA_PRIVATE_KEY,
+        env,
+        file.private_key,
+        file.private_key_file,
+        problems,
+    );
 
     let Some(org_url) = org_url else {
-        for (name, set) in [
-            ("OKTA_CLIENT_ID", client_id.is_some()),
-            ("OKTA_PRIVATE_KEY", key_inline.is_some()),
-            ("OKTA_PRIVATE_KEY_FILE", key_file.is_some()),
-        ] {
-            if set {
-                problems.push(format!(
-                    "{name} is set but OKTA_ORG_URL is not: set OKTA_ORG_URL to your org (https://acme.okta.com), or unset {name} to use the built-in demo org"
-                ));
-            }
+        if client_id.is_some() {
+            problems.push("OKTA_CLIENT_ID (or [okta] client_id) is set but OKTA_ORG_URL is not: set OKTA_ORG_URL (or [okta] org_url) to your org (https://acme.okta.com), or unset OKTA_CLIENT_ID to use the built-in demo org".into());
+        }
+        if let Some(key) = &key {
+            problems.push(format!(
+                "{} gives the Okta private key but OKTA_ORG_URL (or [okta] org_url) is not set: set it to your org (https://acme.okta.com), or remove the key to use the built-in demo org",
+                key.source()
+            ));
         }
         return None;
     };
@@ -539,38 +677,32 @@ fn okta_settings(
     };
     if client_id.is_none() {
         problems.push(
-            "OKTA_CLIENT_ID is missing: copy the Client ID of the Okta API Services app".into(),
+            "OKTA_CLIENT_ID (or [okta] client_id) is missing: copy the Client ID of the Okta API Services app".into(),
         );
     }
-    let pem = match (key_inline, key_file) {
-        (Some(_), Some(_)) => {
-            problems.push(
-                "OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_FILE are both set: keep exactly one".into(),
-            );
+    let key_refused = problems.len() > problems_before_key;
+    let pem = match key.map(Located::read) {
+        Some(Ok((pem, source))) => Some((pem, source)),
+        Some(Err(problem)) => {
+            problems.push(problem);
             None
         }
-        (Some(pem), None) => Some(("OKTA_PRIVATE_KEY".to_string(), pem)),
-        (None, Some(path)) => match std::fs::read_to_string(&path) {
-            Ok(pem) => Some(("OKTA_PRIVATE_KEY_FILE".to_string(), pem)),
-            Err(e) => {
-                problems.push(format!(
-                    "OKTA_PRIVATE_KEY_FILE: cannot read {} ({e})",
-                    path.display()
-                ));
-                None
+        None => {
+            if !key_refused {
+                problems.push("OKTA_PRIVATE_KEY_FILE (or OKTA_PRIVATE_KEY, the credential okta.pem, or [okta] private_key_file) is missing: point it at the PEM private key whose public key is registered on the Okta app (`okta-agent init` or `okta-agent keygen` makes one)".into());
             }
-        },
-        (None, None) => {
-            problems.push("OKTA_PRIVATE_KEY_FILE (or OKTA_PRIVATE_KEY) is missing: point it at the PEM private key whose public key is registered on the Okta app (`okta-agent keygen` makes one)".into());
             None
         }
     };
     let signing_key =
         pem.and_then(
-            |(name, pem)| match SigningKey::from_pem(&pem, key_id.as_deref()) {
-                Ok(key) => Some(key),
+            |(pem, source)| match SigningKey::from_pem(pem.expose(), key_id.as_deref()) {
+                Ok(key) => {
+                    secret_sources.push(("the Okta private key", source));
+                    Some(key)
+                }
                 Err(e) => {
-                    problems.push(format!("{name}: {e}"));
+                    problems.push(format!("{source}: {e}"));
                     None
                 }
             },
@@ -608,13 +740,44 @@ fn okta_settings(
     })
 }
 
+/// A token located and read, trimmed (tokens hold no spaces), with where it came from.
+fn read_token(
+    located: Option<Located>,
+    problems: &mut Vec<String>,
+) -> Option<(String, SecretSource)> {
+    match located?.read() {
+        Ok((value, source)) => Some((value.expose().trim().to_string(), source)),
+        Err(problem) => {
+            problems.push(problem);
+            None
+        }
+    }
+}
+
 fn slack_settings(
     env: &dyn Fn(&str) -> Option<String>,
     file: SlackFile,
     problems: &mut Vec<String>,
+    secret_sources: &mut Vec<(&'static str, SecretSource)>,
 ) -> Option<SlackSettings> {
-    let app_token = env("SLACK_APP_TOKEN").or(file.app_token);
-    let bot_token = env("SLACK_BOT_TOKEN").or(file.bot_token);
+    let app_token = locate(
+        &sources::SLACK_APP_TOKEN,
+        env,
+        file.app_token,
+        file.app_token_file,
+        problems,
+    );
+    let bot_token = locate(
+        &sources::SLACK_BOT_TOKEN,
+        env,
+        file.bot_token,
+        file.bot_token_file,
+        problems,
+    );
+    let (app_token, bot_token) = (
+        read_token(app_token, problems),
+        read_token(bot_token, problems),
+    );
     let api_url = env("SLACK_API_URL").or(file.api_url);
     let before = problems.len();
     for channel in file.triage_channels.iter().chain(&file.help_channels) {
@@ -633,13 +796,13 @@ fn slack_settings(
         return None;
     }
     match &app_token {
-        None => problems.push("SLACK_APP_TOKEN is missing: create an app-level token with connections:write (Basic Information → App-Level Tokens)".into()),
-        Some(t) if !t.starts_with("xapp-") => problems.push("SLACK_APP_TOKEN does not start with xapp-: it must be the app-level token, not the bot token".into()),
+        None => problems.push("SLACK_APP_TOKEN (or SLACK_APP_TOKEN_FILE, or the credential slack-app-token) is missing: create an app-level token with connections:write (Basic Information → App-Level Tokens)".into()),
+        Some((t, source)) if !t.starts_with("xapp-") => problems.push(format!("{source} does not start with xapp-: it must be the app-level token, not the bot token")),
         Some(_) => {}
     }
     match &bot_token {
-        None => problems.push("SLACK_BOT_TOKEN is missing: install the app and copy the Bot User OAuth Token (xoxb-…)".into()),
-        Some(t) if !t.starts_with("xoxb-") => problems.push("SLACK_BOT_TOKEN does not start with xoxb-: it must be the Bot User OAuth Token".into()),
+        None => problems.push("SLACK_BOT_TOKEN (or SLACK_BOT_TOKEN_FILE, or the credential slack-bot-token) is missing: install the app and copy the Bot User OAuth Token (xoxb-…)".into()),
+        Some((t, source)) if !t.starts_with("xoxb-") => problems.push(format!("{source} does not start with xoxb-: it must be the Bot User OAuth Token")),
         Some(_) => {}
     }
     let api_url = api_url.unwrap_or_else(|| SLACK_API_URL.to_string());
@@ -678,8 +841,16 @@ fn slack_settings(
         return None;
     }
     Some(SlackSettings {
-        app_token: Secret::new(app_token?),
-        bot_token: Secret::new(bot_token?),
+        app_token: {
+            let (token, source) = app_token?;
+            secret_sources.push(("the Slack app token", source));
+            Secret::new(token)
+        },
+        bot_token: {
+            let (token, source) = bot_token?;
+            secret_sources.push(("the Slack bot token", source));
+            Secret::new(token)
+        },
         api_url: api_url.trim_end_matches('/').to_string(),
         triage_channels: file.triage_channels,
         help_channels: file.help_channels,
@@ -696,10 +867,24 @@ fn llm_settings(
     env: &dyn Fn(&str) -> Option<String>,
     file: LlmFile,
     problems: &mut Vec<String>,
+    secret_sources: &mut Vec<(&'static str, SecretSource)>,
 ) -> (Option<ModelSettings>, Option<ModelSettings>) {
     let base_url = env("OPENAI_BASE_URL").or(file.base_url);
     let model = env("OPENAI_MODEL").or(file.model);
-    let api_key = env("OPENAI_API_KEY").or(file.api_key);
+    let api_key = read_token(
+        locate(
+            &sources::OPENAI_API_KEY,
+            env,
+            file.api_key,
+            file.api_key_file,
+            problems,
+        ),
+        problems,
+    );
+    if let Some((_, source)) = &api_key {
+        secret_sources.push(("the model's API key", source.clone()));
+    }
+    let api_key = api_key.map(|(key, _)| key);
     let embeddings_model = env("OPENAI_EMBEDDINGS_MODEL").or(file.embeddings_model);
     if base_url.is_none() && model.is_none() && api_key.is_none() && embeddings_model.is_none() {
         return (None, None);
@@ -718,7 +903,7 @@ fn llm_settings(
         );
     }
     if api_key.is_none() && base_url.starts_with(DEFAULT_OPENAI_BASE_URL) {
-        problems.push("OPENAI_API_KEY is missing: api.openai.com needs a key".into());
+        problems.push("OPENAI_API_KEY (or OPENAI_API_KEY_FILE, or the credential openai-api-key) is missing: api.openai.com needs a key".into());
     }
     if problems.len() > before {
         return (None, None);
@@ -773,29 +958,20 @@ fn is_loopback(host: &str) -> bool {
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The PostgreSQL password in `path` (one line; a final newline is not part of it), for a URL
-/// that holds none of its own.
-fn database_password(path: &Path, url: &str) -> Result<Secret<String>, String> {
+/// The PostgreSQL password from a file of its own (one line; a final newline is not part of
+/// it), for a URL that holds none of its own.
+fn database_password(
+    located: Located,
+    url: &str,
+) -> Result<(Secret<String>, SecretSource), String> {
     if let Ok((config, _)) = crate::store::postgres::parse_url(url) {
         if config.get_password().is_some() {
-            return Err("DATABASE_URL holds a password and DATABASE_PASSWORD_FILE gives another: keep exactly one (the file keeps it out of the environment)".into());
+            return Err(format!("DATABASE_URL holds a password and {} gives another: keep exactly one (the file keeps it out of the environment)", located.source()));
         }
     }
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "DATABASE_PASSWORD_FILE: cannot read {} ({e})",
-            path.display()
-        )
-    })?;
-    let password = text.strip_suffix('\n').unwrap_or(&text);
-    let password = password.strip_suffix('\r').unwrap_or(password);
-    if password.is_empty() {
-        return Err(format!(
-            "DATABASE_PASSWORD_FILE: {} is empty; put the database user's password in it",
-            path.display()
-        ));
-    }
-    Ok(Secret::new(password.to_string()))
+    located
+        .read()
+        .map_err(|problem| format!("{problem}; put the database user's password in it"))
 }
 
 #[cfg(test)]
@@ -862,8 +1038,14 @@ mod tests {
             text.contains("OKTA_ORG_URL: 'http://acme.okta.com' uses http://"),
             "{text}"
         );
-        assert!(text.contains("OKTA_CLIENT_ID is missing"), "{text}");
-        assert!(text.contains("both set"), "{text}");
+        assert!(
+            text.contains("OKTA_CLIENT_ID (or [okta] client_id) is missing"),
+            "{text}"
+        );
+        assert!(
+            text.contains("The Okta private key is given twice, by OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_FILE (/nope)"),
+            "{text}"
+        );
         assert!(text.contains("OKTA_SCOPES: 'users.read'"), "{text}");
         assert_eq!(err.problems.len(), 4, "{text}");
     }
@@ -885,7 +1067,7 @@ mod tests {
         let err = load(&[("OKTA_CLIENT_ID", "0oa1")], None).unwrap_err();
         assert!(err
             .to_string()
-            .contains("OKTA_CLIENT_ID is set but OKTA_ORG_URL is not"));
+            .contains("OKTA_CLIENT_ID (or [okta] client_id) is set but OKTA_ORG_URL is not"));
     }
 
     #[test]
@@ -968,7 +1150,10 @@ mod tests {
         let err = load(&[("OPENAI_MODEL", "gpt-4.1-mini")], None)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("OPENAI_API_KEY is missing"), "{err}");
+        assert!(
+            err.contains("OPENAI_API_KEY (or OPENAI_API_KEY_FILE, or the credential openai-api-key) is missing"),
+            "{err}"
+        );
         let err = load(
             &[("OPENAI_BASE_URL", "ftp://x"), ("OPENAI_MODEL", "m")],
             None,
@@ -1101,7 +1286,7 @@ mod tests {
             err.contains("SLACK_APP_TOKEN does not start with xapp-"),
             "{err}"
         );
-        assert!(err.contains("SLACK_BOT_TOKEN is missing"), "{err}");
+        assert!(err.contains("SLACK_BOT_TOKEN (or SLACK_BOT_TOKEN_FILE, or the credential slack-bot-token) is missing"), "{err}");
         assert!(!err.contains("xoxb-wrong"));
         let err = load(
             &[
