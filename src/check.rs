@@ -217,17 +217,18 @@ async fn roles_line(okta: &OktaClient, user: Option<&crate::okta::User>) -> Chec
             )
         }
     };
-    let group =
-        match okta.user_groups(&user.id).await {
-            Ok(reply) => reply.value.into_iter().next(),
-            Err(e) => return CheckLine::fail(
+    let group = match okta.user_groups(&user.id).await {
+        Ok(reply) => reply.value.into_iter().next(),
+        Err(e) => {
+            return CheckLine::fail(
                 "Admin roles",
                 format!(
                     "cannot list {}'s groups ({e}): group protection needs them, so {consequence}",
                     user.profile.login
                 ),
-            ),
-        };
+            )
+        }
+    };
     let Some(group) = group else {
         return CheckLine::fail(
             "Admin roles",

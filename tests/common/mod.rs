@@ -140,6 +140,20 @@ impl Harness {
         assert!(r.status().is_success(), "fault refused: {}", r.status());
     }
 
+    pub async fn clear_faults(&self) {
+        let r = self
+            .control
+            .delete(self.control_url("faults"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_success(),
+            "clearing faults refused: {}",
+            r.status()
+        );
+    }
+
     pub async fn update_client(&self, update: Value) {
         let r = self
             .control

@@ -291,3 +291,56 @@ async fn a_restart_between_claim_and_outcome_is_reported_not_repeated() {
         .contains("already decided (executed)"));
     assert_eq!(stack.mutation_count().await, 1);
 }
+
+/// A failure whose cause is known and safe to say is said, with when to try again for Okta's
+/// rate limit; nothing changes in Okta in any of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn known_failures_are_told_in_plain_words() {
+    let stack = Stack::new().await;
+    // Okta's rate limit, used up for two minutes: longer than the client waits.
+    stack
+        .harness
+        .inject(json!({"kind": "rate_limit", "count": 50, "reset_in_secs": 120}))
+        .await;
+    let said = text(&stack.ask("U0LEO", "unlock <@U0BOB>").await);
+    assert!(
+        said.contains("Okta's rate limit for okta-agent is used up for the moment, so nothing was changed. Try again in about 1"),
+        "{said}"
+    );
+    assert!(said.contains("s (after 14:0"), "{said}");
+    assert!(!said.contains("Something went wrong"), "{said}");
+    stack.harness.clear_faults().await;
+
+    // Okta answering 503 to everything.
+    stack
+        .harness
+        .inject(json!({"kind": "server_error", "status": 503, "count": 50}))
+        .await;
+    let said = text(&stack.ask("U0LEO", "unlock <@U0BOB>").await);
+    assert!(
+        said.contains("okta-agent cannot reach Okta right now (or Okta is having trouble), so nothing was changed"),
+        "{said}"
+    );
+    stack.harness.clear_faults().await;
+
+    // The app's key no longer registered: every token request is refused.
+    stack
+        .harness
+        .sandbox
+        .state
+        .lock()
+        .auth
+        .client
+        .as_mut()
+        .unwrap()
+        .jwks
+        .clear();
+    stack.harness.revoke_tokens().await;
+    let said = text(&stack.ask("U0LEO", "unlock <@U0BOB>").await);
+    assert!(
+        said.contains("Okta refused okta-agent's credentials, so nothing was changed"),
+        "{said}"
+    );
+    assert!(said.contains("(Reference "), "{said}");
+    assert_eq!(stack.mutation_count().await, 0);
+}

@@ -698,3 +698,94 @@ async fn help_channels_get_answers_from_the_docs_and_can_escalate() {
     );
     assert_eq!(rig.harness.mutations().await.len(), 0);
 }
+
+/// `/okta unlock @bob` works where the bot is a member (the card in that conversation) and
+/// where it is not: the answer comes through the command's `response_url`, which only the
+/// person sees, and the card goes to the triage channel, where Approve executes it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_commands_answer_where_the_bot_is_not_a_member() {
+    let rig = Rig::new().await;
+    let fake = rig.fake.clone();
+    let command = |channel: &str, text: &str, url: &str| {
+        fake_slack::slash_command(&envelope_id(), "U0LEO", channel, text, url)
+    };
+
+    // Where the bot is: the card in that conversation, nothing through the response_url.
+    let url = rig.fake.response_url();
+    rig.fake
+        .send(command(CHANNEL, "suspend <@U0JAMAL>", &url))
+        .await;
+    rig.wait("the card in the channel", || !cards(&fake).is_empty())
+        .await;
+    assert_eq!(cards(&fake)[0]["channel"], CHANNEL);
+
+    // Where it is not (#random): Slack refuses the post; the response_url answers.
+    let url = rig.fake.response_url();
+    rig.fake
+        .send(command("C0RANDOM", "unlock <@U0BOB>", &url))
+        .await;
+    rig.wait("the card in triage", || cards(&fake).len() == 2)
+        .await;
+    let (id, card) = rig.fake.newest_card().unwrap();
+    assert_eq!(card["channel"], TRIAGE, "approvers work in triage");
+    rig.wait("the answer through the response_url", || {
+        !fake.responses().is_empty()
+    })
+    .await;
+    let responses = rig.fake.responses();
+    let said = responses[0].1["text"].as_str().unwrap_or_default();
+    assert!(
+        said.contains(&format!("I'm not in this conversation, so your request (proposal {id}) is waiting for approval in <#{TRIAGE}>: <https://acme.slack.com/archives/{TRIAGE}/p")),
+        "{said}"
+    );
+    assert_eq!(responses[0].1["response_type"], "ephemeral");
+    assert!(
+        rig.fake
+            .messages()
+            .iter()
+            .all(|m| m["channel"] != "C0RANDOM"),
+        "nothing was posted where the bot is not"
+    );
+    rig.click("U0LEO", "approve", &id, &card).await;
+    rig.until_status("bob.smith@example.com", "ACTIVE").await;
+    rig.wait("the card to show the outcome", || {
+        card_text(&fake, &id).contains("Done: Unlock")
+    })
+    .await;
+
+    // A plain answer (a question back) goes through the response_url too.
+    let url = rig.fake.response_url();
+    rig.fake
+        .send(command("C0RANDOM", "suspend maria", &url))
+        .await;
+    rig.wait("the question through the response_url", || {
+        fake.responses().len() == 2
+    })
+    .await;
+    let said = rig.fake.responses()[1].1["text"].to_string();
+    assert!(said.contains("More than one person matches"), "{said}");
+    assert_eq!(rig.harness.mutations().await.len(), 1);
+}
+
+/// When Slack will not say who someone is (`users.info` rate-limited past every retry), the
+/// person is told Slack did not answer, not "something went wrong", and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_not_answering_is_said_plainly() {
+    let rig = Rig::new().await;
+    rig.fake.rate_limit("users.info", 5);
+    rig.post(
+        "EvSlackDown",
+        mention("U0LEO", "unlock <@U0BOB>", CHANNEL, "1700000031.000100"),
+    )
+    .await;
+    rig.wait("the answer", || rig.reply_in("1700000031.000100").is_some())
+        .await;
+    let said = rig.reply_in("1700000031.000100").unwrap();
+    assert!(
+        said.contains(
+            "I couldn't reach Slack to look up the people involved, so nothing was changed"
+        ),
+        "{said}"
+    );
+    assert!(rig.harness.mutations().await.is_empty());
+}
