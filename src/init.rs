@@ -63,6 +63,10 @@ pub struct InitOptions {
     pub state_dir: PathBuf,
     /// An EC P-256 key instead of RSA 2048.
     pub ec: bool,
+    /// Who edits the config and env files when they are not root's to edit (compose: the
+    /// user who ran `sudo`, who also runs `docker compose`, which reads the env file), as
+    /// (uid, gid).
+    pub editor: Option<(u32, u32)>,
 }
 
 /// One file written.
@@ -70,8 +74,8 @@ pub struct InitOptions {
 pub struct WrittenFile {
     pub path: PathBuf,
     pub mode: u32,
-    /// `Some(uid)` when it was given to another user.
-    pub owner: Option<u32>,
+    /// `Some((uid, gid))` when it was given to another user.
+    pub owner: Option<(u32, u32)>,
     pub purpose: &'static str,
 }
 
@@ -133,7 +137,11 @@ pub fn init(options: InitOptions) -> Result<Report, InitError> {
         crate::audit::AuditKeys::new_key_line().map_err(|e| InitError::Key(e.to_string()))?;
     let secret_owner = match options.layout {
         Layout::Systemd => None,
-        Layout::Compose => Some(CONTAINER_UID),
+        Layout::Compose => Some((CONTAINER_UID, CONTAINER_UID)),
+    };
+    let editor = match options.layout {
+        Layout::Systemd => None,
+        Layout::Compose => options.editor,
     };
     let secret_mode = match options.layout {
         Layout::Systemd => 0o600,
@@ -143,7 +151,7 @@ pub fn init(options: InitOptions) -> Result<Report, InitError> {
     let mut write = |name: &str,
                      text: &str,
                      mode: u32,
-                     owner: Option<u32>,
+                     owner: Option<(u32, u32)>,
                      purpose: &'static str|
      -> Result<(), InitError> {
         let path = dir.join(name);
@@ -160,7 +168,7 @@ pub fn init(options: InitOptions) -> Result<Report, InitError> {
         CONFIG_FILE,
         &config_template(&options, key.kid()),
         0o644,
-        None,
+        editor,
         "the configuration: edit it (next steps below)",
     )?;
     write(
@@ -181,7 +189,7 @@ pub fn init(options: InitOptions) -> Result<Report, InitError> {
         ENV_FILE,
         &env_template(options.layout),
         0o600,
-        None,
+        editor,
         "the Slack tokens (and a model's key): fill them in",
     )?;
     if options.layout == Layout::Compose {
@@ -212,7 +220,12 @@ fn running_as_root() -> bool {
 
 /// Creates `path` (never replacing a file), writes `bytes`, and sets `mode` exactly (the
 /// umask does not narrow it) and the owner.
-fn write_new(path: &Path, bytes: &[u8], mode: u32, owner: Option<u32>) -> Result<(), InitError> {
+fn write_new(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> Result<(), InitError> {
     let io = |source| InitError::Io {
         path: path.to_path_buf(),
         source,
@@ -226,8 +239,8 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32, owner: Option<u32>) -> Result
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        if let Some(uid) = owner {
-            std::os::unix::fs::fchown(&file, Some(uid), Some(uid)).map_err(io)?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::fchown(&file, Some(uid), Some(gid)).map_err(io)?;
         }
         file.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(io)?;
@@ -408,7 +421,7 @@ impl Report {
             );
             let owner = file
                 .owner
-                .map(|uid| format!(", owner {uid}"))
+                .map(|(uid, gid)| format!(", owner {uid}:{gid}"))
                 .unwrap_or_default();
             out.push_str(&format!(
                 "  {name:<16} mode {:04o}{owner}  {}\n",
@@ -422,7 +435,7 @@ impl Report {
         ));
         let check = match self.options.layout {
             Layout::Systemd => format!(
-                "sudo okta-agent --env-file {dir}/{ENV_FILE} check\n     sudo systemctl enable --now okta-agent"
+                "sudo okta-agent --config {dir}/{CONFIG_FILE} --env-file {dir}/{ENV_FILE} check\n     sudo systemctl enable --now okta-agent"
             ),
             Layout::Compose => "docker compose -f deploy/compose.yml run --rm okta-agent-1 check\n     docker compose -f deploy/compose.yml up -d".to_string(),
         };

@@ -264,11 +264,16 @@ async fn run(cli: Cli) -> Result<()> {
             state_dir,
             ec,
         } => {
+            // Under sudo, the files to edit go to the person who ran it (compose reads the env
+            // file as them).
+            let id = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
+            let editor = id("SUDO_UID").zip(id("SUDO_GID"));
             let report = okta_agent::init::init(okta_agent::init::InitOptions {
                 dir,
                 layout,
                 state_dir,
                 ec,
+                editor,
             })?;
             print!("{}", report.render());
             Ok(())

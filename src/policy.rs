@@ -11,7 +11,7 @@ use crate::approvals::GroupRef;
 use crate::tools::{Risk, Tool};
 
 /// `[policy]` in the config file. Every list defaults to empty, which allows nothing.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
     /// Slack user ids who may request and approve any action (two-person actions excepted).
@@ -60,7 +60,9 @@ fn default_max_access_hours() -> u32 {
 }
 
 /// Where a password reset's one-time link goes. Set by policy, never by the model.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ResetDelivery {
     /// Okta emails the user (`sendEmail=true`); okta-agent never sees the link.

@@ -10,7 +10,7 @@ use crate::policy::PolicyConfig;
 use crate::tools::{Risk, Tool};
 
 /// Whose account a reaction acts on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReactionTarget {
     /// The one person the message mentions; none or several is a question, never a guess.
@@ -21,7 +21,7 @@ pub enum ReactionTarget {
 }
 
 /// What a reaction does.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReactionMode {
     /// The usual card, in the message's thread.
@@ -32,7 +32,7 @@ pub enum ReactionMode {
 }
 
 /// `[[automations.reactions]]` as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleFile {
     emoji: String,

@@ -133,14 +133,14 @@ pub enum AuditKeySource {
     Env(Secret<String>),
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AuditFile {
     key_file: Option<PathBuf>,
 }
 
 /// `[llm]`: the same names as the `OPENAI_*` variables, lower-cased without the prefix.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LlmFile {
     base_url: Option<String>,
@@ -173,7 +173,7 @@ pub struct SlackSettings {
 }
 
 /// `[slack]`: tokens may be here too, but the environment is the better place for them.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SlackFile {
     app_token: Option<String>,
@@ -191,7 +191,7 @@ struct SlackFile {
     help_answers_per_channel_per_hour: Option<u32>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct KnowledgeFile {
     path: Option<PathBuf>,
@@ -204,7 +204,7 @@ struct KnowledgeFile {
     min_similarity: Option<f32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PageFile {
     url: String,
@@ -223,7 +223,7 @@ pub struct KnowledgeSettings {
     pub min_similarity: f32,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct StoreFile {
     database_url: Option<String>,
@@ -267,6 +267,53 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("NO_PROXY", "hosts that go direct"),
 ];
 
+/// Every key the config file accepts, as `section.key` (`section.list[].key` inside an array
+/// of tables), from the same types the parser reads it with: for checking the docs.
+pub fn file_keys() -> Vec<String> {
+    let settings = schemars::generate::SchemaSettings::default().with(|s| {
+        s.inline_subschemas = true;
+    });
+    let schema = settings
+        .into_generator()
+        .into_root_schema_for::<FileSettings>();
+    let mut keys = Vec::new();
+    collect_keys(schema.as_value(), "", &mut keys);
+    keys.sort();
+    keys
+}
+
+/// Walks a schema's properties: objects by their properties, arrays of objects by their items'
+/// (`name[]`); anything else (and a map of free keys) is one key.
+fn collect_keys(schema: &serde_json::Value, prefix: &str, keys: &mut Vec<String>) {
+    let object = |schema: &serde_json::Value| -> Option<serde_json::Value> {
+        // `Option<T>` is `anyOf: [T, null]` or `type: [object, null]`.
+        if schema.get("properties").is_some() {
+            return Some(schema.clone());
+        }
+        schema
+            .get("anyOf")
+            .and_then(|any| any.as_array())
+            .and_then(|any| any.iter().find(|s| s.get("properties").is_some()).cloned())
+    };
+    let Some(properties) = schema.get("properties").and_then(|p| p.as_object()) else {
+        return;
+    };
+    for (name, property) in properties {
+        let key = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        if let Some(inner) = object(property) {
+            collect_keys(&inner, &key, keys);
+        } else if let Some(items) = property.get("items").and_then(object) {
+            collect_keys(&items, &format!("{key}[]"), keys);
+        } else {
+            keys.push(key);
+        }
+    }
+}
+
 /// The environment variables, as `--help` lists them.
 pub fn environment_help() -> String {
     let width = ENVIRONMENT
@@ -290,7 +337,7 @@ pub const SLACK_API_URL: &str = "https://slack.com/api";
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 
 /// `[okta]` in the TOML file; the same names as the env vars, lower-cased without the prefix.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct OktaFile {
     org_url: Option<String>,
@@ -302,14 +349,14 @@ struct OktaFile {
 }
 
 /// `[server]` in the TOML file: the operations endpoint.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ServerFile {
     listen: Option<String>,
 }
 
 /// `[automations]` in the TOML file.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AutomationsFile {
     #[serde(default)]
@@ -317,7 +364,7 @@ struct AutomationsFile {
 }
 
 /// The file's top level; a misspelt section or key is an error.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FileSettings {
     #[serde(default)]

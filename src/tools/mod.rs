@@ -22,7 +22,9 @@ pub enum Risk {
 }
 
 /// Every tool, by its wire name (the same name in `tools/`, the policy file and the audit log).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Tool {
     FindUser,

@@ -36,6 +36,26 @@ fn skipped(missing: &str, remedy: &str) {
     eprintln!("SKIPPED: {missing}; {remedy}");
 }
 
+/// Whether this process may act as other users (root), as the install test must to run the
+/// service as an unprivileged one; `false` when the test may be skipped.
+pub fn can_switch_users() -> bool {
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .iter()
+        .any(|p| std::path::Path::new(p).exists());
+    let required = std::env::var("OKTA_AGENT_TEST_AS_ROOT").is_ok_and(|v| v == "required");
+    if !root || !setpriv {
+        assert!(
+            !required,
+            "OKTA_AGENT_TEST_AS_ROOT=required, but the tests do not run as root with setpriv (util-linux)"
+        );
+        eprintln!("SKIPPED: the tests do not run as root with setpriv (util-linux); .ci/run runs them as root when it is root");
+    }
+    root && setpriv
+}
+
 /// An environment variable a service's test needs, or `None` when the test may be skipped.
 fn service_env(name: &str) -> Option<String> {
     let value = std::env::var(name).ok().filter(|value| !value.is_empty());

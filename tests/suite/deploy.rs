@@ -18,7 +18,6 @@ fn the_systemd_unit_is_locked_down_and_verifies() {
         "NoNewPrivileges=yes",
         "LoadCredential=okta.pem:",
         "LoadCredential=audit-key:",
-        "OKTA_PRIVATE_KEY_FILE=%d/okta.pem",
         "ExecReload=/bin/kill -HUP $MAINPID",
         "CapabilityBoundingSet=\n",
     ] {
@@ -77,7 +76,10 @@ fn the_container_runs_without_a_shell_as_a_non_root_user() {
         !run_stage.contains("\nRUN "),
         "nothing runs a shell in the final stage"
     );
-    assert!(run_stage.contains("USER nonroot"), "a non-root user");
+    assert!(
+        run_stage.contains("USER 65532:65532"),
+        "a non-root user (distroless's nonroot)"
+    );
     assert!(run_stage.contains("ENTRYPOINT [\"/usr/local/bin/okta-agent\"]"));
 }
 
@@ -105,8 +107,8 @@ fn the_compose_file_runs_two_replicas_on_postgres() {
             "{name}"
         );
         assert_eq!(
-            replica["environment"]["OKTA_AGENT_AUDIT_KEY_FILE"], "/etc/okta-agent/audit-key",
-            "{name}: one key for every replica"
+            replica["environment"]["CREDENTIALS_DIRECTORY"], "/run/secrets",
+            "{name}: the secrets, one audit key for every replica, found by name"
         );
         assert!(replica["environment"]["OKTA_AGENT_LISTEN"].is_string());
         let url = replica["environment"]["DATABASE_URL"].as_str().unwrap();
@@ -114,11 +116,14 @@ fn the_compose_file_runs_two_replicas_on_postgres() {
             url.starts_with("postgres://okta_agent@postgres:5432/"),
             "{url}"
         );
-        assert_eq!(
-            replica["environment"]["DATABASE_PASSWORD_FILE"], "/run/secrets/postgres-password",
+        assert!(
+            replica["secrets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["target"] == "db-password"),
             "{name}: the password from the secret the server reads too, in no environment"
         );
-        assert_eq!(replica["secrets"][0], "postgres-password", "{name}");
         assert_eq!(replica["working_dir"], "/var/lib/okta-agent");
         state_volumes.push(replica["volumes"][0].as_str().unwrap().to_string());
     }
@@ -126,4 +131,143 @@ fn the_compose_file_runs_two_replicas_on_postgres() {
         state_volumes[0], state_volumes[1],
         "a recovery file per replica"
     );
+}
+
+/// The unit, the compose file and the Dockerfile use the names and the layout `init` writes:
+/// one set of names everywhere.
+#[test]
+fn the_deploy_files_use_the_names_init_writes() {
+    use okta_agent::init::{self, Layout};
+    let unit = read("okta-agent.service");
+    let directives = |key: &str| -> Vec<String> {
+        unit.lines()
+            .filter_map(|l| l.strip_prefix(&format!("{key}=")))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(directives("ExecStart"), ["/usr/local/bin/okta-agent run"]);
+    let credentials: Vec<String> = directives("LoadCredential");
+    assert!(!credentials.is_empty());
+    let systemd_files = init::file_names(Layout::Systemd);
+    let credential_names: Vec<&str> = okta_agent::config::SECRETS
+        .iter()
+        .map(|s| s.credential)
+        .collect();
+    for credential in &credentials {
+        let (name, path) = credential.split_once(':').unwrap();
+        assert!(
+            credential_names.contains(&name),
+            "{name} is no credential okta-agent looks for"
+        );
+        assert_eq!(path, format!("/etc/okta-agent/{name}"), "{credential}");
+        assert!(systemd_files.contains(&name), "init writes no {name}");
+    }
+    assert_eq!(
+        directives("Environment")
+            .iter()
+            .find_map(|e| e.strip_prefix("OKTA_AGENT_CONFIG="))
+            .unwrap(),
+        format!("/etc/okta-agent/{}", init::CONFIG_FILE)
+    );
+    assert_eq!(
+        directives("EnvironmentFile"),
+        [format!("-/etc/okta-agent/{}", init::ENV_FILE)]
+    );
+    assert_eq!(directives("WorkingDirectory"), [init::STATE_DIR]);
+    assert_eq!(
+        format!("/var/lib/{}", directives("StateDirectory")[0]),
+        init::STATE_DIR
+    );
+    // No variable may name a secret the credentials already give: that is "given twice".
+    assert!(
+        !unit
+            .lines()
+            .any(|l| !l.starts_with('#') && l.contains("_FILE=%d/")),
+        "a credential is found by name; naming it again refuses to start"
+    );
+
+    let text = read("compose.yml");
+    let mut compose: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    compose.apply_merge().unwrap();
+    let compose: serde_json::Value = serde_json::to_value(&compose).unwrap();
+    let compose_files = init::file_names(Layout::Compose);
+    let uid = init::CONTAINER_UID.to_string();
+    for (name, replica) in compose["services"].as_object().unwrap() {
+        if name == "postgres" {
+            continue;
+        }
+        assert_eq!(
+            replica["env_file"],
+            format!("config/{}", init::ENV_FILE),
+            "{name}"
+        );
+        assert_eq!(
+            replica["environment"]["OKTA_AGENT_CONFIG"],
+            format!("/etc/okta-agent/{}", init::CONFIG_FILE)
+        );
+        assert!(replica["volumes"].as_array().unwrap().iter().any(|v| v
+            == &serde_json::json!(format!(
+                "./config/{0}:/etc/okta-agent/{0}:ro",
+                init::CONFIG_FILE
+            ))));
+        for secret in replica["secrets"].as_array().unwrap() {
+            let target = secret["target"].as_str().unwrap();
+            assert!(credential_names.contains(&target), "{target}");
+            let file = compose["secrets"][secret["source"].as_str().unwrap()]["file"]
+                .as_str()
+                .unwrap();
+            assert_eq!(
+                file,
+                format!("config/{target}"),
+                "the secret is the file init writes"
+            );
+            assert!(
+                compose_files.contains(&target),
+                "init --layout compose writes no {target}"
+            );
+            assert_eq!(secret["uid"], uid);
+            assert_eq!(secret["gid"], uid);
+            assert_eq!(secret["mode"], 0o400, "{target}");
+        }
+    }
+    assert_eq!(
+        compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"],
+        format!("/run/secrets/{}", init::DB_PASSWORD_FILE)
+    );
+    let dockerfile = read("Dockerfile");
+    assert!(dockerfile.contains(&format!("USER {uid}:{uid}")));
+    assert!(dockerfile.contains("CREDENTIALS_DIRECTORY=/run/secrets"));
+    // The build context leaves keys and history out.
+    let ignore =
+        std::fs::read_to_string(format!("{}/.dockerignore", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    for entry in [
+        "target/",
+        ".git/",
+        "deploy/config/",
+        "**/*.pem",
+        "**/audit-key",
+        "**/env",
+    ] {
+        assert!(
+            ignore.lines().any(|l| l == entry),
+            ".dockerignore lacks {entry}"
+        );
+    }
+    let gitignore =
+        std::fs::read_to_string(format!("{}/.gitignore", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    for entry in [
+        "*.pem",
+        "audit-key",
+        "*.db",
+        "*.db.inbound",
+        "*.recovery.jsonl",
+        "deploy/config/",
+        "/env",
+        "db-password",
+    ] {
+        assert!(
+            gitignore.lines().any(|l| l == entry),
+            ".gitignore lacks {entry}"
+        );
+    }
 }
