@@ -30,6 +30,9 @@ pub struct SlackPerson {
 pub struct DirectoryError {
     pub id: String,
     pub reason: String,
+    /// Slack did not answer (unreachable, rate-limited past every retry, unreadable), as
+    /// opposed to answering with an error: the first may be said to the person as it is.
+    pub unavailable: bool,
 }
 
 /// Looks up Slack people by user id (Slack's `users.info` in production).

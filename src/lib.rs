@@ -8,7 +8,7 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`config`] | settings from env and TOML, one clear line per problem, secrets redacted |
+//! | [`config`] | settings from env and TOML: the config file in force, each secret from one place, one clear line per problem |
 //! | [`secret`] | the `Secret` wrapper that keeps keys, tokens and reset links out of logs |
 //! | [`okta`] | the Okta client: `private_key_jwt` + DPoP tokens, typed calls, errors, rate limits |
 //! | [`sandbox`] | the Okta simulator: a faithful fake org on loopback, with a control API |
@@ -22,7 +22,7 @@
 //! | [`executor`] | carries out a claimed proposal, reads the user back, settles unknown outcomes |
 //! | [`engine`] | the orchestrator: request → policy → card; click → claim → execute → audit; jobs due later |
 //! | [`automations`] | emoji reaction rules and the `/okta` form's views |
-//! | [`store`] | SQLite: proposals, inbound dedupe keys, the audit chain |
+//! | [`store`] | SQLite or PostgreSQL: proposals, inbound dedupe keys, jobs, leases, the audit chain |
 //! | [`audit`] | hash-chained audit records, verify, export |
 //! | [`knowledge`] | the virtual assistant's help documents: sources, sections, BM25 with synonyms, embeddings, reloads |
 //! | [`chat`] | `okta-agent chat`: the terminal front end over the same engine |
@@ -30,6 +30,8 @@
 //! | [`runtime`] | assembles the engine: the real org, or the built-in demo org |
 //! | [`clock`] | injectable wall-clock time |
 //! | [`http`] | the HTTP client settings everything shares, and transport errors in plain words |
+//! | [`metrics`] | the Prometheus metrics `/metrics` serves |
+//! | [`server`] | the operations endpoint: `/healthz`, `/readyz`, `/metrics` |
 //! | [`fuzzy`] | edit distance, for typos in commands and help questions |
 
 pub mod agent;

@@ -165,8 +165,8 @@ impl EngineError {
         use crate::okta::TokenError;
         let okta = match self {
             EngineError::Resolve(ResolveError::Okta(e)) => e,
-            EngineError::Resolve(ResolveError::Directory(_)) => {
-                return Some("I couldn't reach Slack to look up the people involved, so nothing was changed. Try again in a minute.".into())
+            EngineError::Resolve(ResolveError::Directory(e)) => {
+                return e.unavailable.then(|| "I couldn't reach Slack to look up the people involved, so nothing was changed. Try again in a minute.".into())
             }
             EngineError::Approval(_) | EngineError::Audit(_) | EngineError::Store(_) => {
                 return None

@@ -64,6 +64,7 @@ impl SlackDirectory {
             Err(e) => {
                 return Err(DirectoryError {
                     id: slack_id.to_string(),
+                    unavailable: !matches!(e, SlackError::Api { .. }),
                     reason: e.to_string(),
                 })
             }

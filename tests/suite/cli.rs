@@ -384,3 +384,48 @@ async fn check_proves_what_the_policy_needs() {
         "{text}"
     );
 }
+
+/// `--help` names the environment variable of every option and every variable the settings
+/// read; `--version` names the commit; with no config file anywhere, `check` says plainly that
+/// okta-agent runs read-only.
+#[test]
+fn help_lists_the_environment_and_version_names_the_commit() {
+    let help = bin().arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout).to_string();
+    assert!(text.contains("[env: OKTA_AGENT_CONFIG="), "{text}");
+    assert!(text.contains("[env: OKTA_AGENT_ENV_FILE="), "{text}");
+    for (name, _) in okta_agent::config::ENVIRONMENT {
+        assert!(text.contains(name), "--help does not list {name}:\n{text}");
+    }
+    let version = bin().arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&version.stdout).to_string();
+    let commit = text
+        .trim()
+        .strip_prefix(&format!(
+            "okta-agent {} (commit ",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        commit == "unknown" || commit.chars().all(|c| c.is_ascii_hexdigit()),
+        "{text}"
+    );
+
+    if std::path::Path::new("/etc/okta-agent/okta-agent.toml").exists() {
+        eprintln!("SKIPPED the no-config part: this machine has /etc/okta-agent/okta-agent.toml");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .env_clear()
+        .current_dir(dir.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.starts_with("✓ Config file: none: neither --config nor OKTA_AGENT_CONFIG names one, and there is none at okta-agent.toml or /etc/okta-agent/okta-agent.toml. okta-agent runs read-only"),
+        "{text}"
+    );
+}
