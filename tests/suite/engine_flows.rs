@@ -344,3 +344,76 @@ async fn known_failures_are_told_in_plain_words() {
     assert!(said.contains("(Reference "), "{said}");
     assert_eq!(stack.mutation_count().await, 0);
 }
+
+/// The admin role docs/install.md lists is what the actions need, and no more: each action,
+/// run against a simulated app whose custom role holds the base permissions and that action's
+/// own, executes; with the base permissions alone it fails as Okta fails it (403 E0000006),
+/// and Okta is not changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_action_needs_exactly_its_documented_permission() {
+    use okta_agent::tools::{Tool, BASE_PERMISSIONS};
+    let cases: [(Tool, &str, &str); 11] = [
+        (Tool::ResetPassword, "reset password for <@U0ANA>", "U0LEO"),
+        (Tool::UnlockUser, "unlock <@U0BOB>", "U0LEO"),
+        (Tool::SuspendUser, "suspend <@U0ANA>", "U0LEO"),
+        (Tool::UnsuspendUser, "unsuspend <@U0CAROL>", "U0LEO"),
+        (Tool::DeactivateUser, "deactivate <@U0JAMAL>", "U0GRACE"),
+        (Tool::ReactivateUser, "reactivate <@U0DAN>", "U0LEO"),
+        (Tool::AddUserToGroup, "add <@U0ANA> to Sales", "U0LEO"),
+        (
+            Tool::RemoveUserFromGroup,
+            "remove <@U0ANA> from Zoom Users",
+            "U0LEO",
+        ),
+        (Tool::ResetFactors, "reset mfa for <@U0ANA>", "U0GRACE"),
+        (Tool::ClearSessions, "sign <@U0ANA> out everywhere", "U0LEO"),
+        (
+            Tool::ExpirePassword,
+            "force a password change for <@U0ANA>",
+            "U0LEO",
+        ),
+    ];
+    for (tool, request, approver) in cases {
+        let stack = Stack::new().await;
+        let attempt = |permissions: Vec<&'static str>| {
+            let stack = &stack;
+            async move {
+                stack
+                    .harness
+                    .update_client(json!({ "permissions": permissions }))
+                    .await;
+                let outputs = stack.ask("U0LEO", request).await;
+                let card = crate::common::card(&outputs)
+                    .unwrap_or_else(|| panic!("{request}: {}", text(&outputs)));
+                assert_eq!(card.tool, tool, "{request}");
+                update(
+                    &stack
+                        .click(approver, &card.proposal_id, Choice::Approve)
+                        .await,
+                )
+                .unwrap()
+            }
+        };
+        let refused = attempt(BASE_PERMISSIONS.to_vec()).await;
+        assert_eq!(
+            refused.state,
+            ProposalState::Failed,
+            "{request} without its permission"
+        );
+        assert!(
+            refused.outcome.unwrap().summary.contains("not permitted"),
+            "{request}"
+        );
+        assert_eq!(stack.mutation_count().await, 0, "{request}");
+        let mut role = BASE_PERMISSIONS.to_vec();
+        role.extend(tool.permissions());
+        let done = attempt(role).await;
+        assert_eq!(
+            done.state,
+            ProposalState::Executed,
+            "{request} with {:?}: {:?}",
+            tool.permissions(),
+            done.outcome
+        );
+    }
+}
