@@ -92,8 +92,10 @@ enum Command {
         faults: Vec<String>,
     },
     /// Serve Slack over Socket Mode: requests in threads, approval cards, exactly-once execution.
+    #[command(after_long_help = okta_agent::config::environment_help())]
     Run,
-    /// Talk to the agent in the terminal (the built-in demo org when OKTA_ORG_URL is unset).
+    /// Talk to the agent in the terminal (the built-in demo org when no Okta org is configured).
+    #[command(after_long_help = okta_agent::config::environment_help())]
     Chat {
         /// The Slack user id you are typing as (demo default: U0LEO, an IT admin).
         #[arg(long = "as", value_name = "SLACK_USER_ID")]
@@ -113,17 +115,22 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         write: Option<PathBuf>,
     },
-    /// Check a setup end to end, one ✓/✗ line per fact, and exit 1 on any ✗: the config file
-    /// in force and where each secret came from; Okta (org URL, proxy, access token, granted
-    /// against requested scopes, one read call, one user's and one group's admin roles, the
-    /// actions the scopes allow and those the policy names but they forbid, protected groups);
-    /// the policy, planner, audit key, database, automations and help documents; Slack (the
-    /// bot token and its scopes, the app token, and that the bot is in every configured
-    /// channel, with how to invite it where it is not).
+    /// Check a setup end to end: one ✓/✗ line per fact, exit 1 on any ✗.
+    ///
+    /// It checks the config file in force and where each secret came from; Okta (org URL,
+    /// proxy, access token, granted against requested scopes, one read call, one user's and one
+    /// group's admin roles, the actions the scopes allow and those the policy names but they
+    /// forbid, protected groups); the policy, planner, audit key, database, automations and
+    /// help documents; Slack (the bot token and its scopes, the app token, and that the bot is
+    /// in every configured channel, with how to invite it where it is not).
+    #[command(after_long_help = okta_agent::config::environment_help())]
     Check,
-    /// Set up a host: write a commented okta-agent.toml, the Okta private key (printing its
-    /// public JWK for Okta), the audit key and an env file for the tokens into DIR, under the
-    /// names the deploy files use, and print the next steps. Never overwrites anything.
+    /// Set up a host: the config, keys and env file a deployment needs, and the next steps.
+    ///
+    /// Writes a commented okta-agent.toml, the Okta private key okta.pem (printing its public
+    /// JWK to paste into Okta), the audit key and an env file for the tokens into DIR, under the
+    /// names the deploy files use, with modes the service user can read. Never overwrites
+    /// anything.
     Init {
         /// The folder, e.g. /etc/okta-agent (created with mode 0755 if missing).
         #[arg(value_name = "DIR")]
