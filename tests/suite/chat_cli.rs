@@ -494,3 +494,22 @@ async fn chat_against_a_real_org_never_changes_anything() {
         "chat stored no proposal of its own"
     );
 }
+
+/// The whole transcripts of `chat --script examples/*.chat`, with only the clock and Okta's
+/// request ids blanked: refactoring keeps what people see.
+#[test]
+fn the_example_scripts_print_the_same_transcripts() {
+    let time = regex::Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC").unwrap();
+    let hex = regex::Regex::new(r"\b[0-9a-f]{32}\b").unwrap();
+    let ids = regex::Regex::new(r"\b[0-9a-f]{12}\b").unwrap();
+    for name in ["demo", "automations"] {
+        let script = format!("{}/examples/{name}.chat", env!("CARGO_MANIFEST_DIR"));
+        let out = bin().args(["chat", "--script", &script]).output().unwrap();
+        assert!(out.status.success());
+        let text = stdout(&out);
+        let text = time.replace_all(&text, "<time>");
+        let text = hex.replace_all(&text, "<okta-request-id>");
+        let text = ids.replace_all(&text, "<id>");
+        insta::assert_snapshot!(format!("transcript_{name}"), text);
+    }
+}
