@@ -29,6 +29,7 @@
 //! | [`slack`] | `okta-agent run`: Socket Mode listener, Web API, Slack directory, Block Kit |
 //! | [`runtime`] | assembles the engine: the real org, or the built-in demo org |
 //! | [`clock`] | injectable wall-clock time |
+//! | [`llm`] | where an OpenAI-compatible server lives, for the chat model and embeddings |
 //! | [`http`] | the HTTP client settings everything shares, and transport errors in plain words |
 //! | [`metrics`] | the Prometheus metrics `/metrics` serves |
 //! | [`server`] | the operations endpoint: `/healthz`, `/readyz`, `/metrics` |
@@ -49,6 +50,7 @@ pub mod http;
 pub mod identity;
 pub mod init;
 pub mod knowledge;
+pub mod llm;
 pub mod metrics;
 pub mod okta;
 pub mod policy;

@@ -11,8 +11,6 @@ use async_openai::types::chat::{ChatCompletionMessageToolCalls, CreateChatComple
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use crate::secret::Secret;
-
 /// One message of the conversation sent to the model.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ChatMessage {
@@ -62,30 +60,12 @@ pub trait ModelClient: Send + Sync {
     ) -> Result<ModelReply, ModelError>;
 }
 
-/// Where the model lives (`OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_MODEL`).
-#[derive(Clone, Debug)]
-pub struct ModelSettings {
-    pub base_url: String,
-    pub api_key: Secret<String>,
-    pub model: String,
-}
+pub use crate::llm::ModelSettings;
 
 /// An OpenAI-compatible server: OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp.
 pub struct OpenAiModel {
     client: async_openai::Client<OpenAIConfig>,
     model: String,
-}
-
-impl ModelSettings {
-    /// An async-openai client for this server. Base URL and key are set explicitly so a stray
-    /// OPENAI_* variable in a developer's shell cannot redirect traffic in tests.
-    pub fn client(&self, timeout: Duration) -> reqwest::Result<async_openai::Client<OpenAIConfig>> {
-        let http = crate::http::http_client(timeout)?;
-        let config = OpenAIConfig::new()
-            .with_api_base(self.base_url.trim_end_matches('/'))
-            .with_api_key(self.api_key.expose().as_str());
-        Ok(async_openai::Client::with_config(config).with_http_client(http))
-    }
 }
 
 impl OpenAiModel {

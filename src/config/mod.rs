@@ -15,7 +15,7 @@ pub use sources::{
     SecretSpec, CONFIG_SEARCH, SECRETS,
 };
 
-use crate::agent::model::ModelSettings;
+use crate::llm::ModelSettings;
 use crate::okta::SigningKey;
 use crate::policy::{Policy, PolicyConfig};
 use crate::secret::Secret;

@@ -12,7 +12,7 @@ use async_openai::types::embeddings::{CreateEmbeddingRequest, EmbeddingInput};
 use sha2::{Digest, Sha256};
 
 use super::{HelpDocs, KnowledgeError};
-use crate::agent::model::ModelSettings;
+use crate::llm::ModelSettings;
 
 /// Texts per `/embeddings` request (OpenAI accepts up to 2,048; local servers like fewer).
 const BATCH: usize = 64;

@@ -8,65 +8,18 @@
 //!   is reported as [`OktaError::OutcomeUnknown`] and never resent.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::Method;
-use tokio::sync::Semaphore;
 use url::Url;
 
 use super::error::OktaError;
 use super::token::TokenSource;
-use super::transport::{decode, RawResponse};
+use super::transport::{decode, ClientOptions, RateLimitStatus, RawResponse, Reply, Transport};
 use super::types::{
     AppLink, Factor, Group, GroupType, PasswordReset, Reactivation, RoleAssignment, User,
     UserStatus,
 };
 use crate::secret::Secret;
-
-/// Pages followed at most for one listing; a guard against a server that loops `next` links.
-pub(super) const MAX_PAGES: usize = 200;
-
-/// A successful result and the request id of the response that carried it.
-#[derive(Debug)]
-pub struct Reply<T> {
-    pub value: T,
-    pub request_id: Option<String>,
-}
-
-/// Limits for one client.
-#[derive(Clone, Debug)]
-pub struct ClientOptions {
-    /// Per-request timeout, connect included.
-    pub timeout: Duration,
-    /// Retries after the first attempt, for reads and for provably unapplied mutations.
-    pub max_retries: u32,
-    /// A 429 that asks for a longer wait is reported instead of waited out.
-    pub max_rate_limit_wait: Duration,
-    /// Requests in flight at once; Okta's concurrency limit is 35 to 75 per org.
-    pub max_in_flight: usize,
-    /// First backoff step for retried reads.
-    pub backoff: Duration,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(10),
-            max_retries: 2,
-            max_rate_limit_wait: Duration::from_secs(30),
-            max_in_flight: 5,
-            backoff: Duration::from_millis(250),
-        }
-    }
-}
-
-/// The latest `X-Rate-Limit-*` values seen.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RateLimitStatus {
-    pub limit: u64,
-    pub remaining: u64,
-    pub reset_epoch: u64,
-}
 
 /// Outcome of looking a group up by name.
 #[derive(Debug)]
@@ -78,15 +31,10 @@ pub enum GroupMatch {
     NotFound,
 }
 
-/// A client for one Okta org.
+/// A client for one Okta org: the typed calls okta-agent makes, over one [`Transport`].
 #[derive(Debug)]
 pub struct OktaClient {
-    pub(super) org: Url,
-    pub(super) http: reqwest::Client,
-    pub(super) tokens: Arc<TokenSource>,
-    pub(super) options: ClientOptions,
-    pub(super) in_flight: Semaphore,
-    pub(super) rate_limit: std::sync::Mutex<Option<RateLimitStatus>>,
+    transport: Transport,
 }
 
 impl OktaClient {
@@ -96,32 +44,26 @@ impl OktaClient {
         tokens: Arc<TokenSource>,
         options: ClientOptions,
     ) -> Self {
-        let permits = options.max_in_flight.max(1);
         Self {
-            org,
-            http,
-            tokens,
-            options,
-            in_flight: Semaphore::new(permits),
-            rate_limit: std::sync::Mutex::new(None),
+            transport: Transport::new(org, http, tokens, options),
         }
     }
 
     pub fn org_url(&self) -> &Url {
-        &self.org
+        &self.transport.org
     }
 
     pub fn tokens(&self) -> &TokenSource {
-        &self.tokens
+        &self.transport.tokens
     }
 
     /// The most recent rate-limit headers Okta sent.
     pub fn rate_limit(&self) -> Option<RateLimitStatus> {
-        self.rate_limit.lock().ok().and_then(|g| *g)
+        self.transport.rate_limit()
     }
 
     fn api(&self, segments: &[&str]) -> Result<Url, OktaError> {
-        let mut url = self.org.clone();
+        let mut url = self.transport.org.clone();
         {
             let mut path = url
                 .path_segments_mut()
@@ -136,7 +78,7 @@ impl OktaClient {
     /// A user by id, login or unambiguous login shortname.
     pub async fn get_user(&self, id_or_login: &str) -> Result<Reply<User>, OktaError> {
         let url = self.api(&["users", id_or_login])?;
-        self.get_json(url).await
+        self.transport.get_json(url).await
     }
 
     /// Users whose `profile.email` equals `email` (case-insensitive in Okta's `search`).
@@ -154,7 +96,7 @@ impl OktaClient {
         url.query_pairs_mut()
             .append_pair("search", expression)
             .append_pair("limit", "200");
-        self.get_all(url).await
+        self.transport.get_all(url).await
     }
 
     /// People whose first name, last name, email or login starts with `text`.
@@ -167,17 +109,22 @@ impl OktaClient {
     }
 
     pub async fn user_groups(&self, user_id: &str) -> Result<Reply<Vec<Group>>, OktaError> {
-        self.get_all(self.api(&["users", user_id, "groups"])?).await
+        self.transport
+            .get_all(self.api(&["users", user_id, "groups"])?)
+            .await
     }
 
     pub async fn user_app_links(&self, user_id: &str) -> Result<Reply<Vec<AppLink>>, OktaError> {
-        self.get_all(self.api(&["users", user_id, "appLinks"])?)
+        self.transport
+            .get_all(self.api(&["users", user_id, "appLinks"])?)
             .await
     }
 
     /// Admin roles held by the user (needs `okta.roles.read`).
     pub async fn user_roles(&self, user_id: &str) -> Result<Reply<Vec<RoleAssignment>>, OktaError> {
-        self.get_all(self.api(&["users", user_id, "roles"])?).await
+        self.transport
+            .get_all(self.api(&["users", user_id, "roles"])?)
+            .await
     }
 
     /// Admin roles assigned to a group (`okta.roles.read`): members of such a group are admins.
@@ -185,19 +132,23 @@ impl OktaClient {
         &self,
         group_id: &str,
     ) -> Result<Reply<Vec<RoleAssignment>>, OktaError> {
-        self.get_all(self.api(&["groups", group_id, "roles"])?)
+        self.transport
+            .get_all(self.api(&["groups", group_id, "roles"])?)
             .await
     }
 
     pub async fn user_factors(&self, user_id: &str) -> Result<Reply<Vec<Factor>>, OktaError> {
-        self.get_all(self.api(&["users", user_id, "factors"])?)
+        self.transport
+            .get_all(self.api(&["users", user_id, "factors"])?)
             .await
     }
 
     // ----- groups ------------------------------------------------------------------------
 
     pub async fn get_group(&self, group_id: &str) -> Result<Reply<Group>, OktaError> {
-        self.get_json(self.api(&["groups", group_id])?).await
+        self.transport
+            .get_json(self.api(&["groups", group_id])?)
+            .await
     }
 
     /// Finds a group by name: an exact (case-insensitive) match wins; otherwise one candidate
@@ -206,7 +157,7 @@ impl OktaClient {
     pub async fn groups_starting(&self, prefix: &str) -> Result<Reply<Vec<Group>>, OktaError> {
         let mut url = self.api(&["groups"])?;
         url.query_pairs_mut().append_pair("q", prefix.trim());
-        self.get_all(url).await
+        self.transport.get_all(url).await
     }
 
     pub async fn find_group(&self, name: &str) -> Result<Reply<GroupMatch>, OktaError> {
@@ -237,7 +188,10 @@ impl OktaClient {
     ) -> Result<Reply<()>, OktaError> {
         Self::ensure_okta_group(group)?;
         let url = self.api(&["groups", &group.id, "users", user_id])?;
-        self.mutate(Method::PUT, url).await.map(Self::discard)
+        self.transport
+            .mutate(Method::PUT, url)
+            .await
+            .map(Self::discard)
     }
 
     pub async fn remove_user_from_group(
@@ -247,7 +201,10 @@ impl OktaClient {
     ) -> Result<Reply<()>, OktaError> {
         Self::ensure_okta_group(group)?;
         let url = self.api(&["groups", &group.id, "users", user_id])?;
-        self.mutate(Method::DELETE, url).await.map(Self::discard)
+        self.transport
+            .mutate(Method::DELETE, url)
+            .await
+            .map(Self::discard)
     }
 
     fn ensure_okta_group(group: &Group) -> Result<(), OktaError> {
@@ -280,7 +237,7 @@ impl OktaClient {
         let mut url = self.lifecycle(user_id, "reset_password")?;
         url.query_pairs_mut()
             .append_pair("sendEmail", if send_email { "true" } else { "false" });
-        let raw = self.mutate(Method::POST, url).await?;
+        let raw = self.transport.mutate(Method::POST, url).await?;
         if send_email {
             return Ok(Reply {
                 value: PasswordReset::Emailed,
@@ -316,7 +273,10 @@ impl OktaClient {
     pub async fn deactivate(&self, user_id: &str) -> Result<Reply<()>, OktaError> {
         let mut url = self.lifecycle(user_id, "deactivate")?;
         url.query_pairs_mut().append_pair("sendEmail", "false");
-        self.mutate(Method::POST, url).await.map(Self::discard)
+        self.transport
+            .mutate(Method::POST, url)
+            .await
+            .map(Self::discard)
     }
 
     pub async fn reset_factors(&self, user_id: &str) -> Result<Reply<()>, OktaError> {
@@ -326,6 +286,7 @@ impl OktaClient {
     /// Expires the password; the user must choose a new one at next sign-in.
     pub async fn expire_password(&self, user_id: &str) -> Result<Reply<User>, OktaError> {
         let raw = self
+            .transport
             .mutate(Method::POST, self.lifecycle(user_id, "expire_password")?)
             .await?;
         Ok(Reply {
@@ -337,7 +298,10 @@ impl OktaClient {
     /// Ends all of the user's Okta sessions.
     pub async fn clear_sessions(&self, user_id: &str) -> Result<Reply<()>, OktaError> {
         let url = self.api(&["users", user_id, "sessions"])?;
-        self.mutate(Method::DELETE, url).await.map(Self::discard)
+        self.transport
+            .mutate(Method::DELETE, url)
+            .await
+            .map(Self::discard)
     }
 
     /// DEPROVISIONED → activate; PROVISIONED or RECOVERY → reactivate (resend activation).
@@ -363,7 +327,7 @@ impl OktaClient {
         };
         let mut url = self.lifecycle(&user.id, operation)?;
         url.query_pairs_mut().append_pair("sendEmail", "true");
-        let raw = self.mutate(Method::POST, url).await?;
+        let raw = self.transport.mutate(Method::POST, url).await?;
         Ok(Reply {
             value: result,
             request_id: raw.request_id,
@@ -376,7 +340,10 @@ impl OktaClient {
 
     async fn lifecycle_call(&self, user_id: &str, operation: &str) -> Result<Reply<()>, OktaError> {
         let url = self.lifecycle(user_id, operation)?;
-        self.mutate(Method::POST, url).await.map(Self::discard)
+        self.transport
+            .mutate(Method::POST, url)
+            .await
+            .map(Self::discard)
     }
 
     fn discard(raw: RawResponse) -> Reply<()> {

@@ -1,24 +1,30 @@
 //! The Okta side: a client for the Management API authenticated as an OAuth 2.0 service app
 //! (`private_key_jwt`, optional DPoP), with typed calls, error mapping and rate-limit handling.
 //!
-//! * [`keys`]: load and generate signing keys; public JWKs.
-//! * [`token`]: the cached, single-flight access-token source.
-//! * [`dpop`]: DPoP proofs.
-//! * [`client`]: typed calls; `transport` underneath it: retries, rate limits, pagination.
-//! * [`types`], [`error`]: what those calls return.
+//! The files form a line, each using only those above it:
+//!
+//! * [`types`], [`error`]: what the calls return; `headers`: reading rate-limit and `Link`
+//!   headers;
+//! * [`keys`]: load and generate signing keys; public JWKs; [`dpop`]: DPoP proofs;
+//! * [`token`]: the cached, single-flight access-token source;
+//! * `transport`: one org's connection: retries, rate limits, pagination;
+//! * [`client`]: the typed calls, over the transport.
 
 pub mod client;
 pub mod dpop;
 pub mod error;
+mod headers;
 pub mod keys;
 pub mod token;
 mod transport;
 pub mod types;
 
-pub use client::{ClientOptions, GroupMatch, OktaClient, Reply};
+pub use client::{GroupMatch, OktaClient};
 pub use error::{OktaError, TokenError};
+pub use headers::next_link;
 pub use keys::SigningKey;
 pub use token::TokenSource;
+pub use transport::{ClientOptions, RateLimitStatus, Reply};
 pub use types::{AppLink, Group, GroupType, PasswordReset, RoleAssignment, User, UserStatus};
 
 /// Seconds since the Unix epoch. A clock before 1970 reads as 0, which Okta then rejects with

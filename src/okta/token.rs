@@ -287,7 +287,7 @@ impl TokenSource {
                 return self.accept(&body, use_dpop);
             }
             if status == 429 {
-                let wait = super::transport::rate_limit_wait(&headers).as_secs();
+                let wait = super::headers::rate_limit_wait(&headers).as_secs();
                 return Err(TokenError::RateLimited {
                     retry_after_secs: wait,
                 });

@@ -4,18 +4,77 @@
 //! it provably was not applied (429, 401, a refused connection). Pagination follows
 //! `Link: rel="next"` only within the configured org.
 
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 use url::Url;
 
-use super::client::{OktaClient, RateLimitStatus, Reply, MAX_PAGES};
 use super::error::{ErrorBody, OktaError};
-use super::token::{AccessToken, TokenKind};
+use super::headers::{header_str, next_link, rate_limit_wait};
+use super::token::{AccessToken, TokenKind, TokenSource};
 use crate::http::describe_transport_error;
+
+/// Pages followed at most for one listing; a guard against a server that loops `next` links.
+pub(super) const MAX_PAGES: usize = 200;
+
+/// A successful result and the request id of the response that carried it.
+#[derive(Debug)]
+pub struct Reply<T> {
+    pub value: T,
+    pub request_id: Option<String>,
+}
+
+/// Limits for one client.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// Per-request timeout, connect included.
+    pub timeout: Duration,
+    /// Retries after the first attempt, for reads and for provably unapplied mutations.
+    pub max_retries: u32,
+    /// A 429 that asks for a longer wait is reported instead of waited out.
+    pub max_rate_limit_wait: Duration,
+    /// Requests in flight at once; Okta's concurrency limit is 35 to 75 per org.
+    pub max_in_flight: usize,
+    /// First backoff step for retried reads.
+    pub backoff: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            max_retries: 2,
+            max_rate_limit_wait: Duration::from_secs(30),
+            max_in_flight: 5,
+            backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+/// The latest `X-Rate-Limit-*` values seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateLimitStatus {
+    pub limit: u64,
+    pub remaining: u64,
+    pub reset_epoch: u64,
+}
+
+/// The connection to one org: its URL, the HTTP client, the token source, the limits, and
+/// what the rate-limit headers said last.
+#[derive(Debug)]
+pub(super) struct Transport {
+    pub(super) org: Url,
+    http: reqwest::Client,
+    pub(super) tokens: Arc<TokenSource>,
+    options: ClientOptions,
+    in_flight: Semaphore,
+    rate_limit: std::sync::Mutex<Option<RateLimitStatus>>,
+}
 
 #[derive(Debug)]
 pub(super) struct RawResponse {
@@ -31,7 +90,29 @@ pub(super) enum Effect {
     Mutation,
 }
 
-impl OktaClient {
+impl Transport {
+    pub(super) fn new(
+        org: Url,
+        http: reqwest::Client,
+        tokens: Arc<TokenSource>,
+        options: ClientOptions,
+    ) -> Self {
+        let permits = options.max_in_flight.max(1);
+        Self {
+            org,
+            http,
+            tokens,
+            options,
+            in_flight: Semaphore::new(permits),
+            rate_limit: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The most recent rate-limit headers Okta sent.
+    pub(super) fn rate_limit(&self) -> Option<RateLimitStatus> {
+        self.rate_limit.lock().ok().and_then(|g| *g)
+    }
+
     pub(super) async fn get_json<T: DeserializeOwned>(
         &self,
         url: Url,
@@ -351,54 +432,6 @@ pub(super) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, OktaError> {
     serde_json::from_slice(body).map_err(|e| OktaError::Unexpected(e.to_string()))
 }
 
-pub(super) fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
-/// How long to wait after a 429: `X-Rate-Limit-Reset − Date + 1` seconds, using the server's
-/// clock so local skew does not matter; at least one second.
-pub fn rate_limit_wait(headers: &HeaderMap) -> Duration {
-    let reset =
-        header_str(headers, "x-rate-limit-reset").and_then(|v| v.trim().parse::<u64>().ok());
-    let server_now = header_str(headers, "date")
-        .and_then(|d| httpdate::parse_http_date(&d).ok())
-        .unwrap_or_else(SystemTime::now)
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    match reset {
-        Some(reset) => Duration::from_secs(reset.saturating_sub(server_now) + 1),
-        None => Duration::from_secs(2),
-    }
-}
-
-/// The `rel="next"` target among all `Link` headers (repeated or comma-joined).
-pub fn next_link(headers: &HeaderMap) -> Option<String> {
-    for value in headers.get_all("link") {
-        let Ok(text) = value.to_str() else { continue };
-        for part in text.split(",") {
-            let mut pieces = part.split(';');
-            let target = pieces.next()?.trim();
-            let is_next = pieces.any(|p| {
-                let p = p.trim().replace(' ', "");
-                p == "rel=\"next\"" || p == "rel=next"
-            });
-            if is_next {
-                return Some(
-                    target
-                        .trim_start_matches('<')
-                        .trim_end_matches('>')
-                        .to_string(),
-                );
-            }
-        }
-    }
-    None
-}
-
 fn jitter() -> Duration {
     Duration::from_millis(rand::random::<u64>() % 250)
 }
@@ -406,48 +439,6 @@ fn jitter() -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
-
-    #[test]
-    fn next_link_reads_repeated_and_joined_headers() {
-        let mut h = HeaderMap::new();
-        h.append(
-            "link",
-            HeaderValue::from_static("<https://o/api/v1/users?limit=2>; rel=\"self\""),
-        );
-        h.append(
-            "link",
-            HeaderValue::from_static("<https://o/api/v1/users?after=x&limit=2>; rel=\"next\""),
-        );
-        assert_eq!(
-            next_link(&h).as_deref(),
-            Some("https://o/api/v1/users?after=x&limit=2")
-        );
-        let mut joined = HeaderMap::new();
-        joined.insert(
-            "link",
-            HeaderValue::from_static("<https://o/a>; rel=\"self\", <https://o/b>; rel=\"next\""),
-        );
-        assert_eq!(next_link(&joined).as_deref(), Some("https://o/b"));
-        let mut only_self = HeaderMap::new();
-        only_self.insert(
-            "link",
-            HeaderValue::from_static("<https://o/a>; rel=\"self\""),
-        );
-        assert_eq!(next_link(&only_self), None);
-    }
-
-    #[test]
-    fn rate_limit_wait_uses_the_server_clock() {
-        let mut h = HeaderMap::new();
-        // Recorded: 429 at 16:21:50 with reset 16:22:38 (1757607758).
-        h.insert(
-            "date",
-            HeaderValue::from_static("Thu, 11 Sep 2025 16:21:50 GMT"),
-        );
-        h.insert("x-rate-limit-reset", HeaderValue::from_static("1757607758"));
-        assert_eq!(rate_limit_wait(&h), Duration::from_secs(49));
-    }
 
     #[test]
     fn empty_lifecycle_bodies_decode_as_unit() {

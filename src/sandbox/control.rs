@@ -11,7 +11,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::server::{error_response, ClientUpdate, Fault, Mutation, RequestRecord, SandboxState};
+use super::state::{error_response, ClientUpdate, Fault, Mutation, RequestRecord, SandboxState};
 use crate::okta::UserStatus;
 
 pub(super) async fn list_mutations(State(state): State<Arc<SandboxState>>) -> Json<Vec<Mutation>> {

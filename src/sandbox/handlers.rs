@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::auth::TokenForm;
 use super::filter::{matches, parse_expression, user_attribute, USER_ATTRIBUTES};
 use super::org::{ApiError, Done, Org, SimUser};
-use super::server::{
+use super::state::{
     base_url, error_response, header, insert, now_iso, now_secs, okta_headers, request_id,
     unauthorized, Fault, FaultKind, Inner, Mutation, RequestRecord, SandboxState,
 };

@@ -15,6 +15,7 @@ mod handlers;
 pub mod org;
 pub mod seed;
 pub mod server;
+mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use jsonwebtoken::jwk::Jwk;
 
 pub use auth::RegisteredClient;
 pub use seed::Seed;
-pub use server::{Fault, FaultKind, Mutation, RequestRecord, SandboxState};
+pub use state::{Fault, FaultKind, Mutation, RequestRecord, SandboxState};
 
 use crate::okta::SigningKey;
 use crate::secret::Secret;
