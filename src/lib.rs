@@ -19,7 +19,7 @@
 //! | [`identity`] | Slack people → Okta users; targets resolved to exactly one, or a question |
 //! | [`policy`] | the one `authorize` function, deny by default |
 //! | [`approvals`] | proposal lifecycle: create, single atomic claim, cancel, expire, binding hash |
-//! | [`executor`] | carries out a claimed proposal, reads the user back, settles unknown outcomes |
+//! | `executor` | carries out a claimed proposal, reads the user back, settles unknown outcomes |
 //! | [`engine`] | the orchestrator: request → policy → card; click → claim → execute → audit; jobs due later |
 //! | [`automations`] | emoji reaction rules and the `/okta` form's views |
 //! | [`store`] | SQLite or PostgreSQL: proposals, inbound dedupe keys, jobs, leases, the audit chain |
@@ -29,11 +29,11 @@
 //! | [`slack`] | `okta-agent run`: Socket Mode listener, Web API, Slack directory, Block Kit |
 //! | [`runtime`] | assembles the engine: the real org, or the built-in demo org |
 //! | [`clock`] | injectable wall-clock time |
-//! | [`llm`] | where an OpenAI-compatible server lives, for the chat model and embeddings |
+//! | `llm` | where an OpenAI-compatible server lives, for the chat model and embeddings |
 //! | [`http`] | the HTTP client settings everything shares, and transport errors in plain words |
-//! | [`metrics`] | the Prometheus metrics `/metrics` serves |
-//! | [`server`] | the operations endpoint: `/healthz`, `/readyz`, `/metrics` |
-//! | [`fuzzy`] | edit distance, for typos in commands and help questions |
+//! | `metrics` | the Prometheus metrics `/metrics` serves |
+//! | `server` | the operations endpoint: `/healthz`, `/readyz`, `/metrics` |
+//! | `fuzzy` | edit distance, for typos in commands and help questions |
 
 pub mod agent;
 pub mod approvals;
@@ -44,20 +44,20 @@ pub mod check;
 pub mod clock;
 pub mod config;
 pub mod engine;
-pub mod executor;
-pub mod fuzzy;
+pub(crate) mod executor;
+pub(crate) mod fuzzy;
 pub mod http;
 pub mod identity;
 pub mod init;
 pub mod knowledge;
-pub mod llm;
-pub mod metrics;
+pub(crate) mod llm;
+pub(crate) mod metrics;
 pub mod okta;
 pub mod policy;
 pub mod runtime;
 pub mod sandbox;
 pub mod secret;
-pub mod server;
+pub(crate) mod server;
 pub mod slack;
 pub mod store;
 pub mod tools;

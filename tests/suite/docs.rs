@@ -300,3 +300,42 @@ fn the_readme_is_a_front_door() {
     let ci = read(".ci/run");
     assert!(ci.contains("cargo test --locked"), "{ci}");
 }
+
+/// The layout table in `src/lib.rs` names every top-level module, and nothing else.
+#[test]
+fn the_layout_table_lists_every_module() {
+    let lib = read("src/lib.rs");
+    let declared: Vec<String> = lib
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let rest = l
+                .strip_prefix("pub mod ")
+                .or_else(|| l.strip_prefix("pub(crate) mod "))
+                .or_else(|| l.strip_prefix("mod "))?;
+            Some(rest.trim_end_matches(';').to_string())
+        })
+        .collect();
+    let listed: Vec<String> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! | "))
+        .filter_map(|row| {
+            let cell = row.split(" |").next()?;
+            let name = cell.trim_matches(['[', ']', '`']);
+            (!name.is_empty() && name != "module" && !name.starts_with('-'))
+                .then(|| name.to_string())
+        })
+        .collect();
+    let mut missing: Vec<&String> = declared.iter().filter(|m| !listed.contains(m)).collect();
+    missing.sort();
+    assert!(
+        missing.is_empty(),
+        "src/lib.rs's layout table lacks {missing:?}"
+    );
+    let extra: Vec<&String> = listed.iter().filter(|m| !declared.contains(m)).collect();
+    assert!(
+        extra.is_empty(),
+        "src/lib.rs's layout table names no module {extra:?}"
+    );
+    assert!(declared.len() >= 20, "{declared:?}");
+}

@@ -10,9 +10,8 @@
 //! * [`tokens`]: mentions, emails, ids, quoted names, words, separators.
 //! * [`lexicon`]: the vocabulary, folded to canonical words.
 //! * [`duration`]: "for 8 hours" (time-bound access).
-//! * [`fuzzy`] (shared with help-doc retrieval): spelling distance.
+//! * `crate::fuzzy` (shared with help-doc retrieval): spelling distance.
 
-pub use crate::fuzzy;
 pub mod duration;
 pub mod lexicon;
 pub mod tokens;
