@@ -11,7 +11,7 @@
 //! | [`config`] | settings from env and TOML: the config file in force, each secret from one place, one clear line per problem |
 //! | [`secret`] | the `Secret` wrapper that keeps keys, tokens and reset links out of logs |
 //! | [`okta`] | the Okta client: `private_key_jwt` + DPoP tokens, typed calls, errors, rate limits |
-//! | [`sandbox`] | the Okta simulator: a faithful fake org on loopback, with a control API |
+//! | [`sandbox`] | the Okta simulator: a faithful fake org on loopback, with a control API (the `sandbox` feature, on by default) |
 //! | [`check`] | `okta-agent check`: one ✓/✗ line per setup fact |
 //! | [`init`] | `okta-agent init`: a new host's config, keys and env file, under the deploy files' names |
 //! | [`tools`] | the tool catalogue: args structs, risk classes, strict schemas (`tools/`) |
@@ -55,6 +55,7 @@ pub(crate) mod metrics;
 pub mod okta;
 pub mod policy;
 pub mod runtime;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod secret;
 pub(crate) mod server;

@@ -1,5 +1,6 @@
 //! The `okta-agent` command line. Errors are reported with `anyhow` here, at the edge.
 
+#[cfg(feature = "sandbox")]
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ use std::io::Write;
 use okta_agent::config::Settings;
 use okta_agent::okta::SigningKey;
 use okta_agent::runtime;
+#[cfg(feature = "sandbox")]
 use okta_agent::sandbox::{self, Seed};
 
 /// The version and the commit it was built from (`--version`).
@@ -62,6 +64,7 @@ impl Sources {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve the Okta simulator (a fake org) over HTTP, for tests and demos.
+    #[cfg(feature = "sandbox")]
     Sandbox {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8089")]
@@ -228,6 +231,7 @@ async fn run(cli: Cli) -> Result<()> {
         env_file: cli.env_file,
     };
     match cli.command {
+        #[cfg(feature = "sandbox")]
         Command::Sandbox {
             listen,
             seed,
@@ -333,6 +337,7 @@ fn help_docs(sources: &Sources, write: Option<&Path>, ask: Option<String>) -> Re
 }
 
 /// The `sandbox` flags about the registered client.
+#[cfg(feature = "sandbox")]
 struct ClientFlags {
     client_id: Option<String>,
     jwks: Option<PathBuf>,
@@ -341,6 +346,7 @@ struct ClientFlags {
     permissions: Option<Vec<String>>,
 }
 
+#[cfg(feature = "sandbox")]
 async fn serve_sandbox(
     listen: SocketAddr,
     seed_path: Option<&Path>,
@@ -511,10 +517,7 @@ async fn chat(sources: &Sources, as_user: Option<String>, script: Option<&Path>)
     let engine = runtime.engine.clone();
     if script.is_none() {
         let org = match &runtime.demo {
-            Some(demo) => format!(
-                "the built-in demo org (simulated Okta at {})",
-                demo.sandbox.url()
-            ),
+            Some(demo) => format!("the built-in demo org (simulated Okta at {})", demo.org_url),
             None => format!("{}", runtime.okta.org_url()),
         };
         let planner = if engine.agent().uses_model() {

@@ -4,7 +4,6 @@
 //! Okta group ids and loads the audit key; it never touches work in the store: start-up
 //! recovery is [`Engine::recover`], which only `run` calls.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use crate::agent::model::{ModelClient, OpenAiModel};
@@ -17,15 +16,19 @@ use crate::engine::{Engine, Mode, Parts};
 use crate::http::http_client;
 use crate::identity::{Directory, Resolver, StaticDirectory};
 use crate::knowledge::{HelpDocs, Knowledge};
-use crate::okta::{ClientOptions, OktaClient, TokenSource};
+use crate::okta::{ClientOptions, OktaClient};
 use crate::policy::Policy;
+#[cfg(feature = "sandbox")]
 use crate::sandbox::{self, RunningSandbox, Seed};
 use crate::store::{Store, DEFAULT_DATABASE_URL};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
+    #[cfg(feature = "sandbox")]
     #[error("could not start the built-in demo org: {0}")]
     Sandbox(#[from] sandbox::SandboxError),
+    #[error("no Okta org is configured, and this build has no built-in demo org (it was built without the `sandbox` feature): set OKTA_ORG_URL, OKTA_CLIENT_ID and the private key, or [okta] in the config file")]
+    NoOrg,
     #[error("could not build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
     #[error("bad Okta org URL: {0}")]
@@ -50,6 +53,9 @@ pub enum RuntimeError {
 
 /// The demo org's pieces, kept alive as long as the engine.
 pub struct Demo {
+    /// The simulated org's address.
+    pub org_url: String,
+    #[cfg(feature = "sandbox")]
     pub sandbox: RunningSandbox,
     pub directory: StaticDirectory,
     /// Holds the demo's database; removed when the demo ends.
@@ -78,6 +84,44 @@ pub struct Overrides {
 /// The client id the demo org registers for okta-agent.
 pub const DEMO_CLIENT_ID: &str = "0oademoagent00000000";
 
+/// The built-in demo org: the simulator on loopback, a client registered with it.
+#[cfg(feature = "sandbox")]
+async fn demo_org(
+    http: reqwest::Client,
+    options: ClientOptions,
+) -> Result<(OktaClient, Demo), RuntimeError> {
+    let (client, key, _pem) = sandbox::generated_client(DEMO_CLIENT_ID)?;
+    let running = sandbox::start(
+        std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+        &Seed::demo().map_err(sandbox::SandboxError::from)?,
+        Some(client),
+    )
+    .await?;
+    let org = url::Url::parse(&running.url())?;
+    let scopes = crate::config::DEFAULT_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let tokens =
+        crate::okta::TokenSource::new(http.clone(), &org, DEMO_CLIENT_ID.into(), key, scopes)?;
+    let demo = Demo {
+        org_url: running.url(),
+        sandbox: running,
+        directory: StaticDirectory::demo(),
+        _state: None,
+    };
+    Ok((OktaClient::new(org, http, Arc::new(tokens), options), demo))
+}
+
+/// Without the simulator there is no demo org to fall back on.
+#[cfg(not(feature = "sandbox"))]
+async fn demo_org(
+    _http: reqwest::Client,
+    _options: ClientOptions,
+) -> Result<(OktaClient, Demo), RuntimeError> {
+    Err(RuntimeError::NoOrg)
+}
+
 pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runtime, RuntimeError> {
     let options = overrides.client_options.clone().unwrap_or_default();
     let http = http_client(options.timeout)?;
@@ -88,25 +132,9 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
             OktaClient::new(okta.org_url.clone(), http, Arc::new(tokens), options)
         }
         None => {
-            let (client, key, _pem) = sandbox::generated_client(DEMO_CLIENT_ID)?;
-            let running = sandbox::start(
-                SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-                &Seed::demo().map_err(sandbox::SandboxError::from)?,
-                Some(client),
-            )
-            .await?;
-            let org = url::Url::parse(&running.url())?;
-            let scopes = crate::config::DEFAULT_SCOPES
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            let tokens = TokenSource::new(http.clone(), &org, DEMO_CLIENT_ID.into(), key, scopes)?;
-            demo = Some(Demo {
-                sandbox: running,
-                directory: StaticDirectory::demo(),
-                _state: None,
-            });
-            OktaClient::new(org, http, Arc::new(tokens), options)
+            let (client, started) = demo_org(http, options).await?;
+            demo = Some(started);
+            client
         }
     };
     let okta = Arc::new(okta);
