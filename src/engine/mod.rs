@@ -307,6 +307,12 @@ impl Engine {
         self.mode
     }
 
+    /// Now, by the engine's clock: the one every deadline is computed and checked with, so
+    /// tests can move time for the front ends too.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     /// A failure in words: its cause when known and safe to say, else a reference to quote
     /// (the log has the details under it).
     fn failure_words(&self, error: &EngineError, reference: &str) -> String {

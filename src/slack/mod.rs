@@ -105,7 +105,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     // This process's lease: in-flight work it takes is its own while the lease is renewed.
     let store = runtime.engine.store().clone();
     store.set_lease_secs(settings.lease_seconds);
-    store.heartbeat(crate::okta::unix_now() as i64)?;
+    store.heartbeat(runtime.engine.now())?;
     info!(instance = %store.instance(), lease_seconds = settings.lease_seconds, "instance lease taken");
     let mut recovered = runtime
         .engine
@@ -166,7 +166,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                if let Err(e) = store.heartbeat(crate::okta::unix_now() as i64) {
+                if let Err(e) = store.heartbeat(engine.now()) {
                     warn!(error = %e, "could not renew the instance lease");
                     continue;
                 }
@@ -324,7 +324,7 @@ fn log_audit_head(engine: &crate::engine::Engine) {
 
 /// Deletes finished inbound work, and the message text it holds, older than the retention.
 fn purge_inbound(engine: &crate::engine::Engine, retention_days: u32) {
-    let before = crate::okta::unix_now() as i64 - i64::from(retention_days) * 86_400;
+    let before = engine.now() - i64::from(retention_days) * 86_400;
     match engine.store().purge_inbound(before) {
         Ok(0) => {}
         Ok(n) => info!(rows = n, retention_days, "old inbound messages deleted"),

@@ -134,10 +134,7 @@ impl SlackApp {
             view["id"].as_str().unwrap_or_default(),
             view["hash"].as_str().unwrap_or_default()
         );
-        match self
-            .store
-            .remember_inbound(&key, "{}", crate::okta::unix_now() as i64)
-        {
+        match self.store.remember_inbound(&key, "{}", self.engine.now()) {
             Ok(true) => {}
             Ok(false) => return json!({"response_action": "clear"}),
             Err(e) => {

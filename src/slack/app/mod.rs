@@ -284,7 +284,7 @@ impl SlackApp {
         }
         let work = self.throttle(work);
         let payload = serde_json::to_string(&work).unwrap_or_default();
-        let now = crate::okta::unix_now() as i64;
+        let now = self.engine.now();
         let fresh = match self.store.remember_inbound(key, &payload, now) {
             Ok(fresh) => fresh,
             Err(e) => {
@@ -433,9 +433,7 @@ impl SlackApp {
     /// live process (another replica, a rolling restart's other half) is left alone. Work
     /// whose task crashed is marked failed and never replayed.
     pub fn resume_unfinished(self: &Arc<Self>) -> Result<usize, crate::store::StoreError> {
-        let pending = self
-            .store
-            .unfinished_inbound(crate::okta::unix_now() as i64)?;
+        let pending = self.store.unfinished_inbound(self.engine.now())?;
         for (key, payload) in &pending {
             match serde_json::from_str::<Work>(payload) {
                 Ok(work) => {

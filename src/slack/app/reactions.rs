@@ -54,7 +54,7 @@ impl SlackApp {
         message_ts: &str,
         author: Option<&str>,
     ) {
-        let now = crate::okta::unix_now() as i64;
+        let now = self.engine.now();
         let mut row = ReactionRow {
             channel: channel.to_string(),
             message_ts: message_ts.to_string(),
@@ -301,7 +301,7 @@ impl SlackApp {
         channel: &str,
         message_ts: &str,
     ) {
-        let now = crate::okta::unix_now() as i64;
+        let now = self.engine.now();
         let rows = self
             .store
             .reactions_on(channel, message_ts, &rule.emoji)
