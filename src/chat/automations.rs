@@ -1,24 +1,32 @@
 //! Automations in the terminal, so a newcomer can try them without Slack: `/react EMOJI` adds a
 //! reaction (as the person typing) to the last message someone typed, under the configured
 //! emoji rules (the demo's when none are); `/form` walks through the `/okta` form one field at
-//! a time. Both go through the same engine calls Slack uses.
+//! a time. Both are adapters over the engine calls Slack uses ([`Engine::reaction`],
+//! [`Engine::request_action`]): the terminal only words what they return.
+//!
+//! [`Engine::reaction`]: crate::engine::Engine::reaction
+//! [`Engine::request_action`]: crate::engine::Engine::request_action
 
 use std::io::Write;
 
 use super::ChatSession;
 use crate::approvals::Trigger;
-use crate::automations::{forms, reactions, ReactionMode, ReactionTarget};
-use crate::engine::{ActionRequest, Field, Proposed};
+use crate::automations::forms;
+use crate::engine::{
+    ActionRequest, Field, Output, Proposed, ReactedMessage, Reaction, ReactionNews,
+};
 use crate::tools::{Risk, Tool};
 
 /// A message someone typed, which a reaction can land on.
 #[derive(Clone, Debug)]
 pub(super) struct Typed {
+    /// Its id in this conversation, as Slack's `ts` is in a channel.
+    pub id: u64,
     pub author: String,
     /// As Slack would hold it (mentions as `<@U…>`).
     pub text: String,
-    /// Reactions on it: emoji → (reactor, proposal it made or approved).
-    pub reactions: Vec<(String, String, Option<String>)>,
+    /// Who reacted with what, to say "already" here (the engine counts each once anyway).
+    pub reacted: Vec<(String, String)>,
 }
 
 /// The form, one question at a time.
@@ -59,9 +67,9 @@ impl ChatSession<'_> {
         };
         let me = self.acting_as.clone();
         if message
-            .reactions
+            .reacted
             .iter()
-            .any(|(e, who, _)| *e == emoji && *who == me)
+            .any(|(e, who)| *e == emoji && *who == me)
         {
             return writeln!(
                 out,
@@ -74,87 +82,82 @@ impl ChatSession<'_> {
             self.name(&me),
             self.name(&message.author)
         )?;
-        let via = Trigger::Reaction {
-            emoji: emoji.clone(),
-        };
-        // A second reactor approves what the first one proposed.
-        let open = message
-            .reactions
-            .iter()
-            .find_map(|(e, _, id)| id.clone().filter(|_| *e == emoji));
-        if let (Some(proposal_id), true) = (open, rule.reactors_required >= 2) {
-            message
-                .reactions
-                .push((emoji.clone(), me.clone(), Some(proposal_id.clone())));
-            self.last_typed = Some(message);
-            let outputs = self.engine.approve_as(&proposal_id, &me, via).await;
-            return self.show(outputs, out);
-        }
-        let target = match rule.target {
-            ReactionTarget::Author => Some(message.author.clone()),
-            ReactionTarget::Mentioned => {
-                match reactions::mentioned_people(&message.text, "").as_slice() {
-                    [one] => Some(one.clone()),
-                    [] => None,
-                    several => {
-                        message.reactions.push((emoji.clone(), me, None));
-                        self.last_typed = Some(message);
-                        return writeln!(out, "  okta-agent › That message mentions {} people, so :{emoji}: could mean any of them. Which person? Ask me, e.g. `{}`.", several.len(), crate::agent::rules::command(rule.tool, "@person", None));
-                    }
-                }
-            }
-        };
-        let Some(target) = target else {
-            message.reactions.push((emoji.clone(), me, None));
-            self.last_typed = Some(message);
-            return writeln!(out, "  okta-agent › :{emoji}: means {} the person a message is about, but it mentions no one. Which person? Ask me, e.g. `{}`.", rule.tool.verb().to_lowercase(), crate::agent::rules::command(rule.tool, "@person", None));
-        };
-        let proposed = self
-            .engine
-            .request_action(ActionRequest {
-                requester: me.clone(),
-                tool: rule.tool,
-                user: format!("<@{target}>"),
-                group: None,
-                access_seconds: None,
-                reason: None,
+        message.reacted.push((emoji.clone(), me.clone()));
+        let reaction = Reaction {
+            reactor: me,
+            rule,
+            message: ReactedMessage {
+                place: crate::automations::CHAT_CHANNEL.to_string(),
+                ts: message.id.to_string(),
+                text: message.text.clone(),
+                author: Some(message.author.clone()),
                 conversation: "chat".into(),
-                trigger: via.clone(),
+            },
+            added: true,
+            bot_user_id: String::new(),
+        };
+        self.last_typed = Some(message);
+        let outcome = self.engine.reaction(reaction).await;
+        // An approval Slack would make at the end of the grace window happens now: there is no
+        // taking a reaction back here.
+        let scheduled: Vec<String> = outcome
+            .outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Reaction {
+                    news: ReactionNews::Scheduled { job_id, .. },
+                    ..
+                } => Some(job_id.clone()),
+                _ => None,
             })
-            .await;
-        match proposed {
-            Proposed::Refused { why, .. } => {
-                message.reactions.push((emoji.clone(), me.clone(), None));
-                self.last_typed = Some(message);
-                writeln!(
-                    out,
-                    "  (only {} sees this) Your :{emoji}: did nothing: {}. Nothing was changed.",
-                    self.name(&me),
-                    why.trim_end_matches('.')
-                )
+            .collect();
+        self.show(outcome.outputs, out)?;
+        for job in scheduled {
+            if let Some(delivery) = self.engine.run_job_now(&job, "chat").await {
+                self.show(delivery.outputs, out)?;
             }
-            Proposed::Card {
-                proposal_id,
-                outputs,
-                requester_may_approve,
-            } => {
-                message
-                    .reactions
-                    .push((emoji.clone(), me.clone(), Some(proposal_id.clone())));
-                self.last_typed = Some(message);
-                self.show(outputs, out)?;
-                if rule.reactors_required >= 2 {
-                    writeln!(out, "  okta-agent › This needs a second authorized person to react :{emoji}: too (`/as U0GRACE` then `/react {emoji}`), or Approve on the card.")
-                } else if rule.mode == ReactionMode::Immediate && requester_may_approve {
-                    if rule.grace_seconds > 0 {
-                        writeln!(out, "  okta-agent › In Slack this waits {} s, and removing your :{emoji}: in that time cancels it. Here it goes ahead now.", rule.grace_seconds)?;
-                    }
-                    let outputs = self.engine.approve_as(&proposal_id, &me, via).await;
-                    self.show(outputs, out)
-                } else {
-                    Ok(())
-                }
+        }
+        Ok(())
+    }
+
+    /// What a reaction did, in the terminal's words.
+    pub(super) fn reaction_line(
+        &self,
+        reactor: &str,
+        emoji: &str,
+        news: &ReactionNews,
+    ) -> Option<String> {
+        let command = |tool: Tool| crate::agent::rules::command(tool, "@person", None);
+        let said = |text: String| Some(format!("  okta-agent › {text}"));
+        let private =
+            |text: String| Some(format!("  (only {} sees this) {text}", self.name(reactor)));
+        match news {
+            ReactionNews::Refused { why } => {
+                private(format!("Your :{emoji}: did nothing: {why}. Nothing was changed."))
             }
+            ReactionNews::AlreadyRequested => private(format!(
+                "This message already has a request from :{emoji}:; see the card above."
+            )),
+            ReactionNews::NoAuthor => {
+                private("nobody is known to have written that message, so the reaction did nothing.".into())
+            }
+            ReactionNews::CannotApproveAlone => private("You can't approve this alone under the policy, so it waits on the card for someone who can.".into()),
+            ReactionNews::WhichPerson { tool, mentioned } if mentioned.is_empty() => said(format!(
+                ":{emoji}: means {} the person a message is about, but it mentions no one. Which person? Ask me, e.g. `{}`.",
+                tool.verb().to_lowercase(), command(*tool)
+            )),
+            ReactionNews::WhichPerson { tool, mentioned } => said(format!(
+                "That message mentions {} people, so :{emoji}: could mean any of them. Which person? Ask me, e.g. `{}`.",
+                mentioned.len(), command(*tool)
+            )),
+            ReactionNews::NeedsSecondPerson { .. } => said(format!(
+                "This needs a second authorized person to react :{emoji}: too (`/as U0GRACE` then `/react {emoji}`), or Approve on the card."
+            )),
+            ReactionNews::Scheduled { seconds, .. } => said(format!(
+                "In Slack this waits {seconds} s, and removing your :{emoji}: in that time cancels it. Here it goes ahead now."
+            )),
+            // A reaction cannot be taken back here, so its window is not worth a line.
+            ReactionNews::Waiting { .. } | ReactionNews::Cancelled | ReactionNews::Withdrawn => None,
         }
     }
 

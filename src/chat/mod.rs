@@ -34,6 +34,8 @@ pub struct ChatSession<'a> {
     automations: crate::automations::Automations,
     /// The last message someone typed (what `/react` lands on).
     last_typed: Option<automations::Typed>,
+    /// Messages typed so far: each one's id.
+    typed: u64,
     /// The form in progress (`/form`).
     form: Option<automations::FormState>,
     history: Vec<HistoryMessage>,
@@ -68,6 +70,7 @@ impl<'a> ChatSession<'a> {
             time_bound: None,
             automations: crate::automations::Automations::default(),
             last_typed: None,
+            typed: 0,
             form: None,
             history: Vec::new(),
             echo,
@@ -135,10 +138,12 @@ impl<'a> ChatSession<'a> {
         }
         if let Some(said) = text.strip_prefix("/say ") {
             // A message in the channel, not to okta-agent: something to react to.
+            self.typed += 1;
             self.last_typed = Some(automations::Typed {
+                id: self.typed,
                 author: self.acting_as.clone(),
                 text: self.write_mentions(said),
-                reactions: Vec::new(),
+                reacted: Vec::new(),
             });
             return writeln!(
                 out,
@@ -205,10 +210,12 @@ impl<'a> ChatSession<'a> {
             return self.show(outputs, out);
         }
         let slack_text = self.write_mentions(text);
+        self.typed += 1;
         self.last_typed = Some(automations::Typed {
+            id: self.typed,
             author: self.acting_as.clone(),
             text: slack_text.clone(),
-            reactions: Vec::new(),
+            reacted: Vec::new(),
         });
         self.summary.requests += 1;
         let outputs = self
@@ -302,6 +309,15 @@ impl<'a> ChatSession<'a> {
                     "  (posted in the triage channel) {} asked for: {summary}",
                     self.name(&requester)
                 )?,
+                Output::Reaction {
+                    reactor,
+                    emoji,
+                    news,
+                } => {
+                    if let Some(line) = self.reaction_line(&reactor, &emoji, &news) {
+                        writeln!(out, "{line}")?;
+                    }
+                }
             }
         }
         Ok(())

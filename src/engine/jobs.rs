@@ -160,6 +160,26 @@ impl Engine {
         deliveries
     }
 
+    /// Runs one pending job at once rather than at its time (`chat`, where a reaction cannot
+    /// be taken back, so its grace window is moot); `None` when it is not pending or another
+    /// process holds it.
+    pub async fn run_job_now(&self, id: &str, owner: &str) -> Option<Delivery> {
+        let now = self.clock.now();
+        match self.store.run_job_now(id, now) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => {
+                warn!(error = %e, job = %id, "could not bring a job forward");
+                return None;
+            }
+        }
+        if !self.store.claim_job(id, owner, now).unwrap_or(false) {
+            return None;
+        }
+        let job = self.store.job(id).ok().flatten()?;
+        self.run_job(&job, owner, None).await
+    }
+
     async fn run_job(&self, job: &JobRow, owner: &str, by: Option<&str>) -> Option<Delivery> {
         let settle = |state: &str, retry_at: Option<i64>, why: Option<&str>| {
             if let Err(e) = self.store.settle_job(&job.id, owner, state, retry_at, why) {

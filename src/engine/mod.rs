@@ -8,8 +8,10 @@
 
 mod automation;
 mod jobs;
+mod reactions;
 pub use automation::{ActionRequest, Field, Proposed};
 pub use jobs::{Delivery, APPROVE, END_ACCESS};
+pub use reactions::{ReactedMessage, Reaction, ReactionNews, ReactionOutcome};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,6 +135,12 @@ pub enum Output {
         proposal_id: String,
         requester: String,
         summary: String,
+    },
+    /// What `reactor`'s `emoji` reaction did; private news goes to the reactor alone.
+    Reaction {
+        reactor: String,
+        emoji: String,
+        news: ReactionNews,
     },
     /// An answer from the help documents for `asker`, with its sources, and the self-service
     /// action (and its button label) the asker may take on themselves, if one fits.

@@ -20,6 +20,46 @@ pub struct JobRow {
     pub last_error: Option<String>,
 }
 
+/// What a recorded reaction became.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReactionRole {
+    /// It proposed.
+    Requester,
+    /// It approved (a second person's).
+    Approver,
+    /// okta-agent asked which person.
+    Asked,
+    /// Policy said no.
+    Refused,
+    /// It added nothing.
+    Extra,
+}
+
+impl ReactionRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requester => "requester",
+            Self::Approver => "approver",
+            Self::Asked => "asked",
+            Self::Refused => "refused",
+            Self::Extra => "extra",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, StoreError> {
+        [
+            Self::Requester,
+            Self::Approver,
+            Self::Asked,
+            Self::Refused,
+            Self::Extra,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == text)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown reaction role '{text}'")))
+    }
+}
+
 /// One person's reaction on one message with one emoji.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReactionRow {
@@ -28,9 +68,7 @@ pub struct ReactionRow {
     pub emoji: String,
     pub reactor: String,
     pub added_at: i64,
-    /// `requester` (it proposed), `approver` (it approved), `asked` (okta-agent asked which
-    /// person), `refused` (policy said no), `extra` (it added nothing).
-    pub role: String,
+    pub role: ReactionRole,
     pub proposal_id: Option<String>,
     pub job_id: Option<String>,
 }
@@ -157,6 +195,20 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// One job by its id.
+    pub fn job(&self, id: &str) -> Result<Option<JobRow>, StoreError> {
+        self.autocommit(|db| {
+            db.rows(
+                "SELECT id, kind, proposal_id, run_at, state, attempts, detail, last_error FROM jobs
+                 WHERE id = ?1",
+                args![id],
+            )?
+            .first()
+            .map(job_row)
+            .transpose()
+        })
+    }
+
     /// The jobs of a proposal, oldest first.
     pub fn jobs_of(&self, proposal_id: &str) -> Result<Vec<JobRow>, StoreError> {
         self.autocommit(|db| {
@@ -179,8 +231,8 @@ impl Store {
                 "INSERT INTO reactions (channel, message_ts, emoji, reactor, added_at, role, proposal_id, job_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
                 args![
-                    &row.channel, &row.message_ts, &row.emoji, &row.reactor, row.added_at, &row.role,
-                    &row.proposal_id, &row.job_id
+                    &row.channel, &row.message_ts, &row.emoji, &row.reactor, row.added_at,
+                    row.role.as_str(), &row.proposal_id, &row.job_id
                 ],
             )
         })?;
@@ -198,7 +250,7 @@ impl Store {
                     &row.message_ts,
                     &row.emoji,
                     &row.reactor,
-                    &row.role,
+                    row.role.as_str(),
                     &row.proposal_id,
                     &row.job_id
                 ],
@@ -228,7 +280,7 @@ impl Store {
                     emoji: r.text(2)?,
                     reactor: r.text(3)?,
                     added_at: r.int(4)?,
-                    role: r.text(5)?,
+                    role: ReactionRole::parse(&r.text(5)?)?,
                     proposal_id: r.opt_text(6)?,
                     job_id: r.opt_text(7)?,
                 })

@@ -20,7 +20,7 @@ mod automations;
 mod pg_tls;
 pub mod postgres;
 pub(crate) mod sql;
-pub use automations::{JobRow, ReactionRow, JOB_LEASE_SECS};
+pub use automations::{JobRow, ReactionRole, ReactionRow, JOB_LEASE_SECS};
 
 use sql::{args, Dialect, Lite, Row, Sql};
 

@@ -530,6 +530,7 @@ pub fn text(outputs: &[Output]) -> String {
                     .unwrap_or_default()
             ),
             Output::DirectMessage { .. } => "[dm]".into(),
+            Output::Reaction { emoji, news, .. } => format!("[:{emoji}: {news:?}]"),
             Output::Help { answer, .. } => answer.plain(),
         })
         .collect::<Vec<_>>()

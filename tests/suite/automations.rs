@@ -315,3 +315,100 @@ async fn recovery_leaves_a_live_process_alone_and_takes_over_a_dead_ones_work() 
     assert_eq!(b.engine.recover().unwrap().unknown, 1);
     assert_eq!(b.engine.recover().unwrap().unknown, 0, "once");
 }
+
+/// A reaction is an engine trigger: its grace window runs on the engine's clock, so a test
+/// moves time. An `immediate` reaction is approved when its window ends, not before; one taken
+/// back within its window is cancelled and never executes.
+#[tokio::test]
+async fn reactions_run_through_the_engine_on_its_clock() {
+    use okta_agent::engine::{ReactedMessage, Reaction, ReactionNews};
+    let stack = Stack::new().await;
+    let rule = okta_agent::automations::Automations::demo()
+        .reaction_rule_anywhere("no_entry")
+        .cloned()
+        .unwrap();
+    let on = |ts: &str, text: &str| ReactedMessage {
+        place: "C0SECURITY".into(),
+        ts: ts.into(),
+        text: text.into(),
+        author: Some("U0KATE".into()),
+        conversation: format!("C0SECURITY:{ts}"),
+    };
+    let react = |message: ReactedMessage, added: bool| Reaction {
+        reactor: "U0LEO".into(),
+        rule: rule.clone(),
+        message,
+        added,
+        bot_user_id: "UBOT".into(),
+    };
+    let outcome = stack
+        .engine()
+        .reaction(react(on("1.1", "<@U0ANA> clicked the link"), true))
+        .await;
+    assert!(outcome.acknowledge);
+    assert!(
+        card(&outcome.outputs).is_some(),
+        "{}",
+        text(&outcome.outputs)
+    );
+    assert!(outcome.outputs.iter().any(|o| matches!(
+        o,
+        Output::Reaction {
+            news: ReactionNews::Scheduled {
+                seconds: 60,
+                second_person: false,
+                ..
+            },
+            ..
+        }
+    )));
+    // The same reaction again is one trigger.
+    let again = stack
+        .engine()
+        .reaction(react(on("1.1", "<@U0ANA> clicked the link"), true))
+        .await;
+    assert!(again.outputs.is_empty() && !again.acknowledge);
+    stack.clock.advance(59);
+    assert!(stack.engine().run_due_jobs("test").await.is_empty());
+    assert_eq!(stack.status_of("ana.lopez@example.com").await, "ACTIVE");
+    stack.clock.advance(2);
+    let done = stack.engine().run_due_jobs("test").await;
+    assert_eq!(done.len(), 1);
+    assert_eq!(stack.status_of("ana.lopez@example.com").await, "SUSPENDED");
+
+    // Taken back within the window: cancelled, never executed.
+    let outcome = stack
+        .engine()
+        .reaction(react(on("2.1", "and <@U0JAMAL> too"), true))
+        .await;
+    assert!(card(&outcome.outputs).is_some());
+    stack.clock.advance(30);
+    let removed = stack
+        .engine()
+        .reaction(react(on("2.1", "and <@U0JAMAL> too"), false))
+        .await;
+    assert!(
+        removed.outputs.iter().any(|o| matches!(
+            o,
+            Output::Reaction {
+                news: ReactionNews::Cancelled,
+                ..
+            }
+        )),
+        "{}",
+        text(&removed.outputs)
+    );
+    stack.clock.advance(60);
+    assert!(stack.engine().run_due_jobs("test").await.is_empty());
+    assert_eq!(stack.status_of("jamal.reed@example.com").await, "ACTIVE");
+
+    // No one mentioned: a question, and nothing proposed.
+    let asked = stack
+        .engine()
+        .reaction(react(on("3.1", "someone clicked it"), true))
+        .await;
+    assert!(matches!(
+        &asked.outputs[..],
+        [Output::Reaction { news: ReactionNews::WhichPerson { mentioned, .. }, .. }] if mentioned.is_empty()
+    ));
+}

@@ -361,7 +361,7 @@ fn reactions_and_cards_are_recorded_once(db: TestDatabase) {
         emoji: "lock".into(),
         reactor: "U1".into(),
         added_at: 10,
-        role: "requester".into(),
+        role: okta_agent::store::ReactionRole::Requester,
         proposal_id: None,
         job_id: None,
     };

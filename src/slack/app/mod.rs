@@ -994,6 +994,14 @@ impl SlackApp {
                     self.notify_triage(&card_channel, last_card.as_deref(), requester, summary)
                         .await
                 }
+                Output::Reaction {
+                    reactor,
+                    emoji,
+                    news,
+                } => {
+                    self.reaction_news(channel, thread_ts, reactor, emoji, news)
+                        .await
+                }
                 Output::Help {
                     asker,
                     answer,
@@ -1060,6 +1068,14 @@ impl SlackApp {
         match output {
             Output::Reply(text) | Output::Ephemeral { text, .. } => {
                 self.web.respond(response_url, &untrusted(&text)).await
+            }
+            Output::Reaction {
+                reactor,
+                emoji,
+                news,
+            } => {
+                let text = reactions::reaction_text(&reactor, &emoji, &news);
+                self.web.respond(response_url, &text).await
             }
             Output::Help { answer, offer, .. } => {
                 let (text, _) = super::blocks::help_answer(
