@@ -13,26 +13,26 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::engine::Engine;
 use crate::okta::OktaClient;
-use crate::store::Store;
 
 #[derive(Clone)]
 struct Probes {
-    store: Arc<Store>,
+    engine: Arc<Engine>,
     okta: Arc<OktaClient>,
 }
 
 /// Serves until the task is aborted; returns once the socket is bound (or why it could not be).
 pub async fn serve(
     listen: SocketAddr,
-    store: Arc<Store>,
+    engine: Arc<Engine>,
     okta: Arc<OktaClient>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
-        .with_state(Probes { store, okta });
+        .with_state(Probes { engine, okta });
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let bound = listener.local_addr()?;
     let task = tokio::spawn(async move {
@@ -45,7 +45,7 @@ pub async fn serve(
 
 async fn ready(State(probes): State<Probes>) -> impl IntoResponse {
     let connected = crate::metrics::metrics().socket_connections.get() > 0;
-    let store = probes.store.inbound_state("readyz-probe").is_ok();
+    let store = probes.engine.store_answers();
     let okta = match tokio::time::timeout(
         std::time::Duration::from_secs(5),
         probes.okta.tokens().token(),

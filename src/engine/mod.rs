@@ -9,9 +9,11 @@
 mod automation;
 mod jobs;
 mod reactions;
+mod records;
 pub use automation::{ActionRequest, Field, Proposed};
 pub use jobs::{Delivery, APPROVE, END_ACCESS};
 pub use reactions::{ReactedMessage, Reaction, ReactionNews, ReactionOutcome};
+pub use records::HelpFeedback;
 
 use std::sync::Arc;
 use std::time::Duration;

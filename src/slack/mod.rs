@@ -64,7 +64,7 @@ pub enum RunError {
     #[error(transparent)]
     Runtime(#[from] runtime::RuntimeError),
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Engine(#[from] crate::engine::EngineError),
     #[error("could not start Socket Mode: {0}")]
     Listener(String),
 }
@@ -103,10 +103,8 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     )
     .await?;
     // This process's lease: in-flight work it takes is its own while the lease is renewed.
-    let store = runtime.engine.store().clone();
-    store.set_lease_secs(settings.lease_seconds);
-    store.heartbeat(runtime.engine.now())?;
-    info!(instance = %store.instance(), lease_seconds = settings.lease_seconds, "instance lease taken");
+    runtime.engine.renew_lease(settings.lease_seconds)?;
+    info!(instance = %runtime.engine.instance(), lease_seconds = settings.lease_seconds, "instance lease taken");
     let mut recovered = runtime
         .engine
         .recover()
@@ -160,13 +158,14 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     // Renew the lease; take over the work of processes whose lease lapsed (a replica that
     // died, or this host's previous run killed a moment ago).
     let leases = {
-        let (app, engine, store) = (app.clone(), runtime.engine.clone(), store.clone());
+        let (app, engine, lease_seconds) =
+            (app.clone(), runtime.engine.clone(), settings.lease_seconds);
         let every = Duration::from_secs((settings.lease_seconds as u64 / 3).max(1));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                if let Err(e) = store.heartbeat(engine.now()) {
+                if let Err(e) = engine.renew_lease(lease_seconds) {
                     warn!(error = %e, "could not renew the instance lease");
                     continue;
                 }
@@ -195,13 +194,14 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     };
     let operations = match settings.server_listen {
         Some(listen) => {
-            let (bound, task) = crate::server::serve(listen, store.clone(), runtime.okta.clone())
-                .await
-                .map_err(|e| {
-                    RunError::Listener(format!(
-                        "cannot serve the operations endpoint on {listen}: {e}"
-                    ))
-                })?;
+            let (bound, task) =
+                crate::server::serve(listen, runtime.engine.clone(), runtime.okta.clone())
+                    .await
+                    .map_err(|e| {
+                        RunError::Listener(format!(
+                            "cannot serve the operations endpoint on {listen}: {e}"
+                        ))
+                    })?;
             info!(listen = %bound, "operations endpoint: /healthz /readyz /metrics");
             Some(task)
         }
@@ -274,7 +274,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         task.abort();
     }
     // Nothing is left in flight: give the lease up so nobody waits for it to lapse.
-    if let Err(e) = store.retire() {
+    if let Err(e) = runtime.engine.give_up_lease() {
         warn!(error = %e, "could not give the instance lease up; it lapses by itself");
     }
     // Dropping a runtime inside another one would block it; nothing is left running on it now.
@@ -316,7 +316,7 @@ async fn forward_hangups(_signals: Option<()>, _reload_now: Arc<tokio::sync::Not
 
 /// The audit chain's head, logged so an external log store anchors it.
 fn log_audit_head(engine: &crate::engine::Engine) {
-    match crate::audit::verify(engine.store(), engine.audit_keys()) {
+    match engine.verify_audit() {
         Ok(head) => info!(records = head.count, head_hash = %head.head_hash, "audit chain head"),
         Err(e) => error!(error = %e, "the audit chain does not verify"),
     }
@@ -324,8 +324,7 @@ fn log_audit_head(engine: &crate::engine::Engine) {
 
 /// Deletes finished inbound work, and the message text it holds, older than the retention.
 fn purge_inbound(engine: &crate::engine::Engine, retention_days: u32) {
-    let before = engine.now() - i64::from(retention_days) * 86_400;
-    match engine.store().purge_inbound(before) {
+    match engine.purge_deliveries(retention_days) {
         Ok(0) => {}
         Ok(n) => info!(rows = n, retention_days, "old inbound messages deleted"),
         Err(e) => warn!(error = %e, "could not delete old inbound messages"),

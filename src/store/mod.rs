@@ -131,6 +131,31 @@ pub struct AuditRow {
     pub key_id: Option<String>,
 }
 
+/// What became of a help answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HelpAnswerState {
+    Open,
+    Solved,
+    Escalated,
+}
+
+impl HelpAnswerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Solved => "solved",
+            Self::Escalated => "escalated",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, StoreError> {
+        [Self::Open, Self::Solved, Self::Escalated]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown help answer state '{text}'")))
+    }
+}
+
 /// An answer the help assistant posted, and what became of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HelpAnswerRow {
@@ -138,8 +163,7 @@ pub struct HelpAnswerRow {
     pub answer_ts: String,
     pub question_ts: String,
     pub asker: String,
-    /// `open`, `solved` or `escalated`.
-    pub state: String,
+    pub state: HelpAnswerState,
     pub decided_by: Option<String>,
 }
 
@@ -904,7 +928,7 @@ impl Store {
             db.exec(
                 "INSERT INTO help_answers (channel, answer_ts, question_ts, asker, state, decided_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT DO NOTHING",
-                args![&row.channel, &row.answer_ts, &row.question_ts, &row.asker, &row.state, &row.decided_by],
+                args![&row.channel, &row.answer_ts, &row.question_ts, &row.asker, row.state.as_str(), &row.decided_by],
             )
         })?;
         Ok(())
@@ -926,7 +950,7 @@ impl Store {
                     answer_ts: r.text(1)?,
                     question_ts: r.text(2)?,
                     asker: r.text(3)?,
-                    state: r.text(4)?,
+                    state: HelpAnswerState::parse(&r.text(4)?)?,
                     decided_by: r.opt_text(5)?,
                 })
             })
@@ -954,14 +978,14 @@ impl Store {
         &self,
         channel: &str,
         answer_ts: &str,
-        from: &str,
-        state: &str,
+        from: HelpAnswerState,
+        state: HelpAnswerState,
         by: &str,
     ) -> Result<bool, StoreError> {
         let changed = self.autocommit(|db| {
             db.exec(
                 "UPDATE help_answers SET state = ?4, decided_by = ?5 WHERE channel = ?1 AND answer_ts = ?2 AND state = ?3",
-                args![channel, answer_ts, from, state, by],
+                args![channel, answer_ts, from.as_str(), state.as_str(), by],
             )
         })?;
         Ok(changed == 1)

@@ -294,7 +294,7 @@ fn help_answers_are_decided_once(db: TestDatabase) {
         answer_ts: "2.0".into(),
         question_ts: "1.0".into(),
         asker: "U1".into(),
-        state: "open".into(),
+        state: okta_agent::store::HelpAnswerState::Open,
         decided_by: None,
     };
     store.insert_help_answer(&row).unwrap();
@@ -303,12 +303,18 @@ fn help_answers_are_decided_once(db: TestDatabase) {
     assert!(!store.help_question_answered("C1", "9.0").unwrap());
     let results = race(&db, 4, |i, store| {
         store
-            .decide_help_answer("C1", "2.0", "open", "solved", &format!("U{i}"))
+            .decide_help_answer(
+                "C1",
+                "2.0",
+                okta_agent::store::HelpAnswerState::Open,
+                okta_agent::store::HelpAnswerState::Solved,
+                &format!("U{i}"),
+            )
             .unwrap()
     });
     assert_eq!(results.iter().filter(|won| **won).count(), 1);
     let stored = store.help_answer("C1", "2.0").unwrap().unwrap();
-    assert_eq!(stored.state, "solved");
+    assert_eq!(stored.state, okta_agent::store::HelpAnswerState::Solved);
     assert!(stored.decided_by.is_some());
     assert_eq!(store.help_answer("C1", "3.0").unwrap(), None);
 }

@@ -134,7 +134,7 @@ impl SlackApp {
             view["id"].as_str().unwrap_or_default(),
             view["hash"].as_str().unwrap_or_default()
         );
-        match self.store.remember_inbound(&key, "{}", self.engine.now()) {
+        match self.engine.record_delivery(&key, "{}") {
             Ok(true) => {}
             Ok(false) => return json!({"response_action": "clear"}),
             Err(e) => {
@@ -159,9 +159,9 @@ impl SlackApp {
         // A submission answered with errors may be sent again as it is, once corrected
         // elsewhere (Slack keeps the view's hash); only a request that was made is settled.
         let settled = if answer["response_action"] == "errors" {
-            self.store.forget_inbound(&key)
+            self.engine.forget_delivery(&key)
         } else {
-            self.store.finish_inbound(&key)
+            self.engine.finish_delivery(&key)
         };
         if let Err(e) = settled {
             warn!(error = %e, "could not settle a form submission's dedupe key");
@@ -175,10 +175,8 @@ impl SlackApp {
             return json!({"response_action": "clear"});
         };
         let (channel, message_ts) = self
-            .store
-            .card_of(&proposal_id)
-            .ok()
-            .flatten()
+            .engine
+            .card_location(&proposal_id)
             .unwrap_or_else(|| (user.to_string(), String::new()));
         let work = Work::Click {
             user: user.to_string(),
@@ -283,7 +281,7 @@ impl SlackApp {
                 if channel == user {
                     return; // the card is in their DM already
                 }
-                let link = match app.store.card_of(&proposal_id).ok().flatten() {
+                let link = match app.engine.card_location(&proposal_id) {
                     Some((card_channel, ts)) => app.web.permalink(&card_channel, &ts).await.unwrap_or_default(),
                     None => String::new(),
                 };

@@ -19,8 +19,7 @@ use super::decode::{self, Context, EventAction, Work};
 use super::markup::untrusted;
 use super::web::SlackWeb;
 use crate::agent::{Author, HistoryMessage, Inbound};
-use crate::engine::{Click, Engine, Output};
-use crate::store::{HelpAnswerRow, Store};
+use crate::engine::{Click, Engine, EngineError, HelpFeedback, Output};
 
 mod forms;
 mod reactions;
@@ -31,7 +30,7 @@ pub enum AcceptError {
     #[error("okta-agent is shutting down; Slack will redeliver")]
     ShuttingDown,
     #[error("could not record the delivery before acknowledging it, so it was not acknowledged and Slack will redeliver it: {0}")]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] EngineError),
 }
 
 /// The channels with a role: triage (approval notices, escalations) and help (the virtual
@@ -64,7 +63,6 @@ impl Default for Limits {
 
 pub struct SlackApp {
     engine: Arc<Engine>,
-    store: Arc<Store>,
     web: SlackWeb,
     context: Context,
     triage_channels: Vec<String>,
@@ -191,7 +189,6 @@ impl SlackApp {
                 help_channels: channels.help,
                 automations: channels.automations,
             },
-            store: engine.store().clone(),
             engine,
             web,
             tracker: TaskTracker::new(),
@@ -284,8 +281,7 @@ impl SlackApp {
         }
         let work = self.throttle(work);
         let payload = serde_json::to_string(&work).unwrap_or_default();
-        let now = self.engine.now();
-        let fresh = match self.store.remember_inbound(key, &payload, now) {
+        let fresh = match self.engine.record_delivery(key, &payload) {
             Ok(fresh) => fresh,
             Err(e) => {
                 if matches!(work, Work::Request { .. }) {
@@ -350,13 +346,13 @@ impl SlackApp {
                 }
                 match outcome {
                     TaskEnd::Finished => {
-                        if let Err(e) = app.store.finish_inbound(&key) {
+                        if let Err(e) = app.engine.finish_delivery(&key) {
                             warn!(error = %e, "could not mark the delivery done");
                         }
                     }
                     TaskEnd::Panicked(reference) => {
                         error!(key, reference, "a task panicked; the delivery is marked failed and will not be replayed");
-                        if let Err(e) = app.store.fail_inbound(&key) {
+                        if let Err(e) = app.engine.fail_delivery(&key) {
                             error!(error = %e, "could not mark the delivery failed");
                         }
                         app.apologize(&work, &reference).await;
@@ -432,8 +428,8 @@ impl SlackApp {
     /// been claimed is refused by the engine with its reason, so nothing runs twice. Work of a
     /// live process (another replica, a rolling restart's other half) is left alone. Work
     /// whose task crashed is marked failed and never replayed.
-    pub fn resume_unfinished(self: &Arc<Self>) -> Result<usize, crate::store::StoreError> {
-        let pending = self.store.unfinished_inbound(self.engine.now())?;
+    pub fn resume_unfinished(self: &Arc<Self>) -> Result<usize, EngineError> {
+        let pending = self.engine.unfinished_deliveries()?;
         for (key, payload) in &pending {
             match serde_json::from_str::<Work>(payload) {
                 Ok(work) => {
@@ -445,7 +441,7 @@ impl SlackApp {
                 }
                 Err(e) => {
                     warn!(key, error = %e, "unreadable stored delivery; marking it failed");
-                    self.store.fail_inbound(key)?;
+                    self.engine.fail_delivery(key)?;
                 }
             }
         }
@@ -590,31 +586,16 @@ impl SlackApp {
                 thread_ts,
             } => {
                 let thread = thread_ts.as_deref().unwrap_or(message_ts);
-                // The offer was made to the person who asked: for anyone else it would act on
-                // them without their question behind it, so they are told to ask themselves.
-                let asker = self
-                    .store
-                    .help_answer(channel, message_ts)
-                    .ok()
-                    .flatten()
-                    .map(|row| row.asker);
-                let outputs = match crate::tools::Tool::from_name(tool) {
-                    _ if asker.as_deref() != Some(user.as_str()) => vec![Output::Ephemeral {
-                        to: user.clone(),
-                        text: "This button is for the person who asked. If you need the same, ask in the channel or mention okta-agent. Nothing was changed."
-                            .into(),
-                    }],
-                    Some(tool) => {
-                        self.engine
-                            .self_service(user, tool, &format!("{channel}:{thread}"))
-                            .await
-                    }
-                    None => vec![Output::Ephemeral {
-                        to: user.clone(),
-                        text: "That button is not one okta-agent knows. Nothing was changed."
-                            .into(),
-                    }],
-                };
+                let outputs = self
+                    .engine
+                    .self_service_button(
+                        user,
+                        tool,
+                        channel,
+                        message_ts,
+                        &format!("{channel}:{thread}"),
+                    )
+                    .await;
                 self.deliver(outputs, channel, Some(thread), None).await;
             }
             Work::Throttled {
@@ -651,7 +632,7 @@ impl SlackApp {
     /// fits, and past the channel's hourly limit).
     async fn answer_question(&self, user: &str, text: &str, channel: &str, ts: &str) {
         // Slack can deliver one message twice under different event ids; it is answered once.
-        match self.store.help_question_answered(channel, ts) {
+        match self.engine.help_question_answered(channel, ts) {
             Ok(false) => {}
             Ok(true) => return,
             Err(e) => {
@@ -681,99 +662,65 @@ impl SlackApp {
         message_ts: &str,
         thread_ts: &str,
     ) {
-        let refuse = |text: &'static str| async move {
-            if let Err(e) = self
-                .web
-                .post_ephemeral(channel, user, Some(thread_ts), text)
-                .await
-            {
-                warn!(error = %e, "could not post a refusal");
+        let result = match self.engine.help_feedback(user, solved, channel, message_ts) {
+            HelpFeedback::Refused(why) => {
+                self.web
+                    .post_ephemeral(channel, user, Some(thread_ts), why)
+                    .await
             }
-        };
-        let answer =
-            match self.store.help_answer(channel, message_ts) {
-                Ok(Some(answer)) => answer,
-                Ok(None) => return refuse(
-                    "okta-agent has no record of this answer, so it cannot take feedback on it.",
-                )
-                .await,
-                Err(e) => {
-                    warn!(error = %e, "could not read the help answer");
-                    return refuse("That did not work; please try again in a moment.").await;
+            HelpFeedback::Solved {
+                escalated_question, ..
+            } => {
+                if let Some(question_ts) = escalated_question {
+                    self.suggest_doc(user, channel, &question_ts, message_ts)
+                        .await;
                 }
-            };
-        if answer.asker != user && !self.engine.policy().is_admin(user) {
-            return refuse("Only the person who asked, or an IT admin, can do that.").await;
-        }
-        // Open → solved or escalated; an escalated thread can still be marked solved (that is
-        // when an admin's answer may become a document).
-        let to = if solved { "solved" } else { "escalated" };
-        let from = if solved && answer.state == "escalated" {
-            "escalated"
-        } else {
-            "open"
-        };
-        match self
-            .store
-            .decide_help_answer(channel, message_ts, from, to, user)
-        {
-            Ok(true) => {}
-            Ok(false) => return refuse("This was already marked solved or escalated.").await,
-            Err(e) => {
-                warn!(error = %e, "could not record help feedback");
-                return refuse("That did not work; please try again in a moment.").await;
+                self.web
+                    .post_message(
+                        channel,
+                        Some(thread_ts),
+                        &format!("✅ {} marked this solved.", mention(user)),
+                        None,
+                    )
+                    .await
+                    .map(drop)
             }
-        }
-        if solved && from == "escalated" && self.engine.policy().is_admin(user) {
-            self.suggest_doc(user, channel, &answer.question_ts, message_ts)
-                .await;
-        }
-        let result = if solved {
-            self.web
-                .post_message(
-                    channel,
-                    Some(thread_ts),
-                    &format!("✅ {} marked this solved.", mention(user)),
-                    None,
-                )
-                .await
-                .map(drop)
-        } else {
-            crate::metrics::metrics().help_escalations.inc();
-            let link = match self.web.permalink(channel, thread_ts).await {
-                Ok(url) if !url.is_empty() => format!(" <{url}|Open the thread>"),
-                _ => String::new(),
-            };
-            let escalated = match self.triage_channels.first() {
-                Some(triage) => self
+            HelpFeedback::Escalated { asker } => {
+                let link = match self.web.permalink(channel, thread_ts).await {
+                    Ok(url) if !url.is_empty() => format!(" <{url}|Open the thread>"),
+                    _ => String::new(),
+                };
+                let escalated = match self.triage_channels.first() {
+                    Some(triage) => self
+                        .web
+                        .post_message(
+                            triage,
+                            None,
+                            &format!(
+                                "{} still needs help after the help docs' answer.{link}",
+                                mention(&asker)
+                            ),
+                            None,
+                        )
+                        .await
+                        .map(drop),
+                    None => Ok(()),
+                };
+                let told = self
                     .web
                     .post_message(
-                        triage,
-                        None,
+                        channel,
+                        Some(thread_ts),
                         &format!(
-                            "{} still needs help after the help docs' answer.{link}",
-                            mention(&answer.asker)
+                            "{}, I've asked IT to take a look: a person will follow up in this thread.",
+                            mention(&asker)
                         ),
                         None,
                     )
                     .await
-                    .map(drop),
-                None => Ok(()),
-            };
-            let told = self
-                .web
-                .post_message(
-                    channel,
-                    Some(thread_ts),
-                    &format!(
-                        "{}, I've asked IT to take a look: a person will follow up in this thread.",
-                        mention(&answer.asker)
-                    ),
-                    None,
-                )
-                .await
-                .map(drop);
-            escalated.and(told)
+                    .map(drop);
+                escalated.and(told)
+            }
         };
         if let Err(e) = result {
             warn!(error = %e, message_ts, "could not handle help feedback");
@@ -877,7 +824,7 @@ impl SlackApp {
             // is not in) gets its news in its own thread, wherever the card is.
             let (channel, thread) = match thread {
                 Some(thread) => (channel, Some(thread)),
-                None => match self.store.card_of(&delivery.proposal_id).ok().flatten() {
+                None => match self.engine.card_location(&delivery.proposal_id) {
                     Some((card_channel, ts)) => (card_channel, Some(ts)),
                     None => (channel, None),
                 },
@@ -950,7 +897,7 @@ impl SlackApp {
                             // Work that is not a click on it (a reaction, a schedule) updates
                             // it in place later.
                             if let Err(e) =
-                                self.store.remember_card(&card.proposal_id, channel, &ts)
+                                self.engine.remember_card(&card.proposal_id, channel, &ts)
                             {
                                 warn!(error = %e, "could not remember where a card is");
                             }
@@ -961,7 +908,7 @@ impl SlackApp {
                     let (text, blocks) = decided_card(card);
                     let known = match card_ts {
                         Some(ts) => Some((channel.to_string(), ts.to_string())),
-                        None => self.store.card_of(&card.proposal_id).ok().flatten(),
+                        None => self.engine.card_location(&card.proposal_id),
                     };
                     match known {
                         Some((card_channel, ts)) => {
@@ -1017,16 +964,12 @@ impl SlackApp {
                         .await
                     {
                         Ok(answer_ts) => {
-                            let row = HelpAnswerRow {
-                                channel: channel.to_string(),
-                                answer_ts,
-                                question_ts: thread_ts.unwrap_or_default().to_string(),
-                                asker: asker.clone(),
-                                state: "open".into(),
-                                decided_by: None,
-                            };
-                            crate::metrics::metrics().help_answers.inc();
-                            if let Err(e) = self.store.insert_help_answer(&row) {
+                            if let Err(e) = self.engine.remember_help_answer(
+                                channel,
+                                &answer_ts,
+                                thread_ts.unwrap_or_default(),
+                                asker,
+                            ) {
                                 warn!(error = %e, "could not remember the help answer");
                             }
                             Ok(())
@@ -1096,7 +1039,10 @@ impl SlackApp {
                     .web
                     .post_message(&elsewhere, None, &text, Some(blocks))
                     .await?;
-                if let Err(e) = self.store.remember_card(&card.proposal_id, &elsewhere, &ts) {
+                if let Err(e) = self
+                    .engine
+                    .remember_card(&card.proposal_id, &elsewhere, &ts)
+                {
                     warn!(error = %e, "could not remember where a card is");
                 }
                 let place = if requester == Some(elsewhere.as_str()) {
@@ -1125,7 +1071,7 @@ impl SlackApp {
             }
             Output::CardUpdate(card) => {
                 let (text, blocks) = decided_card(&card);
-                match self.store.card_of(&card.proposal_id).ok().flatten() {
+                match self.engine.card_location(&card.proposal_id) {
                     Some((channel, ts)) => {
                         self.web.update_message(&channel, &ts, &text, blocks).await
                     }
