@@ -2,18 +2,17 @@
 //! reaction (as the person typing) to the last message someone typed, under the configured
 //! emoji rules (the demo's when none are); `/form` walks through the `/okta` form one field at
 //! a time. Both are adapters over the engine calls Slack uses ([`Engine::reaction`],
-//! [`Engine::request_action`]): the terminal only words what they return.
+//! [`Engine::form`]): the terminal only words what they return.
 //!
 //! [`Engine::reaction`]: crate::engine::Engine::reaction
-//! [`Engine::request_action`]: crate::engine::Engine::request_action
+//! [`Engine::form`]: crate::engine::Engine::form
 
 use std::io::Write;
 
 use super::ChatSession;
-use crate::approvals::Trigger;
 use crate::automations::forms;
 use crate::engine::{
-    ActionRequest, Field, Output, Proposed, ReactedMessage, Reaction, ReactionNews,
+    Field, FormSubmission, Output, Proposed, ReactedMessage, Reaction, ReactionNews,
 };
 use crate::tools::{Risk, Tool};
 
@@ -273,7 +272,7 @@ impl ChatSession<'_> {
         }
         let proposed = self
             .engine
-            .request_action(ActionRequest {
+            .form(FormSubmission {
                 requester: self.acting_as.clone(),
                 tool,
                 user: form.user.clone().unwrap_or_default(),
@@ -281,7 +280,6 @@ impl ChatSession<'_> {
                 access_seconds: form.access_seconds.flatten(),
                 reason,
                 conversation: "chat".into(),
-                trigger: Trigger::Form,
             })
             .await;
         match proposed {

@@ -13,7 +13,7 @@ use crate::tools::{Call, Subject, Tool};
 
 /// An action asked for by a reaction or a form.
 #[derive(Clone, Debug)]
-pub struct ActionRequest {
+pub(super) struct ActionRequest {
     /// The Slack user id who reacted or submitted.
     pub requester: String,
     pub tool: Tool,
@@ -51,9 +51,40 @@ pub enum Proposed {
     Refused { field: Field, why: String },
 }
 
+/// What the `/okta` form (or its terminal walk-through) submitted.
+#[derive(Clone, Debug)]
+pub struct FormSubmission {
+    /// The Slack user id who submitted it.
+    pub requester: String,
+    pub tool: Tool,
+    /// The person: `<@U…>`, a login or an email.
+    pub user: String,
+    pub group: Option<String>,
+    pub access_seconds: Option<i64>,
+    pub reason: Option<String>,
+    /// `channel:thread` where the card goes.
+    pub conversation: String,
+}
+
 impl Engine {
+    /// A submitted `/okta` form: the same proposal, policy and card as a typed request, with
+    /// refusals naming the field that was wrong.
+    pub async fn form(&self, form: FormSubmission) -> Proposed {
+        self.request_action(ActionRequest {
+            requester: form.requester,
+            tool: form.tool,
+            user: form.user,
+            group: form.group,
+            access_seconds: form.access_seconds,
+            reason: form.reason,
+            conversation: form.conversation,
+            trigger: Trigger::Form,
+        })
+        .await
+    }
+
     /// Proposes an action from a reaction or a form.
-    pub async fn request_action(&self, request: ActionRequest) -> Proposed {
+    pub(super) async fn request_action(&self, request: ActionRequest) -> Proposed {
         let reference = reference();
         let span = info_span!("automation", request_id = %reference, requester = %request.requester, tool = %request.tool);
         async {

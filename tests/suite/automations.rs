@@ -233,56 +233,43 @@ async fn durations_are_bounded_by_policy_and_only_for_group_adds() {
 
 #[tokio::test]
 async fn a_reaction_request_is_audited_with_its_trigger_and_person() {
-    use okta_agent::approvals::Trigger;
-    use okta_agent::engine::{ActionRequest, Proposed};
+    use okta_agent::engine::{ReactedMessage, Reaction, ReactionNews};
     let stack = Stack::new().await;
-    let proposed = stack
-        .engine()
-        .request_action(ActionRequest {
-            requester: "U0LEO".into(),
-            tool: okta_agent::tools::Tool::SuspendUser,
-            user: "<@U0JAMAL>".into(),
-            group: None,
-            access_seconds: None,
-            reason: None,
-            conversation: "C0SECURITY:1.1".into(),
-            trigger: Trigger::Reaction {
-                emoji: "lock".into(),
-            },
-        })
-        .await;
-    let Proposed::Card {
-        proposal_id,
-        requester_may_approve,
-        ..
-    } = proposed
-    else {
-        panic!("{proposed:?}")
+    let rule = okta_agent::automations::Automations::demo()
+        .reaction_rule_anywhere("lock")
+        .cloned()
+        .unwrap();
+    let react = |reactor: &str, ts: &str| Reaction {
+        reactor: reactor.into(),
+        rule: rule.clone(),
+        message: ReactedMessage {
+            place: "C0SECURITY".into(),
+            ts: ts.into(),
+            text: "<@U0JAMAL> is sending phishing links".into(),
+            author: Some("U0KATE".into()),
+            conversation: format!("C0SECURITY:{ts}"),
+        },
+        added: true,
+        bot_user_id: "UBOT".into(),
     };
-    assert!(requester_may_approve, "Leo is an admin");
+    let outcome = stack.engine().reaction(react("U0LEO", "1.1")).await;
+    let proposal_id = card(&outcome.outputs)
+        .unwrap_or_else(|| panic!("{}", text(&outcome.outputs)))
+        .proposal_id;
     let requested = audit_lines(&stack)
         .into_iter()
         .find(|r| r["event"] == "requested")
         .unwrap();
     assert_eq!(requested["trigger"], "a :lock: reaction by U0LEO");
     assert_eq!(requested["proposal_id"], json!(proposal_id));
-    // A person who may not ask is refused, and nothing is stored.
-    let refused = stack
-        .engine()
-        .request_action(ActionRequest {
-            requester: "U0BOB".into(),
-            tool: okta_agent::tools::Tool::SuspendUser,
-            user: "<@U0JAMAL>".into(),
-            group: None,
-            access_seconds: None,
-            reason: None,
-            conversation: "C0SECURITY:1.2".into(),
-            trigger: Trigger::Reaction {
-                emoji: "lock".into(),
-            },
-        })
-        .await;
-    assert!(matches!(refused, Proposed::Refused { .. }), "{refused:?}");
+    // A person who may not ask is refused, told alone, and nothing is stored.
+    let refused = stack.engine().reaction(react("U0BOB", "1.2")).await;
+    assert!(
+        matches!(&refused.outputs[..], [Output::Reaction { reactor, news: ReactionNews::Refused { .. }, .. }] if reactor == "U0BOB"),
+        "{}",
+        text(&refused.outputs)
+    );
+    assert!(!refused.acknowledge);
     assert_eq!(stack.harness.mutations().await.len(), 0);
 }
 

@@ -11,9 +11,8 @@ use serde_json::{json, Value};
 use tracing::{info_span, warn, Instrument};
 
 use super::SlackApp;
-use crate::approvals::Trigger;
 use crate::automations::forms::{self, block, Metadata};
-use crate::engine::{ActionRequest, Choice, Field, Output, Proposed};
+use crate::engine::{Choice, Field, FormSubmission, Output, Proposed};
 use crate::slack::decode::{FormMessage, Work};
 use crate::tools::Tool;
 
@@ -218,7 +217,7 @@ impl SlackApp {
             .unwrap_or_else(|| user.to_string());
         let proposed = self
             .engine
-            .request_action(ActionRequest {
+            .form(FormSubmission {
                 requester: user.to_string(),
                 tool: submission.tool,
                 user: submission.user,
@@ -226,7 +225,6 @@ impl SlackApp {
                 access_seconds: submission.access_seconds,
                 reason: submission.reason,
                 conversation: format!("{card_channel}:-"),
-                trigger: Trigger::Form,
             })
             .await;
         match proposed {
