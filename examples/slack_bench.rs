@@ -9,9 +9,14 @@
 //! burst sent at once, for a null client (a bare websocket that acks every envelope at once:
 //! the floor of the fake and the loopback network) and for `okta-agent run` (each envelope a
 //! distinct mention, persisted to SQLite before its ack, then planned, resolved against Okta
-//! and answered in the background); and the binary's start-to-connected time and RSS.
+//! and answered in the background); and the binary's start-to-connected time and RSS: idle,
+//! after the runs, after a 10,000-envelope burst, and after 60 s idle following it.
 //! `BENCH_DATABASE_URL=postgres://…` runs it on PostgreSQL instead of a SQLite file. Last, the
 //! cost of recording a delivery alone (the ack path's insert), on the same store.
+//!
+//! `BENCH_SOAK_MINUTES=60` adds a soak: that long at 50 envelopes/s (mentions asking about
+//! someone, requests whose cards are then cancelled by a click, and help-channel questions),
+//! sampling RSS every minute, and reports its growth over all but the first ten minutes.
 
 // The test double is test code: it may unwrap.
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -31,6 +36,10 @@ const STEADY: usize = 5_000;
 const PER_SECOND: u64 = 1_000;
 /// Envelopes in the burst, sent back to back.
 const BURST: usize = 2_000;
+/// Envelopes in the burst after which memory is read.
+const BIG_BURST: usize = 10_000;
+/// The soak's rate.
+const SOAK_PER_SECOND: u64 = 50;
 
 /// The `VmRSS:` line of a process's `/proc/PID/status`.
 fn resident_memory(pid: u32) -> String {
@@ -112,9 +121,14 @@ async fn main() -> anyhow::Result<()> {
     };
     std::fs::write(dir.path().join("okta.pem"), pem.expose())?;
     // One person sends every request here: the per-person and in-flight limits are raised.
+    let docs = dir.path().join("help-docs");
+    std::fs::create_dir_all(&docs)?;
+    for (name, text) in okta_agent::knowledge::STARTER {
+        std::fs::write(docs.join(name), text)?;
+    }
     std::fs::write(
         dir.path().join("bench.toml"),
-        "[policy]\nadmins = [\"U0LEO\"]\nmax_actions_per_requester_per_hour = 1000000\n\n[slack]\nsocket_connections = 1\nmax_requests_per_person_per_minute = 600\nmax_requests_in_flight = 1000\n",
+        format!("[policy]\nadmins = [\"U0LEO\"]\nmax_actions_per_requester_per_hour = 1000000\nmax_actions_per_target_per_hour = 1000000\n\n[slack]\nsocket_connections = 1\nmax_requests_per_person_per_minute = 600\nmax_requests_in_flight = 1000\nhelp_channels = [\"C0HELP\"]\nhelp_answers_per_channel_per_hour = 3600\n\n[knowledge]\npath = \"{}\"\n", docs.display()),
     )?;
     // BENCH_DATABASE_URL=postgres://… (an empty database) measures the store on PostgreSQL.
     let database_url = std::env::var("BENCH_DATABASE_URL")
@@ -152,14 +166,29 @@ async fn main() -> anyhow::Result<()> {
     // 3. Ack latency, against that process: every envelope a distinct request.
     println!("-- okta-agent run --");
     measure(&fake, 0).await;
-    fake.disconnect("bench over").await;
     let rss = resident_memory(child.id());
-    println!("after the burst: {rss}");
+    println!("after the runs: {rss}");
+    // 4. Memory after a big burst, and after a minute of rest.
+    let latencies = send(&fake, STEADY + BURST, BIG_BURST, None).await;
+    report(&format!("burst of {BIG_BURST} back to back"), latencies);
+    wait_for_answers(&fake, STEADY + BURST + BIG_BURST).await;
+    println!("after the {BIG_BURST}-envelope burst: {}", resident_memory(child.id()));
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    println!("60 s later: {}", resident_memory(child.id()));
+    // 5. The soak, when asked for.
+    let soak_minutes: u64 = std::env::var("BENCH_SOAK_MINUTES")
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if soak_minutes > 0 {
+        soak(&fake, child.id(), soak_minutes, 1_000_000).await;
+    }
+    fake.disconnect("bench over").await;
     // SAFETY: signalling our own child process, which has not been reaped yet.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     let _ = child.wait();
 
-    // 4. What recording a delivery costs by itself (the ack path's insert), on the same store,
+    // 6. What recording a delivery costs by itself (the ack path's insert), on the same store,
     // called from the async runtime as the listener calls it.
     let store = okta_agent::store::Store::open_url(&database_url)?;
     let mut inserts = Vec::with_capacity(STEADY);
@@ -176,6 +205,87 @@ async fn main() -> anyhow::Result<()> {
         inserts[inserts.len() - 1]
     );
     Ok(())
+}
+
+/// Waits until the app has answered about as many requests as were sent (or a minute passes):
+/// memory is read when the work is done, not while it queues.
+async fn wait_for_answers(fake: &FakeSlack, sent: usize) {
+    let waited = Instant::now();
+    while fake.calls("chat.postMessage").len() + fake.calls("chat.postEphemeral").len() < sent
+        && waited.elapsed() < Duration::from_secs(120)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `minutes` at 50 envelopes/s: a question about someone, a change request whose card is
+/// cancelled by a click, and a help-channel question, in turn. RSS each minute.
+async fn soak(fake: &FakeSlack, pid: u32, minutes: u64, first: usize) {
+    println!("-- soak: {minutes} min at {SOAK_PER_SECOND}/s --");
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / SOAK_PER_SECOND));
+    let started = Instant::now();
+    let mut samples: Vec<(u64, u64)> = Vec::new();
+    let mut next_sample = Duration::from_secs(60);
+    let mut i = first;
+    let cards_before = fake.messages().len();
+    while started.elapsed() < Duration::from_secs(minutes * 60) {
+        tick.tick().await;
+        i += 1;
+        let ts = format!("1700100000.{:06}", i % 1_000_000);
+        let envelope = match i % 3 {
+            0 => event_envelope(
+                &envelope_id(),
+                &format!("Soak{i}"),
+                0,
+                mention("U0LEO", "what apps does <@U0ANA> have?", "C0BENCH", &ts),
+            ),
+            1 => event_envelope(
+                &envelope_id(),
+                &format!("Soak{i}"),
+                0,
+                mention("U0LEO", "suspend <@U0JAMAL>", "C0BENCH", &ts),
+            ),
+            _ => event_envelope(
+                &envelope_id(),
+                &format!("Soak{i}"),
+                0,
+                fake_slack::channel_message("U0BOB", "C0HELP", "how do I reset my password?", &ts),
+            ),
+        };
+        fake.send(envelope).await;
+        // Cancel the newest card now and then: every proposal is decided, none piles up.
+        if i % 3 == 2 {
+            if let Some((id, card)) = fake.newest_card() {
+                if fake.messages().len() > cards_before {
+                    fake.send(fake_slack::click(&envelope_id(), "U0LEO", "cancel", &id, &card))
+                        .await;
+                }
+            }
+        }
+        if started.elapsed() >= next_sample {
+            let kib = kib(&resident_memory(pid));
+            samples.push((next_sample.as_secs() / 60, kib));
+            println!("  minute {}: RSS {kib} KiB", next_sample.as_secs() / 60);
+            next_sample += Duration::from_secs(60);
+        }
+    }
+    let from = samples.iter().find(|(m, _)| *m >= 10.min(minutes));
+    let to = samples.last();
+    if let (Some((m0, r0)), Some((m1, r1))) = (from, to) {
+        println!(
+            "soak: RSS {r0} KiB at minute {m0}, {r1} KiB at minute {m1}: grew {} KiB over the last {} min",
+            *r1 as i64 - *r0 as i64,
+            m1 - m0
+        );
+    }
+}
+
+fn kib(vm_rss: &str) -> u64 {
+    vm_rss
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The steady run and the burst; `first` numbers the events so none repeats.
