@@ -172,7 +172,10 @@ async fn main() -> anyhow::Result<()> {
     let latencies = send(&fake, STEADY + BURST, BIG_BURST, None).await;
     report(&format!("burst of {BIG_BURST} back to back"), latencies);
     wait_for_answers(&fake, STEADY + BURST + BIG_BURST).await;
-    println!("after the {BIG_BURST}-envelope burst: {}", resident_memory(child.id()));
+    println!(
+        "after the {BIG_BURST}-envelope burst: {}",
+        resident_memory(child.id())
+    );
     tokio::time::sleep(Duration::from_secs(60)).await;
     println!("60 s later: {}", resident_memory(child.id()));
     // 5. The soak, when asked for.
@@ -190,11 +193,13 @@ async fn main() -> anyhow::Result<()> {
 
     // 6. What recording a delivery costs by itself (the ack path's insert), on the same store,
     // called from the async runtime as the listener calls it.
-    let store = okta_agent::store::Store::open_url(&database_url)?;
+    let store = okta_agent::store::Store::open_url(&database_url).await?;
     let mut inserts = Vec::with_capacity(STEADY);
     for i in 0..STEADY {
         let started = Instant::now();
-        store.remember_inbound(&format!("alone:{i}"), "{\"text\":\"unlock\"}", 1)?;
+        store
+            .remember_inbound(&format!("alone:{i}"), "{\"text\":\"unlock\"}", 1)
+            .await?;
         inserts.push(started.elapsed());
     }
     inserts.sort();
@@ -257,8 +262,14 @@ async fn soak(fake: &FakeSlack, pid: u32, minutes: u64, first: usize) {
         if i % 3 == 2 {
             if let Some((id, card)) = fake.newest_card() {
                 if fake.messages().len() > cards_before {
-                    fake.send(fake_slack::click(&envelope_id(), "U0LEO", "cancel", &id, &card))
-                        .await;
+                    fake.send(fake_slack::click(
+                        &envelope_id(),
+                        "U0LEO",
+                        "cancel",
+                        &id,
+                        &card,
+                    ))
+                    .await;
                 }
             }
         }

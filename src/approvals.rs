@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::okta::{Group, User, UserStatus};
+pub use crate::store::ProposalState;
 use crate::store::{ProposalRow, Store, StoreError, Transition};
 use crate::tools::{Call, Tool};
 
@@ -84,40 +85,6 @@ impl Trigger {
             Trigger::Form => "the /okta form".into(),
             Trigger::SelfService => "a self-service button".into(),
         }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProposalState {
-    Pending,
-    Executing,
-    Executed,
-    Failed,
-    Rejected,
-    Expired,
-    Unknown,
-}
-
-impl ProposalState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProposalState::Pending => "pending",
-            ProposalState::Executing => "executing",
-            ProposalState::Executed => "executed",
-            ProposalState::Failed => "failed",
-            ProposalState::Rejected => "rejected",
-            ProposalState::Expired => "expired",
-            ProposalState::Unknown => "unknown",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::Value::String(text.into())).ok()
-    }
-
-    pub fn is_final(self) -> bool {
-        !matches!(self, ProposalState::Pending | ProposalState::Executing)
     }
 }
 
@@ -275,7 +242,7 @@ impl<'a> Approvals<'a> {
     }
 
     /// Stores a new pending proposal.
-    pub fn create(&self, new: NewProposal<'_>) -> Result<Proposal, ApprovalError> {
+    pub async fn create(&self, new: NewProposal<'_>) -> Result<Proposal, ApprovalError> {
         let NewProposal {
             draft,
             requester,
@@ -321,24 +288,24 @@ impl<'a> Approvals<'a> {
             reason: draft.reason,
             trigger,
         };
-        self.store.insert_proposal(&to_row(&proposal)?)?;
+        self.store.insert_proposal(&to_row(&proposal)?).await?;
         Ok(proposal)
     }
 
-    pub fn get(&self, id: &str) -> Result<Option<Proposal>, ApprovalError> {
-        self.store.proposal(id)?.map(from_row).transpose()
+    pub async fn get(&self, id: &str) -> Result<Option<Proposal>, ApprovalError> {
+        self.store.proposal(id).await?.map(from_row).transpose()
     }
 
     /// The single claim: pending and unexpired → executing, for exactly one caller. The record
     /// must still match its binding hash and the policy version in force.
-    pub fn claim(
+    pub async fn claim(
         &self,
         id: &str,
         approver: &str,
         policy_version: &str,
         now: i64,
     ) -> Result<Result<Proposal, ClaimRefusal>, ApprovalError> {
-        let Some(stored) = self.get(id)? else {
+        let Some(stored) = self.get(id).await? else {
             return Ok(Err(ClaimRefusal::Missing));
         };
         let expected = binding_hash(Bound {
@@ -363,7 +330,11 @@ impl<'a> Approvals<'a> {
                 "the policy changed since it was proposed".into(),
             )));
         }
-        match self.store.decide(id, "executing", approver, now)? {
+        match self
+            .store
+            .decide(id, ProposalState::Executing, approver, now)
+            .await?
+        {
             Transition::Done => {}
             other => return Ok(Err(refusal(other))),
         }
@@ -376,30 +347,36 @@ impl<'a> Approvals<'a> {
     }
 
     /// Cancels a pending proposal.
-    pub fn cancel(
+    pub async fn cancel(
         &self,
         id: &str,
         by: &str,
         now: i64,
     ) -> Result<Result<(), ClaimRefusal>, ApprovalError> {
-        Ok(match self.store.decide(id, "rejected", by, now)? {
-            Transition::Done => Ok(()),
-            other => Err(refusal(other)),
-        })
+        Ok(
+            match self
+                .store
+                .decide(id, ProposalState::Rejected, by, now)
+                .await?
+            {
+                Transition::Done => Ok(()),
+                other => Err(refusal(other)),
+            },
+        )
     }
 
     /// Records the outcome of an executing proposal. Any other state is an error: an outcome
     /// never lands on a proposal that was not being carried out.
-    pub fn finish(&self, id: &str, outcome: &Outcome) -> Result<(), ApprovalError> {
+    pub async fn finish(&self, id: &str, outcome: &Outcome) -> Result<(), ApprovalError> {
         let text = serde_json::to_string(outcome).map_err(|e| ApprovalError::Corrupt {
             id: id.into(),
             reason: e.to_string(),
         })?;
-        match self.store.finish(id, outcome.state.as_str(), &text)? {
+        match self.store.finish(id, outcome.state, &text).await? {
             Transition::Done => Ok(()),
             Transition::WrongState(state) => Err(ApprovalError::WrongState {
                 id: id.into(),
-                state,
+                state: state.as_str().into(),
             }),
             Transition::Missing | Transition::Expired => Err(ApprovalError::WrongState {
                 id: id.into(),
@@ -409,8 +386,8 @@ impl<'a> Approvals<'a> {
     }
 
     /// Marks that an undo was offered for an executed proposal; true for exactly one caller.
-    pub fn take_undo(&self, id: &str, now: i64) -> Result<bool, ApprovalError> {
-        Ok(self.store.mark_undo(id, now)?)
+    pub async fn take_undo(&self, id: &str, now: i64) -> Result<bool, ApprovalError> {
+        Ok(self.store.mark_undo(id, now).await?)
     }
 }
 
@@ -419,11 +396,8 @@ fn refusal(transition: Transition) -> ClaimRefusal {
         Transition::Done => ClaimRefusal::AlreadyDecided(ProposalState::Executing),
         Transition::Missing => ClaimRefusal::Missing,
         Transition::Expired => ClaimRefusal::Expired,
-        Transition::WrongState(state) => match ProposalState::parse(&state) {
-            Some(ProposalState::Expired) => ClaimRefusal::Expired,
-            Some(state) => ClaimRefusal::AlreadyDecided(state),
-            None => ClaimRefusal::Tampered(format!("its stored state '{state}' is unknown")),
-        },
+        Transition::WrongState(ProposalState::Expired) => ClaimRefusal::Expired,
+        Transition::WrongState(state) => ClaimRefusal::AlreadyDecided(state),
     }
 }
 
@@ -442,7 +416,7 @@ fn to_row(p: &Proposal) -> Result<ProposalRow, ApprovalError> {
         target: serde_json::to_string(&p.target).map_err(corrupt)?,
         policy_version: p.policy_version.clone(),
         binding_hash: p.binding_hash.clone(),
-        state: p.state.as_str().to_string(),
+        state: p.state,
         approver: p.approver.clone(),
         decided_at: p.decided_at,
         outcome: p
@@ -480,8 +454,7 @@ fn from_row(row: ProposalRow) -> Result<Proposal, ApprovalError> {
     Ok(Proposal {
         call,
         target: serde_json::from_str(&row.target).map_err(|e| corrupt(e.to_string()))?,
-        state: ProposalState::parse(&row.state)
-            .ok_or_else(|| corrupt(format!("unknown state '{}'", row.state)))?,
+        state: row.state,
         outcome: row
             .outcome
             .as_deref()
@@ -542,37 +515,41 @@ mod tests {
         }
     }
 
-    #[test]
-    fn claim_once_then_refuse() {
+    #[tokio::test]
+    async fn claim_once_then_refuse() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let store = Store::open(&dir.path().join("a.db")).await.unwrap();
         let approvals = Approvals::new(&store);
-        let p = approvals.create(new(draft())).unwrap();
-        assert_eq!(approvals.get(&p.id).unwrap().unwrap(), p);
+        let p = approvals.create(new(draft())).await.unwrap();
+        assert_eq!(approvals.get(&p.id).await.unwrap().unwrap(), p);
         assert_eq!(
-            approvals.claim(&p.id, "U2", "v2", 1001).unwrap(),
+            approvals.claim(&p.id, "U2", "v2", 1001).await.unwrap(),
             Err(ClaimRefusal::Tampered(
                 "the policy changed since it was proposed".into()
             ))
         );
-        let claimed = approvals.claim(&p.id, "U2", "v1", 1001).unwrap().unwrap();
+        let claimed = approvals
+            .claim(&p.id, "U2", "v1", 1001)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(claimed.state, ProposalState::Executing);
         assert_eq!(
-            approvals.claim(&p.id, "U2", "v1", 1002).unwrap(),
+            approvals.claim(&p.id, "U2", "v1", 1002).await.unwrap(),
             Err(ClaimRefusal::AlreadyDecided(ProposalState::Executing))
         );
         assert_eq!(
-            approvals.cancel(&p.id, "U1", 1002).unwrap(),
+            approvals.cancel(&p.id, "U1", 1002).await.unwrap(),
             Err(ClaimRefusal::AlreadyDecided(ProposalState::Executing))
         );
     }
 
-    #[test]
-    fn an_outcome_on_a_proposal_that_is_not_executing_is_an_error() {
+    #[tokio::test]
+    async fn an_outcome_on_a_proposal_that_is_not_executing_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let store = Store::open(&dir.path().join("a.db")).await.unwrap();
         let approvals = Approvals::new(&store);
-        let p = approvals.create(new(draft())).unwrap();
+        let p = approvals.create(new(draft())).await.unwrap();
         let outcome = Outcome {
             state: ProposalState::Executed,
             summary: "done".into(),
@@ -580,41 +557,49 @@ mod tests {
             okta_request_ids: vec![],
         };
         assert!(matches!(
-            approvals.finish(&p.id, &outcome),
+            approvals.finish(&p.id, &outcome).await,
             Err(ApprovalError::WrongState { ref state, .. }) if state == "pending"
         ));
         assert!(matches!(
-            approvals.finish("p-missing", &outcome),
+            approvals.finish("p-missing", &outcome).await,
             Err(ApprovalError::WrongState { .. })
         ));
-        approvals.claim(&p.id, "U2", "v1", 1001).unwrap().unwrap();
-        approvals.finish(&p.id, &outcome).unwrap();
-        assert!(approvals.finish(&p.id, &outcome).is_err(), "only once");
+        approvals
+            .claim(&p.id, "U2", "v1", 1001)
+            .await
+            .unwrap()
+            .unwrap();
+        approvals.finish(&p.id, &outcome).await.unwrap();
+        assert!(
+            approvals.finish(&p.id, &outcome).await.is_err(),
+            "only once"
+        );
     }
 
-    #[test]
-    fn edited_rows_and_expiry_are_refused() {
+    #[tokio::test]
+    async fn edited_rows_and_expiry_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let store = Store::open(&dir.path().join("a.db")).await.unwrap();
         let approvals = Approvals::new(&store);
-        let p = approvals.create(new(draft())).unwrap();
+        let p = approvals.create(new(draft())).await.unwrap();
         store
             .execute_raw(&format!(
                 "UPDATE proposals SET target = replace(target, '00ubob', '00uceo') WHERE id = '{}'",
                 p.id
             ))
+            .await
             .unwrap();
         assert!(matches!(
-            approvals.claim(&p.id, "U2", "v1", 1001).unwrap(),
+            approvals.claim(&p.id, "U2", "v1", 1001).await.unwrap(),
             Err(ClaimRefusal::Tampered(_))
         ));
-        let q = approvals.create(new(draft())).unwrap();
+        let q = approvals.create(new(draft())).await.unwrap();
         assert_eq!(
-            approvals.claim(&q.id, "U2", "v1", 1900).unwrap(),
+            approvals.claim(&q.id, "U2", "v1", 1900).await.unwrap(),
             Err(ClaimRefusal::Expired)
         );
         assert_eq!(
-            approvals.cancel(&q.id, "U1", 1901).unwrap(),
+            approvals.cancel(&q.id, "U1", 1901).await.unwrap(),
             Err(ClaimRefusal::Expired)
         );
     }

@@ -91,11 +91,11 @@ impl AuditKeys {
 
     /// Reads the key file, or makes it (mode 0600) when it does not exist yet and the chain
     /// has no keyed record that would need the missing key.
-    pub fn load_or_create(path: &Path, store: &Store) -> Result<Self, AuditError> {
+    pub async fn load_or_create(path: &Path, store: &Store) -> Result<Self, AuditError> {
         if path.exists() {
             return Self::load(path);
         }
-        if store.audit_rows()?.iter().any(|r| r.key_id.is_some()) {
+        if store.audit_rows().await?.iter().any(|r| r.key_id.is_some()) {
             return Err(AuditError::Key(format!(
                 "the audit key file {} is missing, but the audit chain was signed with a key; restore the file (or set OKTA_AGENT_AUDIT_KEY_FILE to where it is)",
                 path.display()
@@ -252,17 +252,19 @@ fn link_hash(key: Option<&AuditKey>, seq: i64, prev_hash: &str, record: &str) ->
 }
 
 /// Appends a record to the chain, signed with the current key.
-pub fn append(
+pub async fn append(
     store: &Store,
     keys: &AuditKeys,
     record: &AuditRecord,
 ) -> Result<AuditRow, AuditError> {
     let text = serde_json::to_string(record)?;
     let key = keys.current();
-    let row = store.append_audit(Some(&key.id), |seq, prev| {
-        let hash = link_hash(Some(key), seq, prev, &text);
-        (text.clone(), hash)
-    })?;
+    let row = store
+        .append_audit(Some(&key.id), |seq, prev| {
+            let hash = link_hash(Some(key), seq, prev, &text);
+            (text.clone(), hash)
+        })
+        .await?;
     tracing::info!(
         target: "okta_agent::audit",
         seq = row.seq,
@@ -277,8 +279,8 @@ pub fn append(
 }
 
 /// Checks every link of the chain with the keys.
-pub fn verify(store: &Store, keys: &AuditKeys) -> Result<ChainHead, AuditError> {
-    let rows = store.audit_rows()?;
+pub async fn verify(store: &Store, keys: &AuditKeys) -> Result<ChainHead, AuditError> {
+    let rows = store.audit_rows().await?;
     let mut prev = GENESIS_HASH.to_string();
     let mut unsigned = 0;
     for (index, row) in rows.iter().enumerate() {
@@ -337,17 +339,17 @@ const CSV_COLUMNS: [&str; 16] = [
 
 /// Writes every record, in order, after verifying the chain (an export of a broken chain is
 /// refused, so nobody mistakes it for a clean copy).
-pub fn export(
+pub async fn export(
     store: &Store,
     keys: &AuditKeys,
     format: ExportFormat,
     out: &mut dyn std::io::Write,
 ) -> Result<ChainHead, Box<dyn std::error::Error + Send + Sync>> {
-    let head = verify(store, keys)?;
+    let head = verify(store, keys).await?;
     if format == ExportFormat::Csv {
         writeln!(out, "{}", CSV_COLUMNS.join(","))?;
     }
-    for row in store.audit_rows()? {
+    for row in store.audit_rows().await? {
         let record: AuditRecord =
             serde_json::from_str(&row.record).map_err(|e| ChainBreak::Unreadable {
                 seq: row.seq,
@@ -426,25 +428,31 @@ mod tests {
         }
     }
 
-    #[test]
-    fn chain_verifies_and_exports() {
+    #[tokio::test]
+    async fn chain_verifies_and_exports() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("a.db")).unwrap();
-        let keys = AuditKeys::load_or_create(&dir.path().join("a.db.audit-key"), &store).unwrap();
-        assert_eq!(verify(&store, &keys).unwrap().count, 0);
+        let store = Store::open(&dir.path().join("a.db")).await.unwrap();
+        let keys = AuditKeys::load_or_create(&dir.path().join("a.db.audit-key"), &store)
+            .await
+            .unwrap();
+        assert_eq!(verify(&store, &keys).await.unwrap().count, 0);
         for event in ["requested", "approved", "executed"] {
-            append(&store, &keys, &record(event)).unwrap();
+            append(&store, &keys, &record(event)).await.unwrap();
         }
-        let head = verify(&store, &keys).unwrap();
+        let head = verify(&store, &keys).await.unwrap();
         assert_eq!(head.count, 3);
         assert_eq!(head.unsigned, 0);
         let mut csv = Vec::new();
-        export(&store, &keys, ExportFormat::Csv, &mut csv).unwrap();
+        export(&store, &keys, ExportFormat::Csv, &mut csv)
+            .await
+            .unwrap();
         let csv = String::from_utf8(csv).unwrap();
         assert_eq!(csv.lines().count(), 4);
         assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{csv}");
         let mut jsonl = Vec::new();
-        export(&store, &keys, ExportFormat::Jsonl, &mut jsonl).unwrap();
+        export(&store, &keys, ExportFormat::Jsonl, &mut jsonl)
+            .await
+            .unwrap();
         let last: Value =
             serde_json::from_str(String::from_utf8(jsonl).unwrap().lines().last().unwrap())
                 .unwrap();
@@ -455,18 +463,20 @@ mod tests {
     /// Someone who can write the database but not read the key edits a record and recomputes
     /// every link the only way they can (plain SHA-256, or HMAC with a key of their own):
     /// verification catches it.
-    #[test]
-    fn an_edit_without_the_key_is_detected() {
+    #[tokio::test]
+    async fn an_edit_without_the_key_is_detected() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("a.db")).unwrap();
-        let keys = AuditKeys::load_or_create(&dir.path().join("k"), &store).unwrap();
+        let store = Store::open(&dir.path().join("a.db")).await.unwrap();
+        let keys = AuditKeys::load_or_create(&dir.path().join("k"), &store)
+            .await
+            .unwrap();
         for event in ["requested", "approved", "executed"] {
-            append(&store, &keys, &record(event)).unwrap();
+            append(&store, &keys, &record(event)).await.unwrap();
         }
         let forged_key = AuditKeys::add_key(&dir.path().join("forger")).unwrap();
         for forger in [None, Some(forged_key.current())] {
             let mut prev = GENESIS_HASH.to_string();
-            for row in store.audit_rows().unwrap() {
+            for row in store.audit_rows().await.unwrap() {
                 let record = row.record.replace("U0LEO", "U0EVE");
                 let hash = link_hash(forger, row.seq, &prev, &record);
                 store
@@ -475,27 +485,28 @@ mod tests {
                         record.replace('\'', "''"),
                         row.seq
                     ))
+                    .await
                     .unwrap();
                 prev = hash;
             }
-            let err = verify(&store, &keys).unwrap_err().to_string();
+            let err = verify(&store, &keys).await.unwrap_err().to_string();
             assert!(err.contains("record 1"), "{err}");
         }
     }
 
     /// Rotation: a new key signs new records; the old key, still in the file, verifies the
     /// old ones; without the old key they are reported, not silently accepted.
-    #[test]
-    fn keys_rotate_without_breaking_the_chain() {
+    #[tokio::test]
+    async fn keys_rotate_without_breaking_the_chain() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let store = Store::open(&dir.path().join("a.db")).await.unwrap();
         let path = dir.path().join("keys");
-        let first = AuditKeys::load_or_create(&path, &store).unwrap();
-        append(&store, &first, &record("requested")).unwrap();
+        let first = AuditKeys::load_or_create(&path, &store).await.unwrap();
+        append(&store, &first, &record("requested")).await.unwrap();
         let rotated = AuditKeys::add_key(&path).unwrap();
         assert_eq!(rotated.ids().len(), 2);
-        append(&store, &rotated, &record("approved")).unwrap();
-        assert_eq!(verify(&store, &rotated).unwrap().count, 2);
+        append(&store, &rotated, &record("approved")).await.unwrap();
+        assert_eq!(verify(&store, &rotated).await.unwrap().count, 2);
         let only_new = AuditKeys::parse(
             std::fs::read_to_string(&path)
                 .unwrap()
@@ -506,11 +517,11 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            verify(&store, &only_new),
+            verify(&store, &only_new).await,
             Err(AuditError::Broken(ChainBreak::UnknownKey { seq: 1, .. }))
         ));
         // A missing key file is not silently replaced once the chain is signed.
         std::fs::remove_file(&path).unwrap();
-        assert!(AuditKeys::load_or_create(&path, &store).is_err());
+        assert!(AuditKeys::load_or_create(&path, &store).await.is_err());
     }
 }

@@ -73,7 +73,7 @@ pub async fn all(settings: &Settings) -> Vec<CheckLine> {
             "OKTA_ORG_URL (or [okta] org_url) is not set, so okta-agent would use its built-in demo org. Set it, with the client id and the private key, to check a real org",
         )),
     }
-    lines.extend(policy_checks(settings));
+    lines.extend(policy_checks(settings).await);
     lines.extend(help_checks(settings).await);
     lines.extend(slack_checks(settings).await);
     lines
@@ -362,8 +362,8 @@ pub async fn okta_checks(settings: &OktaSettings, all: &Settings) -> Vec<CheckLi
 }
 
 /// Which database, whether it answers and at which schema (it changes nothing).
-fn database_line(settings: &Settings) -> CheckLine {
-    match crate::store::describe_database(&settings.database_or_default()) {
+async fn database_line(settings: &Settings) -> CheckLine {
+    match crate::store::describe_database(&settings.database_or_default()).await {
         Ok(detail) => CheckLine::pass("Database", detail),
         Err(e) => CheckLine::fail("Database", e.to_string()),
     }
@@ -413,8 +413,8 @@ fn audit_key_line(settings: &Settings) -> CheckLine {
     }
 }
 
-/// The policy, planner and help-docs lines (no network).
-pub fn policy_checks(settings: &Settings) -> Vec<CheckLine> {
+/// The policy, planner, help-docs and database lines (no network but the database).
+pub async fn policy_checks(settings: &Settings) -> Vec<CheckLine> {
     let mut lines = Vec::new();
     match settings.policy.as_ref().and_then(|p| p.config().map(|c| (p, c))) {
         None => lines.push(CheckLine::pass(
@@ -463,7 +463,7 @@ pub fn policy_checks(settings: &Settings) -> Vec<CheckLine> {
         None => CheckLine::pass("Planner", "built-in command engine (no OPENAI_* settings)"),
     });
     lines.push(audit_key_line(settings));
-    lines.push(database_line(settings));
+    lines.push(database_line(settings).await);
     if !settings.automations.reactions.is_empty() {
         let rules: Vec<String> = settings
             .automations

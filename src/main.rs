@@ -266,7 +266,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Run => serve_slack(&sources).await,
         Command::Chat { as_user, script } => chat(&sources, as_user, script.as_deref()).await,
-        Command::Audit { command } => audit(&sources, command),
+        Command::Audit { command } => audit(&sources, command).await,
         Command::Tools { write } => tools(write.as_deref()),
         Command::Check => check(&sources).await,
         Command::Init {
@@ -556,17 +556,17 @@ async fn chat(sources: &Sources, as_user: Option<String>, script: Option<&Path>)
     Ok(())
 }
 
-fn open_store(settings: &Settings) -> Result<okta_agent::store::Store> {
+async fn open_store(settings: &Settings) -> Result<okta_agent::store::Store> {
     let database = settings.database_or_default();
     match database.kind()? {
         okta_agent::store::DatabaseKind::Sqlite(path) => {
             if !path.exists() {
                 bail!("no database at {} (DATABASE_URL={}); run okta-agent there first, or point DATABASE_URL at its database", path.display(), database.url());
             }
-            Ok(okta_agent::store::Store::open(&path)?)
+            Ok(okta_agent::store::Store::open(&path).await?)
         }
         okta_agent::store::DatabaseKind::Postgres(_) => {
-            Ok(okta_agent::store::Store::open_database(&database)?)
+            Ok(okta_agent::store::Store::open_database(&database).await?)
         }
     }
 }
@@ -617,13 +617,13 @@ fn audit_keygen(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn audit(sources: &Sources, command: AuditCommand) -> Result<()> {
+async fn audit(sources: &Sources, command: AuditCommand) -> Result<()> {
     let settings = sources.settings()?;
-    let store = open_store(&settings)?;
+    let store = open_store(&settings).await?;
     let keys = audit_keys(&settings, &store)?;
     match command {
         AuditCommand::Verify => {
-            match okta_agent::audit::verify(&store, &keys) {
+            match okta_agent::audit::verify(&store, &keys).await {
                 Ok(head) => {
                     println!("✓ audit chain intact: {} record(s)", head.count);
                     if head.unsigned > 0 {
@@ -641,7 +641,7 @@ fn audit(sources: &Sources, command: AuditCommand) -> Result<()> {
         }
         AuditCommand::Export { format } => {
             let mut out = std::io::stdout().lock();
-            match okta_agent::audit::export(&store, &keys, format, &mut out) {
+            match okta_agent::audit::export(&store, &keys, format, &mut out).await {
                 Ok(head) => {
                     eprintln!(
                         "exported {} record(s); head hash {}",

@@ -166,18 +166,18 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
     }
     let docs = Arc::new(docs);
     let store = match (&settings.database, &mut demo) {
-        (Some(database), _) => Store::open_database(database)?,
+        (Some(database), _) => Store::open_database(database).await?,
         // The demo org starts fresh every time, so its proposals and audit do too.
         (None, Some(demo)) => {
             let dir = tempfile::Builder::new()
                 .prefix("okta-agent-demo-")
                 .tempdir()
                 .map_err(RuntimeError::TempDir)?;
-            let store = Store::open(&dir.path().join("okta-agent.db"))?;
+            let store = Store::open(&dir.path().join("okta-agent.db")).await?;
             demo._state = Some(dir);
             store
         }
-        (None, None) => Store::open_url(DEFAULT_DATABASE_URL)?,
+        (None, None) => Store::open_url(DEFAULT_DATABASE_URL).await?,
     };
     let limits = overrides.limits.unwrap_or_default();
     let model: Option<Arc<dyn ModelClient>> = match (overrides.model, &settings.llm) {
@@ -187,12 +187,15 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
     };
     let audit_keys = Arc::new(match &settings.audit_key {
         AuditKeySource::Env(key) => AuditKeys::parse(key.expose(), "OKTA_AGENT_AUDIT_KEY")?,
-        AuditKeySource::File(path) => AuditKeys::load_or_create(path, &store)?,
+        AuditKeySource::File(path) => AuditKeys::load_or_create(path, &store).await?,
         // Configuration refuses PostgreSQL without a key of its own, so this is SQLite.
-        AuditKeySource::BesideDatabase => AuditKeys::load_or_create(
-            &crate::audit::default_key_path(std::path::Path::new(store.location())),
-            &store,
-        )?,
+        AuditKeySource::BesideDatabase => {
+            AuditKeys::load_or_create(
+                &crate::audit::default_key_path(std::path::Path::new(store.location())),
+                &store,
+            )
+            .await?
+        }
     });
     let resolver = Resolver::new(okta.clone(), directory);
     let toolbox = Toolbox::new(resolver.clone(), policy.clone(), docs);

@@ -45,7 +45,7 @@ pub async fn serve(
 
 async fn ready(State(probes): State<Probes>) -> impl IntoResponse {
     let connected = crate::metrics::metrics().socket_connections.get() > 0;
-    let store = probes.engine.store_answers();
+    let store = probes.engine.store_answers().await;
     let okta = match tokio::time::timeout(
         std::time::Duration::from_secs(5),
         probes.okta.tokens().token(),

@@ -1011,10 +1011,8 @@ fn database_password(
     located: Located,
     url: &str,
 ) -> Result<(Secret<String>, SecretSource), String> {
-    if let Ok((config, _)) = crate::store::postgres::parse_url(url) {
-        if config.get_password().is_some() {
-            return Err(format!("DATABASE_URL holds a password and {} gives another: keep exactly one (the file keeps it out of the environment)", located.source()));
-        }
+    if crate::store::url_has_password(url) {
+        return Err(format!("DATABASE_URL holds a password and {} gives another: keep exactly one (the file keeps it out of the environment)", located.source()));
     }
     located
         .read()

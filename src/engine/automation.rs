@@ -162,7 +162,7 @@ impl Engine {
                     Approvers::AnotherAdmin => false,
                 };
                 let origin = Origin::new(&request.conversation, request.trigger.clone());
-                let outputs = self.create(draft, &actor, approvers, &origin)?;
+                let outputs = self.create(draft, &actor, approvers, &origin).await?;
                 let proposal_id = outputs
                     .iter()
                     .find_map(|o| match o {
@@ -177,7 +177,7 @@ impl Engine {
                 })
             }
             Decision::Denied(reason) => {
-                self.audit_denied(&draft, &actor, &reason)?;
+                self.audit_denied(&draft, &actor, &reason).await?;
                 let field = if reason.contains("group") && request.group.is_some() {
                     Field::Group
                 } else if draft.target.id.is_empty() {

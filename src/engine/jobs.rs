@@ -12,13 +12,9 @@ use crate::approvals::{Approvals, Proposal, ProposalState, Trigger};
 use crate::audit::AuditRecord;
 use crate::clock::format_utc;
 use crate::executor;
-use crate::store::JobRow;
+use crate::store::{JobKind, JobRow, JobState};
 use crate::tools::{Call, Tool};
 
-/// Removes a time-bound membership.
-pub const END_ACCESS: &str = "end_access";
-/// Approves a proposal for a reactor once their grace window has passed.
-pub const APPROVE: &str = "approve";
 /// A removal that has failed this often is left to a person.
 const MAX_ATTEMPTS: i64 = 12;
 
@@ -44,7 +40,7 @@ fn backoff(attempt: i64) -> i64 {
 
 impl Engine {
     /// Schedules the end of an executed time-bound membership; returns when it ends.
-    pub(super) fn schedule_end_access(
+    pub(super) async fn schedule_end_access(
         &self,
         proposal: &Proposal,
         executed_at: i64,
@@ -54,13 +50,14 @@ impl Engine {
         };
         let ends_at = executed_at + seconds;
         self.store
-            .add_job(END_ACCESS, &proposal.id, ends_at, "{}")?;
+            .add_job(JobKind::EndAccess, &proposal.id, ends_at, "{}")
+            .await?;
         info!(proposal = %proposal.id, ends_at, "time-bound access scheduled to end");
         Ok(Some(ends_at))
     }
 
     /// Schedules `approver`'s approval of a proposal at `at` (the end of a grace window).
-    pub fn schedule_approval(
+    pub async fn schedule_approval(
         &self,
         proposal_id: &str,
         approver: &str,
@@ -72,19 +69,22 @@ impl Engine {
             via,
         })
         .unwrap_or_else(|_| "{}".into());
-        Ok(self.store.add_job(APPROVE, proposal_id, at, &detail)?)
+        Ok(self
+            .store
+            .add_job(JobKind::Approve, proposal_id, at, &detail)
+            .await?)
     }
 
     /// Cancels a job that has not started; true when it had not.
-    pub fn cancel_job(&self, id: &str) -> Result<bool, EngineError> {
-        Ok(self.store.cancel_job(id)?)
+    pub async fn cancel_job(&self, id: &str) -> Result<bool, EngineError> {
+        Ok(self.store.cancel_job(id).await?)
     }
 
     /// The time-bound access of a proposal as its card shows it now.
-    pub(super) fn access_of(&self, proposal: &Proposal) -> Option<Access> {
+    pub(super) async fn access_of(&self, proposal: &Proposal) -> Option<Access> {
         let seconds = proposal.access_seconds?;
-        let jobs = self.store.jobs_of(&proposal.id).unwrap_or_default();
-        let Some(job) = jobs.iter().rev().find(|j| j.kind == END_ACCESS) else {
+        let jobs = self.store.jobs_of(&proposal.id).await.unwrap_or_default();
+        let Some(job) = jobs.iter().rev().find(|j| j.kind == JobKind::EndAccess) else {
             return Some(Access {
                 seconds,
                 ends_at: None,
@@ -93,17 +93,17 @@ impl Engine {
                 can_end_now: false,
             });
         };
-        let ended = job.state == "done";
-        let (note, can_end_now) = match job.state.as_str() {
-            "done" => (None, false),
-            "failed" => (
+        let ended = job.state == JobState::Done;
+        let (note, can_end_now) = match job.state {
+            JobState::Done | JobState::Cancelled => (None, false),
+            JobState::Failed => (
                 Some(format!(
                     "Access could not be removed: {}. A person must remove it in Okta.",
                     job.last_error.as_deref().unwrap_or("unknown error")
                 )),
                 false,
             ),
-            _ if job.attempts > 0 => (
+            JobState::Pending | JobState::Running if job.attempts > 0 => (
                 Some(format!(
                     "Removing access failed ({}); retrying {}.",
                     job.last_error.as_deref().unwrap_or("unknown error"),
@@ -111,7 +111,7 @@ impl Engine {
                 )),
                 true,
             ),
-            _ => (None, true),
+            JobState::Pending | JobState::Running => (None, true),
         };
         Some(Access {
             seconds,
@@ -123,9 +123,9 @@ impl Engine {
     }
 
     /// A card for a stored proposal, with its access as it stands.
-    pub(super) fn card(&self, proposal: &Proposal) -> Card {
+    pub(super) async fn card(&self, proposal: &Proposal) -> Card {
         Card {
-            access: self.access_of(proposal),
+            access: self.access_of(proposal).await,
             undo_available: proposal.state == ProposalState::Executed
                 && proposal.call.tool.inverse().is_some()
                 && proposal.access_seconds.is_none(),
@@ -136,7 +136,7 @@ impl Engine {
     /// Runs every job that is due, claiming each first; returns what to post.
     pub async fn run_due_jobs(&self, owner: &str) -> Vec<Delivery> {
         let now = self.clock.now();
-        let due = match self.store.due_jobs(now, 20) {
+        let due = match self.store.due_jobs(now, 20).await {
             Ok(due) => due,
             Err(e) => {
                 warn!(error = %e, "could not read due jobs");
@@ -145,7 +145,7 @@ impl Engine {
         };
         let mut deliveries = Vec::new();
         for job in due {
-            match self.store.claim_job(&job.id, owner, now) {
+            match self.store.claim_job(&job.id, owner, now).await {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
@@ -165,7 +165,7 @@ impl Engine {
     /// process holds it.
     pub async fn run_job_now(&self, id: &str, owner: &str) -> Option<Delivery> {
         let now = self.clock.now();
-        match self.store.run_job_now(id, now) {
+        match self.store.run_job_now(id, now).await {
             Ok(true) => {}
             Ok(false) => return None,
             Err(e) => {
@@ -173,57 +173,79 @@ impl Engine {
                 return None;
             }
         }
-        if !self.store.claim_job(id, owner, now).unwrap_or(false) {
+        if !self.store.claim_job(id, owner, now).await.unwrap_or(false) {
             return None;
         }
-        let job = self.store.job(id).ok().flatten()?;
+        let job = self.store.job(id).await.ok().flatten()?;
         self.run_job(&job, owner, None).await
     }
 
+    /// Settles a job this owner holds; a failure is logged (the lease lapses and another
+    /// process takes the job over).
+    async fn settle(
+        &self,
+        job: &JobRow,
+        owner: &str,
+        state: JobState,
+        retry_at: Option<i64>,
+        why: Option<&str>,
+    ) {
+        if let Err(e) = self
+            .store
+            .settle_job(&job.id, owner, state, retry_at, why)
+            .await
+        {
+            error!(error = %e, job = %job.id, "could not settle a job");
+        }
+    }
+
     async fn run_job(&self, job: &JobRow, owner: &str, by: Option<&str>) -> Option<Delivery> {
-        let settle = |state: &str, retry_at: Option<i64>, why: Option<&str>| {
-            if let Err(e) = self.store.settle_job(&job.id, owner, state, retry_at, why) {
-                error!(error = %e, job = %job.id, "could not settle a job");
-            }
-        };
-        let proposal = match Approvals::new(&self.store).get(&job.proposal_id) {
+        let proposal = match Approvals::new(&self.store).get(&job.proposal_id).await {
             Ok(Some(proposal)) => proposal,
             Ok(None) => {
-                settle("failed", None, Some("its proposal is missing"));
+                self.settle(
+                    job,
+                    owner,
+                    JobState::Failed,
+                    None,
+                    Some("its proposal is missing"),
+                )
+                .await;
                 return None;
             }
             Err(e) => {
                 warn!(error = %e, job = %job.id, "could not read a job's proposal; retrying");
-                settle(
-                    "pending",
-                    Some(self.clock.now() + backoff(job.attempts)),
+                let retry_at = self.clock.now() + backoff(job.attempts);
+                self.settle(
+                    job,
+                    owner,
+                    JobState::Pending,
+                    Some(retry_at),
                     Some(&e.to_string()),
-                );
+                )
+                .await;
                 return None;
             }
         };
-        match job.kind.as_str() {
-            APPROVE => {
+        match job.kind {
+            JobKind::Approve => {
                 let detail: Option<ApproveDetail> = serde_json::from_str(&job.detail).ok();
                 let Some(detail) = detail else {
-                    settle("failed", None, Some("unreadable job"));
+                    self.settle(job, owner, JobState::Failed, None, Some("unreadable job"))
+                        .await;
                     return None;
                 };
                 let outputs = self
                     .approve_as(&proposal.id, &detail.approver, detail.via)
                     .await;
-                settle("done", None, None);
+                self.settle(job, owner, JobState::Done, None, None).await;
                 Some(Delivery {
                     conversation: proposal.conversation.clone(),
                     proposal_id: proposal.id.clone(),
                     outputs,
                 })
             }
-            END_ACCESS => Some(self.end_access(job, &proposal, owner, by).await),
-            other => {
-                settle("failed", None, Some(&format!("unknown job kind '{other}'")));
-                None
-            }
+            JobKind::EndAccess => Some(self.end_access(job, &proposal, owner, by).await),
         }
     }
 
@@ -238,18 +260,15 @@ impl Engine {
     ) -> Delivery {
         let now = self.clock.now();
         let mut outputs = Vec::new();
-        let settle = |state: &str, retry_at: Option<i64>, why: Option<&str>| {
-            if let Err(e) = self.store.settle_job(&job.id, owner, state, retry_at, why) {
-                error!(error = %e, job = %job.id, "could not settle a job");
-            }
-        };
         let delivery = |outputs: Vec<Output>| Delivery {
             conversation: proposal.conversation.clone(),
             proposal_id: proposal.id.clone(),
             outputs,
         };
         if proposal.state != ProposalState::Executed || proposal.call.tool != Tool::AddUserToGroup {
-            settle("cancelled", None, Some("the membership was never made"));
+            let why = Some("the membership was never made");
+            self.settle(job, owner, JobState::Cancelled, None, why)
+                .await;
             return delivery(outputs);
         }
         let removal = Proposal {
@@ -286,8 +305,8 @@ impl Engine {
             ..super::record_for(&removal.call, &removal.target, now)
         };
         if outcome.state == ProposalState::Executed {
-            settle("done", None, None);
-            if let Err(e) = self.audit(record) {
+            self.settle(job, owner, JobState::Done, None, None).await;
+            if let Err(e) = self.audit(record).await {
                 error!(error = %e, reference = %reference(), "the end of time-bound access could not be audited");
             }
             info!(proposal = %proposal.id, "time-bound access ended");
@@ -296,8 +315,9 @@ impl Engine {
                 proposal.target.name, proposal.target.login, outcome.summary
             )));
         } else if job.attempts >= MAX_ATTEMPTS {
-            settle("failed", None, Some(&outcome.summary));
-            if let Err(e) = self.audit(record) {
+            self.settle(job, owner, JobState::Failed, None, Some(&outcome.summary))
+                .await;
+            if let Err(e) = self.audit(record).await {
                 error!(error = %e, "a failed removal could not be audited");
             }
             outputs.push(Output::Reply(format!(
@@ -306,7 +326,9 @@ impl Engine {
             )));
         } else {
             let retry_at = now + backoff(job.attempts);
-            settle("pending", Some(retry_at), Some(&outcome.summary));
+            let why = Some(outcome.summary.as_str());
+            self.settle(job, owner, JobState::Pending, Some(retry_at), why)
+                .await;
             warn!(proposal = %proposal.id, attempts = job.attempts, "ending time-bound access failed; retrying");
             outputs.push(Output::Reply(format!(
                 "⚠️ Ending {}'s time-bound access to {group} failed: {} okta-agent will try again {}.",
@@ -315,7 +337,7 @@ impl Engine {
                 format_utc(retry_at)
             )));
         }
-        let card = self.card(proposal);
+        let card = self.card(proposal).await;
         outputs.insert(0, Output::CardUpdate(card));
         delivery(outputs)
     }
@@ -340,16 +362,17 @@ impl Engine {
         let now = self.clock.now();
         let job = self
             .store
-            .jobs_of(&proposal.id)?
+            .jobs_of(&proposal.id)
+            .await?
             .into_iter()
             .rev()
-            .find(|j| j.kind == END_ACCESS && j.state == "pending");
+            .find(|j| j.kind == JobKind::EndAccess && j.state == JobState::Pending);
         let Some(job) = job else {
             return refuse("This access has already ended (or is ending right now).");
         };
         let owner = format!("button-{}", reference());
-        self.store.run_job_now(&job.id, now)?;
-        if !self.store.claim_job(&job.id, &owner, now)? {
+        self.store.run_job_now(&job.id, now).await?;
+        if !self.store.claim_job(&job.id, &owner, now).await? {
             return refuse("This access is ending right now.");
         }
         let job = JobRow {

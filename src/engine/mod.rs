@@ -12,7 +12,7 @@ mod reactions;
 mod records;
 use automation::ActionRequest;
 pub use automation::{Field, FormSubmission, Proposed};
-pub use jobs::{Delivery, APPROVE, END_ACCESS};
+pub use jobs::Delivery;
 pub use reactions::{ReactedMessage, Reaction, ReactionNews, ReactionOutcome};
 pub use records::HelpFeedback;
 
@@ -565,7 +565,7 @@ impl Engine {
         if !refusals.is_empty() {
             for (draft, decision) in &decided {
                 if let Decision::Denied(reason) = decision {
-                    self.audit_denied(draft, actor, reason)?;
+                    self.audit_denied(draft, actor, reason).await?;
                 }
             }
             return Ok(vec![Output::Reply(format!(
@@ -578,12 +578,15 @@ impl Engine {
             let Decision::NeedsApproval(approvers) = decision else {
                 continue;
             };
-            outputs.extend(self.create(
-                draft,
-                actor,
-                approvers,
-                &Origin::new(conversation, Trigger::Message),
-            )?);
+            outputs.extend(
+                self.create(
+                    draft,
+                    actor,
+                    approvers,
+                    &Origin::new(conversation, Trigger::Message),
+                )
+                .await?,
+            );
         }
         Ok(outputs)
     }
@@ -607,11 +610,13 @@ impl Engine {
         let requester_recent = self
             .store
             .proposals_by_requester_since(&actor.slack_id, since)
+            .await
             .map_err(ApprovalError::from)?
             + already;
         let target_recent = self
             .store
             .proposals_about_since(&draft.target.id, since)
+            .await
             .map_err(ApprovalError::from)?;
         let action = ActionFacts {
             tool: draft.call.tool,
@@ -632,9 +637,11 @@ impl Engine {
         origin: &Origin<'_>,
     ) -> Result<Vec<Output>, EngineError> {
         match self.decide(&draft, actor, 0).await? {
-            Decision::NeedsApproval(approvers) => self.create(draft, actor, approvers, origin),
+            Decision::NeedsApproval(approvers) => {
+                self.create(draft, actor, approvers, origin).await
+            }
             Decision::Denied(reason) => {
-                self.audit_denied(&draft, actor, &reason)?;
+                self.audit_denied(&draft, actor, &reason).await?;
                 Ok(vec![Output::Reply(format!(
                     "I can't {} {}: {reason}. Nothing was changed.",
                     draft.call.tool.verb().to_lowercase(),
@@ -646,7 +653,12 @@ impl Engine {
     }
 
     /// A refused request, audited (a dry run writes nothing).
-    fn audit_denied(&self, draft: &Draft, actor: &Actor, reason: &str) -> Result<(), EngineError> {
+    async fn audit_denied(
+        &self,
+        draft: &Draft,
+        actor: &Actor,
+        reason: &str,
+    ) -> Result<(), EngineError> {
         if self.mode == Mode::DryRun {
             return Ok(());
         }
@@ -656,11 +668,12 @@ impl Engine {
             detail: reason.to_string(),
             ..record_for(&draft.call, &draft.target, self.clock.now())
         })
+        .await
     }
 
     /// Stores an authorized draft as a pending proposal (or, dry, only shows it) and returns
     /// its card, and a triage notice when the requester cannot approve it.
-    fn create(
+    async fn create(
         &self,
         draft: Draft,
         actor: &Actor,
@@ -701,16 +714,18 @@ impl Engine {
                 }),
             })]);
         }
-        let proposal = Approvals::new(&self.store).create(NewProposal {
-            draft,
-            requester: &actor.slack_id,
-            policy_version: self.policy.version(),
-            now,
-            ttl_secs: self.policy.approval_ttl_secs(),
-            conversation,
-            undo_of,
-            trigger: trigger.clone(),
-        })?;
+        let proposal = Approvals::new(&self.store)
+            .create(NewProposal {
+                draft,
+                requester: &actor.slack_id,
+                policy_version: self.policy.version(),
+                now,
+                ttl_secs: self.policy.approval_ttl_secs(),
+                conversation,
+                undo_of,
+                trigger: trigger.clone(),
+            })
+            .await?;
         self.audit(AuditRecord {
             event: "requested".into(),
             requester: Some(actor.slack_id.clone()),
@@ -731,7 +746,8 @@ impl Engine {
             trigger: (proposal.trigger != Trigger::Message)
                 .then(|| format!("{} by {}", proposal.trigger.describe(), actor.slack_id)),
             ..record_for(&proposal.call, &proposal.target, now)
-        })?;
+        })
+        .await?;
         let card = card_for(&proposal, Some(approvers));
         let mut outputs = vec![Output::Card(card)];
         let requester_can_approve = match approvers {
@@ -788,7 +804,7 @@ impl Engine {
             );
         }
         let approvals = Approvals::new(&self.store);
-        let Some(proposal) = approvals.get(&click.proposal_id)? else {
+        let Some(proposal) = approvals.get(&click.proposal_id).await? else {
             return refuse(ClaimRefusal::Missing.explain());
         };
         if click.choice == Choice::Undo {
@@ -865,11 +881,12 @@ impl Engine {
                     }
                 ),
                 ..record_for(&proposal.call, &proposal.target, now)
-            })?;
+            })
+            .await?;
             return refuse(format!("You can't do that: {reason}. Nothing was changed."));
         }
         if act == Act::Cancel {
-            return match approvals.cancel(&proposal.id, &click.clicker, now)? {
+            return match approvals.cancel(&proposal.id, &click.clicker, now).await? {
                 Ok(()) => {
                     let outcome = Outcome {
                         state: ProposalState::Rejected,
@@ -885,7 +902,8 @@ impl Engine {
                         outcome: Some("rejected".into()),
                         detail: outcome.summary.clone(),
                         ..record_for(&proposal.call, &proposal.target, now)
-                    })?;
+                    })
+                    .await?;
                     Ok(vec![Output::CardUpdate(Card {
                         state: ProposalState::Rejected,
                         decided_by: Some(click.clicker.clone()),
@@ -894,36 +912,41 @@ impl Engine {
                         ..card_for(&proposal, None)
                     })])
                 }
-                Err(refusal) => self.refused_claim(&proposal, click, refusal, now),
+                Err(refusal) => self.refused_claim(&proposal, click, refusal, now).await,
             };
         }
-        let claimed =
-            match approvals.claim(&proposal.id, &click.clicker, self.policy.version(), now)? {
-                Ok(claimed) => claimed,
-                Err(refusal) => return self.refused_claim(&proposal, click, refusal, now),
-            };
+        let claimed = match approvals
+            .claim(&proposal.id, &click.clicker, self.policy.version(), now)
+            .await?
+        {
+            Ok(claimed) => claimed,
+            Err(refusal) => return self.refused_claim(&proposal, click, refusal, now).await,
+        };
         crate::metrics::metrics()
             .approval_seconds
             .observe((now - claimed.created_at).max(0) as f64);
         // No audit record, no action: if "approved" cannot be written, Okta is not touched.
-        if let Err(e) = self.audit(AuditRecord {
-            event: "approved".into(),
-            requester: Some(claimed.requester.clone()),
-            approver: Some(click.clicker.clone()),
-            proposal_id: Some(claimed.id.clone()),
-            trigger: click
-                .via
-                .as_ref()
-                .map(|via| format!("{} by {}", via.describe(), click.clicker)),
-            ..record_for(&claimed.call, &claimed.target, now)
-        }) {
+        if let Err(e) = self
+            .audit(AuditRecord {
+                event: "approved".into(),
+                requester: Some(claimed.requester.clone()),
+                approver: Some(click.clicker.clone()),
+                proposal_id: Some(claimed.id.clone()),
+                trigger: click
+                    .via
+                    .as_ref()
+                    .map(|via| format!("{} by {}", via.describe(), click.clicker)),
+                ..record_for(&claimed.call, &claimed.target, now)
+            })
+            .await
+        {
             let not_done = Outcome {
                 state: ProposalState::Failed,
                 summary: "Not carried out: okta-agent could not write the audit record, so it did not touch Okta.".into(),
                 status_after: None,
                 okta_request_ids: Vec::new(),
             };
-            if let Err(finish) = approvals.finish(&claimed.id, &not_done) {
+            if let Err(finish) = approvals.finish(&claimed.id, &not_done).await {
                 error!(error = %finish, "could not mark the unexecuted proposal failed");
             }
             return Err(e);
@@ -950,8 +973,8 @@ impl Engine {
         // Time-bound access ends by schedule (or its button), not by Undo.
         let mut access = None;
         if outcome.state == ProposalState::Executed && claimed.access_seconds.is_some() {
-            match self.schedule_end_access(&claimed, finished_at) {
-                Ok(_) => access = self.access_of(&claimed),
+            match self.schedule_end_access(&claimed, finished_at).await {
+                Ok(_) => access = self.access_of(&claimed).await,
                 Err(e) => {
                     error!(error = %e, "the end of time-bound access could not be scheduled");
                     outcome.summary.push_str(" (okta-agent could not schedule the end of this access: remove it by hand when it is due.)");
@@ -997,7 +1020,7 @@ impl Engine {
         let (mut finished, mut audited) = (false, false);
         for attempt in 0..3u32 {
             if !finished {
-                match approvals.finish(id, outcome) {
+                match approvals.finish(id, outcome).await {
                     Ok(()) => finished = true,
                     Err(e @ ApprovalError::WrongState { .. }) => {
                         // Another process settled it meanwhile; the outcome here is still true.
@@ -1008,7 +1031,7 @@ impl Engine {
                 }
             }
             if finished && !audited {
-                match self.audit(record.clone()) {
+                match self.audit(record.clone()).await {
                     Ok(()) => audited = true,
                     Err(e) => {
                         warn!(attempt, error = %e, "could not append the audit record; retrying")
@@ -1026,9 +1049,14 @@ impl Engine {
             outcome: (!finished).then(|| outcome.clone()),
             audit: if audited { Vec::new() } else { vec![record] },
         };
-        let kept = serde_json::to_string(&unrecorded)
-            .map_err(|e| e.to_string())
-            .and_then(|line| self.store.append_recovery(&line).map_err(|e| e.to_string()));
+        let kept = match serde_json::to_string(&unrecorded) {
+            Ok(line) => self
+                .store
+                .append_recovery(&line)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
         match kept {
             Ok(()) => {
                 error!(
@@ -1049,7 +1077,7 @@ impl Engine {
         }
     }
 
-    fn refused_claim(
+    async fn refused_claim(
         &self,
         proposal: &Proposal,
         click: &Click,
@@ -1069,7 +1097,8 @@ impl Engine {
                 outcome: Some("expired".into()),
                 detail: format!("expired at {}", format_utc(proposal.expires_at)),
                 ..record_for(&proposal.call, &proposal.target, now)
-            })?;
+            })
+            .await?;
             outputs.push(Output::CardUpdate(Card {
                 state: ProposalState::Expired,
                 outcome: Some(Outcome {
@@ -1088,7 +1117,8 @@ impl Engine {
                 proposal_id: Some(proposal.id.clone()),
                 detail: why.clone(),
                 ..record_for(&proposal.call, &proposal.target, now)
-            })?;
+            })
+            .await?;
         }
         Ok(outputs)
     }
@@ -1114,7 +1144,7 @@ impl Engine {
             );
         }
         let approvals = Approvals::new(&self.store);
-        if !approvals.take_undo(&proposal.id, self.clock.now())? {
+        if !approvals.take_undo(&proposal.id, self.clock.now()).await? {
             return refuse("An undo was already offered for this action.".into());
         }
         let actor = self.resolver.actor(clicker).await?;
@@ -1161,7 +1191,7 @@ impl Engine {
             .await?;
         if !outputs.iter().any(|o| matches!(o, Output::Card(_))) {
             // Refused (velocity, protection): the undo stays available for a later try.
-            self.store.release_undo(&proposal.id)?;
+            self.store.release_undo(&proposal.id).await?;
         }
         Ok(outputs)
     }
@@ -1169,18 +1199,19 @@ impl Engine {
     /// After a restart: first the recovery file (outcomes and audit records that could not be
     /// stored after Okta acted) is merged; then proposals still caught between claim and
     /// outcome are settled as `unknown` (never re-executed) and audited.
-    pub fn recover(&self) -> Result<Recovered, EngineError> {
-        let merged = self.merge_recovery_file()?;
+    pub async fn recover(&self) -> Result<Recovered, EngineError> {
+        let merged = self.merge_recovery_file().await?;
         let approvals = Approvals::new(&self.store);
         // Only work of a process whose lease lapsed: another replica's claim in progress, or
         // this process's own, is alive.
         let stuck = self
             .store
             .orphaned_executing(self.clock.now())
+            .await
             .map_err(ApprovalError::from)?;
         let mut cards = Vec::new();
         for id in &stuck {
-            let Some(proposal) = approvals.get(id)? else {
+            let Some(proposal) = approvals.get(id).await? else {
                 continue;
             };
             let outcome = Outcome {
@@ -1189,7 +1220,7 @@ impl Engine {
                 status_after: None,
                 okta_request_ids: Vec::new(),
             };
-            approvals.finish(id, &outcome)?;
+            approvals.finish(id, &outcome).await?;
             cards.push(Delivery {
                 conversation: proposal.conversation.clone(),
                 proposal_id: id.clone(),
@@ -1207,7 +1238,8 @@ impl Engine {
                 outcome: Some("unknown".into()),
                 detail: outcome.summary.clone(),
                 ..record_for(&proposal.call, &proposal.target, self.clock.now())
-            })?;
+            })
+            .await?;
         }
         Ok(Recovered {
             merged,
@@ -1216,39 +1248,41 @@ impl Engine {
         })
     }
 
-    fn merge_recovery_file(&self) -> Result<usize, EngineError> {
-        self.store.merge_recovery(|lines| {
-            let approvals = Approvals::new(&self.store);
-            for line in lines {
-                let unrecorded: Unrecorded = match serde_json::from_str(line) {
-                    Ok(u) => u,
-                    Err(e) => {
-                        error!(error = %e, "an unreadable line in the recovery file was skipped");
-                        continue;
-                    }
-                };
-                if let Some(outcome) = &unrecorded.outcome {
-                    match approvals.finish(&unrecorded.proposal_id, outcome) {
-                        Ok(()) | Err(ApprovalError::WrongState { .. }) => {}
-                        Err(e) => return Err(e.into()),
-                    }
+    async fn merge_recovery_file(&self) -> Result<usize, EngineError> {
+        let Some(recovery) = self.store.take_recovery().await? else {
+            return Ok(0);
+        };
+        let approvals = Approvals::new(&self.store);
+        for line in recovery.lines() {
+            let unrecorded: Unrecorded = match serde_json::from_str(line) {
+                Ok(u) => u,
+                Err(e) => {
+                    error!(error = %e, "an unreadable line in the recovery file was skipped");
+                    continue;
                 }
-                for record in &unrecorded.audit {
-                    let already = self
-                        .store
-                        .has_audit_event(&unrecorded.proposal_id, &record.event)?;
-                    if !already {
-                        self.audit(record.clone())?;
-                    }
+            };
+            if let Some(outcome) = &unrecorded.outcome {
+                match approvals.finish(&unrecorded.proposal_id, outcome).await {
+                    Ok(()) | Err(ApprovalError::WrongState { .. }) => {}
+                    Err(e) => return Err(e.into()),
                 }
-                info!(proposal = %unrecorded.proposal_id, "merged an outcome from the recovery file");
             }
-            Ok::<(), EngineError>(())
-        })
+            for record in &unrecorded.audit {
+                let already = self
+                    .store
+                    .has_audit_event(&unrecorded.proposal_id, &record.event)
+                    .await?;
+                if !already {
+                    self.audit(record.clone()).await?;
+                }
+            }
+            info!(proposal = %unrecorded.proposal_id, "merged an outcome from the recovery file");
+        }
+        Ok(recovery.merged().await?)
     }
 
-    fn audit(&self, record: AuditRecord) -> Result<(), EngineError> {
-        audit::append(&self.store, &self.audit_keys, &record)?;
+    async fn audit(&self, record: AuditRecord) -> Result<(), EngineError> {
+        audit::append(&self.store, &self.audit_keys, &record).await?;
         if matches!(
             record.event.as_str(),
             "executed" | "failed" | "rejected" | "expired" | "unknown" | "denied"

@@ -128,11 +128,11 @@ impl Engine {
     }
 
     /// Records what a reaction became (a dry run records nothing).
-    fn remember_reaction(&self, row: &ReactionRow) {
+    async fn remember_reaction(&self, row: &ReactionRow) {
         if self.mode == Mode::DryRun {
             return;
         }
-        if let Err(e) = self.store.set_reaction_role(row) {
+        if let Err(e) = self.store.set_reaction_role(row).await {
             warn!(error = %e, "could not record what a reaction became");
         }
     }
@@ -156,9 +156,10 @@ impl Engine {
         let earlier = self
             .store
             .reactions_on(&message.place, &message.ts, &rule.emoji)
+            .await
             .unwrap_or_default();
         if self.mode == Mode::Live {
-            match self.store.remember_reaction(&row) {
+            match self.store.remember_reaction(&row).await {
                 Ok(true) => {}
                 // This person's reaction here was already a trigger.
                 Ok(false) => return outcome,
@@ -172,16 +173,25 @@ impl Engine {
             emoji: rule.emoji.clone(),
         };
         // A proposal this emoji already made on this message: a second reactor approves it.
-        let open = earlier.iter().find_map(|r| {
-            let id = r
+        let mut open = None;
+        for earlier_row in &earlier {
+            let Some(id) = earlier_row
                 .proposal_id
                 .as_ref()
-                .filter(|_| r.role == ReactionRole::Requester)?;
+                .filter(|_| earlier_row.role == ReactionRole::Requester)
+            else {
+                continue;
+            };
             let proposal = crate::approvals::Approvals::new(&self.store)
                 .get(id)
-                .ok()??;
-            (proposal.state == ProposalState::Pending).then_some(proposal)
-        });
+                .await
+                .ok()
+                .flatten();
+            if let Some(proposal) = proposal.filter(|p| p.state == ProposalState::Pending) {
+                open = Some(proposal);
+                break;
+            }
+        }
         if let Some(proposal) = open {
             if rule.reactors_required < 2 {
                 outcome
@@ -192,12 +202,10 @@ impl Engine {
             row.role = ReactionRole::Approver;
             row.proposal_id = Some(proposal.id.clone());
             if rule.grace_seconds > 0 {
-                match self.schedule_approval(
-                    &proposal.id,
-                    user,
-                    via,
-                    now + rule.grace_seconds as i64,
-                ) {
+                match self
+                    .schedule_approval(&proposal.id, user, via, now + rule.grace_seconds as i64)
+                    .await
+                {
                     Ok(job) => {
                         row.job_id = Some(job.clone());
                         outcome.outputs.push(Self::news(
@@ -213,9 +221,9 @@ impl Engine {
                     }
                     Err(e) => warn!(error = %e, "could not schedule a reaction's approval"),
                 }
-                self.remember_reaction(&row);
+                self.remember_reaction(&row).await;
             } else {
-                self.remember_reaction(&row);
+                self.remember_reaction(&row).await;
                 outcome
                     .outputs
                     .extend(self.approve_as(&proposal.id, user, via).await);
@@ -234,7 +242,7 @@ impl Engine {
                     [one] => Some(one.clone()),
                     _ => {
                         row.role = ReactionRole::Asked;
-                        self.remember_reaction(&row);
+                        self.remember_reaction(&row).await;
                         outcome.outputs.push(Self::news(
                             reaction,
                             ReactionNews::WhichPerson {
@@ -249,7 +257,7 @@ impl Engine {
         };
         let Some(target) = target else {
             row.role = ReactionRole::Asked;
-            self.remember_reaction(&row);
+            self.remember_reaction(&row).await;
             outcome
                 .outputs
                 .push(Self::news(reaction, ReactionNews::NoAuthor));
@@ -270,7 +278,7 @@ impl Engine {
         let (proposal_id, outputs, may_approve) = match proposed {
             Proposed::Refused { why, .. } => {
                 row.role = ReactionRole::Refused;
-                self.remember_reaction(&row);
+                self.remember_reaction(&row).await;
                 info!(user, emoji = %rule.emoji, "a reaction was refused");
                 outcome.outputs.push(Self::news(
                     reaction,
@@ -292,7 +300,7 @@ impl Engine {
         outcome.outputs.extend(outputs);
         let grace = rule.grace_seconds;
         if rule.reactors_required >= 2 {
-            self.remember_reaction(&row);
+            self.remember_reaction(&row).await;
             outcome.outputs.push(Self::news(
                 reaction,
                 ReactionNews::NeedsSecondPerson {
@@ -303,7 +311,10 @@ impl Engine {
             ));
         } else if rule.mode == ReactionMode::Immediate && may_approve {
             if grace > 0 {
-                match self.schedule_approval(&proposal_id, user, via, now + grace as i64) {
+                match self
+                    .schedule_approval(&proposal_id, user, via, now + grace as i64)
+                    .await
+                {
                     Ok(job) => {
                         row.job_id = Some(job.clone());
                         outcome.outputs.push(Self::news(
@@ -319,15 +330,15 @@ impl Engine {
                     }
                     Err(e) => warn!(error = %e, "could not schedule a reaction's approval"),
                 }
-                self.remember_reaction(&row);
+                self.remember_reaction(&row).await;
             } else {
-                self.remember_reaction(&row);
+                self.remember_reaction(&row).await;
                 outcome
                     .outputs
                     .extend(self.approve_as(&proposal_id, user, via).await);
             }
         } else {
-            self.remember_reaction(&row);
+            self.remember_reaction(&row).await;
             if rule.mode == ReactionMode::Immediate {
                 outcome
                     .outputs
@@ -356,6 +367,7 @@ impl Engine {
         let rows = self
             .store
             .reactions_on(&reaction.message.place, &reaction.message.ts, &rule.emoji)
+            .await
             .unwrap_or_default();
         let Some(row) = rows.into_iter().find(|r| r.reactor == user) else {
             return Vec::new();
@@ -368,7 +380,7 @@ impl Engine {
             return Vec::new();
         }
         let taken_back = match &row.job_id {
-            Some(job) => self.cancel_job(job).unwrap_or(false),
+            Some(job) => self.cancel_job(job).await.unwrap_or(false),
             None => false,
         };
         match row.role {
@@ -385,6 +397,7 @@ impl Engine {
                     .await;
                 let cancelled = crate::approvals::Approvals::new(&self.store)
                     .get(&proposal_id)
+                    .await
                     .ok()
                     .flatten()
                     .is_some_and(|p| p.state == ProposalState::Rejected);

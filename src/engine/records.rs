@@ -25,49 +25,50 @@ pub enum HelpFeedback {
 impl Engine {
     /// Records a delivery under its dedupe key before it is acknowledged; false when the key
     /// was seen before (a duplicate, done once already).
-    pub fn record_delivery(&self, key: &str, payload: &str) -> Result<bool, EngineError> {
+    pub async fn record_delivery(&self, key: &str, payload: &str) -> Result<bool, EngineError> {
         Ok(self
             .store
-            .remember_inbound(key, payload, self.clock.now())?)
+            .remember_inbound(key, payload, self.clock.now())
+            .await?)
     }
 
     /// The delivery's work is done.
-    pub fn finish_delivery(&self, key: &str) -> Result<(), EngineError> {
-        Ok(self.store.finish_inbound(key)?)
+    pub async fn finish_delivery(&self, key: &str) -> Result<(), EngineError> {
+        Ok(self.store.finish_inbound(key).await?)
     }
 
     /// The delivery's task crashed: it is never replayed.
-    pub fn fail_delivery(&self, key: &str) -> Result<(), EngineError> {
-        Ok(self.store.fail_inbound(key)?)
+    pub async fn fail_delivery(&self, key: &str) -> Result<(), EngineError> {
+        Ok(self.store.fail_inbound(key).await?)
     }
 
     /// Forgets a delivery, so the same key may be sent again (a form answered with errors).
-    pub fn forget_delivery(&self, key: &str) -> Result<(), EngineError> {
-        Ok(self.store.forget_inbound(key)?)
+    pub async fn forget_delivery(&self, key: &str) -> Result<(), EngineError> {
+        Ok(self.store.forget_inbound(key).await?)
     }
 
     /// Deliveries acknowledged by a process whose lease lapsed (or this one's, before a
     /// restart) and never finished: (key, payload), taken over by this process.
-    pub fn unfinished_deliveries(&self) -> Result<Vec<(String, String)>, EngineError> {
-        Ok(self.store.unfinished_inbound(self.clock.now())?)
+    pub async fn unfinished_deliveries(&self) -> Result<Vec<(String, String)>, EngineError> {
+        Ok(self.store.unfinished_inbound(self.clock.now()).await?)
     }
 
     /// Deletes finished deliveries (and the message text they hold) older than the retention;
     /// returns how many.
-    pub fn purge_deliveries(&self, retention_days: u32) -> Result<usize, EngineError> {
+    pub async fn purge_deliveries(&self, retention_days: u32) -> Result<u64, EngineError> {
         let before = self.clock.now() - i64::from(retention_days) * 86_400;
-        Ok(self.store.purge_inbound(before)?)
+        Ok(self.store.purge_inbound(before).await?)
     }
 
     /// Takes (or renews) this process's lease on the work it holds.
-    pub fn renew_lease(&self, lease_seconds: i64) -> Result<(), EngineError> {
+    pub async fn renew_lease(&self, lease_seconds: i64) -> Result<(), EngineError> {
         self.store.set_lease_secs(lease_seconds);
-        Ok(self.store.heartbeat(self.clock.now())?)
+        Ok(self.store.heartbeat(self.clock.now()).await?)
     }
 
     /// Gives the lease up at a clean stop, so nobody waits for it to lapse.
-    pub fn give_up_lease(&self) -> Result<(), EngineError> {
-        Ok(self.store.retire()?)
+    pub async fn give_up_lease(&self) -> Result<(), EngineError> {
+        Ok(self.store.retire().await?)
     }
 
     /// This process's id among the processes sharing the store.
@@ -76,37 +77,41 @@ impl Engine {
     }
 
     /// Checks the audit chain end to end; its head, to log so an external store anchors it.
-    pub fn verify_audit(&self) -> Result<crate::audit::ChainHead, crate::audit::AuditError> {
-        crate::audit::verify(&self.store, &self.audit_keys)
+    pub async fn verify_audit(&self) -> Result<crate::audit::ChainHead, crate::audit::AuditError> {
+        crate::audit::verify(&self.store, &self.audit_keys).await
     }
 
     /// Whether the store answers (`/readyz`).
-    pub fn store_answers(&self) -> bool {
-        self.store.inbound_state("readyz-probe").is_ok()
+    pub async fn store_answers(&self) -> bool {
+        self.store.inbound_state("readyz-probe").await.is_ok()
     }
 
     /// Remembers where a proposal's card was posted, so later news updates it in place.
-    pub fn remember_card(
+    pub async fn remember_card(
         &self,
         proposal_id: &str,
         channel: &str,
         ts: &str,
     ) -> Result<(), EngineError> {
-        Ok(self.store.remember_card(proposal_id, channel, ts)?)
+        Ok(self.store.remember_card(proposal_id, channel, ts).await?)
     }
 
     /// Where a proposal's card is: (channel, ts).
-    pub fn card_location(&self, proposal_id: &str) -> Option<(String, String)> {
-        self.store.card_of(proposal_id).ok().flatten()
+    pub async fn card_location(&self, proposal_id: &str) -> Option<(String, String)> {
+        self.store.card_of(proposal_id).await.ok().flatten()
     }
 
     /// Whether this help question was answered already (Slack may deliver it twice).
-    pub fn help_question_answered(&self, channel: &str, ts: &str) -> Result<bool, EngineError> {
-        Ok(self.store.help_question_answered(channel, ts)?)
+    pub async fn help_question_answered(
+        &self,
+        channel: &str,
+        ts: &str,
+    ) -> Result<bool, EngineError> {
+        Ok(self.store.help_question_answered(channel, ts).await?)
     }
 
     /// Remembers a help answer as posted, for its feedback buttons.
-    pub fn remember_help_answer(
+    pub async fn remember_help_answer(
         &self,
         channel: &str,
         answer_ts: &str,
@@ -114,27 +119,30 @@ impl Engine {
         asker: &str,
     ) -> Result<(), EngineError> {
         crate::metrics::metrics().help_answers.inc();
-        Ok(self.store.insert_help_answer(&HelpAnswerRow {
-            channel: channel.to_string(),
-            answer_ts: answer_ts.to_string(),
-            question_ts: question_ts.to_string(),
-            asker: asker.to_string(),
-            state: HelpAnswerState::Open,
-            decided_by: None,
-        })?)
+        Ok(self
+            .store
+            .insert_help_answer(&HelpAnswerRow {
+                channel: channel.to_string(),
+                answer_ts: answer_ts.to_string(),
+                question_ts: question_ts.to_string(),
+                asker: asker.to_string(),
+                state: HelpAnswerState::Open,
+                decided_by: None,
+            })
+            .await?)
     }
 
     /// "That solved it" (`solved`) or "I still need help" on a help answer, by `user`: only
     /// the person who asked or an IT admin, once. An escalated question can still be marked
     /// solved (that is when an admin's answer may become a document).
-    pub fn help_feedback(
+    pub async fn help_feedback(
         &self,
         user: &str,
         solved: bool,
         channel: &str,
         answer_ts: &str,
     ) -> HelpFeedback {
-        let answer = match self.store.help_answer(channel, answer_ts) {
+        let answer = match self.store.help_answer(channel, answer_ts).await {
             Ok(Some(answer)) => answer,
             Ok(None) => {
                 return HelpFeedback::Refused(
@@ -165,6 +173,7 @@ impl Engine {
         match self
             .store
             .decide_help_answer(channel, answer_ts, from, to, user)
+            .await
         {
             Ok(true) => {}
             Ok(false) => {
@@ -210,6 +219,7 @@ impl Engine {
         let asker = self
             .store
             .help_answer(channel, answer_ts)
+            .await
             .ok()
             .flatten()
             .map(|row| row.asker);

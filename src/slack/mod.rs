@@ -103,11 +103,12 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     )
     .await?;
     // This process's lease: in-flight work it takes is its own while the lease is renewed.
-    runtime.engine.renew_lease(settings.lease_seconds)?;
+    runtime.engine.renew_lease(settings.lease_seconds).await?;
     info!(instance = %runtime.engine.instance(), lease_seconds = settings.lease_seconds, "instance lease taken");
     let mut recovered = runtime
         .engine
         .recover()
+        .await
         .map_err(runtime::RuntimeError::from)?;
     if recovered.merged > 0 {
         warn!(
@@ -121,8 +122,8 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             "actions interrupted by the last stop were marked unknown"
         );
     }
-    purge_inbound(&runtime.engine, settings.inbound_retention_days);
-    log_audit_head(&runtime.engine);
+    purge_inbound(&runtime.engine, settings.inbound_retention_days).await;
+    log_audit_head(&runtime.engine).await;
     let work_runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("okta-agent-work")
@@ -148,7 +149,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     // The cards of actions the last stop interrupted say so.
     app.deliver_to_conversations(std::mem::take(&mut recovered.cards))
         .await;
-    let resumed = app.resume_unfinished()?;
+    let resumed = app.resume_unfinished().await?;
     if resumed > 0 {
         info!(
             count = resumed,
@@ -165,11 +166,11 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                if let Err(e) = engine.renew_lease(lease_seconds) {
+                if let Err(e) = engine.renew_lease(lease_seconds).await {
                     warn!(error = %e, "could not renew the instance lease");
                     continue;
                 }
-                match engine.recover() {
+                match engine.recover().await {
                     Ok(found) => {
                         if found.unknown > 0 {
                             warn!(
@@ -181,7 +182,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
                     }
                     Err(e) => warn!(error = %e, "could not look for interrupted actions"),
                 }
-                match app.resume_unfinished() {
+                match app.resume_unfinished().await {
                     Ok(0) => {}
                     Ok(n) => info!(
                         count = n,
@@ -243,8 +244,8 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         every.tick().await;
         loop {
             every.tick().await;
-            log_audit_head(&engine);
-            purge_inbound(&engine, retention_days);
+            log_audit_head(&engine).await;
+            purge_inbound(&engine, retention_days).await;
         }
     });
     shutdown.await;
@@ -274,9 +275,10 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         task.abort();
     }
     // Nothing is left in flight: give the lease up so nobody waits for it to lapse.
-    if let Err(e) = runtime.engine.give_up_lease() {
+    if let Err(e) = runtime.engine.give_up_lease().await {
         warn!(error = %e, "could not give the instance lease up; it lapses by itself");
     }
+    runtime.engine.store().close().await;
     // Dropping a runtime inside another one would block it; nothing is left running on it now.
     work_runtime.shutdown_background();
     info!("stopped cleanly");
@@ -315,16 +317,16 @@ async fn forward_hangups(
 async fn forward_hangups(_signals: Option<()>, _reload_now: Arc<tokio::sync::Notify>) {}
 
 /// The audit chain's head, logged so an external log store anchors it.
-fn log_audit_head(engine: &crate::engine::Engine) {
-    match engine.verify_audit() {
+async fn log_audit_head(engine: &crate::engine::Engine) {
+    match engine.verify_audit().await {
         Ok(head) => info!(records = head.count, head_hash = %head.head_hash, "audit chain head"),
         Err(e) => error!(error = %e, "the audit chain does not verify"),
     }
 }
 
 /// Deletes finished inbound work, and the message text it holds, older than the retention.
-fn purge_inbound(engine: &crate::engine::Engine, retention_days: u32) {
-    match engine.purge_deliveries(retention_days) {
+async fn purge_inbound(engine: &crate::engine::Engine, retention_days: u32) {
+    match engine.purge_deliveries(retention_days).await {
         Ok(0) => {}
         Ok(n) => info!(rows = n, retention_days, "old inbound messages deleted"),
         Err(e) => warn!(error = %e, "could not delete old inbound messages"),
@@ -432,7 +434,7 @@ async fn on_push(
         return Ok(());
     };
     let body = serde_json::to_value(&event.event).unwrap_or_default();
-    app.accept_event(&event.event_id.0, &body)?;
+    app.accept_event(&event.event_id.0, &body).await?;
     Ok(())
 }
 
@@ -469,7 +471,7 @@ async fn on_interaction(
             )
         }
         _ => {
-            app.accept_interaction(&payload)?;
+            app.accept_interaction(&payload).await?;
             Ok(SlackInteractionResponse::Empty)
         }
     }
@@ -491,7 +493,8 @@ async fn on_command(
     };
     if text.trim().is_empty() {
         // `/okta` alone opens the form.
-        app.accept_form_command(&event.user_id.0, &event.channel_id.0, &event.trigger_id.0)?;
+        app.accept_form_command(&event.user_id.0, &event.channel_id.0, &event.trigger_id.0)
+            .await?;
         return Ok(reply("Opening the Okta form…"));
     }
     app.accept_command(
@@ -500,7 +503,8 @@ async fn on_command(
         &text,
         &event.trigger_id.0,
         Some(event.response_url.0.as_str()),
-    )?;
+    )
+    .await?;
     Ok(reply("Working on it…"))
 }
 

@@ -6,6 +6,12 @@
 //! an HTTP CONNECT tunnel, with `user:password@` credentials when the proxy URL has them) and
 //! with `TCP_NODELAY`, so a small ack frame is never held back waiting for the peer's delayed
 //! ACK. Slack-morphism's own connections ignore proxies (its issue #181) and leave Nagle on.
+//!
+//! Envelopes are handled concurrently (up to [`ENVELOPES_IN_PROGRESS`] per connection), each in
+//! a task of its own, and acked as each finishes: envelopes that arrive together are recorded
+//! together (the store's group commit) instead of one after the other. A task is never
+//! cancelled half-way, even when the connection drops: a delivery recorded but never queued
+//! would be lost (its redelivery is a duplicate).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,11 +31,15 @@ use slack_morphism::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::{mpsc, Mutex, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info, warn};
 
 use super::web::SlackWeb;
+
+/// Envelopes one connection handles at once. Past it, frames wait in the socket (TCP pushes
+/// back on Slack), so a burst of thousands costs memory for this many, not for all.
+pub const ENVELOPES_IN_PROGRESS: usize = 256;
 
 /// slack-morphism's HTTPS connector for its Web API calls, with okta-agent's Socket Mode
 /// connections.
@@ -285,6 +295,10 @@ async fn run(
     let mut last_pong = Instant::now();
     let allowed_silence =
         Duration::from_secs(config.ping_interval_in_seconds * config.ping_failure_threshold_times);
+    // Each envelope's task says when it is done (with its ack, if it has one): a place in
+    // `room` is free again then, and the loop looks at the socket again.
+    let (finished, mut acks) = mpsc::unbounded_channel::<Option<String>>();
+    let room = Arc::new(Semaphore::new(ENVELOPES_IN_PROGRESS));
     loop {
         tokio::select! {
             command = commands.recv() => {
@@ -306,14 +320,26 @@ async fn run(
                     return;
                 }
             }
-            frame = reader.next() => match frame {
+            Some(done) = acks.recv() => {
+                let Some(ack) = done else { continue };
+                if writer.send(Message::Text(ack.into())).await.is_err() {
+                    listener.on_disconnect(&id).await;
+                    return;
+                }
+            }
+            frame = reader.next(), if room.available_permits() > 0 => match frame {
                 Some(Ok(Message::Text(body))) => {
-                    if let Some(ack) = listener.on_message(&id, body.as_str().to_string()).await {
-                        if writer.send(Message::Text(ack.into())).await.is_err() {
-                            listener.on_disconnect(&id).await;
-                            return;
-                        }
-                    }
+                    let Ok(place) = room.clone().try_acquire_owned() else {
+                        continue;
+                    };
+                    let (listener, id, finished) = (listener.clone(), id.clone(), finished.clone());
+                    tokio::spawn(async move {
+                        let ack = listener.on_message(&id, body.as_str().to_string()).await;
+                        drop(place);
+                        // The connection may have gone: Slack then redelivers, and the dedupe
+                        // key makes that a duplicate.
+                        let _ = finished.send(ack);
+                    });
                 }
                 Some(Ok(Message::Pong(_))) => last_pong = Instant::now(),
                 Some(Ok(Message::Ping(_) | Message::Frame(_) | Message::Binary(_))) => {}

@@ -797,6 +797,18 @@ pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
+/// [`wait_until`], for a condition that has to wait for its answer (a database read).
+pub async fn wait_for<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut condition: impl FnMut() -> F,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 // ----- envelopes ---------------------------------------------------------------------------
 
 pub fn envelope_id() -> String {

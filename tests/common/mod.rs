@@ -412,7 +412,7 @@ impl Stack {
             self.policy.clone(),
         )
         .await;
-        self.runtime.engine.recover().expect("recovery runs")
+        self.runtime.engine.recover().await.expect("recovery runs")
     }
 
     pub fn engine(&self) -> &Engine {

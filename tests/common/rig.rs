@@ -7,7 +7,11 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
-use super::fake_slack::{self, click, envelope_id, event_envelope, mention, wait_until, FakeSlack};
+use okta_agent::store::InboundState;
+
+use super::fake_slack::{
+    self, click, envelope_id, event_envelope, mention, wait_for, wait_until, FakeSlack,
+};
 use super::services::TestDatabase;
 use super::Harness;
 
@@ -27,6 +31,8 @@ pub struct Rig {
     pub replicas: Vec<tokio::process::Child>,
     /// A PostgreSQL database; `None` is the SQLite file `okta-agent.db` in `dir`.
     pub postgres: Option<TestDatabase>,
+    /// The test's own handle on the database, opened at first use.
+    observer: tokio::sync::OnceCell<okta_agent::store::Store>,
 }
 
 impl Rig {
@@ -93,6 +99,7 @@ impl Rig {
             env: Vec::new(),
             replicas: Vec::new(),
             postgres,
+            observer: tokio::sync::OnceCell::new(),
         };
         if rig.postgres.is_some() {
             let key = rig.dir.path().join("audit.key");
@@ -169,9 +176,15 @@ impl Rig {
         }
     }
 
-    /// A handle on the rig's database, as one more process would open it.
-    pub fn store(&self) -> okta_agent::store::Store {
-        okta_agent::store::Store::open_url(&self.database_url()).unwrap()
+    /// A handle on the rig's database, as one more process would open it (one per rig).
+    pub async fn store(&self) -> &okta_agent::store::Store {
+        self.observer
+            .get_or_init(|| async {
+                okta_agent::store::Store::open_url(&self.database_url())
+                    .await
+                    .unwrap()
+            })
+            .await
     }
 
     /// SIGTERM, then the exit status.
@@ -199,15 +212,13 @@ impl Rig {
     }
 
     /// What the app recorded for event `event_id`: `None` when it was not work at all.
-    pub fn inbound_state(&self, event_id: &str) -> Option<String> {
-        self.key_state(&format!("event:{event_id}"))
+    pub async fn inbound_state(&self, event_id: &str) -> Option<InboundState> {
+        self.key_state(&format!("event:{event_id}")).await
     }
 
     /// What the app recorded under a dedupe key (`event:…`, `reaction:…`).
-    fn key_state(&self, key: &str) -> Option<String> {
-        okta_agent::store::Store::open_url(&self.database_url())
-            .ok()
-            .and_then(|s| s.inbound_state(key).ok().flatten())
+    async fn key_state(&self, key: &str) -> Option<InboundState> {
+        self.store().await.inbound_state(key).await.ok().flatten()
     }
 
     /// Waits until the work of event `event_id` is finished (recorded as done).
@@ -217,8 +228,8 @@ impl Rig {
 
     /// Waits until the work recorded under a dedupe key is finished.
     pub async fn until_key_done(&self, key: &str) {
-        wait_until(&format!("{key} to be handled"), || {
-            self.key_state(key).as_deref() == Some("done")
+        wait_for(&format!("{key} to be handled"), || async {
+            self.key_state(key).await == Some(InboundState::Done)
         })
         .await;
     }

@@ -179,15 +179,23 @@ impl TestDatabase {
     }
 
     /// A new handle on the database, as another process would open it.
-    pub fn open(&self) -> okta_agent::store::Store {
-        okta_agent::store::Store::open_url(&self.url()).unwrap()
+    pub async fn open(&self) -> okta_agent::store::Store {
+        okta_agent::store::Store::open_url(&self.url())
+            .await
+            .unwrap()
     }
 
-    /// Runs SQL on the database directly, around the store (to age, break or inspect it).
+    /// Runs SQL on the database directly, around the store (to age, break or inspect it), on
+    /// a connection and a thread of its own, so sync and async tests alike may call it.
     pub fn sql(&self, sql: &str) {
         match self {
             Self::Sqlite(_) => {
-                self.open().execute_raw(sql).unwrap();
+                let (url, sql) = (self.url(), sql.to_string());
+                on_a_thread_of_its_own(async move {
+                    let store = okta_agent::store::Store::open_url(&url).await.unwrap();
+                    store.execute_raw(&sql).await.unwrap();
+                    store.close().await;
+                });
             }
             Self::Postgres { .. } => admin_sql(&self.url(), sql.to_string()),
         }
@@ -202,27 +210,47 @@ impl Drop for TestDatabase {
                 format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
             );
             // Best effort: a failed drop leaves a database on a throwaway server.
-            let _ = std::thread::spawn(move || {
-                if let Ok(mut client) = postgres::Client::connect(&admin, postgres::NoTls) {
-                    let _ = client.batch_execute(&sql);
+            on_a_thread_of_its_own(async move {
+                use sqlx::Connection;
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut admin)
+                        .await;
+                    let _ = admin.close().await;
                 }
-            })
-            .join();
+            });
         }
     }
 }
 
-/// Runs SQL through a connection of its own, on a thread of its own (the synchronous client
-/// cannot run on an async test's runtime thread).
+/// Runs SQL on PostgreSQL through a connection of its own, on a thread of its own.
 pub fn admin_sql(url: &str, sql: String) {
     let url = url.to_string();
-    std::thread::spawn(move || {
-        let mut client = postgres::Client::connect(&url, postgres::NoTls)
+    on_a_thread_of_its_own(async move {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&url)
+            .await
             .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
-        client
-            .batch_execute(&sql)
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+            .execute(&mut admin)
+            .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        admin.close().await.unwrap();
+    });
+}
+
+/// Runs `work` to its end on a thread and a runtime of its own: callable from sync tests and
+/// from async ones (whose runtime thread must not block on another runtime).
+pub fn on_a_thread_of_its_own<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work)
     })
     .join()
-    .unwrap();
+    .unwrap()
 }

@@ -132,6 +132,7 @@ async fn run(two_person: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let want = expected(two_person, &ops);
     let stored = Approvals::new(stack.engine().store())
         .get(&id)
+        .await
         .unwrap()
         .unwrap();
     // An expired proposal nobody authorized clicked on stays pending in the store; it can never

@@ -105,7 +105,7 @@ async fn time_bound_access_is_removed_at_its_end_as_the_second_half_of_the_appro
         .count();
     assert_eq!(removals, 1);
     // The audit trail says what set it off and ties it to the approved proposal.
-    let export = audit_lines(&stack);
+    let export = audit_lines(&stack).await;
     let scheduled = export
         .iter()
         .find(|r| r["action"] == "remove_user_from_group")
@@ -115,8 +115,8 @@ async fn time_bound_access_is_removed_at_its_end_as_the_second_half_of_the_appro
     assert_eq!(scheduled["proposal_id"], json!(pending.proposal_id));
 }
 
-fn audit_lines(stack: &Stack) -> Vec<serde_json::Value> {
-    let store = okta_agent::store::Store::open(&stack.db).unwrap();
+async fn audit_lines(stack: &Stack) -> Vec<serde_json::Value> {
+    let store = okta_agent::store::Store::open(&stack.db).await.unwrap();
     let mut out = Vec::new();
     okta_agent::audit::export(
         &store,
@@ -124,6 +124,7 @@ fn audit_lines(stack: &Stack) -> Vec<serde_json::Value> {
         okta_agent::audit::ExportFormat::Jsonl,
         &mut out,
     )
+    .await
     .unwrap();
     String::from_utf8(out)
         .unwrap()
@@ -257,6 +258,7 @@ async fn a_reaction_request_is_audited_with_its_trigger_and_person() {
         .unwrap_or_else(|| panic!("{}", text(&outcome.outputs)))
         .proposal_id;
     let requested = audit_lines(&stack)
+        .await
         .into_iter()
         .find(|r| r["event"] == "requested")
         .unwrap();
@@ -284,23 +286,30 @@ async fn recovery_leaves_a_live_process_alone_and_takes_over_a_dead_ones_work() 
     let now = okta_agent::clock::WallClock::now(stack.clock.as_ref());
     // Process A claims it and is carrying it out.
     let a = stack.engine().store();
-    a.heartbeat(now).unwrap();
+    a.heartbeat(now).await.unwrap();
     assert_eq!(
-        a.decide(&id, "executing", "U0GRACE", now).unwrap(),
+        a.decide(
+            &id,
+            okta_agent::store::ProposalState::Executing,
+            "U0GRACE",
+            now
+        )
+        .await
+        .unwrap(),
         okta_agent::store::Transition::Done
     );
     // Process B starts (a rolling restart's other half): it leaves A's work alone.
     let b = stack.second_process().await;
-    b.engine.store().heartbeat(now).unwrap();
-    assert_eq!(b.engine.recover().unwrap().unknown, 0);
+    b.engine.store().heartbeat(now).await.unwrap();
+    assert_eq!(b.engine.recover().await.unwrap().unknown, 0);
     // A dies; its lease lapses; B takes its work over (it cannot know whether Okta acted).
     stack
         .clock
         .advance(okta_agent::store::DEFAULT_LEASE_SECS + 1);
     let later = okta_agent::clock::WallClock::now(stack.clock.as_ref());
-    b.engine.store().heartbeat(later).unwrap();
-    assert_eq!(b.engine.recover().unwrap().unknown, 1);
-    assert_eq!(b.engine.recover().unwrap().unknown, 0, "once");
+    b.engine.store().heartbeat(later).await.unwrap();
+    assert_eq!(b.engine.recover().await.unwrap().unknown, 1);
+    assert_eq!(b.engine.recover().await.unwrap().unknown, 0, "once");
 }
 
 /// A reaction is an engine trigger: its grace window runs on the engine's clock, so a test

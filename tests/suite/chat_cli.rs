@@ -201,6 +201,7 @@ async fn audit_verify_and_export_detect_edits_and_removals() {
         .engine()
         .store()
         .execute_raw("UPDATE audit SET record = replace(record, 'U0LEO', 'U0ANA') WHERE seq = 3")
+        .await
         .unwrap();
     let out = audit(&["verify"]);
     assert_eq!(out.status.code(), Some(1));
@@ -221,6 +222,7 @@ async fn audit_verify_and_export_detect_edits_and_removals() {
         .engine()
         .store()
         .execute_raw("DELETE FROM audit WHERE seq = 2")
+        .await
         .unwrap();
     let out = bin()
         .args(["audit", "verify"])
@@ -395,7 +397,7 @@ async fn chat_against_a_real_org_never_changes_anything() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shared.db");
     // A running service's approval, claimed and mid-execution.
-    let store = okta_agent::store::Store::open(&db).unwrap();
+    let store = okta_agent::store::Store::open(&db).await.unwrap();
     let approvals = Approvals::new(&store);
     let in_flight = approvals
         .create(NewProposal {
@@ -426,6 +428,7 @@ async fn chat_against_a_real_org_never_changes_anything() {
             undo_of: None,
             trigger: okta_agent::approvals::Trigger::Message,
         })
+        .await
         .unwrap();
     approvals
         .claim(
@@ -434,6 +437,7 @@ async fn chat_against_a_real_org_never_changes_anything() {
             "v",
             okta_agent::okta::unix_now() as i64,
         )
+        .await
         .unwrap()
         .unwrap();
     drop(store);
@@ -481,15 +485,22 @@ async fn chat_against_a_real_org_never_changes_anything() {
     assert!(!text.contains("Executed"), "{text}");
     assert!(!text.contains("reset_password/"), "no reset link: {text}");
     assert!(harness.mutations().await.is_empty(), "Okta was not changed");
-    let store = okta_agent::store::Store::open(&db).unwrap();
-    let stored = Approvals::new(&store).get(&in_flight.id).unwrap().unwrap();
+    let store = okta_agent::store::Store::open(&db).await.unwrap();
+    let stored = Approvals::new(&store)
+        .get(&in_flight.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         stored.state,
         ProposalState::Executing,
         "a running service's work is left alone"
     );
     assert_eq!(
-        store.proposals_by_requester_since("U0LEO", 0).unwrap(),
+        store
+            .proposals_by_requester_since("U0LEO", 0)
+            .await
+            .unwrap(),
         1,
         "chat stored no proposal of its own"
     );

@@ -88,11 +88,12 @@ async fn reset_links_go_only_to_the_approver_by_direct_message() {
     assert!(url.contains("/reset_password/"), "{link}");
     // The link appears nowhere else: not in the card, replies, the log of proposals, or audit.
     assert!(!text(&done).contains(&url));
-    for row in stack.engine().store().audit_rows().unwrap() {
+    for row in stack.engine().store().audit_rows().await.unwrap() {
         assert!(!row.record.contains(&url), "audit leaked the reset link");
     }
     let stored = Approvals::new(stack.engine().store())
         .get(&id)
+        .await
         .unwrap()
         .unwrap();
     assert!(!format!("{stored:?}").contains(&url));
@@ -266,11 +267,13 @@ async fn a_restart_between_claim_and_outcome_is_reported_not_repeated() {
             Policy::demo().version(),
             crate::common::T0 + 1,
         )
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(stack.restart().await.unknown, 1);
     let stored = Approvals::new(stack.engine().store())
         .get(&id)
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(stored.state, ProposalState::Unknown);

@@ -83,9 +83,11 @@ fn values(
     values
 }
 
-fn proposals(rig: &Rig, requester: &str) -> i64 {
+async fn proposals(rig: &Rig, requester: &str) -> i64 {
     rig.store()
+        .await
         .proposals_by_requester_since(requester, 0)
+        .await
         .unwrap() as i64
 }
 
@@ -185,7 +187,7 @@ async fn an_invalid_form_shows_field_errors_and_changes_nothing() {
         "Write a length like “8 hours”, “90 minutes” or “2 days”.",
         "{answer}"
     );
-    assert_eq!(proposals(&rig, "U0LEO"), 0, "nothing stored");
+    assert_eq!(proposals(&rig, "U0LEO").await, 0, "nothing stored");
     assert_eq!(rig.harness.mutations().await.len(), 0, "nothing in Okta");
 }
 
@@ -352,8 +354,9 @@ async fn an_admin_confirms_in_the_form_and_time_bound_access_ends_once_across_a_
     // okta-agent stops; while it is down the eight hours pass; at the next start the removal
     // runs once, in the card's thread.
     assert_eq!(rig.stop().await.code(), Some(0));
-    let db = rig.store();
+    let db = rig.store().await;
     db.execute_raw("UPDATE jobs SET run_at = run_at - 8 * 3600 WHERE kind = 'end_access'")
+        .await
         .unwrap();
     rig.start().await;
     // The add, then its removal.

@@ -151,7 +151,7 @@ async fn a_help_question_gets_one_cited_answer_and_chatter_gets_none() {
     let envelope = rig.post("EvThreadTalk", in_thread).await;
     rig.until_acked(&envelope).await;
     // Work is recorded before it is acknowledged: nothing recorded means nothing to answer.
-    assert_eq!(rig.inbound_state("EvThreadTalk"), None);
+    assert_eq!(rig.inbound_state("EvThreadTalk").await, None);
     assert_eq!(answers_in(&rig, "1700000100.000200"), 1);
     let mut asked = mention(
         "U0KATE",

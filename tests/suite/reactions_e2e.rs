@@ -154,9 +154,15 @@ async fn removing_a_reaction_within_its_grace_window_cancels_and_after_it_undoes
     assert!(thread_text(&rig, ts).contains("Cancelled"));
     // Added again: the same person's reaction is one trigger.
     react(&rig, "EvNo1Again", "U0LEO", "no_entry", ts, true).await;
-    let db = rig.store();
+    let db = rig.store().await;
     wait_until("the repeat to be seen", || rig.fake.ack_count() >= 3).await;
-    assert_eq!(db.reactions_on(SECURITY, ts, "no_entry").unwrap().len(), 1);
+    assert_eq!(
+        db.reactions_on(SECURITY, ts, "no_entry")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(rig.harness.mutations().await.len(), 0);
 
     // After the window: the approval ran, and taking the reaction back undoes nothing.
@@ -168,8 +174,10 @@ async fn removing_a_reaction_within_its_grace_window_cancels_and_after_it_undoes
     db.execute_raw(
         "UPDATE jobs SET run_at = run_at - 61 WHERE kind = 'approve' AND state = 'pending'",
     )
+    .await
     .unwrap();
     db.execute_raw("UPDATE reactions SET added_at = added_at - 61")
+        .await
         .unwrap();
     rig.until_status("jamal.reed@example.com", "SUSPENDED")
         .await;
@@ -237,9 +245,9 @@ async fn a_message_with_no_mention_or_two_gets_a_question_not_an_action() {
     );
     assert!(!said.contains("Approval needed"));
     assert_eq!(rig.harness.mutations().await.len(), 0);
-    let db = rig.store();
+    let db = rig.store().await;
     assert_eq!(
-        db.proposals_by_requester_since("U0LEO", 0).unwrap(),
+        db.proposals_by_requester_since("U0LEO", 0).await.unwrap(),
         0,
         "no proposal"
     );

@@ -4,6 +4,7 @@
 //! in the middle of an approval. Every approved action reaches Okta exactly once, no request gets two cards, the killed
 //! process's claim is settled by another once its lease lapses, and the audit chain verifies.
 
+use okta_agent::store::ProposalState;
 use serde_json::{json, Value};
 
 use crate::common::fake_slack::{click, envelope_id, event_envelope, mention, wait_until};
@@ -117,20 +118,16 @@ async fn three_replicas_execute_every_approval_exactly_once(database: TestDataba
     rig.until_mutations(4).await;
     rig.kill_replica(0).await;
     // Its lease lapses (3 s) and a live process settles the claim as unknown: never retried.
-    let db = rig.store();
-    let mut state = String::new();
+    let db = rig.store().await;
+    let mut state = None;
     for _ in 0..300 {
-        state = db
-            .proposal(&id)
-            .unwrap()
-            .map(|p| p.state)
-            .unwrap_or_default();
-        if state == "unknown" {
+        state = db.proposal(&id).await.unwrap().map(|p| p.state);
+        if state == Some(ProposalState::Unknown) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(state, "unknown", "{}", rig.logs());
+    assert_eq!(state, Some(ProposalState::Unknown), "{}", rig.logs());
     // And its card says so, where it is.
     let fake = rig.fake.clone();
     wait_until("the card to say the outcome is unknown", || {
@@ -165,7 +162,7 @@ async fn three_replicas_execute_every_approval_exactly_once(database: TestDataba
     );
     // Starting on a schema that is already there is quiet.
     assert!(!rig.logs().contains("NOTICE"), "{}", rig.logs());
-    let records = rig.store().audit_rows().unwrap().len();
+    let records = rig.store().await.audit_rows().await.unwrap().len();
     assert!(records >= 12, "requests, approvals and outcomes: {records}");
     assert!(
         stdout.contains(&format!("audit chain intact: {records} record(s)")),

@@ -343,7 +343,7 @@ async fn work_acknowledged_before_a_crash_is_resumed_at_start() {
     let mut rig = Rig::new().await;
     assert_eq!(rig.stop().await.code(), Some(0));
     // As if the process died right after persisting and acking a mention.
-    let store = rig.store();
+    let store = rig.store().await;
     let work = okta_agent::slack::decode::Work::Request {
         user: "U0LEO".into(),
         text: "unlock <@U0BOB>".into(),
@@ -354,8 +354,8 @@ async fn work_acknowledged_before_a_crash_is_resumed_at_start() {
     };
     assert!(store
         .remember_inbound("event:EvCrash", &serde_json::to_string(&work).unwrap(), 1)
+        .await
         .unwrap());
-    drop(store);
     rig.start().await;
     let fake = rig.fake.clone();
     rig.wait("the resumed request's card", || {

@@ -9,8 +9,8 @@ use crate::common::fake_slack::{
 };
 use crate::common::rig::{cards, Rig, CHANNEL, HELP, TRIAGE};
 
-fn store(rig: &Rig) -> okta_agent::store::Store {
-    rig.store()
+async fn store(rig: &Rig) -> &okta_agent::store::Store {
+    rig.store().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,7 +44,14 @@ async fn edits_are_never_requests() {
         .await;
     wait_until("the edit's ack", || rig.fake.acked(&edit)).await;
     // Work is recorded before the ack, so an ignored event has no row once it is acked.
-    assert_eq!(store(&rig).inbound_state("event:EvEdit1").unwrap(), None);
+    assert_eq!(
+        store(&rig)
+            .await
+            .inbound_state("event:EvEdit1")
+            .await
+            .unwrap(),
+        None
+    );
     // An edit of a message whose card is already out.
     let (_, _) = rig
         .request("U0LEO", "suspend <@U0JAMAL>", "1700000021.000200")
@@ -64,7 +71,14 @@ async fn edits_are_never_requests() {
         ))
         .await;
     wait_until("the second edit's ack", || rig.fake.acked(&edit)).await;
-    assert_eq!(store(&rig).inbound_state("event:EvEdit2").unwrap(), None);
+    assert_eq!(
+        store(&rig)
+            .await
+            .inbound_state("event:EvEdit2")
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         cards(&rig.fake).len(),
         1,
@@ -162,8 +176,8 @@ async fn a_person_deactivated_in_slack_loses_access_at_once() {
 async fn a_delivery_that_cannot_be_stored_is_not_acknowledged() {
     let rig = Rig::new().await;
     // Deliveries are recorded in the inbound journal, a file of its own.
-    store(&rig)
-        .execute_raw("CREATE TRIGGER journal.full_disk BEFORE INSERT ON inbound BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    store(&rig).await
+        .execute_raw("CREATE TRIGGER journal.full_disk BEFORE INSERT ON inbound BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END").await
         .unwrap();
     let first = envelope_id();
     let event = mention("U0LEO", "suspend <@U0JAMAL>", CHANNEL, "1700000024.000100");
@@ -175,7 +189,9 @@ async fn a_delivery_that_cannot_be_stored_is_not_acknowledged() {
     })
     .await;
     store(&rig)
+        .await
         .execute_raw("DROP TRIGGER journal.full_disk")
+        .await
         .unwrap();
     // Frames on one socket are handled in order: once a later one is acked, the first one's
     // fate is settled.
@@ -319,23 +335,24 @@ async fn hostile_input_never_crashes_and_crashed_work_is_never_replayed() {
         thread_ts: Some("1700000027.000200".into()),
         response_url: None,
     };
-    let db = store(&rig);
+    let db = store(&rig).await;
     db.remember_inbound(
         "event:EvCrashed",
         &serde_json::to_string(&work).unwrap(),
         okta_agent::okta::unix_now() as i64,
     )
+    .await
     .unwrap();
-    db.fail_inbound("event:EvCrashed").unwrap();
-    drop(db);
+    db.fail_inbound("event:EvCrashed").await.unwrap();
     rig.start().await;
     assert!(!rig.logs().contains("EvCrashed"), "{}", rig.logs());
     assert_eq!(
         store(&rig)
+            .await
             .inbound_state("event:EvCrashed")
-            .unwrap()
-            .as_deref(),
-        Some("failed")
+            .await
+            .unwrap(),
+        Some(okta_agent::store::InboundState::Failed)
     );
     assert!(cards(&rig.fake).is_empty());
 }

@@ -307,10 +307,10 @@ async fn an_executed_action_whose_outcome_cannot_be_stored_is_reported_and_recor
     let id = stack.propose("U0LEO", "suspend <@U0JAMAL>").await;
     let store = stack.engine().store().clone();
     store
-        .execute_raw("CREATE TRIGGER no_outcome BEFORE UPDATE OF outcome ON proposals BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+        .execute_raw("CREATE TRIGGER no_outcome BEFORE UPDATE OF outcome ON proposals BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END").await
         .unwrap();
     store
-        .execute_raw("CREATE TRIGGER no_audit BEFORE INSERT ON audit WHEN json_extract(NEW.record, '$.event') = 'executed' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+        .execute_raw("CREATE TRIGGER no_audit BEFORE INSERT ON audit WHEN json_extract(NEW.record, '$.event') = 'executed' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END").await
         .unwrap();
     let outputs = stack.click("U0GRACE", &id, Choice::Approve).await;
     let done = update(&outputs).unwrap_or_else(|| panic!("{}", text(&outputs)));
@@ -327,8 +327,8 @@ async fn an_executed_action_whose_outcome_cannot_be_stored_is_reported_and_recor
     );
     assert_eq!(stack.mutation_count().await, 1);
     assert!(store.recovery_path().exists());
-    store.execute_raw("DROP TRIGGER no_outcome").unwrap();
-    store.execute_raw("DROP TRIGGER no_audit").unwrap();
+    store.execute_raw("DROP TRIGGER no_outcome").await.unwrap();
+    store.execute_raw("DROP TRIGGER no_audit").await.unwrap();
     drop(store);
     let recovered = stack.restart().await;
     assert_eq!(recovered.merged, 1);
@@ -338,6 +338,7 @@ async fn an_executed_action_whose_outcome_cannot_be_stored_is_reported_and_recor
     );
     let stored = Approvals::new(stack.engine().store())
         .get(&id)
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(stored.state, ProposalState::Executed);
@@ -345,6 +346,7 @@ async fn an_executed_action_whose_outcome_cannot_be_stored_is_reported_and_recor
         .engine()
         .store()
         .audit_rows()
+        .await
         .unwrap()
         .iter()
         .map(|r| r.record.clone())
@@ -356,7 +358,9 @@ async fn an_executed_action_whose_outcome_cannot_be_stored_is_reported_and_recor
             .count(),
         1
     );
-    okta_agent::audit::verify(stack.engine().store(), stack.engine().audit_keys()).unwrap();
+    okta_agent::audit::verify(stack.engine().store(), stack.engine().audit_keys())
+        .await
+        .unwrap();
     // Emptied, not removed: a replica on this host may be waiting to append to it.
     assert_eq!(
         std::fs::read_to_string(stack.engine().store().recovery_path()).unwrap(),
@@ -373,7 +377,7 @@ async fn no_audit_record_means_no_action() {
     stack
         .engine()
         .store()
-        .execute_raw("CREATE TRIGGER no_audit BEFORE INSERT ON audit WHEN json_extract(NEW.record, '$.event') = 'approved' BEGIN SELECT RAISE(ABORT, 'database is full'); END")
+        .execute_raw("CREATE TRIGGER no_audit BEFORE INSERT ON audit WHEN json_extract(NEW.record, '$.event') = 'approved' BEGIN SELECT RAISE(ABORT, 'database is full'); END").await
         .unwrap();
     let outputs = stack.click("U0GRACE", &id, Choice::Approve).await;
     let said = text(&outputs);
@@ -385,6 +389,7 @@ async fn no_audit_record_means_no_action() {
     assert_eq!(stack.mutation_count().await, 0);
     let stored = Approvals::new(stack.engine().store())
         .get(&id)
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(stored.state, ProposalState::Failed);

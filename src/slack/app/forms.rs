@@ -133,7 +133,7 @@ impl SlackApp {
             view["id"].as_str().unwrap_or_default(),
             view["hash"].as_str().unwrap_or_default()
         );
-        match self.engine.record_delivery(&key, "{}") {
+        match self.engine.record_delivery(&key, "{}").await {
             Ok(true) => {}
             Ok(false) => return json!({"response_action": "clear"}),
             Err(e) => {
@@ -146,7 +146,7 @@ impl SlackApp {
         }
         let metadata = Metadata::parse(view["private_metadata"].as_str().unwrap_or_default());
         let answer = match view["callback_id"].as_str() {
-            Some(forms::CONFIRM) => self.confirm(&user, &metadata, &key),
+            Some(forms::CONFIRM) => self.confirm(&user, &metadata, &key).await,
             Some(forms::FORM) => {
                 match tokio::time::timeout(ANSWER_WITHIN, self.request(&user, &view["state"]["values"])).await {
                     Ok(answer) => answer,
@@ -158,9 +158,9 @@ impl SlackApp {
         // A submission answered with errors may be sent again as it is, once corrected
         // elsewhere (Slack keeps the view's hash); only a request that was made is settled.
         let settled = if answer["response_action"] == "errors" {
-            self.engine.forget_delivery(&key)
+            self.engine.forget_delivery(&key).await
         } else {
-            self.engine.finish_delivery(&key)
+            self.engine.finish_delivery(&key).await
         };
         if let Err(e) = settled {
             warn!(error = %e, "could not settle a form submission's dedupe key");
@@ -169,13 +169,14 @@ impl SlackApp {
     }
 
     /// The confirmation step: the submitter approves their own request, as a click would.
-    fn confirm(self: &Arc<Self>, user: &str, metadata: &Metadata, key: &str) -> Value {
+    async fn confirm(self: &Arc<Self>, user: &str, metadata: &Metadata, key: &str) -> Value {
         let Some(proposal_id) = metadata.proposal_id.clone() else {
             return json!({"response_action": "clear"});
         };
         let (channel, message_ts) = self
             .engine
             .card_location(&proposal_id)
+            .await
             .unwrap_or_else(|| (user.to_string(), String::new()));
         let work = Work::Click {
             user: user.to_string(),
@@ -186,7 +187,7 @@ impl SlackApp {
             thread_ts: None,
         };
         // Carried out after the ack, like a click: Okta may take longer than Slack waits.
-        if let Err(e) = self.accept(&format!("{key}:approve"), work) {
+        if let Err(e) = self.accept(&format!("{key}:approve"), work).await {
             warn!(error = %e, "could not accept a form confirmation");
         }
         json!({"response_action": "clear"})
@@ -279,7 +280,7 @@ impl SlackApp {
                 if channel == user {
                     return; // the card is in their DM already
                 }
-                let link = match app.engine.card_location(&proposal_id) {
+                let link = match app.engine.card_location(&proposal_id).await {
                     Some((card_channel, ts)) => app.web.permalink(&card_channel, &ts).await.unwrap_or_default(),
                     None => String::new(),
                 };

@@ -1,9 +1,11 @@
 //! From Slack deliveries to the engine and back: decide what a delivery asks for
-//! ([`super::decode`]), persist its dedupe key and payload before the ack, do the work in a
-//! spawned task, and deliver the engine's outputs as thread replies, cards, card updates,
-//! ephemerals and DMs. Each person has an inbound rate limit and the requests in flight are
-//! capped, so one person cannot use up the org's Okta rate limit. A task that panics is
-//! contained: the person gets an apology and the delivery is marked failed, never replayed.
+//! ([`super::decode`]), persist its dedupe key and payload before the ack, queue the work for
+//! a bounded set of worker tasks, and deliver the engine's outputs as thread replies, cards,
+//! card updates, ephemerals and DMs. Each person has an inbound rate limit and the requests in
+//! flight are capped, so one person cannot use up the org's Okta rate limit. At most
+//! [`MAX_WORKERS`] tasks work at once; the rest of a burst waits as data, not as thousands of
+//! tasks each holding HTTP connections. A task that panics is contained: the person gets an
+//! apology and the delivery is marked failed, never replayed.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -61,12 +63,24 @@ impl Default for Limits {
     }
 }
 
+/// How many tasks work on deliveries at once. Each holds a model call, Okta and Slack requests
+/// and their connections; work past this waits in the backlog (a few hundred bytes each), so a
+/// burst of thousands costs memory in proportion to its data, not to its tasks.
+pub const MAX_WORKERS: usize = 32;
+
 pub struct SlackApp {
     engine: Arc<Engine>,
     web: SlackWeb,
     context: Context,
     triage_channels: Vec<String>,
+    /// The worker tasks, to wait for at a clean stop.
     tracker: TaskTracker,
+    /// Work accepted and not yet taken by a worker, oldest first.
+    backlog: Mutex<VecDeque<(String, Work)>>,
+    /// Worker tasks running now.
+    workers: AtomicUsize,
+    /// Deliveries accepted and not yet finished.
+    unfinished: AtomicUsize,
     /// Where the work runs: its own threads, so planning, Okta and Web API calls never queue in
     /// front of the socket reader that sends the acks.
     work: tokio::runtime::Handle,
@@ -192,6 +206,9 @@ impl SlackApp {
             engine,
             web,
             tracker: TaskTracker::new(),
+            backlog: Mutex::new(VecDeque::new()),
+            workers: AtomicUsize::new(0),
+            unfinished: AtomicUsize::new(0),
             shutting_down: AtomicBool::new(false),
             help_limiter: SlidingWindow::new(
                 limits.help_answers_per_channel_per_hour,
@@ -207,15 +224,15 @@ impl SlackApp {
 
     /// An `events_api` event: a request, something to ignore, or news about a person.
     /// Returns whether new work was accepted.
-    pub fn accept_event(
+    pub async fn accept_event(
         self: &Arc<Self>,
         event_id: &str,
         event: &Value,
     ) -> Result<bool, AcceptError> {
         match decode::event(event, &self.context) {
             EventAction::Work(work) => match decode::reaction_key(&work) {
-                Some(key) => self.accept(&key, work),
-                None => self.accept(&format!("event:{event_id}"), work),
+                Some(key) => self.accept(&key, work).await,
+                None => self.accept(&format!("event:{event_id}"), work).await,
             },
             EventAction::PersonChanged(id) => {
                 info!(slack_id = %id, "a Slack person changed; forgetting what was cached");
@@ -227,19 +244,22 @@ impl SlackApp {
     }
 
     /// A `block_actions` interaction.
-    pub fn accept_interaction(self: &Arc<Self>, payload: &Value) -> Result<bool, AcceptError> {
+    pub async fn accept_interaction(
+        self: &Arc<Self>,
+        payload: &Value,
+    ) -> Result<bool, AcceptError> {
         let Some(work) = decode::interaction(payload) else {
             return Ok(false);
         };
         let Some(key) = decode::interaction_key(&work, payload) else {
             return Ok(false);
         };
-        self.accept(&key, work)
+        self.accept(&key, work).await
     }
 
     /// A `/okta` slash command, treated like a mention. Its `response_url` answers where the
     /// bot cannot post: a conversation it is not in.
-    pub fn accept_command(
+    pub async fn accept_command(
         self: &Arc<Self>,
         user: &str,
         channel: &str,
@@ -255,11 +275,11 @@ impl SlackApp {
             thread_ts: None,
             response_url: response_url.map(str::to_string),
         };
-        self.accept(&format!("command:{trigger_id}"), work)
+        self.accept(&format!("command:{trigger_id}"), work).await
     }
 
     /// `/okta` with no text: open the form.
-    pub fn accept_form_command(
+    pub async fn accept_form_command(
         self: &Arc<Self>,
         user: &str,
         channel: &str,
@@ -271,17 +291,19 @@ impl SlackApp {
             channel: Some(channel.to_string()),
             message: None,
         };
-        self.accept(&format!("form:{trigger_id}"), work)
+        self.accept(&format!("form:{trigger_id}"), work).await
     }
 
-    /// Persist, then (the caller) ack, then process in the background.
-    fn accept(self: &Arc<Self>, key: &str, work: Work) -> Result<bool, AcceptError> {
+    /// Persist, then (the caller) ack, then process in the background. The caller must not
+    /// drop this future half-way (the Socket Mode connection runs it in a task of its own): a
+    /// delivery recorded but never queued would be a duplicate to its redelivery, and undone.
+    async fn accept(self: &Arc<Self>, key: &str, work: Work) -> Result<bool, AcceptError> {
         if self.shutting_down.load(Ordering::SeqCst) {
             return Err(AcceptError::ShuttingDown);
         }
         let work = self.throttle(work);
         let payload = serde_json::to_string(&work).unwrap_or_default();
-        let fresh = match self.engine.record_delivery(key, &payload) {
+        let fresh = match self.engine.record_delivery(key, &payload).await {
             Ok(fresh) => fresh,
             Err(e) => {
                 if matches!(work, Work::Request { .. }) {
@@ -329,39 +351,92 @@ impl SlackApp {
         }
     }
 
+    /// Queues accepted work, and starts a worker when fewer than [`MAX_WORKERS`] run.
     fn spawn(self: &Arc<Self>, key: String, work: Work) {
-        let app = self.clone();
+        self.unfinished.fetch_add(1, Ordering::SeqCst);
+        self.backlog
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back((key, work));
+        if self.take_worker_slot() {
+            let app = self.clone();
+            self.tracker
+                .spawn_on(app.work_through_backlog(), &self.work);
+        }
+    }
+
+    /// Counts one more worker, unless [`MAX_WORKERS`] run already.
+    fn take_worker_slot(&self) -> bool {
+        self.workers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |running| {
+                (running < MAX_WORKERS).then_some(running + 1)
+            })
+            .is_ok()
+    }
+
+    /// A worker: takes work from the backlog until it is empty.
+    async fn work_through_backlog(self: Arc<Self>) {
+        loop {
+            let next = self
+                .backlog
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front();
+            if let Some((key, work)) = next {
+                self.work_on(key, work).await;
+                self.unfinished.fetch_sub(1, Ordering::SeqCst);
+                continue;
+            }
+            self.workers.fetch_sub(1, Ordering::SeqCst);
+            // Work queued between the look and the count found every slot taken: stay for it
+            // if a slot is still free, else another worker takes it.
+            let empty = self
+                .backlog
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty();
+            if empty || !self.take_worker_slot() {
+                return;
+            }
+        }
+    }
+
+    /// Does one delivery's work, contained: a panic is an apology, and the delivery is marked
+    /// failed, never replayed.
+    async fn work_on(self: &Arc<Self>, key: String, work: Work) {
         let span = info_span!("slack_work", key = %key);
-        self.tracker.spawn_on(
-            async move {
-                let counted = matches!(work, Work::Request { .. });
-                let outcome = run_contained({
-                    let app = app.clone();
-                    let work = work.clone();
-                    async move { app.process(&work).await }
-                })
-                .await;
-                if counted {
-                    app.limiter.done();
+        async {
+            let counted = matches!(work, Work::Request { .. });
+            let outcome = run_contained({
+                let app = self.clone();
+                let work = work.clone();
+                async move { app.process(&work).await }
+            })
+            .await;
+            if counted {
+                self.limiter.done();
+            }
+            match outcome {
+                TaskEnd::Finished => {
+                    if let Err(e) = self.engine.finish_delivery(&key).await {
+                        warn!(error = %e, "could not mark the delivery done");
+                    }
                 }
-                match outcome {
-                    TaskEnd::Finished => {
-                        if let Err(e) = app.engine.finish_delivery(&key) {
-                            warn!(error = %e, "could not mark the delivery done");
-                        }
+                TaskEnd::Panicked(reference) => {
+                    error!(
+                        key,
+                        reference,
+                        "a task panicked; the delivery is marked failed and will not be replayed"
+                    );
+                    if let Err(e) = self.engine.fail_delivery(&key).await {
+                        error!(error = %e, "could not mark the delivery failed");
                     }
-                    TaskEnd::Panicked(reference) => {
-                        error!(key, reference, "a task panicked; the delivery is marked failed and will not be replayed");
-                        if let Err(e) = app.engine.fail_delivery(&key) {
-                            error!(error = %e, "could not mark the delivery failed");
-                        }
-                        app.apologize(&work, &reference).await;
-                    }
+                    self.apologize(&work, &reference).await;
                 }
             }
-            .instrument(span),
-            &self.work,
-        );
+        }
+        .instrument(span)
+        .await
     }
 
     async fn apologize(&self, work: &Work, reference: &str) {
@@ -428,8 +503,8 @@ impl SlackApp {
     /// been claimed is refused by the engine with its reason, so nothing runs twice. Work of a
     /// live process (another replica, a rolling restart's other half) is left alone. Work
     /// whose task crashed is marked failed and never replayed.
-    pub fn resume_unfinished(self: &Arc<Self>) -> Result<usize, EngineError> {
-        let pending = self.engine.unfinished_deliveries()?;
+    pub async fn resume_unfinished(self: &Arc<Self>) -> Result<usize, EngineError> {
+        let pending = self.engine.unfinished_deliveries().await?;
         for (key, payload) in &pending {
             match serde_json::from_str::<Work>(payload) {
                 Ok(work) => {
@@ -441,7 +516,7 @@ impl SlackApp {
                 }
                 Err(e) => {
                     warn!(key, error = %e, "unreadable stored delivery; marking it failed");
-                    self.engine.fail_delivery(key)?;
+                    self.engine.fail_delivery(key).await?;
                 }
             }
         }
@@ -455,8 +530,9 @@ impl SlackApp {
         self.tracker.wait().await;
     }
 
+    /// Deliveries accepted and not yet finished (working or waiting).
     pub fn in_flight(&self) -> usize {
-        self.tracker.len()
+        self.unfinished.load(Ordering::SeqCst)
     }
 
     async fn process(&self, work: &Work) {
@@ -632,7 +708,7 @@ impl SlackApp {
     /// fits, and past the channel's hourly limit).
     async fn answer_question(&self, user: &str, text: &str, channel: &str, ts: &str) {
         // Slack can deliver one message twice under different event ids; it is answered once.
-        match self.engine.help_question_answered(channel, ts) {
+        match self.engine.help_question_answered(channel, ts).await {
             Ok(false) => {}
             Ok(true) => return,
             Err(e) => {
@@ -662,7 +738,11 @@ impl SlackApp {
         message_ts: &str,
         thread_ts: &str,
     ) {
-        let result = match self.engine.help_feedback(user, solved, channel, message_ts) {
+        let result = match self
+            .engine
+            .help_feedback(user, solved, channel, message_ts)
+            .await
+        {
             HelpFeedback::Refused(why) => {
                 self.web
                     .post_ephemeral(channel, user, Some(thread_ts), why)
@@ -824,7 +904,7 @@ impl SlackApp {
             // is not in) gets its news in its own thread, wherever the card is.
             let (channel, thread) = match thread {
                 Some(thread) => (channel, Some(thread)),
-                None => match self.engine.card_location(&delivery.proposal_id) {
+                None => match self.engine.card_location(&delivery.proposal_id).await {
                     Some((card_channel, ts)) => (card_channel, Some(ts)),
                     None => (channel, None),
                 },
@@ -890,25 +970,32 @@ impl SlackApp {
                     .map(drop),
                 Output::Card(card) => {
                     let (text, blocks) = pending_card(card);
-                    self.web
+                    match self
+                        .web
                         .post_message(channel, thread_ts, &text, Some(blocks))
                         .await
-                        .map(|ts| {
+                    {
+                        Ok(ts) => {
                             // Work that is not a click on it (a reaction, a schedule) updates
                             // it in place later.
-                            if let Err(e) =
-                                self.engine.remember_card(&card.proposal_id, channel, &ts)
+                            if let Err(e) = self
+                                .engine
+                                .remember_card(&card.proposal_id, channel, &ts)
+                                .await
                             {
                                 warn!(error = %e, "could not remember where a card is");
                             }
-                            last_card = Some(ts)
-                        })
+                            last_card = Some(ts);
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
                 Output::CardUpdate(card) => {
                     let (text, blocks) = decided_card(card);
                     let known = match card_ts {
                         Some(ts) => Some((channel.to_string(), ts.to_string())),
-                        None => self.engine.card_location(&card.proposal_id),
+                        None => self.engine.card_location(&card.proposal_id).await,
                     };
                     match known {
                         Some((card_channel, ts)) => {
@@ -964,12 +1051,16 @@ impl SlackApp {
                         .await
                     {
                         Ok(answer_ts) => {
-                            if let Err(e) = self.engine.remember_help_answer(
-                                channel,
-                                &answer_ts,
-                                thread_ts.unwrap_or_default(),
-                                asker,
-                            ) {
+                            if let Err(e) = self
+                                .engine
+                                .remember_help_answer(
+                                    channel,
+                                    &answer_ts,
+                                    thread_ts.unwrap_or_default(),
+                                    asker,
+                                )
+                                .await
+                            {
                                 warn!(error = %e, "could not remember the help answer");
                             }
                             Ok(())
@@ -1042,6 +1133,7 @@ impl SlackApp {
                 if let Err(e) = self
                     .engine
                     .remember_card(&card.proposal_id, &elsewhere, &ts)
+                    .await
                 {
                     warn!(error = %e, "could not remember where a card is");
                 }
@@ -1071,7 +1163,7 @@ impl SlackApp {
             }
             Output::CardUpdate(card) => {
                 let (text, blocks) = decided_card(&card);
-                match self.engine.card_location(&card.proposal_id) {
+                match self.engine.card_location(&card.proposal_id).await {
                     Some((channel, ts)) => {
                         self.web.update_message(&channel, &ts, &text, blocks).await
                     }

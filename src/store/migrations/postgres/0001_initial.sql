@@ -1,6 +1,7 @@
 -- okta-agent store on PostgreSQL, schema version 1: the schema SQLite reached at its version 6
--- (see ../0001_initial.sql to ../0006_instances.sql for why each part is there). Times are Unix
--- seconds; JSON is kept as text, exactly as written, because the audit chain hashes it.
+-- (../sqlite/0001_initial.sql to ../sqlite/0006_instances.sql say why each part is there).
+-- Times are Unix seconds; JSON is kept as text, exactly as written, because the audit chain
+-- hashes it.
 CREATE TABLE proposals (
     id              TEXT PRIMARY KEY,
     created_at      BIGINT NOT NULL,
