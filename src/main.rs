@@ -185,6 +185,12 @@ enum AuditCommand {
     },
 }
 
+/// jemalloc gives freed memory back to the system (a background thread purges it a second
+/// after it is freed, `.cargo/config.toml`); glibc's malloc keeps what a burst used, per
+/// thread arena, for the life of the process.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> Result<()> {
     okta_agent::install_crypto_provider();
     let matches = <Cli as clap::CommandFactory>::command().get_matches();

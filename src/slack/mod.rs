@@ -124,12 +124,14 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     }
     purge_inbound(&runtime.engine, settings.inbound_retention_days).await;
     log_audit_head(&runtime.engine).await;
-    let work_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("okta-agent-work")
-        .enable_all()
-        .build()
-        .map_err(|e| RunError::Listener(format!("cannot start the work threads: {e}")))?;
+    let work_runtime = WorkThreads(Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("okta-agent-work")
+            .enable_all()
+            .build()
+            .map_err(|e| RunError::Listener(format!("cannot start the work threads: {e}")))?,
+    ));
     let app = Arc::new(SlackApp::new(
         runtime.engine.clone(),
         web,
@@ -144,7 +146,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             in_flight: slack.max_requests_in_flight,
             help_answers_per_channel_per_hour: slack.help_answers_per_channel_per_hour,
         },
-        work_runtime.handle().clone(),
+        work_runtime.handle(),
     ));
     // The cards of actions the last stop interrupted say so.
     app.deliver_to_conversations(std::mem::take(&mut recovered.cards))
@@ -279,10 +281,31 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
         warn!(error = %e, "could not give the instance lease up; it lapses by itself");
     }
     runtime.engine.store().close().await;
-    // Dropping a runtime inside another one would block it; nothing is left running on it now.
-    work_runtime.shutdown_background();
+    drop(work_runtime);
     info!("stopped cleanly");
     Ok(())
+}
+
+/// The work runtime's threads, let go without waiting when `run` returns (cleanly or with an
+/// error): dropping a runtime inside another one would block it, which tokio refuses.
+struct WorkThreads(Option<tokio::runtime::Runtime>);
+
+impl WorkThreads {
+    fn handle(&self) -> tokio::runtime::Handle {
+        match &self.0 {
+            Some(runtime) => runtime.handle().clone(),
+            // Only `drop` takes it out.
+            None => tokio::runtime::Handle::current(),
+        }
+    }
+}
+
+impl Drop for WorkThreads {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// SIGHUP, listened for before the listener starts, so a SIGHUP never meets the default

@@ -7,11 +7,11 @@
 //! with `TCP_NODELAY`, so a small ack frame is never held back waiting for the peer's delayed
 //! ACK. Slack-morphism's own connections ignore proxies (its issue #181) and leave Nagle on.
 //!
-//! Envelopes are handled concurrently (up to [`ENVELOPES_IN_PROGRESS`] per connection), each in
-//! a task of its own, and acked as each finishes: envelopes that arrive together are recorded
-//! together (the store's group commit) instead of one after the other. A task is never
-//! cancelled half-way, even when the connection drops: a delivery recorded but never queued
-//! would be lost (its redelivery is a duplicate).
+//! Envelopes are handled concurrently (up to [`ENVELOPES_IN_PROGRESS`] per connection) and acked
+//! as each finishes: envelopes that arrive together are recorded together (the store's group
+//! commit) instead of one after the other. One in hand is never cut off half-way, even when
+//! the connection drops: a delivery recorded but never queued would be lost (its redelivery is
+//! a duplicate), so the loop finishes them before it ends.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -31,7 +31,7 @@ use slack_morphism::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, Mutex, Semaphore};
+use tokio::sync::{mpsc, Mutex};
 use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info, warn};
 
@@ -297,47 +297,41 @@ async fn run(
         Duration::from_secs(config.ping_interval_in_seconds * config.ping_failure_threshold_times);
     // Each envelope's task says when it is done (with its ack, if it has one): a place in
     // `room` is free again then, and the loop looks at the socket again.
-    let (finished, mut acks) = mpsc::unbounded_channel::<Option<String>>();
-    let room = Arc::new(Semaphore::new(ENVELOPES_IN_PROGRESS));
-    loop {
+    // Each envelope is handled in a task of its own (both cores parse), which says when it is
+    // done, with its ack if it has one.
+    let (finished, mut done) = mpsc::unbounded_channel::<Option<String>>();
+    let mut in_progress = 0usize;
+    let ended = loop {
         tokio::select! {
             command = commands.recv() => {
                 if matches!(command, Some(Command::Close) | None) {
-                    let _ = writer.close().await;
-                    return;
+                    break Ended::Closed;
                 }
             }
             _ = ping.tick() => {
                 if last_pong.elapsed() > allowed_silence {
                     warn!(connection = %id.to_string(), "no pong from Slack for a while; reconnecting");
-                    let _ = writer.close().await;
-                    listener.on_disconnect(&id).await;
-                    return;
+                    break Ended::Lost;
                 }
                 let body: [u8; 5] = rand::random();
                 if writer.send(Message::Ping(body.to_vec().into())).await.is_err() {
-                    listener.on_disconnect(&id).await;
-                    return;
+                    break Ended::Lost;
                 }
             }
-            Some(done) = acks.recv() => {
-                let Some(ack) = done else { continue };
+            Some(ack) = done.recv() => {
+                in_progress -= 1;
+                let Some(ack) = ack else { continue };
                 if writer.send(Message::Text(ack.into())).await.is_err() {
-                    listener.on_disconnect(&id).await;
-                    return;
+                    break Ended::Lost;
                 }
             }
-            frame = reader.next(), if room.available_permits() > 0 => match frame {
+            frame = reader.next(), if in_progress < ENVELOPES_IN_PROGRESS => match frame {
                 Some(Ok(Message::Text(body))) => {
-                    let Ok(place) = room.clone().try_acquire_owned() else {
-                        continue;
-                    };
+                    in_progress += 1;
                     let (listener, id, finished) = (listener.clone(), id.clone(), finished.clone());
+                    // Never cancelled: it runs to its end even if this connection ends first.
                     tokio::spawn(async move {
                         let ack = listener.on_message(&id, body.as_str().to_string()).await;
-                        drop(place);
-                        // The connection may have gone: Slack then redelivers, and the dedupe
-                        // key makes that a duplicate.
                         let _ = finished.send(ack);
                     });
                 }
@@ -345,21 +339,39 @@ async fn run(
                 Some(Ok(Message::Ping(_) | Message::Frame(_) | Message::Binary(_))) => {}
                 Some(Ok(Message::Close(_))) | None => {
                     debug!(connection = %id.to_string(), "Slack closed the connection");
-                    if !stop.load(Ordering::SeqCst) {
-                        listener.on_disconnect(&id).await;
-                    }
-                    return;
+                    break Ended::ClosedBySlack;
                 }
                 Some(Err(e)) => {
                     warn!(connection = %id.to_string(), error = %e, "Socket Mode connection failed; reconnecting");
-                    if !stop.load(Ordering::SeqCst) {
-                        listener.on_disconnect(&id).await;
-                    }
-                    return;
+                    break Ended::ClosedBySlack;
                 }
             }
         }
+    };
+    match ended {
+        Ended::Closed => {
+            let _ = writer.close().await;
+        }
+        Ended::Lost => {
+            let _ = writer.close().await;
+            listener.on_disconnect(&id).await;
+        }
+        Ended::ClosedBySlack => {
+            if !stop.load(Ordering::SeqCst) {
+                listener.on_disconnect(&id).await;
+            }
+        }
     }
+}
+
+/// Why a connection's loop ended.
+enum Ended {
+    /// okta-agent closed it.
+    Closed,
+    /// It went silent or a write failed.
+    Lost,
+    /// Slack closed it, or the socket failed.
+    ClosedBySlack,
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;

@@ -2,22 +2,26 @@
 //! done or failed when its work ends, resumed by another process when its owner's lease
 //! lapses, and purged after the retention.
 //!
-//! The ack path is group-committed. One recorder task owns the ack path's connection (on
-//! SQLite, the journal file's; on PostgreSQL, a session whose commits do not wait for the WAL
-//! flush) and writes whatever is waiting in one transaction: envelopes that arrive together
-//! share one commit, and each caller is answered (and its envelope acked) only after that
-//! commit, durable to the level `docs/operations.md` documents. A batch that fails fails
-//! every caller in it, and nothing in it is acknowledged, so Slack redelivers. Marking work
-//! done or failed goes through the same recorder, so the journal has one writer in a process
-//! and an ack never waits for another connection's lock. On SQLite the journal's checkpoints
-//! (an fsync) are taken by a background task on the main pool, off the ack path.
+//! The ack path is group-committed, without a task of its own: the caller that finds the
+//! ack path's connection free writes everything waiting (its own write and any that queued
+//! meanwhile) in one statement or one transaction, and answers each; callers whose write was
+//! taken by another wait only for its answer. Envelopes that arrive together thus share one
+//! commit, and each is answered (and acked) only after it, durable to the level
+//! `docs/operations.md` documents; a lone envelope costs one statement and no hand-off. A batch
+//! that fails fails every write in it, and nothing in it is acknowledged, so Slack
+//! redelivers. Marking work done or failed goes the same way, so the journal has one writer in
+//! a process and an ack never waits for another connection's lock. The connection (on SQLite,
+//! the journal file's; on PostgreSQL, a session whose commits do not wait for the WAL flush) is
+//! kept between batches, checked when it sat idle, and dropped when a batch failed on it. On
+//! SQLite the journal's checkpoints (an fsync) are taken by a background task on the main pool,
+//! off the ack path.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection, QueryBuilder};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::{Backend, Store, StoreError};
 
@@ -34,12 +38,12 @@ text_enum! {
 
 /// The most writes committed together. Bounds a transaction's size (and its bind parameters:
 /// five a row).
-const MAX_BATCH: usize = 512;
+pub(super) const MAX_BATCH: usize = 512;
 
 /// How often the main pool checkpoints the SQLite journal's WAL.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 
-/// A write waiting for the recorder, and where its answer goes.
+/// A write waiting for the writer, and where its answer goes.
 enum Write {
     Remember {
         key: String,
@@ -56,10 +60,6 @@ enum Write {
         key: String,
         answer: oneshot::Sender<Result<bool, String>>,
     },
-    /// Writes nothing: answered once everything queued before it is.
-    Barrier {
-        answer: oneshot::Sender<Result<bool, String>>,
-    },
 }
 
 impl Write {
@@ -67,19 +67,19 @@ impl Write {
         let answer = match self {
             Write::Remember { answer, .. }
             | Write::Settle { answer, .. }
-            | Write::Forget { answer, .. }
-            | Write::Barrier { answer } => answer,
+            | Write::Forget { answer, .. } => answer,
         };
         // The caller may have gone (its envelope is then redelivered): nothing to tell.
         let _ = answer.send(result);
     }
 }
 
-/// The handle on the recorder (and, on SQLite, the checkpoints).
+/// The ack path's writer: the writes waiting, and the connection they are written on.
 #[derive(Debug)]
 pub(super) struct Journal {
-    queue: mpsc::UnboundedSender<Write>,
-    recorder: tokio::task::AbortHandle,
+    waiting: std::sync::Mutex<Vec<Write>>,
+    writer: tokio::sync::Mutex<Writer>,
+    owner: String,
     checkpoints: Option<tokio::task::AbortHandle>,
 }
 
@@ -89,14 +89,26 @@ impl std::fmt::Debug for Write {
     }
 }
 
+/// The ack path's pool and the connection kept from it.
+#[derive(Debug)]
+enum Writer {
+    Sqlite {
+        pool: sqlx::SqlitePool,
+        held: Option<PoolConnection<sqlx::Sqlite>>,
+        last_used: Instant,
+    },
+    Postgres {
+        pool: sqlx::PgPool,
+        held: Option<PoolConnection<sqlx::Postgres>>,
+        last_used: Instant,
+    },
+}
+
 impl Journal {
-    /// Starts the recorder on the current runtime.
+    /// The journal's writer, and on SQLite its checkpoints (on the current runtime).
     pub fn start(backend: &Backend, owner: &str) -> Self {
-        let (queue, waiting) = mpsc::unbounded_channel();
-        let owner = owner.to_string();
-        let (recorder, checkpoints) = match backend {
+        let (writer, checkpoints) = match backend {
             Backend::Sqlite { main, journal } => {
-                let recorder = tokio::spawn(record_sqlite(journal.clone(), waiting, owner));
                 let main = main.clone();
                 let checkpoints = tokio::spawn(async move {
                     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
@@ -110,38 +122,81 @@ impl Journal {
                         }
                     }
                 });
-                (recorder.abort_handle(), Some(checkpoints.abort_handle()))
+                let writer = Writer::Sqlite {
+                    pool: journal.clone(),
+                    held: None,
+                    last_used: Instant::now(),
+                };
+                (writer, Some(checkpoints.abort_handle()))
             }
             Backend::Postgres { ack, .. } => {
-                let recorder = tokio::spawn(record_postgres(ack.clone(), waiting, owner));
-                (recorder.abort_handle(), None)
+                let writer = Writer::Postgres {
+                    pool: ack.clone(),
+                    held: None,
+                    last_used: Instant::now(),
+                };
+                (writer, None)
             }
         };
         Self {
-            queue,
-            recorder,
+            waiting: std::sync::Mutex::new(Vec::new()),
+            writer: tokio::sync::Mutex::new(writer),
+            owner: owner.to_string(),
             checkpoints,
         }
     }
 
+    /// Opens the ack path's connection now, from the caller's thread: on SQLite its worker
+    /// thread, on PostgreSQL its socket's reactor, belong to the runtime that opened the store
+    /// (the ack path's), not to whichever task writes first.
+    pub async fn connect(&self) -> Result<(), StoreError> {
+        match &mut *self.writer.lock().await {
+            Writer::Sqlite { pool, held, .. } => *held = Some(pool.acquire().await?),
+            Writer::Postgres { pool, held, .. } => *held = Some(pool.acquire().await?),
+        }
+        Ok(())
+    }
+
+    /// Queues a write, then writes the queue when the writer is free, or waits for the writer
+    /// that took it to answer.
     async fn send(
         &self,
         write: impl FnOnce(oneshot::Sender<Result<bool, String>>) -> Write,
     ) -> Result<bool, StoreError> {
-        let (answer, answered) = oneshot::channel();
-        self.queue
-            .send(write(answer))
-            .map_err(|_| StoreError::Journal("the store is closed".into()))?;
-        answered
-            .await
-            .map_err(|_| StoreError::Journal("the store is closed".into()))?
-            .map_err(StoreError::Journal)
+        let (answer, mut answered) = oneshot::channel();
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(write(answer));
+        let closed = || StoreError::Journal("the store is closed".into());
+        loop {
+            tokio::select! {
+                biased;
+                done = &mut answered => {
+                    return done.map_err(|_| closed())?.map_err(StoreError::Journal);
+                }
+                mut writer = self.writer.lock() => {
+                    // Ours is among these, unless a writer before took it (and answered it
+                    // before it let go of the writer).
+                    let batch: Vec<Write> = {
+                        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+                        let take = waiting.len().min(MAX_BATCH);
+                        waiting.drain(..take).collect()
+                    };
+                    if !batch.is_empty() {
+                        writer.write(batch, &self.owner).await;
+                    }
+                }
+            }
+        }
     }
 
-    /// Lets the writes in hand finish, then stops.
+    /// Lets the connection go (a clean stop: the pool's close waits for it).
     pub async fn close(&self) {
-        let _ = self.send(|answer| Write::Barrier { answer }).await;
-        self.recorder.abort();
+        match &mut *self.writer.lock().await {
+            Writer::Sqlite { held, .. } => drop(held.take()),
+            Writer::Postgres { held, .. } => drop(held.take()),
+        }
         if let Some(checkpoints) = &self.checkpoints {
             checkpoints.abort();
         }
@@ -171,6 +226,26 @@ macro_rules! write_batch {
                     .count();
             let run = &batch[start..end];
             match &run[0] {
+                Write::Remember {
+                    key,
+                    payload,
+                    received_at,
+                    ..
+                } if run.len() == 1 => {
+                    // Alone (the common case at a steady rate): whether a row went in says it.
+                    let inserted = sqlx::query(
+                        "INSERT INTO inbound (key, received_at, payload, state, owner) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(key.as_str())
+                    .bind(*received_at)
+                    .bind(payload.as_str())
+                    .bind(InboundState::Received.as_str())
+                    .bind($owner)
+                    .execute($tx)
+                    .await?
+                    .rows_affected();
+                    results.push(inserted == 1);
+                }
                 Write::Remember { .. } => {
                     let mut insert = QueryBuilder::new(
                         "INSERT INTO inbound (key, received_at, payload, state, owner) ",
@@ -187,13 +262,13 @@ macro_rules! write_batch {
                                 .push_bind(*received_at)
                                 .push_bind(payload.as_str())
                                 .push_bind(InboundState::Received.as_str())
-                                .push_bind($owner.as_str());
+                                .push_bind($owner);
                         }
                     });
                     insert.push(" ON CONFLICT DO NOTHING RETURNING key");
                     let inserted: Vec<String> = insert
                         .build_query_scalar()
-                        .persistent(run.len() == 1)
+                        .persistent(false)
                         .fetch_all($tx)
                         .await?;
                     results.extend(first_of_each(run, inserted.into_iter().collect()));
@@ -231,7 +306,6 @@ macro_rules! write_batch {
                         .await?;
                     results.extend(run.iter().map(|_| true));
                 }
-                Write::Barrier { .. } => results.extend(run.iter().map(|_| true)),
             }
             start = end;
         }
@@ -239,69 +313,79 @@ macro_rules! write_batch {
     }};
 }
 
-/// Generates a recorder for one backend: it holds the ack path's connection while there is
-/// work, checks one that sat idle before using it, and drops one a batch failed on.
-macro_rules! recorder {
-    ($name:ident, $pool:ty, $conn:ty, $begin:expr) => {
-        async fn $name(pool: $pool, mut waiting: mpsc::UnboundedReceiver<Write>, owner: String) {
-            let mut held: Option<PoolConnection<$conn>> = None;
-            let mut last_used = Instant::now();
-            let mut batch = Vec::with_capacity(MAX_BATCH);
-            while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let idle = last_used.elapsed() > super::open::CHECK_AFTER_IDLE;
-                let connection = match held.take() {
-                    Some(mut connection) => {
-                        if idle && connection.ping().await.is_err() {
-                            connection.close_on_drop();
-                            pool.acquire().await
-                        } else {
-                            Ok(connection)
-                        }
-                    }
-                    None => pool.acquire().await,
-                };
-                let mut connection = match connection {
-                    Ok(connection) => connection,
-                    Err(e) => {
-                        let why = super::open::detail(&e);
-                        batch.drain(..).for_each(|w| w.answer(Err(why.clone())));
-                        continue;
-                    }
-                };
-                let written = async {
-                    let mut tx = connection.begin_with($begin).await?;
-                    let results = write_batch!(&mut *tx, &batch, &owner);
-                    tx.commit().await?;
-                    Ok::<_, sqlx::Error>(results)
-                }
-                .await;
-                last_used = Instant::now();
-                match written {
-                    Ok(results) => {
-                        held = Some(connection);
-                        for (write, result) in batch.drain(..).zip(results) {
-                            write.answer(Ok(result));
-                        }
-                    }
-                    Err(e) => {
-                        connection.close_on_drop();
-                        let why = super::open::detail(&e);
-                        tracing::warn!(error = %why, count = batch.len(), "could not record deliveries");
-                        batch.drain(..).for_each(|w| w.answer(Err(why.clone())));
-                    }
+/// Writes a batch on the kept connection (taking a fresh one when there is none, or the kept
+/// one sat idle and does not answer), answers each write, and drops the connection when the
+/// batch failed on it.
+macro_rules! write_on {
+    ($pool:expr, $held:expr, $last_used:expr, $begin:expr, $batch:expr, $owner:expr) => {{
+        let (pool, held, last_used, batch) = ($pool, $held, $last_used, $batch);
+        let idle = last_used.elapsed() > super::open::CHECK_AFTER_IDLE;
+        let connection = match held.take() {
+            Some(mut connection) => {
+                if idle && connection.ping().await.is_err() {
+                    connection.close_on_drop();
+                    pool.acquire().await
+                } else {
+                    Ok(connection)
                 }
             }
+            None => pool.acquire().await,
+        };
+        let mut connection = match connection {
+            Ok(connection) => connection,
+            Err(e) => {
+                let why = super::open::detail(&e);
+                batch.into_iter().for_each(|w| w.answer(Err(why.clone())));
+                return;
+            }
+        };
+        let started = Instant::now();
+        let written = async {
+            // One statement is atomic by itself: no BEGIN and COMMIT round trips.
+            if batch.windows(2).all(|pair| same_kind(&pair[0], &pair[1])) {
+                return Ok(write_batch!(&mut *connection, &batch, $owner));
+            }
+            let mut tx = connection.begin_with($begin).await?;
+            let results = write_batch!(&mut *tx, &batch, $owner);
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(results)
         }
-    };
+        .await;
+        tracing::trace!(writes = batch.len(), elapsed = ?started.elapsed(), "journal batch");
+        *last_used = Instant::now();
+        match written {
+            Ok(results) => {
+                *held = Some(connection);
+                for (write, result) in batch.into_iter().zip(results) {
+                    write.answer(Ok(result));
+                }
+            }
+            Err(e) => {
+                connection.close_on_drop();
+                let why = super::open::detail(&e);
+                tracing::warn!(error = %why, count = batch.len(), "could not record deliveries");
+                batch.into_iter().for_each(|w| w.answer(Err(why.clone())));
+            }
+        }
+    }};
 }
 
-recorder!(
-    record_sqlite,
-    sqlx::SqlitePool,
-    sqlx::Sqlite,
-    "BEGIN IMMEDIATE"
-);
-recorder!(record_postgres, sqlx::PgPool, sqlx::Postgres, "BEGIN");
+impl Writer {
+    async fn write(&mut self, batch: Vec<Write>, owner: &str) {
+        match self {
+            Writer::Sqlite {
+                pool,
+                held,
+                last_used,
+            } => write_on!(pool, held, last_used, "BEGIN IMMEDIATE", batch, owner),
+            Writer::Postgres {
+                pool,
+                held,
+                last_used,
+            } => write_on!(pool, held, last_used, "BEGIN", batch, owner),
+        }
+    }
+}
 
 /// Whether two writes can share a statement: the same kind, and for marks the same state.
 fn same_kind(a: &Write, b: &Write) -> bool {
@@ -309,14 +393,7 @@ fn same_kind(a: &Write, b: &Write) -> bool {
         (Write::Remember { .. }, Write::Remember { .. }) => true,
         (Write::Settle { state: x, .. }, Write::Settle { state: y, .. }) => x == y,
         (Write::Forget { .. }, Write::Forget { .. }) => true,
-        (Write::Barrier { .. }, Write::Barrier { .. }) => true,
-        (
-            Write::Remember { .. }
-            | Write::Settle { .. }
-            | Write::Forget { .. }
-            | Write::Barrier { .. },
-            _,
-        ) => false,
+        (Write::Remember { .. } | Write::Settle { .. } | Write::Forget { .. }, _) => false,
     }
 }
 
@@ -326,7 +403,7 @@ fn first_of_each(run: &[Write], mut inserted: HashSet<String>) -> Vec<bool> {
     run.iter()
         .map(|write| match write {
             Write::Remember { key, .. } => inserted.remove(key),
-            Write::Settle { .. } | Write::Forget { .. } | Write::Barrier { .. } => false,
+            Write::Settle { .. } | Write::Forget { .. } => false,
         })
         .collect()
 }

@@ -334,11 +334,12 @@ impl Store {
         if database::is_postgres_url(url) {
             let target = database::postgres_target(url, database.password())?;
             let (main, ack) = open::postgres(&target).await?;
-            return Ok(Self::with_backend(
+            return Self::with_backend(
                 target.shown,
                 PathBuf::from(POSTGRES_RECOVERY_FILE),
                 Backend::Postgres { main, ack },
-            ));
+            )
+            .await;
         }
         Self::open(&sqlite_path(url)?).await
     }
@@ -349,23 +350,25 @@ impl Store {
         let (main, journal) = open::sqlite(path).await?;
         let location = path.display().to_string();
         let recovery = PathBuf::from(format!("{location}.recovery.jsonl"));
-        Ok(Self::with_backend(
-            location,
-            recovery,
-            Backend::Sqlite { main, journal },
-        ))
+        Self::with_backend(location, recovery, Backend::Sqlite { main, journal }).await
     }
 
-    fn with_backend(location: String, recovery: PathBuf, backend: Backend) -> Self {
+    async fn with_backend(
+        location: String,
+        recovery: PathBuf,
+        backend: Backend,
+    ) -> Result<Self, StoreError> {
         let instance = format!("i-{}", uuid::Uuid::new_v4().simple());
-        Self {
-            journal: journal::Journal::start(&backend, &instance),
+        let journal = journal::Journal::start(&backend, &instance);
+        journal.connect().await?;
+        Ok(Self {
+            journal,
             backend,
             location,
             recovery,
             instance,
             lease_secs: AtomicI64::new(DEFAULT_LEASE_SECS),
-        }
+        })
     }
 
     /// Finishes the writes in hand and closes the connections (a clean stop).

@@ -105,6 +105,11 @@ pub(super) const CHECK_AFTER_IDLE: Duration = Duration::from_secs(2);
 const MAIN_CONNECTIONS: u32 = 4;
 const ACK_CONNECTIONS: u32 = 2;
 
+/// SQLite's page cache per connection, per file (KiB, as SQLite takes a negative size): the
+/// store reads single rows by key, and the system's file cache holds the rest. SQLite's default
+/// (2 MiB) on six connections would be most of the process's memory.
+const SQLITE_CACHE: &str = "-512";
+
 /// How long SQLite waits for another process's lock.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -149,6 +154,7 @@ pub(super) async fn sqlite(path: &Path) -> Result<(SqlitePool, SqlitePool), Stor
         .filename(path)
         .create_if_missing(true)
         .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .pragma("cache_size", SQLITE_CACHE)
         // Statements at TRACE only (their text, never their values); slow ones at WARN.
         .log_statements(log::LevelFilter::Trace);
     let mut first = base.connect().await.map_err(failed)?;
@@ -187,6 +193,9 @@ pub(super) async fn sqlite(path: &Path) -> Result<(SqlitePool, SqlitePool), Stor
         .connect_lazy_with(
             base.filename(&journal)
                 .synchronous(SqliteSynchronous::Normal)
+                // A batch's new keys come back as rows: room for all of them at once, so the
+                // driver's thread never waits for them to be read.
+                .row_buffer_size(super::journal::MAX_BATCH)
                 // Checkpoints (an fsync) are left to the main pool, off the ack path.
                 .pragma("wal_autocheckpoint", "0"),
         );
@@ -206,6 +215,11 @@ async fn attach_journal(
     sqlx::raw_sql("PRAGMA journal.synchronous = NORMAL")
         .execute(&mut *connection)
         .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "PRAGMA journal.cache_size = {SQLITE_CACHE}"
+    )))
+    .execute(&mut *connection)
+    .await?;
     Ok(())
 }
 
