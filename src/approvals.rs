@@ -164,7 +164,13 @@ impl ClaimRefusal {
             ClaimRefusal::AlreadyDecided(ProposalState::Rejected) => {
                 "this request was cancelled".into()
             }
-            ClaimRefusal::AlreadyDecided(state) => {
+            ClaimRefusal::AlreadyDecided(
+                state @ (ProposalState::Pending
+                | ProposalState::Executed
+                | ProposalState::Failed
+                | ProposalState::Expired
+                | ProposalState::Unknown),
+            ) => {
                 format!("this request was already decided ({})", state.as_str())
             }
             ClaimRefusal::Tampered(why) => {
@@ -397,7 +403,14 @@ fn refusal(transition: Transition) -> ClaimRefusal {
         Transition::Missing => ClaimRefusal::Missing,
         Transition::Expired => ClaimRefusal::Expired,
         Transition::WrongState(ProposalState::Expired) => ClaimRefusal::Expired,
-        Transition::WrongState(state) => ClaimRefusal::AlreadyDecided(state),
+        Transition::WrongState(
+            state @ (ProposalState::Pending
+            | ProposalState::Executing
+            | ProposalState::Executed
+            | ProposalState::Failed
+            | ProposalState::Rejected
+            | ProposalState::Unknown),
+        ) => ClaimRefusal::AlreadyDecided(state),
     }
 }
 

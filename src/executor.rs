@@ -4,10 +4,10 @@
 //! outcome is `unknown` and says to check Okta.
 
 use crate::approvals::{Outcome, Proposal, ProposalState};
-use crate::okta::{OktaClient, OktaError, PasswordReset, UserStatus};
+use crate::okta::{OktaClient, OktaError, UserStatus};
 use crate::policy::ResetDelivery;
 use crate::secret::Secret;
-use crate::tools::Tool;
+use crate::tools::{Change, Observed};
 
 /// The outcome, plus a reset link when policy sends it to the approver (never stored, never
 /// logged, never posted in a channel).
@@ -53,7 +53,7 @@ pub async fn execute(okta: &OktaClient, proposal: &Proposal, delivery: ResetDeli
         Err(e) if e.outcome_unknown() => {
             let settled = read_back
                 .as_ref()
-                .and_then(|o| reached(proposal.call.tool, o));
+                .and_then(|o| proposal.call.tool.reached(o));
             match (settled, &read_back) {
                 (Some(true), Some(observed)) => Outcome {
                     state: ProposalState::Executed,
@@ -98,71 +98,19 @@ async fn run(
     reset_link: &mut Option<Secret<String>>,
     note: &mut String,
 ) -> Result<(), OktaError> {
-    let id = proposal.target.id.as_str();
-    match proposal.call.tool {
-        Tool::ResetPassword => {
-            let reply = okta
-                .reset_password(id, delivery == ResetDelivery::Email)
-                .await?;
-            request_ids.extend(reply.request_id);
-            match reply.value {
-                PasswordReset::Emailed => {
-                    *note = " Okta emailed them a reset link.".into();
-                }
-                PasswordReset::Link(link) => {
-                    *reset_link = Some(link);
-                    *note =
-                        " The one-time reset link went to the approver by direct message.".into();
-                }
-            }
-        }
-        Tool::UnlockUser => request_ids.extend(okta.unlock(id).await?.request_id),
-        Tool::SuspendUser => request_ids.extend(okta.suspend(id).await?.request_id),
-        Tool::UnsuspendUser => request_ids.extend(okta.unsuspend(id).await?.request_id),
-        Tool::DeactivateUser => request_ids.extend(okta.deactivate(id).await?.request_id),
-        Tool::ResetFactors => request_ids.extend(okta.reset_factors(id).await?.request_id),
-        Tool::ClearSessions => request_ids.extend(okta.clear_sessions(id).await?.request_id),
-        Tool::ExpirePassword => {
-            request_ids.extend(okta.expire_password(id).await?.request_id);
-        }
-        Tool::ReactivateUser => {
-            request_ids.extend(okta.activate_or_reactivate(id).await?.request_id);
-            *note = " Okta emailed them an activation link.".into();
-        }
-        Tool::AddUserToGroup | Tool::RemoveUserFromGroup => {
-            let Some(group) = &proposal.target.group else {
-                return Err(OktaError::Refused(
-                    "the proposal has no group; nothing was changed".into(),
-                ));
-            };
-            // Read the group by its frozen id: the type check (only OKTA_GROUP) needs it fresh.
-            let group = okta.get_group(&group.id).await?;
-            request_ids.extend(group.request_id);
-            if proposal.call.tool == Tool::AddUserToGroup {
-                request_ids.extend(okta.add_user_to_group(&group.value, id).await?.request_id);
-            } else {
-                request_ids.extend(
-                    okta.remove_user_from_group(&group.value, id)
-                        .await?
-                        .request_id,
-                );
-            }
-        }
-        read_only => {
-            return Err(OktaError::Refused(format!(
-                "{read_only} is read-only and is never executed as a proposal"
-            )))
-        }
-    }
+    let mut change = Change {
+        okta,
+        user: &proposal.target.id,
+        group: proposal.target.group.as_ref().map(|g| g.id.as_str()),
+        email_reset: delivery == ResetDelivery::Email,
+        request_ids: Vec::new(),
+    };
+    let result = proposal.call.tool.execute(&mut change).await;
+    request_ids.append(&mut change.request_ids);
+    let done = result?;
+    *reset_link = done.reset_link;
+    *note = done.note.to_string();
     Ok(())
-}
-
-/// What reading the target back showed.
-#[derive(Clone, Copy, Debug)]
-struct Observed {
-    status: UserStatus,
-    /// For group actions: whether the user is now in the group.
-    member: Option<bool>,
 }
 
 async fn read_back(
@@ -184,24 +132,6 @@ async fn read_back(
         status: user.value.status,
         member,
     })
-}
-
-/// Whether the observed state shows the action took effect; `None` when it cannot show it.
-fn reached(tool: Tool, observed: &Observed) -> Option<bool> {
-    use UserStatus::*;
-    let status = observed.status;
-    match tool {
-        Tool::UnlockUser => Some(status != LockedOut),
-        Tool::SuspendUser => Some(status == Suspended),
-        Tool::UnsuspendUser => Some(status == Active),
-        Tool::DeactivateUser => Some(status == Deprovisioned),
-        Tool::ReactivateUser => Some(matches!(status, Active | Provisioned | Recovery)),
-        Tool::ResetPassword => Some(status == Recovery),
-        Tool::ExpirePassword => Some(status == PasswordExpired),
-        Tool::AddUserToGroup => observed.member,
-        Tool::RemoveUserFromGroup => observed.member.map(|m| !m),
-        _ => None,
-    }
 }
 
 fn describe(proposal: &Proposal, status: UserStatus, member: Option<bool>) -> String {

@@ -12,7 +12,7 @@ use crate::approvals::Draft;
 use crate::identity::ResolveError;
 use crate::okta::UserStatus;
 use crate::policy::Actor;
-use crate::tools::{Call, Subject, Tool};
+use crate::tools::{Call, Subject, SubjectKind, Tool};
 
 /// How one action ended before approval.
 enum Outcome {
@@ -215,27 +215,27 @@ impl Agent {
             },
         };
         let group = action.group.as_ref().map(|g| g.name.clone());
-        let subject = match (tool, user, group) {
-            (Tool::FindGroup, _, Some(group)) => Subject::Group(group),
-            (Tool::FindGroup, _, None) => {
+        let subject = match (tool.subject_kind(), user, group) {
+            (SubjectKind::Group, _, Some(group)) => Subject::Group(group),
+            (SubjectKind::Group, _, None) => {
                 return Ok(Outcome::Stop("Which group should I look for?".into()))
             }
-            (Tool::FindUser, Some(user), _) => Subject::Query(user),
-            (_, None, _) => {
+            (SubjectKind::Query, Some(user), _) => Subject::Query(user),
+            (SubjectKind::Query | SubjectKind::User | SubjectKind::Membership, None, _) => {
                 return Ok(Outcome::Stop(format!(
                     "Who should I {} for? Mention them (@name), or give their email or Okta login.",
                     tool.verb().to_lowercase()
                 )))
             }
-            (Tool::AddUserToGroup | Tool::RemoveUserFromGroup, Some(_), None) => {
+            (SubjectKind::Membership, Some(_), None) => {
                 return Ok(Outcome::Stop(
                     "Which group? For example: `add @ana to the Zoom Users group`.".into(),
                 ))
             }
-            (Tool::AddUserToGroup | Tool::RemoveUserFromGroup, Some(user), Some(group)) => {
+            (SubjectKind::Membership, Some(user), Some(group)) => {
                 Subject::Membership { user, group }
             }
-            (_, Some(user), _) => Subject::User(user),
+            (SubjectKind::User, Some(user), _) => Subject::User(user),
         };
         let call = match Call::new(tool, subject) {
             Ok(call) => call,

@@ -12,7 +12,7 @@ use crate::identity::{parse_mention, Lookup, ResolveError, Resolver};
 use crate::knowledge::Knowledge;
 use crate::okta::{OktaError, User, UserStatus};
 use crate::policy::{Act, ActionFacts, Actor, AdminRoles, Decision, Policy, Scope, TargetFacts};
-use crate::tools::{Call, Subject, Tool};
+use crate::tools::{Answer, Call, Observed, Subject, Tool};
 
 /// What one call produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,20 +98,38 @@ impl Toolbox {
         if let Scope::Nobody(why) = &scope {
             return Ok(Step::Refuse(format!("I can't do that: {why}.")));
         }
-        match (&call.subject, call.tool) {
-            (Subject::Query(query), Tool::SearchHelpDocs) => Ok(Step::Answer(
-                self.knowledge.answer_async(query).await.map_or_else(
-                    || format!("No help document answers \"{query}\"."),
+        let about_person = |tool: Tool| match call.subject.user() {
+            Some(who) => Ok(who),
+            None => Err(Step::Refuse(format!("{tool} needs a person"))),
+        };
+        let Some(answer) = call.tool.answers() else {
+            let who = match about_person(call.tool) {
+                Ok(who) => who,
+                Err(step) => return Ok(step),
+            };
+            return match self.person(who, actor, call).await? {
+                Ok(user) => self.draft(call, user, hints).await,
+                Err(step) => Ok(step),
+            };
+        };
+        let asked = match &call.subject {
+            Subject::Query(text) | Subject::Group(text) => text.as_str(),
+            Subject::User(user) | Subject::Membership { user, .. } => user.as_str(),
+        };
+        match answer {
+            Answer::HelpDocs => Ok(Step::Answer(
+                self.knowledge.answer_async(asked).await.map_or_else(
+                    || format!("No help document answers \"{asked}\"."),
                     |a| a.plain(),
                 ),
             )),
-            (Subject::Query(query), Tool::FindUser) => self.find_user(query, actor).await,
-            (Subject::Group(name), Tool::FindGroup) => {
+            Answer::People => self.find_user(asked, actor).await,
+            Answer::Group => {
                 if let Some(refusal) = self.read_refusal(call.tool, actor, None) {
                     return Ok(Step::Refuse(refusal));
                 }
                 Ok(Step::Answer(
-                    match self.resolver.group(name, false).await? {
+                    match self.resolver.group(asked, false).await? {
                         Lookup::Found(g) | Lookup::Likely(g) => format!(
                             "Okta group \"{}\" ({:?}, id {}).",
                             g.name(),
@@ -119,7 +137,7 @@ impl Toolbox {
                             g.id
                         ),
                         Lookup::Ambiguous(groups) => format!(
-                            "Several groups match \"{name}\": {}.",
+                            "Several groups match \"{asked}\": {}.",
                             groups
                                 .iter()
                                 .map(|g| format!("\"{}\"", g.name()))
@@ -132,21 +150,19 @@ impl Toolbox {
                     },
                 ))
             }
-            (subject, tool) => {
-                let Some(who) = subject.user() else {
-                    return Ok(Step::Refuse(format!("{tool} needs a person")));
+            Answer::Apps | Answer::Groups | Answer::Diagnosis => {
+                let who = match about_person(call.tool) {
+                    Ok(who) => who,
+                    Err(step) => return Ok(step),
                 };
                 let user = match self.person(who, actor, call).await? {
                     Ok(user) => user,
                     Err(step) => return Ok(step),
                 };
-                if tool.changes_okta() {
-                    return self.draft(call, user, hints).await;
-                }
-                if let Some(refusal) = self.read_refusal(tool, actor, Some(&user)) {
+                if let Some(refusal) = self.read_refusal(call.tool, actor, Some(&user)) {
                     return Ok(Step::Refuse(refusal));
                 }
-                self.read_about(tool, &user).await.map(Step::Answer)
+                self.read_about(answer, &user).await.map(Step::Answer)
             }
         }
     }
@@ -232,7 +248,7 @@ impl Toolbox {
     }
 
     async fn draft(&self, call: &Call, user: User, hints: &Hints) -> Result<Step, ResolveError> {
-        if let Some(why) = status_blocks(call.tool, &user) {
+        if let Some(why) = gate_refusal(call.tool, &user, None, None) {
             return Ok(Step::Refuse(why));
         }
         if let Some(seconds) = hints.access_seconds {
@@ -271,21 +287,8 @@ impl Toolbox {
         if let Some(group) = &group {
             let groups = self.resolver.okta().user_groups(&user.id).await?.value;
             let member = groups.iter().any(|g| g.id == group.id);
-            let who = format!("{} ({})", user.display_name(), user.profile.login);
-            match (call.tool, member) {
-                (Tool::AddUserToGroup, true) => {
-                    return Ok(Step::Refuse(format!(
-                        "{who} is already in \"{}\"; nothing to do.",
-                        group.name()
-                    )))
-                }
-                (Tool::RemoveUserFromGroup, false) => {
-                    return Ok(Step::Refuse(format!(
-                        "{who} is not in \"{}\"; nothing to do.",
-                        group.name()
-                    )))
-                }
-                _ => {}
+            if let Some(why) = gate_refusal(call.tool, &user, Some(group.name()), Some(member)) {
+                return Ok(Step::Refuse(why));
             }
         }
         Ok(Step::Propose(Box::new(Draft {
@@ -323,11 +326,11 @@ impl Toolbox {
         }
     }
 
-    async fn read_about(&self, tool: Tool, user: &User) -> Result<String, ResolveError> {
+    async fn read_about(&self, answer: Answer, user: &User) -> Result<String, ResolveError> {
         let okta = self.resolver.okta();
         let who = format!("{} ({})", user.display_name(), user.profile.login);
-        Ok(match tool {
-            Tool::ListUserApps => {
+        Ok(match answer {
+            Answer::Apps => {
                 let apps = okta.user_app_links(&user.id).await?.value;
                 if apps.is_empty() {
                     format!("{who} has no apps assigned.")
@@ -338,7 +341,7 @@ impl Toolbox {
                     format!("{who} has {} app(s): {}.", labels.len(), labels.join(", "))
                 }
             }
-            Tool::ListUserGroups => {
+            Answer::Groups => {
                 let groups = okta.user_groups(&user.id).await?.value;
                 let mut names: Vec<&str> = groups.iter().map(|g| g.name()).collect();
                 names.sort_unstable();
@@ -348,8 +351,10 @@ impl Toolbox {
                     names.join(", ")
                 )
             }
-            Tool::DiagnoseUser => diagnose(okta, user, &who).await?,
-            other => format!("{other} is not a read tool."),
+            Answer::Diagnosis => diagnose(okta, user, &who).await?,
+            Answer::HelpDocs | Answer::People | Answer::Group => {
+                format!("{answer:?} is not an answer about one person.")
+            }
         })
     }
 }
@@ -405,38 +410,29 @@ async fn diagnose(
     Ok(lines.join("\n"))
 }
 
-/// Okta's lifecycle rules, checked before a card is shown, so nobody approves an action Okta
-/// would refuse.
-fn status_blocks(tool: Tool, user: &User) -> Option<String> {
-    use UserStatus::*;
-    let status = user.status;
-    let allowed = match tool {
-        Tool::UnlockUser => status == LockedOut,
-        Tool::SuspendUser => status == Active,
-        Tool::UnsuspendUser => status == Suspended,
-        Tool::DeactivateUser | Tool::ResetFactors => status != Deprovisioned,
-        Tool::ReactivateUser => matches!(status, Staged | Deprovisioned | Provisioned | Recovery),
-        Tool::ResetPassword => matches!(
-            status,
-            Active | Provisioned | Recovery | PasswordExpired | LockedOut
-        ),
-        Tool::ExpirePassword => matches!(status, Active | PasswordExpired),
-        _ => true,
+/// The tool's declared gate (Okta's lifecycle rules, and whether a membership change has
+/// anything to do), checked before a card is shown, so nobody approves an action Okta would
+/// refuse or that would change nothing.
+fn gate_refusal(
+    tool: Tool,
+    user: &User,
+    group: Option<&str>,
+    member: Option<bool>,
+) -> Option<String> {
+    let observed = Observed {
+        status: user.status,
+        member,
     };
+    let why = tool.refusal(&observed)?;
     let who = format!("{} ({})", user.display_name(), user.profile.login);
-    (!allowed).then(|| match tool {
-        Tool::UnlockUser => {
-            format!("{who} is {status}, not locked out: there is nothing to unlock.")
-        }
-        Tool::UnsuspendUser => {
-            format!("{who} is {status}, not suspended: there is nothing to unsuspend.")
-        }
-        Tool::DeactivateUser => format!("{who} is already deactivated."),
-        _ => format!(
-            "Okta does not allow {} for a user whose status is {status} ({who}).",
-            tool.verb().to_lowercase()
-        ),
-    })
+    Some(crate::tools::fill(
+        why,
+        &[
+            ("who", &who),
+            ("status", user.status.as_str()),
+            ("group", group.unwrap_or_default()),
+        ],
+    ))
 }
 
 fn people_list(users: &[User]) -> String {

@@ -60,7 +60,7 @@ fn option(tool: Tool) -> Value {
 }
 
 fn group_tool(tool: Tool) -> bool {
-    matches!(tool, Tool::AddUserToGroup | Tool::RemoveUserFromGroup)
+    tool.subject_kind() == crate::tools::SubjectKind::Membership
 }
 
 /// The request modal. `tools` are the actions this person may request; `chosen` shows the group
@@ -204,29 +204,28 @@ pub fn read_submission(
     if tool.is_some_and(group_tool) && group.is_none() {
         errors.push((block::GROUP, "Choose a group from the list.".to_string()));
     }
-    let access_seconds = match (text(block::DURATION), tool) {
-        (None, _) => None,
-        (Some(written), Some(Tool::AddUserToGroup)) => {
-            match duration::take_duration(&format!("for {written}")) {
-                (rest, Some(seconds)) if rest.trim().is_empty() => {
-                    if seconds > i64::from(max_access_hours) * 3_600 {
-                        errors.push((
-                            block::DURATION,
-                            format!("At most {max_access_hours} hours."),
-                        ));
-                    }
-                    Some(seconds)
-                }
-                _ => {
+    let time_bound = tool == Some(Tool::AddUserToGroup);
+    let access_seconds = match text(block::DURATION) {
+        None => None,
+        Some(written) if time_bound => match duration::take_duration(&format!("for {written}")) {
+            (rest, Some(seconds)) if rest.trim().is_empty() => {
+                if seconds > i64::from(max_access_hours) * 3_600 {
                     errors.push((
                         block::DURATION,
-                        "Write a length like “8 hours”, “90 minutes” or “2 days”.".to_string(),
+                        format!("At most {max_access_hours} hours."),
                     ));
-                    None
                 }
+                Some(seconds)
             }
-        }
-        (Some(_), _) => {
+            _ => {
+                errors.push((
+                    block::DURATION,
+                    "Write a length like “8 hours”, “90 minutes” or “2 days”.".to_string(),
+                ));
+                None
+            }
+        },
+        Some(_) => {
             errors.push((
                 block::DURATION,
                 "Only group additions can be time-bound.".to_string(),

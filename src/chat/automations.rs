@@ -215,7 +215,7 @@ impl ChatSession<'_> {
         let Some(tool) = form.tool else { return Ok(()) };
         if form.user.is_none() {
             form.user = Some(self.write_mentions(answer));
-            let group_tool = matches!(tool, Tool::AddUserToGroup | Tool::RemoveUserFromGroup);
+            let group_tool = tool.subject_kind() == crate::tools::SubjectKind::Membership;
             if !group_tool {
                 form.group = Some(None);
                 form.access_seconds = Some(None);

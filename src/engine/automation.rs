@@ -9,7 +9,7 @@ use super::{reference, Engine, EngineError, Origin, Output};
 use crate::agent::toolbox::{Hints, Step};
 use crate::approvals::Trigger;
 use crate::policy::{Approvers, Decision, PersonKind};
-use crate::tools::{Call, Subject, Tool};
+use crate::tools::{Call, Subject, SubjectKind, Tool};
 
 /// An action asked for by a reaction or a form.
 #[derive(Clone, Debug)]
@@ -114,17 +114,21 @@ impl Engine {
                 "only members of this workspace can ask okta-agent for changes".into(),
             );
         }
-        let subject = match (&request.group, request.tool) {
-            (Some(group), Tool::AddUserToGroup | Tool::RemoveUserFromGroup) => {
-                Subject::Membership {
-                    user: request.user.clone(),
-                    group: group.clone(),
-                }
-            }
-            (None, Tool::AddUserToGroup | Tool::RemoveUserFromGroup) => {
+        let subject = match (request.tool.subject_kind(), &request.group) {
+            (SubjectKind::Membership, Some(group)) => Subject::Membership {
+                user: request.user.clone(),
+                group: group.clone(),
+            },
+            (SubjectKind::Membership, None) => {
                 return refuse(Field::Group, "choose the group".into())
             }
-            _ => Subject::User(request.user.clone()),
+            (SubjectKind::User, _) => Subject::User(request.user.clone()),
+            (SubjectKind::Query | SubjectKind::Group, _) => {
+                return refuse(
+                    Field::Action,
+                    format!("{} is not an action on a person", request.tool),
+                )
+            }
         };
         let call = match Call::new(request.tool, subject) {
             Ok(call) => call,

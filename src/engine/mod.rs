@@ -379,7 +379,7 @@ impl Engine {
                 PersonKind::External => {
                     "okta-agent only takes requests from people of this organisation's Slack (not from Slack Connect guests of other organisations)"
                 }
-                _ => "only full members of this Slack workspace can make requests (guests and unknown accounts cannot)",
+                PersonKind::Guest | PersonKind::Member => "only full members of this Slack workspace can make requests (guests and unknown accounts cannot)",
             };
             info!(kind = ?actor.kind, "request from a non-member refused");
             return Ok(vec![Output::Reply(format!(
@@ -456,16 +456,12 @@ impl Engine {
 
     /// The button's words for a self-service action.
     fn self_service_label(&self, tool: Tool) -> String {
-        match tool {
-            Tool::UnlockUser => "Unlock my account".into(),
-            Tool::ResetPassword
-                if self.policy.reset_delivery() == crate::policy::ResetDelivery::Email =>
-            {
-                "Send me a reset email".into()
-            }
-            Tool::ResetPassword => "Reset my password".into(),
-            other => format!("{} for me", other.verb()),
+        if tool == Tool::ResetPassword
+            && self.policy.reset_delivery() == crate::policy::ResetDelivery::Email
+        {
+            return "Send me a reset email".into();
         }
+        tool.for_me().into()
     }
 
     /// A self-service button: the same proposal, policy and approval as the typed request
@@ -559,7 +555,7 @@ impl Engine {
                     draft.call.tool.verb(),
                     draft.target.login
                 )),
-                _ => None,
+                Decision::Allowed | Decision::NeedsApproval(_) => None,
             })
             .collect();
         if !refusals.is_empty() {
@@ -858,7 +854,7 @@ impl Engine {
                 };
                 match act {
                     Act::Cancel => self.policy.authorize(&clicker, act, &action),
-                    _ => Decision::Denied(format!(
+                    Act::Approve | Act::Request => Decision::Denied(format!(
                         "{} no longer exists in Okta, so there is nothing to approve",
                         proposal.target.login
                     )),

@@ -2,6 +2,11 @@
 //! work okta-agent must do, or nothing. Text is normalized here, once, before any planner sees
 //! it ([`super::markup::normalize`]); edits are never requests; own and other bots' messages
 //! are ignored. Anything malformed decodes to nothing rather than to a guess.
+//!
+//! It reads the JSON form of the event or interaction, not slack-morphism's typed models: the
+//! listener re-encodes the typed callback once (a few microseconds), and the fuzzer and the
+//! trust-boundary tests feed these functions any JSON at all, including shapes the typed models
+//! would refuse as a whole. Moving to the typed models field by field is a known next step.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

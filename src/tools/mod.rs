@@ -1,14 +1,23 @@
-//! The tool catalogue: every action the model (or the rules planner) may name, with one args
-//! struct per tool, its risk class, and the OpenAI strict-mode schema sent to the model. The
-//! files under the top-level `tools/` are exactly [`Tool::wire_definition`]; a test keeps them in
-//! step and `okta-agent tools --write tools` rewrites them.
+//! The tools: every action the model (or the command engine) may name. Each tool is declared
+//! once, in `catalogue.rs` (name, words, risk, argument struct, scopes, permissions, inverse,
+//! status gate, read-back and the Okta call); `declaration.rs` turns the declarations into the
+//! [`Tool`] enum and its methods, every one an exhaustive `match`. This module holds what the
+//! declarations share: argument structs, subjects, checked calls, and the wire definitions.
+//! The files under the top-level `tools/` are exactly [`Tool::wire_definition`]; a test keeps
+//! them in step and `okta-agent tools --write tools` rewrites them.
 
+#[macro_use]
+mod declaration;
+mod catalogue;
 mod schema;
 
 use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use catalogue::Tool;
+pub use declaration::{Answer, Change, Done, Observed};
 pub use schema::strict_schema;
 
 /// How much harm a tool can do. Reads run inside the agent loop; writes and destructive actions
@@ -21,53 +30,22 @@ pub enum Risk {
     Destructive,
 }
 
-/// Every tool, by its wire name (the same name in `tools/`, the policy file and the audit log).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Tool {
-    FindUser,
-    DiagnoseUser,
-    ListUserApps,
-    ListUserGroups,
-    FindGroup,
-    SearchHelpDocs,
-    ResetPassword,
-    UnlockUser,
-    SuspendUser,
-    UnsuspendUser,
-    DeactivateUser,
-    ReactivateUser,
-    AddUserToGroup,
-    RemoveUserFromGroup,
-    ResetFactors,
-    ClearSessions,
-    ExpirePassword,
+/// Arguments that name one person.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserArgs {
+    /// The person: an Okta login or email (ana@acme.com), an Okta user id (00u…), or a Slack mention such as <@U012AB3CD>. Never a guess.
+    pub user: String,
 }
 
-macro_rules! user_args {
-    ($name:ident) => {
-        #[derive(Debug, Deserialize, JsonSchema)]
-        #[serde(deny_unknown_fields)]
-        pub struct $name {
-            /// The person: an Okta login or email (ana@acme.com), an Okta user id (00u…), or a Slack mention such as <@U012AB3CD>. Never a guess.
-            pub user: String,
-        }
-    };
-}
-
-macro_rules! membership_args {
-    ($name:ident) => {
-        #[derive(Debug, Deserialize, JsonSchema)]
-        #[serde(deny_unknown_fields)]
-        pub struct $name {
-            /// The person: an Okta login or email (ana@acme.com), an Okta user id (00u…), or a Slack mention such as <@U012AB3CD>. Never a guess.
-            pub user: String,
-            /// The Okta group's name as the requester wrote it (e.g. "Zoom Users" or "zoom").
-            pub group: String,
-        }
-    };
+/// Arguments that name a person and a group.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipArgs {
+    /// The person: an Okta login or email (ana@acme.com), an Okta user id (00u…), or a Slack mention such as <@U012AB3CD>. Never a guess.
+    pub user: String,
+    /// The Okta group's name as the requester wrote it (e.g. "Zoom Users" or "zoom").
+    pub group: String,
 }
 
 /// `find_user` arguments.
@@ -94,20 +72,59 @@ pub struct SearchHelpDocsArgs {
     pub query: String,
 }
 
-user_args!(DiagnoseUserArgs);
-user_args!(ListUserAppsArgs);
-user_args!(ListUserGroupsArgs);
-user_args!(ResetPasswordArgs);
-user_args!(UnlockUserArgs);
-user_args!(SuspendUserArgs);
-user_args!(UnsuspendUserArgs);
-user_args!(DeactivateUserArgs);
-user_args!(ReactivateUserArgs);
-user_args!(ResetFactorsArgs);
-user_args!(ClearSessionsArgs);
-user_args!(ExpirePasswordArgs);
-membership_args!(AddUserToGroupArgs);
-membership_args!(RemoveUserFromGroupArgs);
+/// An argument struct: the schema the model sees, and what a decoded call is about.
+pub trait Arguments: DeserializeOwned + JsonSchema {
+    /// The kind of subject every call with these arguments has.
+    const KIND: SubjectKind;
+    fn into_subject(self) -> Subject;
+}
+
+impl Arguments for UserArgs {
+    const KIND: SubjectKind = SubjectKind::User;
+    fn into_subject(self) -> Subject {
+        Subject::User(self.user)
+    }
+}
+
+impl Arguments for MembershipArgs {
+    const KIND: SubjectKind = SubjectKind::Membership;
+    fn into_subject(self) -> Subject {
+        Subject::Membership {
+            user: self.user,
+            group: self.group,
+        }
+    }
+}
+
+impl Arguments for FindUserArgs {
+    const KIND: SubjectKind = SubjectKind::Query;
+    fn into_subject(self) -> Subject {
+        Subject::Query(self.query)
+    }
+}
+
+impl Arguments for FindGroupArgs {
+    const KIND: SubjectKind = SubjectKind::Group;
+    fn into_subject(self) -> Subject {
+        Subject::Group(self.name)
+    }
+}
+
+impl Arguments for SearchHelpDocsArgs {
+    const KIND: SubjectKind = SubjectKind::Query;
+    fn into_subject(self) -> Subject {
+        Subject::Query(self.query)
+    }
+}
+
+/// The kinds of [`Subject`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubjectKind {
+    Query,
+    User,
+    Group,
+    Membership,
+}
 
 /// What a call is about, after its arguments were decoded and checked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,18 +137,27 @@ pub enum Subject {
 }
 
 impl Subject {
+    pub fn kind(&self) -> SubjectKind {
+        match self {
+            Subject::Query(_) => SubjectKind::Query,
+            Subject::User(_) => SubjectKind::User,
+            Subject::Group(_) => SubjectKind::Group,
+            Subject::Membership { .. } => SubjectKind::Membership,
+        }
+    }
+
     /// The person this call is about, if any.
     pub fn user(&self) -> Option<&str> {
         match self {
             Subject::User(user) | Subject::Membership { user, .. } => Some(user),
-            _ => None,
+            Subject::Query(_) | Subject::Group(_) => None,
         }
     }
 
     pub fn group(&self) -> Option<&str> {
         match self {
             Subject::Group(group) | Subject::Membership { group, .. } => Some(group),
-            _ => None,
+            Subject::Query(_) | Subject::User(_) => None,
         }
     }
 }
@@ -156,135 +182,12 @@ pub enum CallError {
 const MAX_ARG_CHARS: usize = 200;
 
 impl Tool {
-    pub const ALL: [Tool; 17] = [
-        Tool::FindUser,
-        Tool::DiagnoseUser,
-        Tool::ListUserApps,
-        Tool::ListUserGroups,
-        Tool::FindGroup,
-        Tool::SearchHelpDocs,
-        Tool::ResetPassword,
-        Tool::UnlockUser,
-        Tool::SuspendUser,
-        Tool::UnsuspendUser,
-        Tool::DeactivateUser,
-        Tool::ReactivateUser,
-        Tool::AddUserToGroup,
-        Tool::RemoveUserFromGroup,
-        Tool::ResetFactors,
-        Tool::ClearSessions,
-        Tool::ExpirePassword,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Tool::FindUser => "find_user",
-            Tool::DiagnoseUser => "diagnose_user",
-            Tool::ListUserApps => "list_user_apps",
-            Tool::ListUserGroups => "list_user_groups",
-            Tool::FindGroup => "find_group",
-            Tool::SearchHelpDocs => "search_help_docs",
-            Tool::ResetPassword => "reset_password",
-            Tool::UnlockUser => "unlock_user",
-            Tool::SuspendUser => "suspend_user",
-            Tool::UnsuspendUser => "unsuspend_user",
-            Tool::DeactivateUser => "deactivate_user",
-            Tool::ReactivateUser => "reactivate_user",
-            Tool::AddUserToGroup => "add_user_to_group",
-            Tool::RemoveUserFromGroup => "remove_user_from_group",
-            Tool::ResetFactors => "reset_factors",
-            Tool::ClearSessions => "clear_sessions",
-            Tool::ExpirePassword => "expire_password",
-        }
-    }
-
     pub fn from_name(name: &str) -> Option<Tool> {
         Tool::ALL.into_iter().find(|tool| tool.name() == name)
     }
 
-    pub fn risk(self) -> Risk {
-        match self {
-            Tool::FindUser
-            | Tool::DiagnoseUser
-            | Tool::ListUserApps
-            | Tool::ListUserGroups
-            | Tool::FindGroup
-            | Tool::SearchHelpDocs => Risk::Read,
-            Tool::ResetPassword
-            | Tool::UnlockUser
-            | Tool::UnsuspendUser
-            | Tool::ReactivateUser
-            | Tool::AddUserToGroup
-            | Tool::ClearSessions
-            | Tool::ExpirePassword => Risk::Write,
-            Tool::SuspendUser
-            | Tool::DeactivateUser
-            | Tool::RemoveUserFromGroup
-            | Tool::ResetFactors => Risk::Destructive,
-        }
-    }
-
     pub fn changes_okta(self) -> bool {
         self.risk() != Risk::Read
-    }
-
-    /// The OAuth scopes the service app needs for this tool: its own call, plus what every
-    /// change reads first (the person, their groups, and their admin roles for protection).
-    pub fn scopes(self) -> &'static [&'static str] {
-        const CHANGE_USER: &[&str] = &[
-            "okta.users.manage",
-            "okta.users.read",
-            "okta.groups.read",
-            "okta.roles.read",
-        ];
-        const CHANGE_MEMBERSHIP: &[&str] = &[
-            "okta.groups.manage",
-            "okta.users.read",
-            "okta.groups.read",
-            "okta.roles.read",
-        ];
-        match self {
-            Tool::FindUser | Tool::DiagnoseUser | Tool::ListUserApps => &["okta.users.read"],
-            Tool::ListUserGroups => &["okta.users.read", "okta.groups.read"],
-            Tool::FindGroup => &["okta.groups.read"],
-            Tool::SearchHelpDocs => &[],
-            Tool::ResetPassword
-            | Tool::UnlockUser
-            | Tool::SuspendUser
-            | Tool::UnsuspendUser
-            | Tool::DeactivateUser
-            | Tool::ReactivateUser
-            | Tool::ResetFactors
-            | Tool::ClearSessions
-            | Tool::ExpirePassword => CHANGE_USER,
-            Tool::AddUserToGroup | Tool::RemoveUserFromGroup => CHANGE_MEMBERSHIP,
-        }
-    }
-
-    /// The permissions a custom Okta admin role needs for this tool (Okta's permission
-    /// catalog), on top of [`BASE_PERMISSIONS`] which every install needs.
-    pub fn permissions(self) -> &'static [&'static str] {
-        match self {
-            Tool::FindUser
-            | Tool::DiagnoseUser
-            | Tool::ListUserApps
-            | Tool::ListUserGroups
-            | Tool::FindGroup
-            | Tool::SearchHelpDocs => &[],
-            Tool::ResetPassword => &["okta.users.credentials.resetPassword"],
-            Tool::UnlockUser => &["okta.users.lifecycle.unlock"],
-            Tool::SuspendUser => &["okta.users.lifecycle.suspend"],
-            Tool::UnsuspendUser => &["okta.users.lifecycle.unsuspend"],
-            Tool::DeactivateUser => &["okta.users.lifecycle.deactivate"],
-            Tool::ReactivateUser => &["okta.users.lifecycle.activate"],
-            Tool::ResetFactors => &["okta.users.credentials.resetFactors"],
-            Tool::ClearSessions => &["okta.users.lifecycle.clearSessions"],
-            Tool::ExpirePassword => &["okta.users.credentials.expirePassword"],
-            Tool::AddUserToGroup | Tool::RemoveUserFromGroup => &[
-                "okta.groups.members.manage",
-                "okta.users.groupMembership.manage",
-            ],
-        }
     }
 }
 
@@ -308,98 +211,6 @@ pub fn role_permissions(tools: &[Tool]) -> Vec<&'static str> {
 }
 
 impl Tool {
-    /// What the model reads about the tool.
-    pub fn description(self) -> &'static str {
-        match self {
-            Tool::FindUser => "Search Okta users by name, email or login. Read-only.",
-            Tool::DiagnoseUser => "Explain why a person may not be able to sign in: status, locked out or not, last login, password changed. Read-only.",
-            Tool::ListUserApps => "List the apps assigned to a person. Read-only.",
-            Tool::ListUserGroups => "List the Okta groups a person belongs to. Read-only.",
-            Tool::FindGroup => "Find an Okta group by name. Read-only.",
-            Tool::SearchHelpDocs => "Search the IT help documents for an answer to a question. Read-only.",
-            Tool::ResetPassword => "Propose a password reset. Okta emails the person a reset link unless policy says otherwise. Needs approval.",
-            Tool::UnlockUser => "Propose unlocking a locked-out account. Needs approval.",
-            Tool::SuspendUser => "Propose suspending an account: the person cannot sign in until unsuspended. Needs approval.",
-            Tool::UnsuspendUser => "Propose unsuspending a suspended account. Needs approval.",
-            Tool::DeactivateUser => "Propose deactivating an account (offboarding). Destructive. Needs approval.",
-            Tool::ReactivateUser => "Propose reactivating a deactivated account. Needs approval.",
-            Tool::AddUserToGroup => "Propose adding a person to an Okta group. Needs approval.",
-            Tool::RemoveUserFromGroup => "Propose removing a person from an Okta group. Needs approval.",
-            Tool::ResetFactors => "Propose resetting all of a person's MFA factors so they enrol again. Needs approval.",
-            Tool::ClearSessions => "Propose signing a person out of all Okta sessions. Needs approval.",
-            Tool::ExpirePassword => "Propose expiring a person's password so they must change it at next sign-in. Needs approval.",
-        }
-    }
-
-    /// A short verb phrase for cards and replies ("unlock", "add to group").
-    pub fn verb(self) -> &'static str {
-        match self {
-            Tool::FindUser => "find user",
-            Tool::DiagnoseUser => "diagnose sign-in",
-            Tool::ListUserApps => "list apps",
-            Tool::ListUserGroups => "list groups",
-            Tool::FindGroup => "find group",
-            Tool::SearchHelpDocs => "search help docs",
-            Tool::ResetPassword => "Reset password",
-            Tool::UnlockUser => "Unlock",
-            Tool::SuspendUser => "Suspend",
-            Tool::UnsuspendUser => "Unsuspend",
-            Tool::DeactivateUser => "Deactivate",
-            Tool::ReactivateUser => "Reactivate",
-            Tool::AddUserToGroup => "Add to group",
-            Tool::RemoveUserFromGroup => "Remove from group",
-            Tool::ResetFactors => "Reset MFA factors",
-            Tool::ClearSessions => "Clear sessions",
-            Tool::ExpirePassword => "Expire password",
-        }
-    }
-
-    /// The action that cleanly undoes this one, where there is one.
-    pub fn inverse(self) -> Option<Tool> {
-        match self {
-            Tool::SuspendUser => Some(Tool::UnsuspendUser),
-            Tool::UnsuspendUser => Some(Tool::SuspendUser),
-            Tool::AddUserToGroup => Some(Tool::RemoveUserFromGroup),
-            Tool::RemoveUserFromGroup => Some(Tool::AddUserToGroup),
-            _ => None,
-        }
-    }
-
-    /// The Okta scope the tool's own calls need.
-    pub fn scope(self) -> &'static str {
-        match self {
-            Tool::FindUser | Tool::DiagnoseUser | Tool::ListUserGroups => "okta.users.read",
-            Tool::ListUserApps => "okta.apps.read",
-            Tool::FindGroup => "okta.groups.read",
-            Tool::SearchHelpDocs => "",
-            Tool::AddUserToGroup | Tool::RemoveUserFromGroup => "okta.groups.manage",
-            _ => "okta.users.manage",
-        }
-    }
-
-    /// The strict JSON schema of the tool's arguments.
-    pub fn parameters(self) -> Value {
-        match self {
-            Tool::FindUser => strict_schema::<FindUserArgs>(),
-            Tool::DiagnoseUser => strict_schema::<DiagnoseUserArgs>(),
-            Tool::ListUserApps => strict_schema::<ListUserAppsArgs>(),
-            Tool::ListUserGroups => strict_schema::<ListUserGroupsArgs>(),
-            Tool::FindGroup => strict_schema::<FindGroupArgs>(),
-            Tool::SearchHelpDocs => strict_schema::<SearchHelpDocsArgs>(),
-            Tool::ResetPassword => strict_schema::<ResetPasswordArgs>(),
-            Tool::UnlockUser => strict_schema::<UnlockUserArgs>(),
-            Tool::SuspendUser => strict_schema::<SuspendUserArgs>(),
-            Tool::UnsuspendUser => strict_schema::<UnsuspendUserArgs>(),
-            Tool::DeactivateUser => strict_schema::<DeactivateUserArgs>(),
-            Tool::ReactivateUser => strict_schema::<ReactivateUserArgs>(),
-            Tool::AddUserToGroup => strict_schema::<AddUserToGroupArgs>(),
-            Tool::RemoveUserFromGroup => strict_schema::<RemoveUserFromGroupArgs>(),
-            Tool::ResetFactors => strict_schema::<ResetFactorsArgs>(),
-            Tool::ClearSessions => strict_schema::<ClearSessionsArgs>(),
-            Tool::ExpirePassword => strict_schema::<ExpirePasswordArgs>(),
-        }
-    }
-
     /// Exactly what is sent to the model for this tool, and what `tools/<name>.json` holds.
     pub fn wire_definition(self) -> Value {
         serde_json::json!({
@@ -413,36 +224,7 @@ impl Tool {
         })
     }
 
-    /// Decodes and checks a call's JSON arguments. The schema is only a hint to the model, so
-    /// everything is checked again here.
-    pub fn decode(self, arguments: &str) -> Result<Call, CallError> {
-        let subject = match self {
-            Tool::FindUser => Subject::Query(self.parse::<FindUserArgs>(arguments)?.query),
-            Tool::SearchHelpDocs => {
-                Subject::Query(self.parse::<SearchHelpDocsArgs>(arguments)?.query)
-            }
-            Tool::FindGroup => Subject::Group(self.parse::<FindGroupArgs>(arguments)?.name),
-            Tool::AddUserToGroup => {
-                let args = self.parse::<AddUserToGroupArgs>(arguments)?;
-                Subject::Membership {
-                    user: args.user,
-                    group: args.group,
-                }
-            }
-            Tool::RemoveUserFromGroup => {
-                let args = self.parse::<RemoveUserFromGroupArgs>(arguments)?;
-                Subject::Membership {
-                    user: args.user,
-                    group: args.group,
-                }
-            }
-            // Every other tool takes exactly one person; their structs share that shape.
-            _ => Subject::User(self.parse::<UnlockUserArgs>(arguments)?.user),
-        };
-        Call::new(self, subject)
-    }
-
-    fn parse<T: serde::de::DeserializeOwned>(self, arguments: &str) -> Result<T, CallError> {
+    fn parse<T: DeserializeOwned>(self, arguments: &str) -> Result<T, CallError> {
         serde_json::from_str(arguments).map_err(|e| CallError::BadArguments {
             tool: self.name(),
             reason: e.to_string(),
@@ -478,38 +260,20 @@ impl Call {
             }
             Ok(value)
         };
-        let subject = match (tool, subject) {
-            (Tool::FindUser | Tool::SearchHelpDocs, Subject::Query(q)) => {
-                Subject::Query(check("query", q)?)
-            }
-            (Tool::FindGroup, Subject::Group(g)) => Subject::Group(check("name", g)?),
-            (
-                Tool::AddUserToGroup | Tool::RemoveUserFromGroup,
-                Subject::Membership { user, group },
-            ) => Subject::Membership {
+        if subject.kind() != tool.subject_kind() {
+            return Err(CallError::BadArguments {
+                tool: tool.name(),
+                reason: format!("wrong kind of subject {subject:?}"),
+            });
+        }
+        let subject = match subject {
+            Subject::Query(q) => Subject::Query(check("query", q)?),
+            Subject::Group(g) => Subject::Group(check("name", g)?),
+            Subject::User(user) => Subject::User(check("user", user)?),
+            Subject::Membership { user, group } => Subject::Membership {
                 user: check("user", user)?,
                 group: check("group", group)?,
             },
-            (
-                Tool::FindUser
-                | Tool::SearchHelpDocs
-                | Tool::FindGroup
-                | Tool::AddUserToGroup
-                | Tool::RemoveUserFromGroup,
-                other,
-            ) => {
-                return Err(CallError::BadArguments {
-                    tool: tool.name(),
-                    reason: format!("wrong kind of subject {other:?}"),
-                })
-            }
-            (_, Subject::User(user)) => Subject::User(check("user", user)?),
-            (_, other) => {
-                return Err(CallError::BadArguments {
-                    tool: tool.name(),
-                    reason: format!("wrong kind of subject {other:?}"),
-                })
-            }
         };
         Ok(Call { tool, subject })
     }
@@ -525,6 +289,36 @@ impl Call {
             }
         }
     }
+}
+
+/// Fills a declared text's `{name}` placeholders in one pass, so a value that itself contains
+/// a placeholder (a name typed as "{group}") is never filled again. Unknown ones stay as they are.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut filled = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        filled.push_str(&rest[..open]);
+        rest = &rest[open..];
+        let value = values.iter().find_map(|(name, value)| {
+            let after = rest
+                .strip_prefix('{')?
+                .strip_prefix(*name)?
+                .strip_prefix('}')?;
+            Some((*value, after))
+        });
+        match value {
+            Some((value, after)) => {
+                filled.push_str(value);
+                rest = after;
+            }
+            None => {
+                filled.push('{');
+                rest = &rest[1..];
+            }
+        }
+    }
+    filled.push_str(rest);
+    filled
 }
 
 /// Writes `tools/<name>.json` for every tool into `dir`; returns the files written.
@@ -594,6 +388,18 @@ mod tests {
                 group: "Zoom".into()
             }
         );
+    }
+
+    #[test]
+    fn placeholders_are_filled_once() {
+        assert_eq!(
+            fill(
+                "add {user} to \"{group}\"",
+                &[("user", "{group}"), ("group", "Zoom")]
+            ),
+            "add {group} to \"Zoom\""
+        );
+        assert_eq!(fill("{other} {user", &[("user", "ana")]), "{other} {user");
     }
 
     #[test]

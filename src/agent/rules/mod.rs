@@ -16,7 +16,7 @@ pub mod duration;
 pub mod lexicon;
 pub mod tokens;
 
-use crate::tools::{Risk, Tool};
+use crate::tools::{Risk, SubjectKind, Tool};
 use lexicon::Class;
 use tokens::{Kind, Token};
 
@@ -773,12 +773,7 @@ impl<'a> ClauseView<'a> {
         if tool.risk() != Risk::Destructive {
             return None;
         }
-        let plain_word = match tool {
-            Tool::SuspendUser => "suspend",
-            Tool::DeactivateUser => "deactivate",
-            Tool::RemoveUserFromGroup => "remove",
-            _ => return None,
-        };
+        let plain_word = tool.word()?;
         let driving = self
             .words
             .iter()
@@ -818,11 +813,10 @@ impl<'a> ClauseView<'a> {
         let Intent::Tool(tool) = intent else {
             return None;
         };
-        if !matches!(
-            tool,
-            Tool::AddUserToGroup | Tool::RemoveUserFromGroup | Tool::FindGroup
-        ) {
-            return None;
+        let kind = tool.subject_kind();
+        match kind {
+            SubjectKind::Membership | SubjectKind::Group => {}
+            SubjectKind::User | SubjectKind::Query => return None,
         }
         if let Some(quoted) = self.words.iter().find(|w| w.token.kind == Kind::Quoted) {
             let plural = self
@@ -834,11 +828,9 @@ impl<'a> ClauseView<'a> {
                 plural,
             });
         }
-        let start = match tool {
-            Tool::AddUserToGroup | Tool::RemoveUserFromGroup => {
-                self.membership_group_start(tool).map(|i| i + 1)
-            }
-            _ => self
+        let start = match kind {
+            SubjectKind::Membership => self.membership_group_start(tool).map(|i| i + 1),
+            SubjectKind::Group | SubjectKind::User | SubjectKind::Query => self
                 .words
                 .iter()
                 .rposition(|w| {
@@ -921,11 +913,12 @@ impl<'a> ClauseView<'a> {
     /// the group name).
     fn targets(&self, intent: Intent, previous: Option<&Pending>) -> Vec<Target> {
         let group_start = match intent {
-            Intent::Tool(tool @ (Tool::AddUserToGroup | Tool::RemoveUserFromGroup)) => {
-                self.membership_group_start(tool)
-            }
-            Intent::Tool(Tool::FindGroup) => return Vec::new(),
-            _ => None,
+            Intent::Tool(tool) => match tool.subject_kind() {
+                SubjectKind::Membership => self.membership_group_start(tool),
+                SubjectKind::Group => return Vec::new(),
+                SubjectKind::User | SubjectKind::Query => None,
+            },
+            Intent::Reenable | Intent::Delete | Intent::ResetWhich => None,
         };
         let before_group = &self.words[..group_start.unwrap_or(self.words.len())];
         let explicit: Vec<Target> = self
@@ -982,26 +975,10 @@ impl<'a> ClauseView<'a> {
 /// The canonical command for a tool on a person (and group): what "Did you mean: …?" offers,
 /// and what a "yes" parses back to exactly.
 pub fn command(tool: Tool, user: &str, group: Option<&str>) -> String {
-    let group = group.unwrap_or_default();
-    match tool {
-        Tool::ResetPassword => format!("reset password for {user}"),
-        Tool::UnlockUser => format!("unlock {user}"),
-        Tool::SuspendUser => format!("suspend {user}"),
-        Tool::UnsuspendUser => format!("unsuspend {user}"),
-        Tool::DeactivateUser => format!("deactivate {user}"),
-        Tool::ReactivateUser => format!("reactivate {user}"),
-        Tool::AddUserToGroup => format!("add {user} to \"{group}\""),
-        Tool::RemoveUserFromGroup => format!("remove {user} from \"{group}\""),
-        Tool::ResetFactors => format!("reset mfa for {user}"),
-        Tool::ClearSessions => format!("clear sessions for {user}"),
-        Tool::ExpirePassword => format!("expire password for {user}"),
-        Tool::ListUserApps => format!("what apps does {user} have"),
-        Tool::ListUserGroups => format!("what groups is {user} in"),
-        Tool::DiagnoseUser => format!("diagnose {user}"),
-        Tool::FindUser => format!("find user {user}"),
-        Tool::FindGroup => format!("find group \"{group}\""),
-        Tool::SearchHelpDocs => user.to_string(),
-    }
+    crate::tools::fill(
+        tool.command_template(),
+        &[("user", user), ("group", group.unwrap_or_default())],
+    )
 }
 
 #[cfg(test)]
@@ -1063,8 +1040,8 @@ mod tests {
                 );
             }
             if matches!(
-                tool,
-                Tool::AddUserToGroup | Tool::RemoveUserFromGroup | Tool::FindGroup
+                tool.subject_kind(),
+                SubjectKind::Membership | SubjectKind::Group
             ) {
                 assert_eq!(action.group.unwrap().name, "Zoom Users", "{text}");
             }
