@@ -14,7 +14,7 @@
 //! | [`sandbox`] | the Okta simulator: a faithful fake org on loopback, with a control API (the `sandbox` feature, on by default) |
 //! | [`check`] | `okta-agent check`: one ✓/✗ line per setup fact |
 //! | [`init`] | `okta-agent init`: a new host's config, keys and env file, under the deploy files' names |
-//! | [`tools`] | the tool catalogue: args structs, risk classes, strict schemas (`tools/`) |
+//! | [`tools`] | every tool declared once (`catalogue`): arguments, risk, scopes, gate, Okta calls, strict schemas (`tools/`) |
 //! | [`agent`] | one turn: the model loop or the command engine, read tools, frozen proposals |
 //! | [`identity`] | Slack people → Okta users; targets resolved to exactly one, or a question |
 //! | [`policy`] | the one `authorize` function, deny by default |
@@ -22,7 +22,7 @@
 //! | `executor` | carries out a claimed proposal, reads the user back, settles unknown outcomes |
 //! | [`engine`] | the orchestrator: request → policy → card; click → claim → execute → audit; jobs due later |
 //! | [`automations`] | emoji reaction rules and the `/okta` form's views |
-//! | [`store`] | SQLite or PostgreSQL: proposals, inbound dedupe keys, jobs, leases, the audit chain |
+//! | [`store`] | the async store on sqlx, SQLite or PostgreSQL: proposals, the delivery journal, jobs, leases, the audit chain |
 //! | [`audit`] | hash-chained audit records, verify, export |
 //! | [`knowledge`] | the virtual assistant's help documents: sources, sections, BM25 with synonyms, embeddings, reloads |
 //! | [`chat`] | `okta-agent chat`: the terminal front end over the same engine |

@@ -131,12 +131,32 @@ impl Rig {
         child.wait().await.unwrap();
     }
 
+    /// `okta-agent run` that is expected to stop by itself (a start-up error): its exit
+    /// status and what it logged.
+    pub async fn run_to_exit(&mut self) -> (std::process::ExitStatus, String) {
+        let mut child = self.command().spawn().unwrap();
+        let status = child.wait().await.unwrap();
+        let log = self.dir.path().join(format!("run-{}.log", self.starts - 1));
+        (status, std::fs::read_to_string(log).unwrap())
+    }
+
     async fn spawn(&mut self) -> tokio::process::Child {
         let connections_before = self.fake.connections();
+        let child = self.command().spawn().unwrap();
+        let fake = self.fake.clone();
+        wait_until("the app to connect over Socket Mode", || {
+            fake.connections() > connections_before
+        })
+        .await;
+        child
+    }
+
+    fn command(&mut self) -> tokio::process::Command {
         let log = std::fs::File::create(self.dir.path().join(format!("run-{}.log", self.starts)))
             .unwrap();
         self.starts += 1;
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_okta-agent"))
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_okta-agent"));
+        command
             .arg("run")
             // Where a PostgreSQL store keeps this host's recovery file.
             .current_dir(self.dir.path())
@@ -154,15 +174,8 @@ impl Rig {
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let fake = self.fake.clone();
-        wait_until("the app to connect over Socket Mode", || {
-            fake.connections() > connections_before
-        })
-        .await;
-        child
+            .kill_on_drop(true);
+        command
     }
 
     /// The `DATABASE_URL` every process of the rig uses.

@@ -111,3 +111,27 @@ async fn health_readiness_metrics_and_json_logs() {
         "a request id in the spans: {run}"
     );
 }
+
+/// A start-up error after the work threads exist (here: the operations port is taken) ends
+/// the process with the error, named, and exit status 1; never a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_operations_port_stops_run_with_a_named_error() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let mut rig = Rig::new().await;
+    assert_eq!(rig.stop().await.code(), Some(0));
+    let config = rig.dir.path().join("okta-agent.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("\n[server]\nlisten = \"127.0.0.1:{port}\"\n"));
+    std::fs::write(&config, text).unwrap();
+    let (status, log) = rig.run_to_exit().await;
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains(&format!(
+            "cannot serve the operations endpoint on 127.0.0.1:{port}"
+        )),
+        "{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+    drop(busy);
+}
