@@ -154,6 +154,8 @@ async fn main() -> anyhow::Result<()> {
         .env("OKTA_AGENT_AUDIT_KEY_FILE", &audit_key)
         .env("OKTA_AGENT_CONFIG", dir.path().join("bench.toml"))
         .env("RUST_LOG", "error")
+        // jemalloc's run-time options, to try allocator settings without a rebuild.
+        .envs(std::env::vars().filter(|(name, _)| name == "_RJEM_MALLOC_CONF"))
         .spawn()?;
     while fake.connections() == connections {
         tokio::time::sleep(Duration::from_millis(1)).await;
