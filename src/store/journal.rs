@@ -23,6 +23,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Connection, QueryBuilder};
 use tokio::sync::oneshot;
 
+use super::open::MAX_BATCH;
 use super::{Backend, Store, StoreError};
 
 text_enum! {
@@ -35,10 +36,6 @@ text_enum! {
         Failed = "failed",
     }
 }
-
-/// The most writes committed together. Bounds a transaction's size (and its bind parameters:
-/// five a row).
-pub(super) const MAX_BATCH: usize = 512;
 
 /// How often the main pool checkpoints the SQLite journal's WAL.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);

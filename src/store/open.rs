@@ -102,6 +102,9 @@ pub(super) const CHECK_AFTER_IDLE: Duration = Duration::from_secs(2);
 
 /// Connections per pool: the main pools serve claims, outcomes and reads from the work tasks;
 /// the ack path is one writer (the journal's recorder) and a spare.
+/// The most deliveries the journal commits together. Bounds a transaction's size (and its
+/// bind parameters: five a row), and sizes the journal connections' row buffers.
+pub(super) const MAX_BATCH: usize = 512;
 const MAIN_CONNECTIONS: u32 = 4;
 const ACK_CONNECTIONS: u32 = 2;
 
@@ -195,7 +198,7 @@ pub(super) async fn sqlite(path: &Path) -> Result<(SqlitePool, SqlitePool), Stor
                 .synchronous(SqliteSynchronous::Normal)
                 // A batch's new keys come back as rows: room for all of them at once, so the
                 // driver's thread never waits for them to be read.
-                .row_buffer_size(super::journal::MAX_BATCH)
+                .row_buffer_size(MAX_BATCH)
                 // Checkpoints (an fsync) are left to the main pool, off the ack path.
                 .pragma("wal_autocheckpoint", "0"),
         );

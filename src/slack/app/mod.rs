@@ -390,11 +390,12 @@ impl SlackApp {
             self.workers.fetch_sub(1, Ordering::SeqCst);
             // Work queued between the look and the count found every slot taken: stay for it
             // if a slot is still free, else another worker takes it.
-            let empty = self
-                .backlog
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_empty();
+            let empty = {
+                let mut backlog = self.backlog.lock().unwrap_or_else(|p| p.into_inner());
+                // A burst's backlog gives its room back once worked through.
+                backlog.shrink_to(MAX_WORKERS);
+                backlog.is_empty()
+            };
             if empty || !self.take_worker_slot() {
                 return;
             }
