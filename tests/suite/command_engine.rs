@@ -257,3 +257,52 @@ async fn a_name_after_a_refusal_is_not_an_answer() {
     assert!(card(&after).is_none(), "{}", text(&after));
     assert_eq!(stack.harness.mutations().await.len(), 0);
 }
+
+/// What IT people add to a request: an explanation with an action word in it, a quoted email,
+/// "it" and "him" for what and who was named. Each becomes the one card meant, or a question
+/// when two people could be meant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explanations_quoted_emails_and_pronouns_become_the_card_meant_or_a_question() {
+    let stack = Stack::new().await;
+    // The explanation used to become a second request: deactivate Dan.
+    let outputs = stack
+        .ask(
+            "U0LEO",
+            "reactivate <@U0DAN>, he was deactivated by mistake during the HR sync",
+        )
+        .await;
+    let only = cards(&outputs);
+    assert_eq!(only.len(), 1, "{}", text(&outputs));
+    assert_eq!(only[0].tool, Tool::ReactivateUser);
+    assert_eq!(only[0].target.login, "dan.okafor@example.com");
+    // "it" is the password named before; the person is the one whose password it is.
+    let outputs = stack
+        .ask("U0LEO", "<@U0KATE>'s password expired, can you reset it")
+        .await;
+    let only = cards(&outputs);
+    assert_eq!(only.len(), 1, "{}", text(&outputs));
+    assert_eq!(only[0].tool, Tool::ResetPassword);
+    assert_eq!(only[0].target.login, "kate.nguyen@example.com");
+    // An email in quotes is the target, not a group name.
+    let outputs = stack
+        .ask(
+            "U0LEO",
+            "unsuspend “<mailto:carol.chen@example.com|carol.chen@example.com>” please",
+        )
+        .await;
+    let only = cards(&outputs);
+    assert_eq!(only.len(), 1, "{}", text(&outputs));
+    assert_eq!(only[0].tool, Tool::UnsuspendUser);
+    assert_eq!(only[0].target.login, "carol.chen@example.com");
+    // Two people, one "her": asked, nothing proposed.
+    let outputs = stack
+        .ask("U0LEO", "<@U0BOB> and <@U0KATE> are locked out, unlock her")
+        .await;
+    assert!(card(&outputs).is_none(), "{}", text(&outputs));
+    assert!(
+        text(&outputs).contains("Who should I"),
+        "{}",
+        text(&outputs)
+    );
+    assert_eq!(stack.mutation_count().await, 0);
+}

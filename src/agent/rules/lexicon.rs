@@ -450,6 +450,10 @@ pub const SELF_WORDS: &[&str] = &["me", "my", "myself", "i", "im", "mine", "ive"
 /// Pronouns for a person named earlier in the same message.
 pub const PRONOUNS: &[&str] = &["her", "him", "them", "their", "his", "she", "he", "they"];
 
+/// Pronouns for one person ("it" is an account the engine resolved to its person): with two
+/// people named earlier, which one is meant is asked.
+pub const SINGULAR_PRONOUNS: &[&str] = &["her", "him", "his", "she", "he", "it"];
+
 /// Words that name no one in particular; never taken as a person.
 pub const NOBODY: &[&str] = &[
     "all",

@@ -227,7 +227,13 @@ fn parse_without_duration(text: &str) -> Parsed {
     if tokens.is_empty() {
         return Parsed::Unknown;
     }
-    let plain: Vec<String> = tokens.iter().map(|t| t.norm.clone()).collect();
+    let plain: Vec<String> = tokens
+        .iter()
+        .filter(|t| {
+            !(t.kind == Kind::Separator && tokens::SENTENCE_MARKS.contains(&t.raw.as_str()))
+        })
+        .map(|t| t.norm.clone())
+        .collect();
     let joined = plain.join(" ");
     if HELP.contains(&joined.as_str()) {
         return Parsed::Help;
@@ -252,24 +258,72 @@ fn parse_without_duration(text: &str) -> Parsed {
         words.push(classify(token, verb_position));
     }
     let clauses = clauses(&words);
+    // "it" is resolved first: "reset it" after "her password expired" is a password reset.
+    let mut memory = Memory::default();
+    let clauses: Vec<(Vec<Word>, Option<String>)> = clauses
+        .into_iter()
+        .map(|clause| {
+            let clause = memory.resolve(clause);
+            memory.note(&clause);
+            let earlier_group = memory.one_group();
+            (clause, earlier_group)
+        })
+        .collect();
     let message_groups = clauses
         .iter()
-        .any(|c| ClauseView::new(c, false).group_context());
+        .any(|(c, _)| ClauseView::new(c, false).group_context());
+    // A clause that explains ("she was suspended by mistake") is not a request when another
+    // clause asks for something ("unsuspend @erin"); alone, it is what the person wants done
+    // ("@carol forgot her password").
+    let explains: Vec<bool> = clauses.iter().map(|(c, _)| explains(c)).collect();
+    let asks = clauses.iter().zip(&explains).any(|((c, _), explains)| {
+        !explains && ClauseView::new(c, message_groups).intent().is_some()
+    });
     let mut actions: Vec<Pending> = Vec::new();
-    // People named in clauses without an action ("X and Y can't log in"): they belong to the
-    // next action.
+    // People named in clauses without an action ("X and Y can't log in", "HR deactivated
+    // X by mistake"): they belong to the next action that names no one else.
     let mut orphans: Vec<Target> = Vec::new();
-    for clause in &clauses {
+    // The orphans were only listed ("@bob and @kate can't log in"): they join the next action
+    // whoever else it names.
+    let mut listed = true;
+    // Everyone named so far: "his" with two of them is a question, not a guess.
+    let mut people: Vec<Target> = Vec::new();
+    for ((clause, earlier_group), explanation) in clauses.iter().zip(&explains) {
         let view = ClauseView::new(clause, message_groups);
-        match view.intent() {
+        let explanation = *explanation && asks;
+        let recent: Vec<Target> = if orphans.is_empty() {
+            actions
+                .last()
+                .map(|a| a.targets.clone())
+                .unwrap_or_default()
+        } else {
+            orphans.clone()
+        };
+        let ambiguous = view.ambiguous_pronoun(&people);
+        let intent = if explanation { None } else { view.intent() };
+        match intent {
             Some((intent, as_written)) => {
-                let group = view.group(intent);
-                let mut targets = view.targets(intent, actions.last());
-                if !orphans.is_empty() {
+                let group = view.group(intent).or_else(|| {
+                    // "add her back": the group the message named earlier, when it named one.
+                    let membership = matches!(intent, Intent::Tool(t) if t.subject_kind() == SubjectKind::Membership);
+                    membership
+                        .then(|| earlier_group.clone())
+                        .flatten()
+                        .map(|name| GroupName { name, plural: false })
+                });
+                let mut targets = if ambiguous {
+                    Vec::new()
+                } else {
+                    view.targets(intent, &recent)
+                };
+                if !ambiguous && (targets.is_empty() || listed) {
                     let mut all = std::mem::take(&mut orphans);
                     all.extend(targets);
                     targets = all;
                 }
+                orphans.clear();
+                listed = true;
+                note_people(&mut people, &targets);
                 if targets.is_empty() && !view.names_anyone() {
                     if let Some(last) = actions.last() {
                         // "X lost her phone, reset mfa": the same action again, or a second
@@ -284,7 +338,7 @@ fn parse_without_duration(text: &str) -> Parsed {
                 }
                 let explicit = view.has_explicit_target()
                     || (view.names_anyone() && targets.iter().all(|t| matches!(t, Target::Named(n) if n.starts_with("<@") || n.contains('@'))));
-                let named = !targets.is_empty();
+                let named = !targets.is_empty() || view.names_anyone();
                 actions.push(Pending {
                     intent,
                     targets,
@@ -295,8 +349,21 @@ fn parse_without_duration(text: &str) -> Parsed {
                 });
             }
             None => {
-                let Some(last) = actions.last_mut() else {
-                    orphans.extend(view.targets(Intent::Tool(Tool::FindUser), None));
+                let found = if ambiguous {
+                    Vec::new()
+                } else {
+                    view.targets(Intent::Tool(Tool::FindUser), &recent)
+                };
+                let last = actions.last_mut().filter(|_| !explanation);
+                let Some(last) = last else {
+                    // Before any action, or explaining one: the people wait for the next.
+                    listed &= clause.iter().all(|w| w.token.is_explicit_target());
+                    note_people(&mut people, &found);
+                    for person in found {
+                        if !orphans.contains(&person) {
+                            orphans.push(person);
+                        }
+                    }
                     continue;
                 };
                 // After people named exactly, only people named exactly join ("…, security
@@ -304,11 +371,12 @@ fn parse_without_duration(text: &str) -> Parsed {
                 let targets: Vec<Target> = if last.explicit {
                     view.explicit_targets()
                 } else {
-                    view.targets(Intent::Tool(Tool::FindUser), None)
+                    view.targets(Intent::Tool(Tool::FindUser), &[])
                 };
                 if targets.is_empty() {
                     continue;
                 }
+                note_people(&mut people, &targets);
                 let group = view.group(last.intent);
                 match (&last.group, group) {
                     (_, None) => last.targets.extend(targets),
@@ -377,7 +445,7 @@ fn parse_without_duration(text: &str) -> Parsed {
 /// "which one?"), a question for the help docs, or nothing.
 fn without_action(
     words: &[Word],
-    clauses: &[Vec<Word>],
+    clauses: &[(Vec<Word>, Option<String>)],
     joined: &str,
     plain: &[String],
     text: &str,
@@ -415,7 +483,7 @@ fn without_action(
     // A person alone: named exactly, or a bare name of one to three words.
     let all: Vec<Target> = clauses
         .iter()
-        .flat_map(|c| ClauseView::new(c, false).targets(Intent::Tool(Tool::FindUser), None))
+        .flat_map(|(c, _)| ClauseView::new(c, false).targets(Intent::Tool(Tool::FindUser), &[]))
         .collect();
     let bare_name = words.len() <= 3 && words.iter().all(Word::is_name);
     if let [one] = all.as_slice() {
@@ -442,6 +510,190 @@ struct Pending {
     named: bool,
 }
 
+/// Adds the people of one clause to everyone the message has named (the requester aside).
+fn note_people(people: &mut Vec<Target>, found: &[Target]) {
+    for person in found {
+        if *person != Target::Requester && !people.contains(person) {
+            people.push(person.clone());
+        }
+    }
+}
+
+/// Words that open a clause explaining a request ("…, because she was locked out").
+const SUBORDINATORS: &[&str] = &[
+    "because", "since", "cause", "cuz", "coz", "bc", "after", "when", "while", "though",
+    "although", "whereas",
+];
+
+/// Auxiliaries of the past and the passive ("was reset", "got locked", "had … suspended").
+const AUXILIARIES: &[&str] = &[
+    "was", "were", "got", "gotten", "been", "had", "has", "have", "is", "are",
+];
+
+/// Past forms the lexicon files as filler, or writes like the present ("was reset").
+const PAST_FORMS: &[&str] = &[
+    "reset",
+    "locked",
+    "lost",
+    "stolen",
+    "forgot",
+    "forgotten",
+    "frozen",
+    "left",
+    "broken",
+    "wiped",
+    "blocked",
+];
+
+/// Words that make a clause a request, whatever its tense ("he needs to be reactivated").
+const ASKING: &[&str] = &[
+    "please", "pls", "plz", "kindly", "can", "could", "would", "need", "needs", "needed", "want",
+    "wants", "should", "must",
+];
+
+/// Whether a clause says how things came to be rather than what to do: it opens with
+/// "because"/"since"/"after"…, or tells of an action in the past or the passive ("she was
+/// suspended by mistake", "HR deactivated him", "her password expired").
+fn explains(words: &[Word]) -> bool {
+    let Some(first) = words.first() else {
+        return false;
+    };
+    if first.token.kind == Kind::Word && SUBORDINATORS.contains(&first.token.norm.as_str()) {
+        return true;
+    }
+    if words
+        .iter()
+        .any(|w| ASKING.contains(&w.token.norm.as_str()))
+    {
+        return false;
+    }
+    fn norm(w: &Word) -> &str {
+        w.token.norm.as_str()
+    }
+    (1..words.len()).any(|i| {
+        let word = &words[i];
+        let past_verb = word.class == Some(Class::Verb)
+            && (norm(word).ends_with("ed")
+                || matches!(norm(word), "forgot" | "forgotten" | "frozen"));
+        let after_auxiliary = words[i.saturating_sub(3)..i]
+            .iter()
+            .any(|w| AUXILIARIES.contains(&norm(w)));
+        let previous = &words[i - 1];
+        let after_subject = previous.token.is_explicit_target()
+            || previous.is_name()
+            || matches!(
+                previous.class,
+                Some(Class::Pronoun | Class::SelfWord | Class::Noun)
+            );
+        (after_auxiliary && (past_verb || PAST_FORMS.contains(&norm(word))))
+            || (after_subject
+                && (past_verb || matches!(norm(word), "locked" | "lost" | "left" | "wiped")))
+    })
+}
+
+/// What a message has named so far, for the words that point back at it: "reset it" (a
+/// password, MFA or the account), "remove her from it" and "add her back" (a group).
+#[derive(Default)]
+struct Memory {
+    /// "password", "mfa" or "account", in the order first named.
+    things: Vec<&'static str>,
+    groups: Vec<String>,
+}
+
+impl Memory {
+    fn note(&mut self, clause: &[Word]) {
+        for (i, word) in clause.iter().enumerate() {
+            let thing = match word.canon() {
+                "password" => "password",
+                "mfa" | "phone" => "mfa",
+                "verify" if i > 0 && clause[i - 1].token.norm == "okta" => "mfa",
+                "account" => "account",
+                _ => continue,
+            };
+            if !self.things.contains(&thing) {
+                self.things.push(thing);
+            }
+        }
+        let view = ClauseView::new(clause, false);
+        let named = [Tool::AddUserToGroup, Tool::RemoveUserFromGroup]
+            .into_iter()
+            .filter_map(|tool| view.group_words(tool))
+            .chain(view.group_after_joining());
+        for (words, _) in named {
+            // A name has a word of its own ("Sales"), not only grammar ("his account").
+            if !words
+                .iter()
+                .any(|w| w.is_name() || w.token.kind == Kind::Quoted)
+            {
+                continue;
+            }
+            let name = group_name(&words);
+            if !self.groups.iter().any(|g| g.eq_ignore_ascii_case(&name)) {
+                self.groups.push(name);
+            }
+        }
+    }
+
+    /// The one group named so far.
+    fn one_group(&self) -> Option<String> {
+        match self.groups.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        }
+    }
+
+    /// `clause` with each "it" that refers back replaced by what it refers to, when that is
+    /// one thing: after "to"/"from"/"out of", the one group named; after an action word, the
+    /// password or MFA named (both: left for the engine to ask), else the account (that is,
+    /// the person).
+    fn resolve(&self, mut clause: Vec<Word>) -> Vec<Word> {
+        for i in 1..clause.len() {
+            if clause[i].token.kind != Kind::Word || clause[i].token.norm != "it" {
+                continue;
+            }
+            let previous = clause[i - 1].token.norm.as_str();
+            let group_slot = INTO.contains(&previous) || OUT_OF.contains(&previous);
+            let replacement = if group_slot {
+                self.one_group().map(|name| Token {
+                    kind: Kind::Quoted,
+                    norm: name.to_lowercase(),
+                    raw: name,
+                    possessive: false,
+                })
+            } else if clause[i - 1].class == Some(Class::Verb) {
+                let password = self.things.contains(&"password");
+                let mfa = self.things.contains(&"mfa");
+                match (password, mfa) {
+                    (true, true) => None,
+                    (true, false) => Some(word_token("password")),
+                    (false, true) => Some(word_token("mfa")),
+                    (false, false) if self.things.contains(&"account") => {
+                        clause[i].class = Some(Class::Pronoun);
+                        None
+                    }
+                    (false, false) => None,
+                }
+            } else {
+                None
+            };
+            if let Some(token) = replacement {
+                clause[i] = classify(token, false);
+            }
+        }
+        clause
+    }
+}
+
+/// A word the engine writes itself (what "it" stood for).
+fn word_token(word: &str) -> Token {
+    Token {
+        kind: Kind::Word,
+        raw: word.to_string(),
+        norm: word.to_string(),
+        possessive: false,
+    }
+}
+
 /// Splits at separators. Inside a group name after "to"/"from", "and"/"&" belong to the name
 /// ("Sales and Marketing") unless a person or an action follows.
 fn clauses(words: &[Word]) -> Vec<Vec<Word>> {
@@ -453,7 +705,9 @@ fn clauses(words: &[Word]) -> Vec<Vec<Word>> {
             let next = words[i + 1..]
                 .iter()
                 .find(|w| w.token.kind != Kind::Separator);
+            let sentence_end = tokens::SENTENCE_MARKS[..3].contains(&word.token.raw.as_str());
             let continues_name = in_group_name
+                && !sentence_end
                 && next.is_some_and(|n| {
                     !n.token.is_explicit_target()
                         && !matches!(
@@ -470,6 +724,17 @@ fn clauses(words: &[Word]) -> Vec<Vec<Word>> {
             }
             in_group_name = false;
             continue;
+        }
+        // "…, because she was locked out": an explanation starts here (not as the first
+        // word: "when was bob locked?" is a question).
+        if i > 0
+            && word.token.kind == Kind::Word
+            && SUBORDINATORS.contains(&word.token.norm.as_str())
+        {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            in_group_name = false;
         }
         if matches!(word.token.norm.as_str(), "to" | "into" | "from") {
             in_group_name = true;
@@ -522,6 +787,18 @@ impl<'a> ClauseView<'a> {
                 .words
                 .iter()
                 .any(|w| matches!(w.class, Some(Class::SelfWord | Class::Pronoun)))
+    }
+
+    /// "her" or "his" (or "it" for an account) naming no one in this clause, when the
+    /// message has named more than one person: which one is meant is a question.
+    fn ambiguous_pronoun(&self, people: &[Target]) -> bool {
+        people.len() > 1
+            && !self.has_explicit_target()
+            && !self.words.iter().any(|w| w.class == Some(Class::SelfWord))
+            && self.words.iter().any(|w| {
+                w.class == Some(Class::Pronoun)
+                    && lexicon::SINGULAR_PRONOUNS.contains(&w.token.norm.as_str())
+            })
     }
 
     fn explicit_targets(&self) -> Vec<Target> {
@@ -813,20 +1090,27 @@ impl<'a> ClauseView<'a> {
         let Intent::Tool(tool) = intent else {
             return None;
         };
-        let kind = tool.subject_kind();
-        match kind {
+        match tool.subject_kind() {
             SubjectKind::Membership | SubjectKind::Group => {}
             SubjectKind::User | SubjectKind::Query => return None,
         }
+        let (words, plural) = self.group_words(tool)?;
+        Some(GroupName {
+            name: group_name(&words),
+            plural,
+        })
+    }
+
+    /// The words of the group name for `tool` (see [`Self::group`]), and whether it was
+    /// written as a plural.
+    fn group_words(&self, tool: Tool) -> Option<(Vec<&'a Word>, bool)> {
+        let kind = tool.subject_kind();
         if let Some(quoted) = self.words.iter().find(|w| w.token.kind == Kind::Quoted) {
             let plural = self
                 .words
                 .iter()
                 .any(|w| matches!(w.token.norm.as_str(), "groups" | "teams" | "grps"));
-            return Some(GroupName {
-                name: quoted.token.raw.clone(),
-                plural,
-            });
+            return Some((vec![quoted], plural));
         }
         let start = match kind {
             SubjectKind::Membership => self.membership_group_start(tool).map(|i| i + 1),
@@ -841,49 +1125,51 @@ impl<'a> ClauseView<'a> {
                 })
                 .map(|i| i + 1),
         }?;
-        let mut span: Vec<&Word> = self.words[start..]
+        let words: &'a [Word] = self.words;
+        let mut span: Vec<&'a Word> = words[start..]
             .iter()
+            // "…from Sales by mistake": the name ends where the explanation begins.
+            .take_while(|w| !GROUP_NAME_ENDS.contains(&w.token.norm.as_str()))
             .filter(|w| !w.token.is_explicit_target())
             .collect();
         // "look up the Engineering group": the name stands before the word "group".
         if tool == Tool::FindGroup && span.is_empty() && start > 0 {
-            span = self.words[..start - 1]
+            span = words[..start - 1]
                 .iter()
                 .filter(|w| w.is_name() || w.class.is_none())
                 .collect();
         }
-        // "…access to Zoom": the group follows "access to".
-        // Not "okta": group names start with it ("Okta Administrators").
-        const LEADING: &[&str] = &["the", "our", "a", "an", "my", "access", "to", "for", "of"];
-        const TRAILING: &[&str] = &[
-            "group", "groups", "grp", "grps", "team", "teams", "please", "pls", "thanks", "thx",
-            "asap", "now", "today", "in", "okta", "access", "too", "anymore", "as", "well",
-            "either", "also", "app",
-        ];
-        while span
-            .first()
-            .is_some_and(|w| LEADING.contains(&w.token.norm.as_str()))
+        let plural = trim_group_name(&mut span);
+        // "remove her from it", with no one group to refer to: no name (the engine asks).
+        if span.is_empty()
+            || (span.len() == 1
+                && matches!(
+                    span[0].token.norm.as_str(),
+                    "it" | "that" | "this" | "there"
+                ))
         {
-            span.remove(0);
-        }
-        let mut plural = false;
-        while let Some(last) = span.last() {
-            let norm = last.token.norm.as_str();
-            if !TRAILING.contains(&norm) && last.token.kind != Kind::Separator {
-                break;
-            }
-            plural |= matches!(norm, "groups" | "teams" | "grps");
-            span.pop();
-        }
-        if span.is_empty() {
             return None;
         }
-        let name = span
+        Some((span, plural))
+    }
+
+    /// "@erin left Sales", "@kate joined Zoom Users": a group named without "to" or "from"
+    /// (up to three words that are no known vocabulary).
+    fn group_after_joining(&self) -> Option<(Vec<&'a Word>, bool)> {
+        let words: &'a [Word] = self.words;
+        let at = words.iter().position(|w| {
+            matches!(
+                w.token.norm.as_str(),
+                "left" | "joined" | "joining" | "leaving"
+            )
+        })?;
+        let mut span: Vec<&'a Word> = words[at + 1..]
             .iter()
-            .map(|w| w.token.raw.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        Some(GroupName { name, plural })
+            .take_while(|w| w.is_name())
+            .take(3)
+            .collect();
+        let plural = trim_group_name(&mut span);
+        (!span.is_empty()).then_some((span, plural))
     }
 
     /// Where a membership change's group name begins: after "to"/"into"/"in" for adds; after
@@ -911,7 +1197,7 @@ impl<'a> ClauseView<'a> {
     /// The people this clause names: mentions, emails and ids as written; else "me"; else a
     /// pronoun for the people of the previous action; else a name (up to three words, outside
     /// the group name).
-    fn targets(&self, intent: Intent, previous: Option<&Pending>) -> Vec<Target> {
+    fn targets(&self, intent: Intent, recent: &[Target]) -> Vec<Target> {
         let group_start = match intent {
             Intent::Tool(tool) => match tool.subject_kind() {
                 SubjectKind::Membership => self.membership_group_start(tool),
@@ -936,10 +1222,8 @@ impl<'a> ClauseView<'a> {
         {
             return vec![Target::Requester];
         }
-        if before_group.iter().any(|w| w.class == Some(Class::Pronoun)) {
-            if let Some(previous) = previous {
-                return previous.targets.clone();
-            }
+        if before_group.iter().any(|w| w.class == Some(Class::Pronoun)) && !recent.is_empty() {
+            return recent.to_vec();
         }
         // A name never follows "in"/"from"/"at" ("deactivate everyone in Sales"), and a word
         // before "team" or "group" names a group, not a person ("the whole sales team").
@@ -951,9 +1235,33 @@ impl<'a> ClauseView<'a> {
                 )
             })
         };
+        // "okta verify is blank": what follows "is" describes a thing; it names someone only
+        // after a word for a person ("the user is bob.smith") or in a question ("who is …").
+        let describes_thing = |i: usize| {
+            i >= 2
+                && matches!(
+                    before_group[i - 1].token.norm.as_str(),
+                    "is" | "are" | "was" | "were" | "looks" | "seems" | "looked" | "seemed"
+                )
+                && !matches!(
+                    before_group[i - 2].token.norm.as_str(),
+                    "user"
+                        | "person"
+                        | "name"
+                        | "username"
+                        | "login"
+                        | "email"
+                        | "account"
+                        | "id"
+                        | "who"
+                        | "what"
+                        | "where"
+                )
+        };
         let Some(start) = (0..before_group.len()).find(|&i| {
             before_group[i].is_name()
                 && !group_noun(i)
+                && !describes_thing(i)
                 && (i == 0
                     || !matches!(
                         before_group[i - 1].token.norm.as_str(),
@@ -970,6 +1278,50 @@ impl<'a> ClauseView<'a> {
             .collect();
         vec![Target::Named(name.join(" "))]
     }
+}
+
+/// Words that end a group name: what follows explains ("…from Sales by mistake").
+const GROUP_NAME_ENDS: &[&str] = &[
+    "by", "but", "because", "since", "when", "after", "while", "until", "though", "although",
+    "cause", "bc", "due",
+];
+
+/// Strips articles before a group name and "group", "team" and pleasantries after it;
+/// returns whether a plural was written ("the engineering groups").
+fn trim_group_name(span: &mut Vec<&Word>) -> bool {
+    // "…access to Zoom": the group follows "access to".
+    // Not "okta": group names start with it ("Okta Administrators").
+    const LEADING: &[&str] = &["the", "our", "a", "an", "my", "access", "to", "for", "of"];
+    const TRAILING: &[&str] = &[
+        "group", "groups", "grp", "grps", "team", "teams", "please", "pls", "thanks", "thx",
+        "asap", "now", "today", "in", "okta", "access", "too", "anymore", "as", "well", "either",
+        "also", "app", "again", "yet", "back", "there",
+    ];
+    while span
+        .first()
+        .is_some_and(|w| LEADING.contains(&w.token.norm.as_str()))
+    {
+        span.remove(0);
+    }
+    let mut plural = false;
+    while let Some(last) = span.last() {
+        let norm = last.token.norm.as_str();
+        if !TRAILING.contains(&norm) && last.token.kind != Kind::Separator {
+            break;
+        }
+        plural |= matches!(norm, "groups" | "teams" | "grps");
+        span.pop();
+    }
+    plural
+}
+
+/// A group name as written.
+fn group_name(words: &[&Word]) -> String {
+    words
+        .iter()
+        .map(|w| w.token.raw.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The canonical command for a tool on a person (and group): what "Did you mean: …?" offers,
@@ -1021,6 +1373,106 @@ mod tests {
         }
         let add = one("add <@U0ANA> to İstanbul Office");
         assert_eq!(add.group.unwrap().name, "İstanbul Office");
+    }
+
+    fn actions(text: &str) -> Vec<(Intent, Option<String>, Option<String>)> {
+        match parse(text) {
+            Parsed::Actions(actions) => actions
+                .into_iter()
+                .map(|a| {
+                    let user = a.user.map(|u| match u {
+                        Target::Requester => "me".to_string(),
+                        Target::Named(n) => n,
+                    });
+                    (a.intent, user, a.group.map(|g| g.name))
+                })
+                .collect(),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    fn tool(t: Tool) -> Intent {
+        Intent::Tool(t)
+    }
+
+    #[test]
+    fn an_explanation_is_not_a_second_request_but_alone_it_is_the_request() {
+        let bob = Some("<@U0BOB>".to_string());
+        // Past tense, passive and "because …" beside a request: only the request.
+        for text in [
+            "reactivate <@U0BOB>, he was deactivated by mistake",
+            "reactivate <@U0BOB> because HR deactivated him",
+            "HR deactivated <@U0BOB> last week. Please reactivate him",
+        ] {
+            assert_eq!(
+                actions(text),
+                [(tool(Tool::ReactivateUser), bob.clone(), None)],
+                "{text}"
+            );
+        }
+        // Alone, a statement is what the person wants done.
+        assert_eq!(
+            actions("<@U0BOB> forgot his password"),
+            [(tool(Tool::ResetPassword), bob.clone(), None)]
+        );
+        // Two requests stay two requests.
+        assert_eq!(actions("suspend <@U0BOB> and clear his sessions").len(), 2);
+    }
+
+    #[test]
+    fn it_and_pronouns_refer_back_to_the_one_thing_and_person_named() {
+        let kate = Some("<@U0KATE>".to_string());
+        assert_eq!(
+            actions("<@U0KATE>'s password expired, reset it"),
+            [(tool(Tool::ResetPassword), kate.clone(), None)]
+        );
+        assert_eq!(
+            actions("<@U0KATE>'s okta verify broke, reset it"),
+            [(tool(Tool::ResetFactors), kate.clone(), None)]
+        );
+        assert_eq!(
+            actions("<@U0KATE>'s account is locked, unlock it"),
+            [(tool(Tool::UnlockUser), kate.clone(), None)]
+        );
+        assert_eq!(
+            actions("<@U0KATE> is in Sales by mistake, remove her from it"),
+            [(
+                tool(Tool::RemoveUserFromGroup),
+                kate.clone(),
+                Some("Sales".into())
+            )]
+        );
+        // Two things: "it" is asked about ("Reset what…?").
+        assert_eq!(
+            actions("<@U0KATE>'s password and mfa are both broken, reset it"),
+            [(Intent::ResetWhich, kate.clone(), None)]
+        );
+        // Two groups: which one is asked.
+        assert_eq!(
+            actions("<@U0KATE> is in Sales and in Zoom Users, remove her from it"),
+            [(tool(Tool::RemoveUserFromGroup), kate.clone(), None)]
+        );
+        // Two people: "her" is asked about; "them" is both.
+        assert_eq!(
+            actions("<@U0BOB> and <@U0KATE> are locked out, unlock her"),
+            [(tool(Tool::UnlockUser), None, None)]
+        );
+        assert_eq!(
+            actions("<@U0BOB> and <@U0KATE> are locked out, unlock them").len(),
+            2
+        );
+    }
+
+    #[test]
+    fn a_group_name_ends_where_its_explanation_begins() {
+        assert_eq!(
+            actions("add <@U0ANA> to Zoom Users again by request of her manager"),
+            [(
+                tool(Tool::AddUserToGroup),
+                Some("<@U0ANA>".into()),
+                Some("Zoom Users".into())
+            )]
+        );
     }
 
     #[test]

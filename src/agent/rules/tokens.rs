@@ -67,6 +67,9 @@ const JOINED: &[&str] = &[
     "reissue",
 ];
 
+/// Separators that end a sentence or set off a clause (the first three end a sentence).
+pub const SENTENCE_MARKS: &[&str] = &[".", "?", "!", "-", "—", "–"];
+
 const SEPARATOR_WORDS: &[&str] = &["and", "then", "also", "plus"];
 
 /// Tokens of `text` (already normalized from Slack markup).
@@ -101,7 +104,10 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         }
         if let Some((quoted, after)) = quoted_at(rest) {
             let inner = quoted.trim();
-            if !inner.is_empty() {
+            if names_a_person(inner) {
+                // `"bob@x.com"`, `'bob.smith'`: the quotes only set the target apart.
+                tokens.extend(tokenize(inner));
+            } else if !inner.is_empty() {
                 tokens.push(Token {
                     kind: Kind::Quoted,
                     raw: inner.to_string(),
@@ -139,15 +145,47 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             .find(|&(_, ch)| !is_word_char(ch))
             .map_or(rest.len(), |(i, _)| i);
         if end == 0 {
-            // Punctuation that carries no meaning here ('?', '!', '(', …).
             rest = &rest[c.len_utf8()..];
+            // The end of a sentence, or a dash between two clauses, separates them; other
+            // punctuation carries no meaning here ('(', ':', …).
+            if matches!(c, '?' | '!' | '—' | '–') && more_follows(rest) {
+                tokens.push(separator(&c.to_string()));
+            }
             continue;
         }
         let word = &rest[..end];
         rest = &rest[end..];
+        if word.chars().all(|ch| ch == '-') {
+            // " - " between clauses.
+            if more_follows(rest) {
+                tokens.push(separator("-"));
+            }
+            continue;
+        }
         push_word(&mut tokens, word);
+        if word.ends_with('.') && more_follows(rest) {
+            tokens.push(separator("."));
+        }
     }
     tokens
+}
+
+/// Whether `rest` (what follows a punctuation mark) starts with a space and holds more text:
+/// the mark ends a sentence or clause ("locked. please", "x - y"), not a word ("bob.smith").
+fn more_follows(rest: &str) -> bool {
+    rest.starts_with(char::is_whitespace) && !rest.trim().is_empty()
+}
+
+/// Quoted text that is a target, not a group name: an email, a mention, an Okta id, or a
+/// login such as `bob.smith` (one word with a dot, underscore or @ in it).
+fn names_a_person(inner: &str) -> bool {
+    !inner.is_empty()
+        && !inner.contains(char::is_whitespace)
+        && (inner.starts_with("<@")
+            || crate::identity::is_okta_user_id(inner)
+            || inner
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .contains(['.', '_', '@']))
 }
 
 /// Whether the character just before `rest` (a suffix of `text`) is whitespace.
@@ -184,11 +222,12 @@ fn strip_possessive(rest: &str) -> Option<&str> {
         .then_some(after)
 }
 
-/// A quoted span at the start of `text`: "…", “…” or ‘…’ (a plain `'` only opens a quote
-/// when a closing one follows before the end of the line).
+/// A quoted span at the start of `text`: "…", “…”, ‘…’ or `…` (a plain `'` only opens a
+/// quote when a closing one follows before the end of the line).
 fn quoted_at(text: &str) -> Option<(&str, &str)> {
     let (open, close) = match text.chars().next()? {
         '"' => ('"', '"'),
+        '`' => ('`', '`'),
         '“' => ('“', '”'),
         '‘' => ('‘', '’'),
         '\'' => ('\'', '\''),
@@ -288,5 +327,49 @@ mod tests {
         assert!(tokenize("it's 'quoted' here")[1].kind == Kind::Quoted);
         assert_eq!(tokenize("add ana to R&D")[3].raw, "R&D");
         assert_eq!(tokenize("bob & kate")[1].kind, Kind::Separator);
+    }
+
+    #[test]
+    fn quoted_emails_and_logins_are_targets_and_quoted_names_are_not() {
+        use Kind::*;
+        for text in [
+            "unlock \"bob@x.com\"",
+            "unlock “bob@x.com”",
+            "unlock ‘bob@x.com’",
+            "unlock `bob@x.com`",
+            "unlock (bob@x.com)",
+            "unlock [bob@x.com]",
+            "unlock <bob@x.com>",
+        ] {
+            assert_eq!(kinds(text)[1], (Email, "bob@x.com".into()), "{text}");
+        }
+        assert_eq!(kinds("unlock 'bob.smith'")[1], (Word, "bob.smith".into()));
+        assert_eq!(
+            kinds("unlock \"<@U0BOB>\"")[1],
+            (Mention, "<@u0bob>".into())
+        );
+        assert_eq!(kinds("add x to \"Sales\"")[3], (Quoted, "sales".into()));
+        assert_eq!(
+            kinds("add x to `Zoom Users`")[3],
+            (Quoted, "zoom users".into())
+        );
+    }
+
+    #[test]
+    fn sentence_ends_and_dashes_separate_clauses_but_not_words() {
+        let separators = |text: &str| -> Vec<String> {
+            tokenize(text)
+                .into_iter()
+                .filter(|t| t.kind == Kind::Separator)
+                .map(|t| t.raw)
+                .collect()
+        };
+        assert_eq!(separators("unlock bob. he was locked"), ["."]);
+        assert_eq!(separators("unlock bob? she asked"), ["?"]);
+        assert_eq!(separators("unlock bob - he asked — twice"), ["-", "—"]);
+        // At the end, inside a login, or inside a hyphenated word: not a separator.
+        assert!(separators("unlock bob.smith.").is_empty());
+        assert!(separators("yes!").is_empty());
+        assert!(separators("re-enable x-ray").is_empty());
     }
 }
