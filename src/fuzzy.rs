@@ -4,11 +4,12 @@
 
 /// The edit distance between `a` and `b` (by characters), or `None` once it exceeds `limit`.
 pub fn distance(a: &str, b: &str, limit: usize) -> Option<usize> {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().abs_diff(b.len()) > limit {
+    // The lengths alone may rule it out, before anything is allocated.
+    if a.chars().count().abs_diff(b.chars().count()) > limit {
         return None;
     }
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
     // Three rows: two back (for transpositions), one back, current.
     let width = b.len() + 1;
     let mut two_back = vec![0usize; width];

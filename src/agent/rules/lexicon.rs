@@ -585,10 +585,16 @@ pub fn correct(word: &str, verb_position: bool) -> Option<&'static Entry> {
         return None;
     }
     let limit = crate::fuzzy::allowed_edits(word);
+    let letters = word.chars().count();
     let mut best: Option<(usize, &'static Entry)> = None;
     let mut tied = false;
     for entry in VERBS.iter().chain(NOUNS) {
-        if !CORRECTABLE.contains(&entry.surface) || (short && entry.class != Class::Verb) {
+        // Cheap tests first: most words are too long or too short to be within reach (the
+        // vocabulary is ASCII, so its length in bytes is its length in letters).
+        if entry.surface.len().abs_diff(letters) > limit
+            || (short && entry.class != Class::Verb)
+            || !CORRECTABLE.contains(&entry.surface)
+        {
             continue;
         }
         let Some(d) = crate::fuzzy::distance(word, entry.surface, limit) else {

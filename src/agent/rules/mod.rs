@@ -275,10 +275,13 @@ fn parse_without_duration(text: &str) -> Parsed {
     // A clause that explains ("she was suspended by mistake") is not a request when another
     // clause asks for something ("unsuspend @erin"); alone, it is what the person wants done
     // ("@carol forgot her password").
-    let explains: Vec<bool> = clauses.iter().map(|(c, _)| explains(c)).collect();
-    let asks = clauses.iter().zip(&explains).any(|((c, _), explains)| {
-        !explains && ClauseView::new(c, message_groups).intent().is_some()
-    });
+    let read: Vec<(Option<(Intent, Option<String>)>, bool)> = clauses
+        .iter()
+        .map(|(c, _)| (ClauseView::new(c, message_groups).intent(), explains(c)))
+        .collect();
+    let asks = read
+        .iter()
+        .any(|(intent, explains)| intent.is_some() && !explains);
     let mut actions: Vec<Pending> = Vec::new();
     // People named in clauses without an action ("X and Y can't log in", "HR deactivated
     // X by mistake"): they belong to the next action that names no one else.
@@ -288,19 +291,16 @@ fn parse_without_duration(text: &str) -> Parsed {
     let mut listed = true;
     // Everyone named so far: "his" with two of them is a question, not a guess.
     let mut people: Vec<Target> = Vec::new();
-    for ((clause, earlier_group), explanation) in clauses.iter().zip(&explains) {
+    for ((clause, earlier_group), (intent, explanation)) in clauses.iter().zip(read) {
         let view = ClauseView::new(clause, message_groups);
-        let explanation = *explanation && asks;
-        let recent: Vec<Target> = if orphans.is_empty() {
-            actions
-                .last()
-                .map(|a| a.targets.clone())
-                .unwrap_or_default()
-        } else {
-            orphans.clone()
+        let explanation = explanation && asks;
+        let recent: Vec<Target> = match (orphans.is_empty(), actions.last()) {
+            (false, _) => orphans.clone(),
+            (true, Some(last)) => last.targets.clone(),
+            (true, None) => Vec::new(),
         };
         let ambiguous = view.ambiguous_pronoun(&people);
-        let intent = if explanation { None } else { view.intent() };
+        let intent = if explanation { None } else { intent };
         match intent {
             Some((intent, as_written)) => {
                 let group = view.group(intent).or_else(|| {
