@@ -304,5 +304,10 @@ async fn explanations_quoted_emails_and_pronouns_become_the_card_meant_or_a_ques
         "{}",
         text(&outputs)
     );
+    // Alone, what was done is not a request to do it: no card suspending the person asking.
+    let outputs = stack
+        .ask("U0LEO", "my account got suspended, please fix")
+        .await;
+    assert!(card(&outputs).is_none(), "{}", text(&outputs));
     assert_eq!(stack.mutation_count().await, 0);
 }

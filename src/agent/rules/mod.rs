@@ -291,16 +291,21 @@ fn parse_without_duration(text: &str) -> Parsed {
     let mut listed = true;
     // Everyone named so far: "his" with two of them is a question, not a guess.
     let mut people: Vec<Target> = Vec::new();
-    for ((clause, earlier_group), (intent, explanation)) in clauses.iter().zip(read) {
+    for ((clause, earlier_group), (intent, told)) in clauses.iter().zip(read) {
         let view = ClauseView::new(clause, message_groups);
-        let explanation = explanation && asks;
+        let explanation = told && asks;
         let recent: Vec<Target> = match (orphans.is_empty(), actions.last()) {
             (false, _) => orphans.clone(),
             (true, Some(last)) => last.targets.clone(),
             (true, None) => Vec::new(),
         };
         let ambiguous = view.ambiguous_pronoun(&people);
-        let intent = if explanation { None } else { intent };
+        let intent = match intent {
+            _ if explanation => None,
+            // Alone, "my account got suspended" says what was done, not what to do.
+            Some((intent, _)) if told && tells_what_was_done(clause, intent) => None,
+            intent => intent,
+        };
         match intent {
             Some((intent, as_written)) => {
                 let group = view.group(intent).or_else(|| {
@@ -588,6 +593,21 @@ fn explains(words: &[Word]) -> bool {
         (after_auxiliary && (past_verb || PAST_FORMS.contains(&norm(word))))
             || (after_subject
                 && (past_verb || matches!(norm(word), "locked" | "lost" | "left" | "wiped")))
+    })
+}
+
+/// Whether an explaining clause tells of the very action it would be read as ("she was
+/// suspended", "his password was reset"): that was done already, and is no request to do it.
+fn tells_what_was_done(words: &[Word], intent: Intent) -> bool {
+    let Intent::Tool(tool) = intent else {
+        return false;
+    };
+    words.iter().any(|w| {
+        w.class == Some(Class::Verb)
+            && (w.token.norm.ends_with("ed") || w.token.norm == "reset")
+            && (Some(w.canonical) == tool.word()
+                || (w.canonical == "reset"
+                    && matches!(tool, Tool::ResetPassword | Tool::ResetFactors)))
     })
 }
 
@@ -1415,6 +1435,11 @@ mod tests {
             actions("<@U0BOB> forgot his password"),
             [(tool(Tool::ResetPassword), bob.clone(), None)]
         );
+        // Alone, a statement of what was done is no request to do it again.
+        assert!(!matches!(
+            parse("my account got suspended, please fix"),
+            Parsed::Actions(_)
+        ));
         // Two requests stay two requests.
         assert_eq!(actions("suspend <@U0BOB> and clear his sessions").len(), 2);
     }
