@@ -109,11 +109,6 @@ pub(super) const MAX_BATCH: usize = 512;
 const MAIN_CONNECTIONS: u32 = 4;
 const ACK_CONNECTIONS: u32 = 2;
 
-/// A pooled connection idle this long is closed (none are kept open for their own sake): after
-/// a burst, the page caches, statement caches and driver threads of the connections it opened
-/// are given back. The ack path keeps its connection checked out, so it stays open.
-const IDLE_CONNECTION: Duration = Duration::from_secs(20);
-
 /// SQLite's page cache per connection, per file (KiB, as SQLite takes a negative size): the
 /// store reads single rows by key, and the system's file cache holds the rest. SQLite's default
 /// (2 MiB) on six connections would be most of the process's memory.
@@ -188,7 +183,6 @@ pub(super) async fn sqlite(path: &Path) -> Result<(SqlitePool, SqlitePool), Stor
     let main = SqlitePoolOptions::new()
         .max_connections(MAIN_CONNECTIONS)
         .test_before_acquire(false)
-        .idle_timeout(IDLE_CONNECTION)
         .after_connect({
             let journal = journal.clone();
             move |connection, _| {
@@ -200,7 +194,6 @@ pub(super) async fn sqlite(path: &Path) -> Result<(SqlitePool, SqlitePool), Stor
     let journal_pool = SqlitePoolOptions::new()
         .max_connections(ACK_CONNECTIONS)
         .test_before_acquire(false)
-        .idle_timeout(IDLE_CONNECTION)
         .connect_lazy_with(
             base.filename(&journal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -344,7 +337,6 @@ fn postgres_pool(target: &PgTarget, size: u32, session: &'static str) -> PgPool 
         .acquire_timeout(target.connect_timeout)
         // Checked only after sitting idle, not before every statement (a round trip each).
         .test_before_acquire(false)
-        .idle_timeout(IDLE_CONNECTION)
         .before_acquire(|connection, meta| {
             Box::pin(async move {
                 if meta.idle_for > CHECK_AFTER_IDLE {
