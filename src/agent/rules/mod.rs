@@ -275,7 +275,7 @@ fn parse_without_duration(text: &str) -> Parsed {
     // A clause that explains ("she was suspended by mistake") is not a request when another
     // clause asks for something ("unsuspend @erin"); alone, it is what the person wants done
     // ("@carol forgot her password").
-    let read: Vec<(Option<(Intent, Option<String>)>, bool)> = clauses
+    let read: Vec<(Option<Reading>, bool)> = clauses
         .iter()
         .map(|(c, _)| (ClauseView::new(c, message_groups).intent(), explains(c)))
         .collect();
@@ -501,6 +501,10 @@ fn without_action(
     }
     Parsed::Unknown
 }
+
+/// What a clause asks for, and, for a misspelt or paraphrased destructive verb, the word as
+/// typed.
+type Reading = (Intent, Option<String>);
 
 /// An action being assembled from clauses.
 #[derive(Clone, Debug)]
@@ -894,7 +898,7 @@ impl<'a> ClauseView<'a> {
     }
 
     /// The intent and, for a misspelt or paraphrased destructive verb, the word as typed.
-    fn intent(&self) -> Option<(Intent, Option<String>)> {
+    fn intent(&self) -> Option<Reading> {
         let tool = |t: Tool| Some(Intent::Tool(t));
         let question = self.is_question();
         let password = self.has("password");
