@@ -21,6 +21,13 @@ fn cards(outputs: &[Output]) -> Vec<okta_agent::engine::Card> {
         .collect()
 }
 
+/// The one card a message produced.
+fn only_card(outputs: &[Output]) -> okta_agent::engine::Card {
+    let all = cards(outputs);
+    assert_eq!(all.len(), 1, "{}", text(outputs));
+    all[0].clone()
+}
+
 /// A short conversation: each line is asked in the thread of the ones before, with
 /// okta-agent's replies in between, as Slack's `conversations.replies` would give them.
 struct Thread<'a> {
@@ -271,18 +278,20 @@ async fn explanations_quoted_emails_and_pronouns_become_the_card_meant_or_a_ques
             "reactivate <@U0DAN>, he was deactivated by mistake during the HR sync",
         )
         .await;
-    let only = cards(&outputs);
-    assert_eq!(only.len(), 1, "{}", text(&outputs));
-    assert_eq!(only[0].tool, Tool::ReactivateUser);
-    assert_eq!(only[0].target.login, "dan.okafor@example.com");
+    let only = only_card(&outputs);
+    assert_eq!(
+        (only.tool, only.target.login.as_str()),
+        (Tool::ReactivateUser, "dan.okafor@example.com")
+    );
     // "it" is the password named before; the person is the one whose password it is.
     let outputs = stack
         .ask("U0LEO", "<@U0KATE>'s password expired, can you reset it")
         .await;
-    let only = cards(&outputs);
-    assert_eq!(only.len(), 1, "{}", text(&outputs));
-    assert_eq!(only[0].tool, Tool::ResetPassword);
-    assert_eq!(only[0].target.login, "kate.nguyen@example.com");
+    let only = only_card(&outputs);
+    assert_eq!(
+        (only.tool, only.target.login.as_str()),
+        (Tool::ResetPassword, "kate.nguyen@example.com")
+    );
     // An email in quotes is the target, not a group name.
     let outputs = stack
         .ask(
@@ -290,10 +299,11 @@ async fn explanations_quoted_emails_and_pronouns_become_the_card_meant_or_a_ques
             "unsuspend “<mailto:carol.chen@example.com|carol.chen@example.com>” please",
         )
         .await;
-    let only = cards(&outputs);
-    assert_eq!(only.len(), 1, "{}", text(&outputs));
-    assert_eq!(only[0].tool, Tool::UnsuspendUser);
-    assert_eq!(only[0].target.login, "carol.chen@example.com");
+    let only = only_card(&outputs);
+    assert_eq!(
+        (only.tool, only.target.login.as_str()),
+        (Tool::UnsuspendUser, "carol.chen@example.com")
+    );
     // Two people, one "her": asked, nothing proposed.
     let outputs = stack
         .ask("U0LEO", "<@U0BOB> and <@U0KATE> are locked out, unlock her")

@@ -229,9 +229,7 @@ fn parse_without_duration(text: &str) -> Parsed {
     }
     let plain: Vec<String> = tokens
         .iter()
-        .filter(|t| {
-            !(t.kind == Kind::Separator && tokens::SENTENCE_MARKS.contains(&t.raw.as_str()))
-        })
+        .filter(|t| !(t.kind == Kind::Separator && tokens::CLAUSE_MARKS.contains(&t.raw.as_str())))
         .map(|t| t.norm.clone())
         .collect();
     let joined = plain.join(" ");
@@ -294,10 +292,10 @@ fn parse_without_duration(text: &str) -> Parsed {
     for ((clause, earlier_group), (intent, told)) in clauses.iter().zip(read) {
         let view = ClauseView::new(clause, message_groups);
         let explanation = told && asks;
-        let recent: Vec<Target> = match (orphans.is_empty(), actions.last()) {
-            (false, _) => orphans.clone(),
-            (true, Some(last)) => last.targets.clone(),
-            (true, None) => Vec::new(),
+        // Who "her" or "them" would be: the people waiting for an action, else the last one's.
+        let recent: &[Target] = match actions.last() {
+            Some(last) if orphans.is_empty() => &last.targets,
+            _ => &orphans,
         };
         let ambiguous = view.ambiguous_pronoun(&people);
         let intent = match intent {
@@ -319,7 +317,7 @@ fn parse_without_duration(text: &str) -> Parsed {
                 let mut targets = if ambiguous {
                     Vec::new()
                 } else {
-                    view.targets(intent, &recent)
+                    view.targets(intent, recent)
                 };
                 if !ambiguous && (targets.is_empty() || listed) {
                     let mut all = std::mem::take(&mut orphans);
@@ -357,7 +355,7 @@ fn parse_without_duration(text: &str) -> Parsed {
                 let found = if ambiguous {
                     Vec::new()
                 } else {
-                    view.targets(Intent::Tool(Tool::FindUser), &recent)
+                    view.targets(Intent::Tool(Tool::FindUser), recent)
                 };
                 let last = actions.last_mut().filter(|_| !explanation);
                 let Some(last) = last else {
@@ -729,7 +727,7 @@ fn clauses(words: &[Word]) -> Vec<Vec<Word>> {
             let next = words[i + 1..]
                 .iter()
                 .find(|w| w.token.kind != Kind::Separator);
-            let sentence_end = tokens::SENTENCE_MARKS[..3].contains(&word.token.raw.as_str());
+            let sentence_end = tokens::SENTENCE_ENDS.contains(&word.token.raw.as_str());
             let continues_name = in_group_name
                 && !sentence_end
                 && next.is_some_and(|n| {

@@ -67,8 +67,11 @@ const JOINED: &[&str] = &[
     "reissue",
 ];
 
-/// Separators that end a sentence or set off a clause (the first three end a sentence).
-pub const SENTENCE_MARKS: &[&str] = &[".", "?", "!", "-", "—", "–"];
+/// Separators that end a sentence.
+pub const SENTENCE_ENDS: &[&str] = &[".", "?", "!"];
+
+/// Separators that set off a clause: sentence ends and dashes.
+pub const CLAUSE_MARKS: &[&str] = &[".", "?", "!", "-", "—", "–"];
 
 const SEPARATOR_WORDS: &[&str] = &["and", "then", "also", "plus"];
 
