@@ -41,6 +41,7 @@ impl Agent {
                 citations: Vec::new(),
                 self_service: None,
                 sections: answer.sections,
+                may_help: false,
             }),
             Ok(Composed::NotIt) => None,
             Err(e) => {
@@ -114,5 +115,6 @@ pub async fn compose(
         citations,
         self_service: retrieved.self_service.filter(|_| same_document),
         sections: retrieved.sections.clone(),
+        may_help: false,
     }))
 }

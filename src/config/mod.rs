@@ -200,6 +200,8 @@ struct KnowledgeFile {
     cache_dir: Option<PathBuf>,
     #[serde(default)]
     synonyms: std::collections::BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    symptoms: std::collections::BTreeMap<String, Vec<String>>,
     reload_seconds: Option<u64>,
     min_similarity: Option<f32>,
 }
@@ -658,6 +660,19 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
             "knowledge.min_similarity: {min_similarity} is out of range; use a cosine similarity from 0 to 1 (0.5 suits OpenAI's text-embedding-3 models)"
         ));
     }
+    for (topics, situations) in &file.symptoms {
+        if topics.trim().is_empty() {
+            problems.push(
+                "knowledge.symptoms: a line has no topics; write topics = [\"word + word|word\"]"
+                    .to_string(),
+            );
+        }
+        for situation in situations {
+            if let Err(why) = crate::knowledge::index::parse_situation(situation) {
+                problems.push(format!("knowledge.symptoms.{topics}: {why}"));
+            }
+        }
+    }
     KnowledgeSettings {
         embeddings: None,
         min_similarity,
@@ -666,6 +681,7 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
             pages,
             cache_dir,
             synonyms: file.synonyms.into_iter().collect(),
+            symptoms: file.symptoms.into_iter().collect(),
         },
         reload_seconds,
     }
@@ -1169,6 +1185,28 @@ mod tests {
         let err = load(&[], Some(&cfg)).unwrap_err().to_string();
         assert!(
             err.contains("knowledge.min_similarity: 1.5 is out of range"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_teams_symptom_lines_are_read_and_a_broken_one_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.toml");
+        std::fs::write(
+            &cfg,
+            "[knowledge.symptoms]\n\"badge\" = [\"door + red|beeps\"]\n",
+        )
+        .unwrap();
+        let s = load(&[], Some(&cfg)).unwrap();
+        assert_eq!(
+            s.knowledge.sources.symptoms,
+            vec![("badge".to_string(), vec!["door + red|beeps".to_string()])]
+        );
+        std::fs::write(&cfg, "[knowledge.symptoms]\nbadge = [\"door + \"]\n").unwrap();
+        let err = load(&[], Some(&cfg)).unwrap_err().to_string();
+        assert!(
+            err.contains("knowledge.symptoms.badge: 'door + ' has an empty group"),
             "{err}"
         );
     }

@@ -39,6 +39,9 @@ pub struct Doc {
     pub audience: Option<String>,
     /// A self-service action this document may offer (front matter `self_service`).
     pub self_service: Option<Tool>,
+    /// The ways people ask for it (front matter `questions`): matched like the document's own
+    /// words, never shown.
+    pub questions: Vec<String>,
     pub sections: Vec<Section>,
 }
 
@@ -74,7 +77,12 @@ struct FrontMatter {
     tags: Tags,
     audience: Option<String>,
     self_service: Option<String>,
+    #[serde(default)]
+    questions: Vec<String>,
 }
+
+/// A phrasing longer than this is a paragraph, not a way of asking.
+pub const MAX_PHRASING_CHARS: usize = 200;
 
 /// `tags: [a, b]`, `tags: a, b` or a YAML list.
 #[derive(Debug, Default, Deserialize)]
@@ -126,6 +134,20 @@ pub fn parse(source: &str, text: &str, format: Format) -> Result<Doc, String> {
         },
         None => None,
     };
+    let mut questions = Vec::new();
+    for question in front.questions {
+        let question = question.trim();
+        if question.is_empty() {
+            return Err("front matter: questions has an empty entry".into());
+        }
+        if question.chars().count() > MAX_PHRASING_CHARS {
+            return Err(format!(
+                "front matter: the question '{}…' is over {MAX_PHRASING_CHARS} characters; write the way people ask, in a sentence",
+                question.chars().take(40).collect::<String>()
+            ));
+        }
+        questions.push(question.to_string());
+    }
     let tags = match front.tags {
         Tags::None => Vec::new(),
         Tags::List(list) => list,
@@ -169,6 +191,7 @@ pub fn parse(source: &str, text: &str, format: Format) -> Result<Doc, String> {
         tags,
         audience: front.audience,
         self_service,
+        questions,
         sections,
     })
 }

@@ -12,7 +12,7 @@ use super::doc::Doc;
 /// password" is a reset). Teams add their own in `[knowledge.synonyms]`.
 const BUILTIN_SYNONYMS: &str = "
 signin = sign in, log in, login, logon, signin, signon, sign on, log on, logging in, signing in, sign into, log into, logging into, signing into, get in, access my account
-mfa = mfa, 2fa, two factor, twofactor, multi factor, multifactor, okta verify, authenticator, authenticators, factor, factors, otp, second factor, 2 factor, verify app
+mfa = mfa, okta app, 2fa, two factor, twofactor, multi factor, multifactor, okta verify, authenticator, authenticators, factor, factors, otp, second factor, 2 factor, verify app
 lockout = locked out, lockout, locked, lock out, unlock, locks
 password = password, passwords, pw, pwd, passwd, passcode
 reset password = new password, change my password, change password, changing my password, reset my password, password reset
@@ -22,7 +22,7 @@ wifi = wifi, wi fi, wireless, wlan
 email = email, emails, e mail, mail, gmail, outlook, mailbox, inbox
 app = app, apps, application, applications, tile, tiles, chiclet
 phone = phone, phones, iphone, android, mobile, smartphone, cell
-newphone phone = new phone, switched phones, changed phones, changed my phone, replaced my phone, phone upgrade, upgraded my phone
+newphone phone = new phone, new iphone, new android, new mobile, new smartphone, switched phones, changed phones, changed my phone, replaced my phone, phone upgrade, upgraded my phone
 forgot = forgot, forgotten, forget, remember
 activation = activation, activate, activated, welcome email, invite, invitation
 starter = new starter, starter, new hire, joiner, onboarding, onboard, first day, starting
@@ -36,19 +36,149 @@ securitykey = yubikey, yubi key, hardware key, security key
 
 /// Words too common to say what a question is about.
 pub const STOP_WORDS: &[&str] = &[
-    "a", "an", "the", "and", "or", "to", "of", "in", "on", "for", "is", "it", "my", "i", "me",
-    "you", "your", "do", "does", "did", "how", "what", "whats", "can", "be", "with", "at", "by",
-    "this", "that", "if", "are", "was", "after", "then", "so", "as", "from", "am", "get", "got",
-    "im", "cant", "cannot", "not", "no", "any", "anyone", "some", "there", "here", "we", "our",
-    "us", "will", "would", "should", "could", "have", "has", "had", "just", "now", "up", "out",
-    "again", "please", "pls", "help", "thanks", "hi", "hey", "where", "when", "why", "who",
-    "which", "keep", "keeps", "still", "need", "want", "one", "all", "its", "into", "about", "ive",
-    "dont", "doesnt", "isnt", "wont", "yet", "too", "very", "really", "also", "ok", "know",
-    "going", "goes", "go", "way", "thing", "things", "say", "says", "said", "tell", "like", "use",
-    "using", "used", "make", "made", "see", "look", "new",
+    "a",
+    "an",
+    "the",
+    "and",
+    "or",
+    "to",
+    "of",
+    "in",
+    "on",
+    "for",
+    "is",
+    "it",
+    "my",
+    "i",
+    "me",
+    "you",
+    "your",
+    "do",
+    "does",
+    "did",
+    "how",
+    "what",
+    "whats",
+    "can",
+    "be",
+    "with",
+    "at",
+    "by",
+    "this",
+    "that",
+    "if",
+    "are",
+    "was",
+    "after",
+    "then",
+    "so",
+    "as",
+    "from",
+    "am",
+    "get",
+    "got",
+    "im",
+    "cant",
+    "cannot",
+    "not",
+    "no",
+    "any",
+    "anyone",
+    "some",
+    "there",
+    "here",
+    "we",
+    "our",
+    "us",
+    "will",
+    "would",
+    "should",
+    "could",
+    "have",
+    "has",
+    "had",
+    "just",
+    "now",
+    "up",
+    "out",
+    "again",
+    "please",
+    "pls",
+    "help",
+    "thanks",
+    "hi",
+    "hey",
+    "where",
+    "when",
+    "why",
+    "who",
+    "which",
+    "keep",
+    "keeps",
+    "still",
+    "need",
+    "want",
+    "one",
+    "all",
+    "its",
+    "into",
+    "about",
+    "ive",
+    "dont",
+    "doesnt",
+    "isnt",
+    "wont",
+    "yet",
+    "too",
+    "very",
+    "really",
+    "also",
+    "ok",
+    "know",
+    "going",
+    "goes",
+    "go",
+    "way",
+    "thing",
+    "things",
+    "say",
+    "says",
+    "said",
+    "tell",
+    "like",
+    "use",
+    "using",
+    "used",
+    "make",
+    "made",
+    "see",
+    "look",
+    "new",
+    "every",
+    "each",
+    "always",
+    "anymore",
+    "ever",
+    "nothing",
+    "something",
+    "anything",
+    "everything",
 ];
 
-/// The synonym table: phrases (as word lists) folded to a canonical term, longest first.
+/// The built-in symptom table: situations people describe, and the topics they are about.
+pub const BUILTIN_SYMPTOMS: &str = include_str!("symptoms.txt");
+
+/// A situation and the topics it is about: one word (or phrase) of every group said, in any
+/// order, anywhere in the message.
+#[derive(Clone, Debug)]
+struct Symptom {
+    /// Each group's alternatives, each as its index terms.
+    groups: Vec<Vec<Vec<String>>>,
+    topics: Vec<String>,
+}
+
+/// The synonym table: phrases (as word lists) folded to a canonical term, longest first; and
+/// the symptom table, which turns a described situation into its topics.
 #[derive(Clone, Debug, Default)]
 pub struct Synonyms {
     phrases: Vec<(Vec<String>, String)>,
@@ -59,11 +189,87 @@ pub struct Synonyms {
     canonical: Vec<String>,
     /// One-word variants of five letters or more, with their length in characters and term.
     single_words: Vec<(String, usize, String)>,
+    symptoms: Vec<Symptom>,
+}
+
+/// Parses one symptom line's right-hand side: groups joined by `+`, alternatives by `|`.
+/// The error says what is wrong with it.
+pub fn parse_situation(situation: &str) -> Result<Vec<Vec<String>>, String> {
+    let groups: Vec<Vec<String>> = situation
+        .split('+')
+        .map(|group| {
+            group
+                .split('|')
+                .map(|alternative| alternative.trim().to_string())
+                .filter(|alternative| !alternative.is_empty())
+                .collect::<Vec<String>>()
+        })
+        .collect();
+    if groups.iter().any(Vec::is_empty) {
+        return Err(format!(
+            "'{situation}' has an empty group: write words joined by + (all said) and | (any one of them), e.g. 'phone + dropped|stolen'"
+        ));
+    }
+    Ok(groups)
 }
 
 impl Synonyms {
     /// The built-in table plus a team's own (`[knowledge.synonyms]`: term = [variants]).
     pub fn new(extra: &[(String, Vec<String>)]) -> Self {
+        Self::with_symptoms(extra, &[])
+    }
+
+    /// [`Self::new`], with the built-in symptom table plus a team's own
+    /// (`[knowledge.symptoms]`: topics = [situations]). A situation that does not parse is
+    /// skipped here; the configuration refuses it with its reason before this runs.
+    pub fn with_symptoms(
+        extra: &[(String, Vec<String>)],
+        extra_symptoms: &[(String, Vec<String>)],
+    ) -> Self {
+        let mut synonyms = Self::words_only(extra);
+        let builtin = BUILTIN_SYMPTOMS
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .filter_map(|line| line.split_once('='))
+            .map(|(topics, situation)| (topics.trim().to_string(), situation.to_string()));
+        let extra = extra_symptoms.iter().flat_map(|(topics, situations)| {
+            situations
+                .iter()
+                .map(move |situation| (topics.clone(), situation.clone()))
+        });
+        let mut symptoms = Vec::new();
+        for (topics, situation) in builtin.chain(extra) {
+            let Ok(groups) = parse_situation(&situation) else {
+                continue;
+            };
+            let groups: Vec<Vec<Vec<String>>> = groups
+                .iter()
+                .map(|group| {
+                    group
+                        .iter()
+                        .map(|alternative| {
+                            words_to_terms(alternative, &synonyms)
+                                .into_iter()
+                                .map(|(term, _)| term)
+                                .collect::<Vec<String>>()
+                        })
+                        .filter(|terms| !terms.is_empty())
+                        .collect()
+                })
+                .collect();
+            let topics = analyze(&topics, &synonyms);
+            if topics.is_empty() || groups.iter().any(Vec::is_empty) {
+                continue;
+            }
+            symptoms.push(Symptom { groups, topics });
+        }
+        synonyms.symptoms = symptoms;
+        synonyms
+    }
+
+    /// The synonym table alone.
+    fn words_only(extra: &[(String, Vec<String>)]) -> Self {
         let mut phrases: Vec<(Vec<String>, String)> = Vec::new();
         let mut add = |canonical: &str, variant: &str| {
             let words: Vec<String> = words(&lower(variant)).map(str::to_string).collect();
@@ -112,7 +318,50 @@ impl Synonyms {
             by_first_word,
             canonical,
             single_words,
+            symptoms: Vec::new(),
         }
+    }
+
+    /// Replaces the words of each situation the terms describe with its topics ("my phone fell
+    /// in the lake" is about a new phone and MFA), which weigh [`SITUATION_WEIGHT`] each; each
+    /// word serves one situation at most.
+    fn situations(&self, terms: Vec<(String, bool)>) -> Vec<(String, f32)> {
+        let mut taken = vec![false; terms.len()];
+        let mut topics: Vec<String> = Vec::new();
+        for symptom in &self.symptoms {
+            let mut chosen: Vec<usize> = Vec::new();
+            let said = symptom.groups.iter().all(|group| {
+                group.iter().any(|alternative| {
+                    let positions: Vec<usize> = alternative
+                        .iter()
+                        .filter_map(|word| {
+                            (0..terms.len())
+                                .find(|&i| !taken[i] && !chosen.contains(&i) && terms[i].0 == *word)
+                        })
+                        .collect();
+                    let found = positions.len() == alternative.len();
+                    if found {
+                        chosen.extend(positions);
+                    }
+                    found
+                })
+            });
+            if said {
+                for i in chosen {
+                    taken[i] = true;
+                }
+                topics.extend(symptom.topics.iter().cloned());
+            }
+        }
+        // A situation's own words stay as a bonus: a document that uses them matches them,
+        // and one that does not is not held to them (the topics stand for them).
+        terms
+            .into_iter()
+            .zip(taken)
+            .filter(|((_, stop), _)| !stop)
+            .map(|((term, _), taken)| (term, if taken { BONUS_WEIGHT } else { 1.0 }))
+            .chain(topics.into_iter().map(|topic| (topic, SITUATION_WEIGHT)))
+            .collect()
     }
 
     /// Whether `term` is a folded synonym (kept as is, not stemmed).
@@ -202,21 +451,49 @@ fn term(word: &str, canonical: bool) -> Option<String> {
 }
 
 /// A question's text to index terms: words, synonyms folded (a one-letter slip in a synonym of
-/// five letters or more too: "globalprotcet" is the VPN), stop words dropped, stemmed.
+/// five letters or more too: "globalprotcet" is the VPN), stop words dropped, stemmed, and
+/// described situations turned into their topics (the symptom table).
 pub fn analyze(text: &str, synonyms: &Synonyms) -> Vec<String> {
+    analyze_query(text, synonyms)
+        .into_iter()
+        .map(|(term, _)| term)
+        .collect()
+}
+
+/// Whether analyzed terms hold a described situation's topics (the message reports a problem).
+pub fn describes_situation(terms: &[(String, f32)]) -> bool {
+    terms.iter().any(|(_, weight)| *weight > 1.0)
+}
+
+/// [`analyze`], each term with its weight: a situation's topics say more than a word.
+pub fn analyze_query(text: &str, synonyms: &Synonyms) -> Vec<(String, f32)> {
+    synonyms.situations(words_to_terms(text, synonyms))
+}
+
+/// What a topic read from a described situation counts for, against a word's 1: several words
+/// together named it.
+const SITUATION_WEIGHT: f32 = 2.0;
+/// The weight of a word a situation's topics stand for: it counts when a document matches it,
+/// and not against a document that does not.
+const BONUS_WEIGHT: f32 = 0.0;
+
+/// [`analyze`] without the symptom table.
+/// Stop words are kept, marked, for the symptom table ("back from leave", "new phone").
+fn words_to_terms(text: &str, synonyms: &Synonyms) -> Vec<(String, bool)> {
     let lower = lower(text);
     let words: Vec<&str> = words(&lower).collect();
     let mut out = Vec::with_capacity(words.len());
     synonyms.fold(&words, |word, folded| {
         if !folded && word.chars().count() >= 5 && !STOP.contains(word) {
             if let Some(canonical) = synonyms.near(word) {
-                out.extend(canonical.split(' ').map(str::to_string));
+                out.extend(canonical.split(' ').map(|t| (t.to_string(), false)));
                 return;
             }
         }
         let canonical = folded || synonyms.is_canonical(word);
-        if let Some(term) = term(word, canonical) {
-            out.push(term);
+        match term(word, canonical) {
+            Some(term) => out.push((term, false)),
+            None => out.push((word.to_string(), true)),
         }
     });
     out
@@ -297,6 +574,22 @@ pub struct Scored {
     pub score: f32,
     /// Share of the query's information (by IDF) this section matches, 0 to 1.
     pub coverage: f32,
+    /// The phrasing of the document the query matched (an index into the phrasings the index
+    /// was built with), when that is what made it an answer.
+    pub phrasing: Option<usize>,
+    /// Which of the query's distinct terms the document uses, a bit each (the first 64).
+    pub matched: u64,
+}
+
+/// A way people ask for a document: from its front matter `questions`, or learned from an IT
+/// admin's answer. Matched like the document's own words; never shown as its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Phrasing {
+    /// The document, by its place in the list the index is built from.
+    pub doc: usize,
+    pub text: String,
+    /// The learned phrasing's id in the store; `None` for front matter.
+    pub learned: Option<i64>,
 }
 
 /// BM25 over sections.
@@ -321,6 +614,11 @@ pub struct Index {
     /// The same, inverted: term id → documents whose title / title, tags or headings use it.
     title_docs: Vec<Vec<u32>>,
     topic_docs: Vec<Vec<u32>>,
+    /// Per phrasing: its document and its distinct terms; and term id → the phrasings using it.
+    phrasing_docs: Vec<u32>,
+    /// (term id, weight), each term once.
+    phrasing_terms: Vec<Vec<(u32, f32)>>,
+    phrasing_postings: Vec<Vec<u32>>,
 }
 
 const K1: f32 = 1.2;
@@ -330,9 +628,20 @@ const HEADING_WEIGHT: f32 = 2.0;
 const TAG_WEIGHT: f32 = 2.0;
 
 impl Index {
-    pub fn build(docs: &[Doc], synonyms: &Synonyms) -> Self {
+    pub fn build(docs: &[Doc], phrasings: &[Phrasing], synonyms: &Synonyms) -> Self {
         let mut index = Index::default();
         let mut cache = TermCache::default();
+        for phrasing in phrasings {
+            // Terms as a question is analyzed, situations included, so the two meet.
+            let mut ids: Vec<(u32, f32)> = analyze_query(&phrasing.text, synonyms)
+                .into_iter()
+                .map(|(term, weight)| (index.term_id(term), weight))
+                .collect();
+            ids.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+            ids.dedup_by_key(|(id, _)| *id);
+            index.phrasing_docs.push(phrasing.doc as u32);
+            index.phrasing_terms.push(ids);
+        }
         let mut total_len = 0.0;
         // Term frequencies of one section, by term id, reused across sections.
         let mut weights: HashMap<u32, f32, Fnv> = HashMap::default();
@@ -409,6 +718,13 @@ impl Index {
         }
         index.title_docs = title_docs;
         index.topic_docs = topic_docs;
+        let mut phrasing_postings = vec![Vec::new(); index.names.len()];
+        for (phrasing, ids) in index.phrasing_terms.iter().enumerate() {
+            for (id, _) in ids {
+                phrasing_postings[*id as usize].push(phrasing as u32);
+            }
+        }
+        index.phrasing_postings = phrasing_postings;
         index.doc_postings = index
             .postings
             .iter()
@@ -493,28 +809,50 @@ impl Index {
     /// The best sections for these query terms, best first. A section's coverage is the
     /// share of the query its whole document matches (title, tags and every section), since
     /// a question's words are often spread over a document.
-    pub fn search(&self, query: &[String], limit: usize) -> Vec<Scored> {
-        let mut terms: Vec<&String> = query.iter().collect();
-        terms.sort();
-        terms.dedup();
-        let mut known: Vec<(u32, f32)> = Vec::new();
+    pub fn search(&self, query: &[(String, f32)], limit: usize) -> Vec<Scored> {
+        // Each term once, at its highest weight.
+        let mut terms: Vec<(&String, f32)> = query.iter().map(|(t, w)| (t, *w)).collect();
+        terms.sort_by(|a, b| a.0.cmp(b.0).then(b.1.total_cmp(&a.1)));
+        terms.dedup_by(|later, earlier| later.0 == earlier.0);
+        // (term id, its IDF times its weight, whether it counts in the query's total).
+        let mut known: Vec<(u32, f32, bool)> = Vec::new();
         let mut total_idf = 0.0;
-        for term in terms {
+        // The query's weight as phrasings see it: a word only phrasings use is a rare word.
+        let mut phrasing_query_weight = 0.0;
+        let unknown_weight = self.max_idf() * UNKNOWN_WORD_WEIGHT;
+        for (term, weight) in terms {
+            let counted = weight != BONUS_WEIGHT;
             match self.known(term) {
                 Some(id) => {
-                    let idf = self.idf[id as usize];
-                    if !known.iter().any(|(k, _)| *k == id) && known.len() < MAX_QUERY_TERMS {
-                        known.push((id, idf));
-                        total_idf += idf;
+                    if known.iter().any(|(k, _, _)| *k == id) || known.len() >= MAX_QUERY_TERMS {
+                        continue;
                     }
+                    let idf = self.idf[id as usize] * weight.max(1.0);
+                    if counted {
+                        phrasing_query_weight += idf;
+                        total_idf += if self.postings[id as usize].is_empty() {
+                            // Only phrasings use it: to the documents' text it is unknown.
+                            unknown_weight * weight
+                        } else {
+                            idf
+                        };
+                    }
+                    known.push((id, idf, counted));
                 }
+                // A topic from the symptom table that no document has is the table's word,
+                // not the person's: it says nothing about the documents.
+                None if weight == SITUATION_WEIGHT => {}
                 // A word no document uses says the question may be about something else.
-                None => total_idf += self.max_idf() * UNKNOWN_WORD_WEIGHT,
+                None => {
+                    total_idf += unknown_weight * weight;
+                    phrasing_query_weight += unknown_weight * weight;
+                }
             }
         }
         if known.is_empty() || total_idf <= 0.0 {
             return Vec::new();
         }
+        let phrased = self.phrasing_matches(&known, phrasing_query_weight);
         // Dense arrays, not maps: a common word touches most sections.
         let mut scores = vec![0.0_f32; self.entries.len()];
         let mut touched: Vec<u32> = Vec::new();
@@ -523,7 +861,7 @@ impl Index {
         let mut used = vec![0_u64; documents];
         let mut on_topic = vec![0_u64; documents];
         let mut title_said = vec![0_u8; documents];
-        for (position, (id, idf)) in known.iter().enumerate() {
+        for (position, (id, idf, _)) in known.iter().enumerate() {
             let id = *id as usize;
             for (entry, weight) in &self.postings[id] {
                 let slot = &mut scores[*entry as usize];
@@ -561,7 +899,7 @@ impl Index {
                     idf * BODY_ONLY_WEIGHT
                 };
             }
-            matched / total_idf
+            (matched / total_idf).min(1.0)
         };
         // The share of a document's title the query says: "set up MFA" is the MFA set-up
         // page more than the new-phone page that also mentions setting up MFA.
@@ -605,18 +943,114 @@ impl Index {
                     section: e.section as usize,
                     score: f32::from_bits(bits),
                     coverage: per_doc[e.doc as usize].0,
+                    phrasing: None,
+                    matched: used[e.doc as usize],
                 }
             })
             .collect();
+        self.lift_phrased(&mut hits, &phrased);
         hits.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
                 .then(a.doc.cmp(&b.doc))
                 .then(a.section.cmp(&b.section))
         });
+        hits.truncate(limit);
         hits
     }
 }
+
+impl Index {
+    /// Per document, its phrasing closest to the query, when close enough: (document,
+    /// phrasing, similarity). Similarity is the smaller of the shares of the query's and of the
+    /// phrasing's information (by IDF) they have in common, so a short question inside a long
+    /// phrasing, or a phrasing's one word inside a long message, is no match.
+    fn phrasing_matches(
+        &self,
+        known: &[(u32, f32, bool)],
+        query_weight: f32,
+    ) -> Vec<(usize, usize, f32)> {
+        let mut shared: HashMap<u32, f32, Fnv> = HashMap::default();
+        for (id, weighted_idf, _) in known.iter().filter(|(_, _, counted)| *counted) {
+            for phrasing in &self.phrasing_postings[*id as usize] {
+                // A term counts at the lower of its weights in the two.
+                let own = self.phrasing_terms[*phrasing as usize]
+                    .iter()
+                    .find(|(term, _)| term == id)
+                    .map_or(0.0, |(_, weight)| self.idf[*id as usize] * weight);
+                *shared.entry(*phrasing).or_default() += weighted_idf.min(own);
+            }
+        }
+        let mut best: Vec<(usize, usize, f32)> = Vec::new();
+        for (phrasing, common) in shared {
+            let own: f32 = self.phrasing_terms[phrasing as usize]
+                .iter()
+                .map(|(id, weight)| self.idf[*id as usize] * weight)
+                .sum();
+            if own <= 0.0 || query_weight <= 0.0 {
+                continue;
+            }
+            let similarity = (common / query_weight).min(common / own);
+            if similarity < PHRASING_MATCH {
+                continue;
+            }
+            let doc = self.phrasing_docs[phrasing as usize] as usize;
+            match best.iter_mut().find(|(d, _, _)| *d == doc) {
+                Some(slot)
+                    if slot.2 < similarity
+                        || (slot.2 == similarity && slot.1 > phrasing as usize) =>
+                {
+                    *slot = (doc, phrasing as usize, similarity);
+                }
+                Some(_) => {}
+                None => best.push((doc, phrasing as usize, similarity)),
+            }
+        }
+        best
+    }
+
+    /// A document a phrasing matched covers the query at least as much as the phrasing, and
+    /// its best section (or its first, when its text matched nothing) rises to the top,
+    /// higher the closer the phrasing.
+    fn lift_phrased(&self, hits: &mut Vec<Scored>, phrased: &[(usize, usize, f32)]) {
+        if phrased.is_empty() {
+            return;
+        }
+        let top = hits
+            .iter()
+            .map(|h| h.score)
+            .fold(0.0_f32, f32::max)
+            .max(1.0);
+        for (doc, phrasing, similarity) in phrased {
+            let lifted = top * (0.5 + similarity);
+            match hits
+                .iter_mut()
+                .filter(|h| h.doc == *doc)
+                .max_by(|a, b| a.score.total_cmp(&b.score))
+            {
+                Some(hit) => {
+                    hit.score = hit.score.max(lifted);
+                    hit.coverage = hit.coverage.max(*similarity);
+                    hit.phrasing = Some(*phrasing);
+                }
+                None => hits.push(Scored {
+                    doc: *doc,
+                    section: 0,
+                    score: lifted,
+                    coverage: *similarity,
+                    phrasing: Some(*phrasing),
+                    matched: 0,
+                }),
+            }
+            for hit in hits.iter_mut().filter(|h| h.doc == *doc) {
+                hit.coverage = hit.coverage.max(*similarity);
+            }
+        }
+    }
+}
+
+/// How close a question must be to one of a document's phrasings to count as asking it.
+const PHRASING_MATCH: f32 = 0.5;
 
 /// Query terms beyond this many are ignored (a pasted paragraph is not a question).
 const MAX_QUERY_TERMS: usize = 64;
@@ -670,7 +1104,7 @@ mod tests {
                 super::super::doc::parse(name, text, super::super::doc::Format::Markdown).unwrap()
             })
             .collect();
-        (Index::build(&docs, &synonyms), synonyms)
+        (Index::build(&docs, &[], &synonyms), synonyms)
     }
 
     #[test]
@@ -687,7 +1121,7 @@ mod tests {
         ]);
         let best = |q: &str| {
             index
-                .search(&analyze(q, &synonyms), 1)
+                .search(&analyze_query(q, &synonyms), 1)
                 .first()
                 .map(|h| h.doc)
         };
@@ -712,12 +1146,117 @@ mod tests {
         )]);
         let coverage = |q: &str| {
             index
-                .search(&analyze(q, &synonyms), 1)
+                .search(&analyze_query(q, &synonyms), 1)
                 .first()
                 .map_or(0.0, |h| h.coverage)
         };
         assert!(coverage("what are the password rules?") > 0.9);
         // "share" is in the body only: the slides question is not about this document.
         assert_eq!(coverage("can someone share the slides?"), 0.0);
+    }
+
+    #[test]
+    fn the_built_in_symptom_table_reads_whole() {
+        let synonyms = Synonyms::new(&[]);
+        let mut lines = 0;
+        for line in BUILTIN_SYMPTOMS.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            lines += 1;
+            let (topics, situation) = line
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{line}: no ="));
+            assert!(!analyze(topics, &synonyms).is_empty(), "{line}: no topics");
+            for group in parse_situation(situation).unwrap() {
+                for alternative in group {
+                    // Every word of the table is matched: none is lost to folding.
+                    assert!(
+                        !words_to_terms(&alternative, &synonyms).is_empty(),
+                        "{line}: '{alternative}' comes to nothing"
+                    );
+                }
+            }
+        }
+        assert_eq!(Synonyms::with_symptoms(&[], &[]).symptoms.len(), lines);
+        assert!(parse_situation("phone + ")
+            .unwrap_err()
+            .contains("empty group"));
+    }
+
+    #[test]
+    fn a_described_situation_becomes_its_topics() {
+        let synonyms = Synonyms::with_symptoms(&[], &[]);
+        let terms = analyze_query("my phone fell in the lake", &synonyms);
+        assert!(describes_situation(&terms));
+        assert!(terms.contains(&("newphone".to_string(), SITUATION_WEIGHT)));
+        assert!(terms.contains(&("mfa".to_string(), SITUATION_WEIGHT)));
+        // The words it was said in stay, as a bonus; the rest count as ever.
+        assert!(terms.contains(&("fell".to_string(), BONUS_WEIGHT)));
+        assert!(terms.contains(&("lake".to_string(), 1.0)));
+        // Every group must be said: a phone alone is no situation.
+        assert!(!describes_situation(&analyze_query(
+            "my phone is on the desk",
+            &synonyms
+        )));
+        // Stop words count in a situation, and not otherwise.
+        let back = analyze_query(
+            "back from parental leave and my account is suspended",
+            &synonyms,
+        );
+        assert!(describes_situation(&back), "{back:?}");
+        assert!(!back.iter().any(|(t, _)| t == "and" || t == "from"));
+        // A team's own line.
+        let own =
+            Synonyms::with_symptoms(&[], &[("vpn".into(), vec!["badge + reader|door".into()])]);
+        let terms = analyze_query("the badge door rejects me", &own);
+        assert!(
+            terms.contains(&("vpn".to_string(), SITUATION_WEIGHT)),
+            "{terms:?}"
+        );
+    }
+
+    #[test]
+    fn a_phrasing_answers_for_its_document_and_only_when_close() {
+        let synonyms = Synonyms::new(&[]);
+        let docs: Vec<Doc> = [
+            (
+                "badge.md",
+                "# Building badges\nBadges open the doors from 7 to 19.",
+            ),
+            (
+                "vpn.md",
+                "# Connect to the VPN\nOpen GlobalProtect and sign in.",
+            ),
+        ]
+        .iter()
+        .map(|(name, text)| {
+            super::super::doc::parse(name, text, super::super::doc::Format::Markdown).unwrap()
+        })
+        .collect();
+        let phrasings = [Phrasing {
+            doc: 0,
+            text: "the front door beeps red at me".into(),
+            learned: Some(7),
+        }];
+        let index = Index::build(&docs, &phrasings, &synonyms);
+        let best = |q: &str| {
+            index
+                .search(&analyze_query(q, &synonyms), 3)
+                .first()
+                .copied()
+        };
+        let hit = best("front door beeps red").unwrap();
+        assert_eq!((hit.doc, hit.phrasing), (0, Some(0)));
+        assert!(hit.coverage >= PHRASING_MATCH);
+        // One word of the phrasing in a long message is no match.
+        assert!(best("red wine at the team dinner tonight, bring a friend")
+            .is_none_or(|h| h.phrasing.is_none()));
+        // Without the phrasing, the document's words alone do not reach it.
+        let bare = Index::build(&docs, &[], &synonyms);
+        assert!(bare
+            .search(&analyze_query("front door beeps red", &synonyms), 3)
+            .first()
+            .is_none_or(|h| h.coverage < 0.4));
     }
 }

@@ -22,7 +22,7 @@ pub mod watch;
 use std::sync::{Arc, RwLock};
 
 use doc::{Doc, Format};
-use index::{analyze, Index, Scored, Synonyms};
+use index::{analyze_query, describes_situation, Index, Phrasing, Scored, Synonyms};
 
 use crate::tools::Tool;
 
@@ -52,12 +52,36 @@ pub struct HelpAnswer {
     pub self_service: Option<Tool>,
     /// The retrieved sections, for a model to answer from.
     pub sections: Vec<(Citation, String)>,
+    /// No document answered for sure, and these two came close: "These may help".
+    pub may_help: bool,
+}
+
+/// A phrasing an IT admin taught: a question people asked, and the document that answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LearnedPhrasing {
+    /// Its id in the store (`help-docs --forget ID`).
+    pub id: i64,
+    /// The document, by its source (file name or URL).
+    pub doc: String,
+    pub phrasing: String,
+    /// The Slack user id of the admin who taught it, and when (Unix seconds).
+    pub taught_by: String,
+    pub taught_at: i64,
 }
 
 impl HelpAnswer {
     /// The answer as plain text with its sources (terminal chat, the model's tool result).
     pub fn plain(&self) -> String {
         let mut text = self.text.clone();
+        if self.may_help {
+            let sources: Vec<String> = self
+                .citations
+                .iter()
+                .map(|c| format!("{} ({})", c.title, c.link.as_deref().unwrap_or(&c.source)))
+                .collect();
+            text.push_str(&format!("\nSources: {}", sources.join("; ")));
+            return text;
+        }
         if let Some(best) = self.citations.first() {
             text.push_str(&format!(
                 "\nSource: {}{}",
@@ -83,6 +107,9 @@ impl HelpAnswer {
 /// less than one that does not.
 const MIN_COVERAGE_QUESTION: f32 = 0.4;
 const MIN_COVERAGE_STATEMENT: f32 = 0.5;
+/// A question whose best two documents both cover at least this share of what is needed is
+/// answered with both ("These may help"), when neither covers it all.
+const MAY_HELP_SHARE: f32 = 0.75;
 /// Quotes are trimmed to this many characters, at a sentence end where possible.
 const QUOTE_CHARS: usize = 600;
 /// A quote shorter than this continues with the next section.
@@ -96,6 +123,8 @@ pub struct HelpDocs {
     synonyms: Synonyms,
     /// One unit vector per section, in index order, when embeddings are configured.
     vectors: Vec<Arc<[f32]>>,
+    /// The documents' `questions` and the learned phrasings, in the index's order.
+    phrasings: Vec<Phrasing>,
 }
 
 /// The starter set: realistic IT help documents a team edits (`okta-agent help-docs --write`).
@@ -144,13 +173,61 @@ pub const STARTER: &[(&str, &str)] = &[
 
 impl HelpDocs {
     pub fn new(docs: Vec<Doc>, synonyms: Synonyms) -> Self {
-        let index = Index::build(&docs, &synonyms);
+        Self::with_phrasings(docs, synonyms, &[])
+    }
+
+    /// The documents, with their front matter `questions` and these learned phrasings (those
+    /// of documents not in the set are left out: a document removed takes its phrasings along).
+    fn with_phrasings(docs: Vec<Doc>, synonyms: Synonyms, learned: &[LearnedPhrasing]) -> Self {
+        let mut phrasings: Vec<Phrasing> = docs
+            .iter()
+            .enumerate()
+            .flat_map(|(d, doc)| {
+                doc.questions.iter().map(move |text| Phrasing {
+                    doc: d,
+                    text: text.clone(),
+                    learned: None,
+                })
+            })
+            .collect();
+        for taught in learned {
+            if let Some(d) = docs.iter().position(|doc| doc.source == taught.doc) {
+                phrasings.push(Phrasing {
+                    doc: d,
+                    text: taught.phrasing.clone(),
+                    learned: Some(taught.id),
+                });
+            }
+        }
+        let index = Index::build(&docs, &phrasings, &synonyms);
         Self {
             docs,
             index,
             synonyms,
             vectors: Vec::new(),
+            phrasings,
         }
+    }
+
+    /// The same documents with these learned phrasings instead of the ones they had.
+    pub fn with_learned(self, learned: &[LearnedPhrasing]) -> Self {
+        let vectors = self.vectors;
+        let mut docs = Self::with_phrasings(self.docs, self.synonyms, learned);
+        docs.vectors = vectors;
+        docs
+    }
+
+    /// The document a link points to (its `link`, with or without an anchor, or a page's URL).
+    pub fn doc_linked(&self, url: &str) -> Option<&Doc> {
+        let url = url.split('#').next().unwrap_or(url).trim_end_matches('/');
+        self.docs
+            .iter()
+            .find(|doc| doc.link.as_deref() == Some(url) || doc.source.trim_end_matches('/') == url)
+    }
+
+    /// The phrasing behind a hit, when a phrasing made it.
+    pub fn phrasing_of(&self, hit: &Scored) -> Option<&Phrasing> {
+        self.phrasings.get(hit.phrasing?)
     }
 
     /// The texts to embed, one per section in index order: title, heading and text.
@@ -208,7 +285,17 @@ impl HelpDocs {
 
     /// The best sections for a question, best first.
     pub fn search(&self, question: &str, limit: usize) -> Vec<Scored> {
-        self.index.search(&analyze(question, &self.synonyms), limit)
+        self.search_terms(&analyze_query(question, &self.synonyms), limit)
+    }
+
+    fn search_terms(&self, terms: &[(String, f32)], limit: usize) -> Vec<Scored> {
+        self.index.search(terms, limit)
+    }
+
+    /// Whether a message reads as a question or a problem: said so ([`reads_as_question`]),
+    /// or a situation from the symptom table ("my phone fell in the lake").
+    fn reads_as_problem(&self, message: &str, terms: &[(String, f32)]) -> bool {
+        reads_as_question(message) || describes_situation(terms)
     }
 
     fn citation(&self, hit: &Scored) -> Citation {
@@ -239,13 +326,14 @@ impl HelpDocs {
         message: &str,
         semantic: Option<(&[f32], f32)>,
     ) -> Option<HelpAnswer> {
-        let question = reads_as_question(message);
+        let terms = analyze_query(message, &self.synonyms);
+        let question = self.reads_as_problem(message, &terms);
         let needed = if question {
             MIN_COVERAGE_QUESTION
         } else {
             MIN_COVERAGE_STATEMENT
         };
-        let mut hits = self.search(message, 50);
+        let mut hits = self.search_terms(&terms, 50);
         if let Some((vector, min_similarity)) = semantic.filter(|_| self.has_vectors()) {
             // A statement needs a closer match than a question, as with coverage.
             let required = if question {
@@ -258,7 +346,11 @@ impl HelpDocs {
         hits.truncate(8);
         let best = hits.first()?;
         if best.coverage < needed {
-            return None;
+            return if question {
+                self.may_help(&hits, needed)
+            } else {
+                None
+            };
         }
         let doc = &self.docs[best.doc];
         let mut citations = vec![self.citation(best)];
@@ -293,16 +385,70 @@ impl HelpDocs {
             citations,
             self_service: doc.self_service,
             sections,
+            may_help: false,
         })
     }
+
+    /// The best two documents, when both come close to answering and neither does alone.
+    fn may_help(&self, hits: &[Scored], needed: f32) -> Option<HelpAnswer> {
+        let bar = needed * MAY_HELP_SHARE;
+        let best = hits.first().filter(|hit| hit.coverage >= bar)?;
+        let second = hits
+            .iter()
+            .find(|hit| hit.doc != best.doc)
+            .filter(|hit| hit.coverage >= bar)?;
+        // Together they must match two words of it at least: one word in common with both is a
+        // coincidence, not a lead ("a charger for my phone?").
+        if (best.matched | second.matched).count_ones() < 2 {
+            return None;
+        }
+        let lines: Vec<String> = [best, second]
+            .iter()
+            .map(|hit| {
+                let doc = &self.docs[hit.doc];
+                format!(
+                    "• {}: {}",
+                    doc.title,
+                    first_sentence(&doc.sections[hit.section].text)
+                )
+            })
+            .collect();
+        Some(HelpAnswer {
+            text: format!("These may help:\n{}", lines.join("\n")),
+            citations: vec![self.citation(best), self.citation(second)],
+            self_service: None,
+            sections: [best, second]
+                .iter()
+                .map(|h| {
+                    (
+                        self.citation(h),
+                        self.docs[h.doc].sections[h.section].text.clone(),
+                    )
+                })
+                .collect(),
+            may_help: true,
+        })
+    }
+}
+
+/// A section's first sentence, or its first 160 characters.
+fn first_sentence(text: &str) -> String {
+    let end = text.find(". ").map_or(text.len(), |i| i + 1);
+    let sentence = &text[..end];
+    if sentence.chars().count() <= 160 {
+        return sentence.trim().replace('\n', " ");
+    }
+    let cut: String = sentence.chars().take(160).collect();
+    format!("{}…", cut.trim_end().replace('\n', " "))
 }
 
 impl HelpDocs {
     /// What the assistant would do with a message, and why: the answer or the silence, the
     /// best sections with their scores and coverage, and the terms the message came down to.
     pub fn explain(&self, message: &str) -> String {
-        let terms = analyze(message, &self.synonyms);
-        let question = reads_as_question(message);
+        let weighted = analyze_query(message, &self.synonyms);
+        let terms: Vec<&str> = weighted.iter().map(|(term, _)| term.as_str()).collect();
+        let question = self.reads_as_problem(message, &weighted);
         let needed = if question {
             MIN_COVERAGE_QUESTION
         } else {
@@ -332,6 +478,16 @@ impl HelpDocs {
                 hit.coverage,
                 self.citation(&hit).title
             ));
+            if let Some(phrasing) = self.phrasing_of(&hit) {
+                let origin = match phrasing.learned {
+                    Some(id) => format!("learned phrasing #{id}"),
+                    None => "its questions".to_string(),
+                };
+                out.push_str(&format!(
+                    "                                matched {origin}: \"{}\"\n",
+                    phrasing.text
+                ));
+            }
         }
         out
     }
@@ -369,22 +525,24 @@ impl HelpDocs {
             let slot = doc_coverage.entry(hit.doc).or_default();
             *slot = slot.max(hit.coverage);
         }
-        let mut candidates: Vec<(usize, usize, f32)> =
-            hits.iter().map(|h| (h.doc, h.section, h.score)).collect();
+        let mut candidates: Vec<(usize, usize, f32, Option<usize>)> = hits
+            .iter()
+            .map(|h| (h.doc, h.section, h.score, h.phrasing))
+            .collect();
         let mut by_similarity: Vec<usize> = (0..similarities.len()).collect();
         by_similarity.sort_by(|a, b| similarities[*b].total_cmp(&similarities[*a]));
         for entry in by_similarity.into_iter().take(8) {
             let (doc, section) = locate(entry);
             if !candidates
                 .iter()
-                .any(|(d, s, _)| *d == doc && *s == section)
+                .any(|(d, s, _, _)| *d == doc && *s == section)
             {
-                candidates.push((doc, section, 0.0));
+                candidates.push((doc, section, 0.0, None));
             }
         }
         let mut blended: Vec<Scored> = candidates
             .into_iter()
-            .map(|(doc, section, score)| {
+            .map(|(doc, section, score, phrasing)| {
                 let similarity = similarities[offsets[doc] + section];
                 let lexical = if max_score > 0.0 {
                     score / max_score
@@ -401,6 +559,8 @@ impl HelpDocs {
                     } else {
                         coverage
                     },
+                    phrasing,
+                    matched: hits.iter().find(|h| h.doc == doc).map_or(0, |h| h.matched),
                 }
             })
             .collect();
@@ -474,6 +634,8 @@ pub fn reads_as_question(message: &str) -> bool {
         "not syncing",
         "disappeared",
         "stolen",
+        "never",
+        "anymore",
     ];
     PROBLEMS.iter().any(|p| {
         lower
@@ -697,5 +859,108 @@ mod tests {
         assert!(reads_as_question("I can't log in"));
         assert!(!reads_as_question("happy friday everyone"));
         assert!(!reads_as_question("thanks, that worked"));
+    }
+
+    fn docs(files: &[(&str, &str)]) -> HelpDocs {
+        let docs = files
+            .iter()
+            .map(|(name, text)| doc::parse(name, text, Format::Markdown).unwrap())
+            .collect();
+        HelpDocs::new(docs, Synonyms::new(&[]))
+    }
+
+    #[test]
+    fn front_matter_questions_answer_and_are_never_shown() {
+        let docs = docs(&[
+            (
+                "badge.md",
+                "---\ntitle: Building badges\nquestions:\n  - \"the door beeps red when I tap my card\"\n---\n# Building badges\nBadges work from 7 to 19. Facilities reprogram them.",
+            ),
+            ("vpn.md", "# Connect to the VPN\nOpen GlobalProtect and sign in."),
+        ]);
+        let answer = docs.answer("door beeps red when I tap my card").unwrap();
+        assert_eq!(answer.citations[0].source, "badge.md");
+        assert!(!answer.text.contains("beeps"), "{}", answer.text);
+        let explained = docs.explain("door beeps red when I tap my card");
+        assert!(
+            explained.contains("matched its questions: \"the door beeps red when I tap my card\""),
+            "{explained}"
+        );
+        // Learned phrasings count the same, and say which one matched.
+        let learned = docs.with_learned(&[LearnedPhrasing {
+            id: 4,
+            doc: "vpn.md".into(),
+            phrasing: "the wiki times out from the hotel".into(),
+            taught_by: "U0ADMIN".into(),
+            taught_at: 0,
+        }]);
+        assert_eq!(
+            learned
+                .answer("wiki times out at the hotel")
+                .unwrap()
+                .citations[0]
+                .source,
+            "vpn.md"
+        );
+        assert!(learned
+            .explain("wiki times out at the hotel")
+            .contains("matched learned phrasing #4"));
+        // A learned phrasing of a document that is gone is left out.
+        let orphan = learned.with_learned(&[LearnedPhrasing {
+            id: 5,
+            doc: "gone.md".into(),
+            phrasing: "anything".into(),
+            taught_by: "U0ADMIN".into(),
+            taught_at: 0,
+        }]);
+        assert!(orphan.answer("wiki times out at the hotel").is_none());
+        let broken = doc::parse(
+            "x.md",
+            "---\nquestions: [\"\"]\n---\n# X\ntext",
+            Format::Markdown,
+        );
+        assert!(broken.unwrap_err().contains("questions has an empty entry"));
+    }
+
+    #[test]
+    fn two_close_documents_may_help_when_neither_answers_alone() {
+        let docs = docs(&[
+            (
+                "printer.md",
+                "# Printers\nPrinters are on every floor; add one from System Settings.",
+            ),
+            (
+                "scanner.md",
+                "# Scanners\nScanners email what they scan to you.",
+            ),
+            ("badge.md", "# Badges\nBadges open the doors."),
+            ("parking.md", "# Parking\nThe garage opens at 7."),
+        ]);
+        let question = "printer scanner combo?";
+        let answer = docs.answer(question);
+        match answer {
+            Some(answer) if answer.may_help => {
+                assert!(
+                    answer.text.starts_with("These may help:"),
+                    "{}",
+                    answer.text
+                );
+                let mut sources: Vec<&str> =
+                    answer.citations.iter().map(|c| c.source.as_str()).collect();
+                sources.sort_unstable();
+                assert_eq!(sources, ["printer.md", "scanner.md"]);
+                assert!(answer.plain().contains("Sources: "));
+                assert!(answer.self_service.is_none());
+            }
+            other => panic!(
+                "expected 'These may help', got {other:?}\n{}",
+                docs.explain(question)
+            ),
+        }
+        // Said as a statement, it is not enough.
+        assert!(docs.answer("printer scanner combo").is_none());
+        let docs = HelpDocs::starter();
+        // One word in common is not a lead, even as a question.
+        assert!(docs.answer("anyone got a charger for an iphone?").is_none());
     }
 }

@@ -28,6 +28,8 @@ pub struct Sources {
     /// Where fetched pages are kept.
     pub cache_dir: Option<PathBuf>,
     pub synonyms: Vec<(String, Vec<String>)>,
+    /// The team's own symptom table lines (`[knowledge.symptoms]`: topics = [situations]).
+    pub symptoms: Vec<(String, Vec<String>)>,
 }
 
 impl Sources {
@@ -87,7 +89,13 @@ impl Sources {
                 )),
             }
         }
-        Ok((HelpDocs::new(docs, Synonyms::new(&self.synonyms)), problems))
+        Ok((
+            HelpDocs::new(
+                docs,
+                Synonyms::with_symptoms(&self.synonyms, &self.symptoms),
+            ),
+            problems,
+        ))
     }
 
     fn cache_path(&self, url: &str) -> Option<PathBuf> {

@@ -231,7 +231,10 @@ pub fn help_answer(
     offer: Option<(crate::tools::Tool, &str)>,
 ) -> (String, Value) {
     let mut blocks = vec![section(untrusted(&answer.text))];
-    if let Some((first, rest)) = answer.citations.split_first() {
+    if answer.may_help {
+        let sources: Vec<String> = answer.citations.iter().map(cite).collect();
+        blocks.push(context(format!("Sources: {}", sources.join(" · "))));
+    } else if let Some((first, rest)) = answer.citations.split_first() {
         let mut line = format!("Source: {}", cite(first));
         if !rest.is_empty() {
             line.push_str(&format!(
@@ -348,6 +351,7 @@ mod tests {
             ],
             self_service: Some(crate::tools::Tool::UnlockUser),
             sections: vec![],
+            may_help: false,
         };
         let (_, blocks) = help_answer(
             &answer,
