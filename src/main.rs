@@ -149,15 +149,25 @@ enum Command {
         #[arg(long)]
         ec: bool,
     },
-    /// Help documents: write the starter set into a folder to edit (`--write DIR`), or show
-    /// how the configured documents answer a message and why (`--ask "…"`).
+    /// Help documents: write the starter set into a folder to edit (`--write DIR`), show how
+    /// the configured documents answer a message and why (`--ask "…"`), or review what IT
+    /// admins taught the assistant (`--learned`, `--learned --export`, `--forget ID`).
     HelpDocs {
         /// Write the starter documents into this folder (existing files are kept).
-        #[arg(long, value_name = "DIR", required_unless_present = "ask")]
+        #[arg(long, value_name = "DIR", required_unless_present_any = ["ask", "learned", "forget"])]
         write: Option<PathBuf>,
         /// A help-channel message to try against the documents.
-        #[arg(long, value_name = "MESSAGE", conflicts_with = "write")]
+        #[arg(long, value_name = "MESSAGE", conflicts_with_all = ["write", "learned", "forget"])]
         ask: Option<String>,
+        /// List the learned phrasings: questions an admin said a document answers.
+        #[arg(long, conflicts_with_all = ["write", "forget"])]
+        learned: bool,
+        /// With --learned: print them as front-matter `questions:` to paste into the documents.
+        #[arg(long, requires = "learned")]
+        export: bool,
+        /// Forget the learned phrasing with this id (audited).
+        #[arg(long, value_name = "ID", conflicts_with = "write")]
+        forget: Option<i64>,
     },
     /// Generate a key pair for the Okta service app (DIR/okta.pem) and print its public JWK;
     /// or, with `--audit-key FILE`, make the audit key file (or rotate: append a new key to it).
@@ -295,7 +305,15 @@ async fn run(cli: Cli) -> Result<()> {
             print!("{}", report.render());
             Ok(())
         }
-        Command::HelpDocs { write, ask } => help_docs(&sources, write.as_deref(), ask),
+        Command::HelpDocs {
+            learned: true,
+            export,
+            ..
+        } => learned_phrasings(&sources, export).await,
+        Command::HelpDocs {
+            forget: Some(id), ..
+        } => forget_phrasing(&sources, id).await,
+        Command::HelpDocs { write, ask, .. } => help_docs(&sources, write.as_deref(), ask),
         Command::Keygen {
             audit_key: Some(path),
             ..
@@ -616,6 +634,64 @@ fn audit_keygen(path: &Path) -> Result<()> {
         path.display()
     );
     Ok(())
+}
+
+/// `help-docs --learned`: the learned phrasings, as a table or as front-matter patches.
+async fn learned_phrasings(sources: &Sources, export: bool) -> Result<()> {
+    let settings = sources.settings()?;
+    let store = open_store(&settings).await?;
+    let rows = store.learned_phrasings().await?;
+    if export {
+        print!(
+            "{}",
+            okta_agent::engine::learning::front_matter_patches(&rows)
+        );
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("No learned phrasings yet. An IT admin teaches one by replying in a help-channel thread with a link to a help document, or with the escalation's \"Which doc answers this?\" menu.");
+        return Ok(());
+    }
+    println!(
+        "{:>5}  {:<24}  {:<12}  {:<23}  phrasing",
+        "id", "document", "taught by", "when"
+    );
+    for row in &rows {
+        println!(
+            "{:>5}  {:<24}  {:<12}  {:<23}  {}",
+            row.id,
+            row.doc,
+            row.taught_by,
+            okta_agent::clock::format_utc(row.taught_at),
+            row.phrasing
+        );
+    }
+    println!("\n{} learned phrasing(s). `--learned --export` prints them as front matter; `--forget ID` removes one.", rows.len());
+    Ok(())
+}
+
+/// `help-docs --forget ID`: removes a learned phrasing, audited under the operator's name.
+async fn forget_phrasing(sources: &Sources, id: i64) -> Result<()> {
+    let settings = sources.settings()?;
+    let store = open_store(&settings).await?;
+    let keys = audit_keys(&settings, &store)?;
+    let operator = format!(
+        "command line ({})",
+        std::env::var("USER").unwrap_or_else(|_| "unknown user".into())
+    );
+    let now = okta_agent::clock::WallClock::now(&okta_agent::clock::SystemWallClock);
+    match okta_agent::engine::learning::forget_learned(&store, &keys, id, &operator, now).await? {
+        Some(row) => {
+            println!(
+                "forgot #{id}: {:?} (a phrasing of {}). Running processes stop using it within a lease interval.",
+                row.phrasing, row.doc
+            );
+            Ok(())
+        }
+        None => {
+            bail!("there is no learned phrasing #{id}; `okta-agent help-docs --learned` lists them")
+        }
+    }
 }
 
 async fn audit(sources: &Sources, command: AuditCommand) -> Result<()> {

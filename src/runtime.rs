@@ -210,6 +210,8 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
         clock,
         mode: overrides.mode,
     });
+    // What IT admins taught the help assistant (kept in the store) is in use from the start.
+    engine.refresh_learned().await?;
     Ok(Runtime {
         engine: Arc::new(engine),
         okta,

@@ -8,11 +8,13 @@
 
 mod automation;
 mod jobs;
+pub mod learning;
 mod reactions;
 mod records;
 use automation::ActionRequest;
 pub use automation::{Field, FormSubmission, Proposed};
 pub use jobs::Delivery;
+pub use learning::{AskedQuestion, Teaching};
 pub use reactions::{ReactedMessage, Reaction, ReactionNews, ReactionOutcome};
 pub use records::HelpFeedback;
 

@@ -18,11 +18,28 @@ pub enum HelpFeedback {
         asker: String,
         escalated_question: Option<String>,
     },
-    /// Escalated: IT should look.
-    Escalated { asker: String },
+    /// Escalated: IT should look at the question (`question_ts`, in the answer's channel).
+    Escalated { asker: String, question_ts: String },
 }
 
 impl Engine {
+    /// Whether this Slack user is an IT admin (to skip work that only admins can do).
+    pub fn is_it_admin(&self, user: &str) -> bool {
+        self.policy.is_admin(user)
+    }
+
+    /// The help documents an admin may pick from: (source, title), by title.
+    pub fn help_doc_choices(&self) -> Vec<(String, String)> {
+        let docs = self.agent.knowledge().current();
+        let mut choices: Vec<(String, String)> = docs
+            .docs()
+            .iter()
+            .map(|d| (d.source.clone(), d.title.clone()))
+            .collect();
+        choices.sort_by_key(|(_, title)| title.to_lowercase());
+        choices
+    }
+
     /// Records a delivery under its dedupe key before it is acknowledged; false when the key
     /// was seen before (a duplicate, done once already).
     pub async fn record_delivery(&self, key: &str, payload: &str) -> Result<bool, EngineError> {
@@ -194,6 +211,7 @@ impl Engine {
             crate::metrics::metrics().help_escalations.inc();
             HelpFeedback::Escalated {
                 asker: answer.asker,
+                question_ts: answer.question_ts,
             }
         }
     }

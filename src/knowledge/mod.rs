@@ -211,6 +211,9 @@ impl HelpDocs {
 
     /// The same documents with these learned phrasings instead of the ones they had.
     pub fn with_learned(self, learned: &[LearnedPhrasing]) -> Self {
+        if learned.is_empty() && self.phrasings.iter().all(|p| p.learned.is_none()) {
+            return self;
+        }
         let vectors = self.vectors;
         let mut docs = Self::with_phrasings(self.docs, self.synonyms, learned);
         docs.vectors = vectors;
@@ -677,6 +680,8 @@ pub struct Knowledge {
     sources: sources::Sources,
     problems: RwLock<Vec<String>>,
     semantic: Option<semantic::Semantic>,
+    /// The phrasings learned from IT admins (kept in the store), applied to every snapshot.
+    learned: RwLock<Vec<LearnedPhrasing>>,
 }
 
 /// How long a question's embedding may take before the answer goes ahead on BM25 alone.
@@ -690,6 +695,7 @@ impl Knowledge {
             sources: sources::Sources::default(),
             problems: RwLock::new(Vec::new()),
             semantic: None,
+            learned: RwLock::new(Vec::new()),
         }
     }
 
@@ -703,6 +709,7 @@ impl Knowledge {
             sources,
             problems: RwLock::new(problems),
             semantic: None,
+            learned: RwLock::new(Vec::new()),
         })
     }
 
@@ -738,11 +745,36 @@ impl Knowledge {
     }
 
     fn install(&self, docs: HelpDocs, problems: Vec<String>) {
+        let docs = docs.with_learned(&self.learned());
         if let Ok(mut slot) = self.current.write() {
             *slot = Arc::new(docs);
         }
         if let Ok(mut slot) = self.problems.write() {
             *slot = problems;
+        }
+    }
+
+    /// The learned phrasings in use.
+    pub fn learned(&self) -> Vec<LearnedPhrasing> {
+        self.learned
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Puts these learned phrasings in place of the ones in use (the store's, after a change
+    /// here or by another replica); the index is rebuilt only when they differ.
+    pub fn set_learned(&self, learned: Vec<LearnedPhrasing>) {
+        if self.learned() == learned {
+            return;
+        }
+        let docs = (*self.current()).clone().with_learned(&learned);
+        match self.learned.write() {
+            Ok(mut slot) => *slot = learned,
+            Err(poisoned) => *poisoned.into_inner() = learned,
+        }
+        if let Ok(mut slot) = self.current.write() {
+            *slot = Arc::new(docs);
         }
     }
 

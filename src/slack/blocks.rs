@@ -262,6 +262,61 @@ pub fn help_answer(
     (untrusted(&answer.text), Value::Array(blocks))
 }
 
+/// The action id of the escalation's "Which doc answers this?" menu; its block id carries the
+/// question (`help_teach:CHANNEL:TS`), each option's value a document's source.
+pub const TEACH_ACTION: &str = "help_teach";
+
+/// Slack's limits on a select: 100 options, option text of 75 characters, values of 150.
+const MAX_OPTIONS: usize = 100;
+const MAX_OPTION_TEXT: usize = 75;
+const MAX_OPTION_VALUE: usize = 150;
+
+/// The triage notice of an escalated help question: who still needs help, a link to the
+/// thread, and "Which doc answers this?" for an IT admin to teach the assistant. `docs` are
+/// (source, title) pairs; those Slack could not carry are left out of the menu.
+pub fn escalation(
+    asker: &str,
+    thread_link: Option<&str>,
+    question: (&str, &str),
+    docs: &[(String, String)],
+) -> (String, Value) {
+    let link = thread_link
+        .filter(|url| url.starts_with("https://"))
+        .map(|url| format!(" <{}|Open the thread>", escape(url)))
+        .unwrap_or_default();
+    let text = format!(
+        "{} still needs help after the help docs' answer.{link}",
+        mention(asker)
+    );
+    let options: Vec<Value> = docs
+        .iter()
+        .filter(|(source, _)| source.len() <= MAX_OPTION_VALUE)
+        .take(MAX_OPTIONS)
+        .map(|(source, title)| {
+            let mut label: String = title.chars().take(MAX_OPTION_TEXT).collect();
+            if label.chars().count() < title.chars().count() {
+                label = label.chars().take(MAX_OPTION_TEXT - 1).collect::<String>() + "…";
+            }
+            json!({"text": {"type": "plain_text", "text": label}, "value": source})
+        })
+        .collect();
+    let mut blocks = vec![section(text.clone())];
+    if !options.is_empty() {
+        blocks.push(json!({
+            "type": "section",
+            "block_id": format!("{TEACH_ACTION}:{}:{}", question.0, question.1),
+            "text": {"type": "mrkdwn", "text": "IT admins: if a help document answers this, pick it and the assistant answers the next person who asks the same."},
+            "accessory": {
+                "type": "static_select",
+                "action_id": TEACH_ACTION,
+                "placeholder": {"type": "plain_text", "text": "Which doc answers this?"},
+                "options": options,
+            },
+        }));
+    }
+    (text, Value::Array(blocks))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,27 @@ pub enum Work {
         channel: String,
         ts: String,
     },
+    /// A reply with a link in a help-channel thread: an IT admin may be pointing at the help
+    /// document that answers the question.
+    HelpReply {
+        user: String,
+        /// The reply as Slack sent it (links in Slack's markup).
+        text: String,
+        channel: String,
+        /// The question: the thread's root.
+        thread_ts: String,
+    },
+    /// A pick from an escalation's "Which doc answers this?" menu.
+    HelpTeach {
+        user: String,
+        /// The document's source, as the menu listed it.
+        doc: String,
+        /// The question: its help channel and ts.
+        channel: String,
+        question_ts: String,
+        /// Where the menu is (the triage channel).
+        menu_channel: String,
+    },
     /// "Solved" or "I still need help" under a help answer.
     HelpFeedback {
         user: String,
@@ -180,12 +201,22 @@ fn work_from_message(kind: &str, event: &Value, context: &Context) -> Option<Wor
         _ => false,
     };
     if !is_request {
-        // A new question (not a thread reply, not a mention) in a help channel.
-        let question = kind == "message"
+        let in_help_channel = kind == "message"
             && plain
             && context.help_channels.iter().any(|c| c == channel)
-            && event.get("thread_ts").is_none_or(Value::is_null)
             && !mentions(raw, &context.bot_user_id);
+        // A reply with a link in a help-channel thread: perhaps an admin naming the document
+        // that answers the question. Replies without a link are conversation, not work.
+        if let Some(thread_ts) = event["thread_ts"].as_str().filter(|t| *t != ts) {
+            return (in_help_channel && raw.contains("http")).then(|| Work::HelpReply {
+                user: user.to_string(),
+                text: raw.to_string(),
+                channel: channel.to_string(),
+                thread_ts: thread_ts.to_string(),
+            });
+        }
+        // A new question (not a thread reply, not a mention) in a help channel.
+        let question = in_help_channel && event.get("thread_ts").is_none_or(Value::is_null);
         return question.then(|| Work::HelpQuestion {
             user: user.to_string(),
             text: normalize(raw),
@@ -307,6 +338,20 @@ pub fn interaction(payload: &Value) -> Option<Work> {
             message_ts,
         });
     }
+    if action_id == super::blocks::TEACH_ACTION {
+        let block = action["block_id"].as_str()?;
+        let (channel, question_ts) = block
+            .strip_prefix(super::blocks::TEACH_ACTION)?
+            .strip_prefix(':')?
+            .split_once(':')?;
+        return Some(Work::HelpTeach {
+            user,
+            doc: action["selected_option"]["value"].as_str()?.to_string(),
+            channel: channel.to_string(),
+            question_ts: question_ts.to_string(),
+            menu_channel: container["channel_id"].as_str()?.to_string(),
+        });
+    }
     if action_id == "self_service" {
         return Some(Work::SelfService {
             user,
@@ -380,6 +425,15 @@ pub fn interaction_key(work: &Work, payload: &Value) -> Option<String> {
             ..
         } => Some(format!("self:{user}:{message_ts}:{tool}:{action_ts}")),
         Work::OpenForm { trigger_id, .. } => Some(format!("form:{trigger_id}")),
+        Work::HelpTeach {
+            user,
+            channel,
+            question_ts,
+            doc,
+            ..
+        } => Some(format!(
+            "teach:{user}:{channel}:{question_ts}:{doc}:{action_ts}"
+        )),
         Work::FormChanged {
             view_id,
             hash,
@@ -388,6 +442,7 @@ pub fn interaction_key(work: &Work, payload: &Value) -> Option<String> {
         } => Some(format!("form-change:{view_id}:{hash}:{tool}")),
         Work::Request { .. }
         | Work::HelpQuestion { .. }
+        | Work::HelpReply { .. }
         | Work::Throttled { .. }
         | Work::Reaction { .. } => None,
     }

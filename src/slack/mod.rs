@@ -184,6 +184,10 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
                     }
                     Err(e) => warn!(error = %e, "could not look for interrupted actions"),
                 }
+                // Phrasings another replica learned are answered here too.
+                if let Err(e) = engine.refresh_learned().await {
+                    warn!(error = %e, "could not read the learned help phrasings");
+                }
                 match app.resume_unfinished().await {
                     Ok(0) => {}
                     Ok(n) => info!(

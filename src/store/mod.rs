@@ -280,6 +280,21 @@ pub struct HelpAnswerRow {
     pub decided_by: Option<String>,
 }
 
+/// A phrasing the help assistant learned: a help-channel question and the document an IT admin
+/// said answers it.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct LearnedPhrasingRow {
+    pub id: i64,
+    /// The document's source (file name or URL).
+    pub doc: String,
+    pub phrasing: String,
+    pub taught_by: String,
+    pub taught_at: i64,
+    /// Where the question was asked.
+    pub channel: String,
+    pub question_ts: String,
+}
+
 /// The pools behind the store.
 #[derive(Debug)]
 pub(crate) enum Backend {
@@ -830,6 +845,56 @@ impl Store {
             .rows_affected()
         });
         Ok(changed == 1)
+    }
+
+    // ----- learned phrasings -------------------------------------------------------------
+
+    /// Records a learned phrasing; its id, or `None` when the document already had it.
+    pub async fn insert_learned_phrasing(
+        &self,
+        row: &LearnedPhrasingRow,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(on_main!(self, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "INSERT INTO learned_phrasings (doc, phrasing, taught_by, taught_at, channel, question_ts)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+            )
+            .bind(&row.doc)
+            .bind(&row.phrasing)
+            .bind(&row.taught_by)
+            .bind(row.taught_at)
+            .bind(&row.channel)
+            .bind(&row.question_ts)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    /// Every learned phrasing, oldest first.
+    pub async fn learned_phrasings(&self) -> Result<Vec<LearnedPhrasingRow>, StoreError> {
+        Ok(on_main!(self, pool => {
+            sqlx::query_as::<_, LearnedPhrasingRow>(
+                "SELECT id, doc, phrasing, taught_by, taught_at, channel, question_ts FROM learned_phrasings ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Forgets a learned phrasing; the row it was, or `None` when there is no such id.
+    pub async fn forget_learned_phrasing(
+        &self,
+        id: i64,
+    ) -> Result<Option<LearnedPhrasingRow>, StoreError> {
+        Ok(on_main!(self, pool => {
+            sqlx::query_as::<_, LearnedPhrasingRow>(
+                "DELETE FROM learned_phrasings WHERE id = $1
+                 RETURNING id, doc, phrasing, taught_by, taught_at, channel, question_ts",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        }))
     }
 
     // ----- for tests ---------------------------------------------------------------------

@@ -62,14 +62,26 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "inbound journal",
         include_str!("migrations/sqlite/0007_inbound_journal.sql"),
     ),
+    (
+        8,
+        "learned phrasings",
+        include_str!("migrations/sqlite/0008_learned_phrasings.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations; its first is the schema SQLite reached in six.
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("migrations/postgres/0001_initial.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "learned phrasings",
+        include_str!("migrations/postgres/0002_learned_phrasings.sql"),
+    ),
+];
 
 /// The inbound table of a SQLite store, in its own file (attached to the main connections as
 /// `journal`). Unqualified `inbound` in the store's statements resolves to it.

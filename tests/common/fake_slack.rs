@@ -554,6 +554,9 @@ impl FakeSlack {
                 (headers, axum::Json(json!({"ok": true, "user_id": BOT_USER, "team": "Acme", "team_id": "T1", "url": "https://acme.slack.com/"}))).into_response()
             }
             "chat.postMessage" => {
+                if let Err(why) = validate_message_blocks(&body["blocks"]) {
+                    return ok(json!({"ok": false, "error": "invalid_blocks", "errors": [why]}));
+                }
                 let ts = next_ts();
                 let mut message = body.clone();
                 message["ts"] = json!(ts);
@@ -565,6 +568,9 @@ impl FakeSlack {
                 ok(json!({"ok": true, "channel": body["channel"], "ts": ts, "message": {"ts": ts}}))
             }
             "chat.update" => {
+                if let Err(why) = validate_message_blocks(&body["blocks"]) {
+                    return ok(json!({"ok": false, "error": "invalid_blocks", "errors": [why]}));
+                }
                 let (channel, ts) = (body["channel"].clone(), body["ts"].clone());
                 match inner
                     .messages
@@ -681,6 +687,48 @@ impl FakeSlack {
             other => ok(json!({"ok": false, "error": format!("unknown_method {other}")})),
         }
     }
+}
+
+/// The limits Slack enforces on a message's blocks (Block Kit reference): at most 50 blocks,
+/// unique block ids of at most 255 characters, and selects of at most 100 options whose text
+/// is plain text of at most 75 characters and whose value is at most 150.
+fn validate_message_blocks(blocks: &Value) -> Result<(), String> {
+    let Some(blocks) = blocks.as_array() else {
+        return Ok(());
+    };
+    if blocks.len() > 50 {
+        return Err("at most 50 blocks".into());
+    }
+    let mut ids = std::collections::HashSet::new();
+    for block in blocks {
+        if let Some(id) = block["block_id"].as_str() {
+            if id.chars().count() > 255 || !ids.insert(id.to_string()) {
+                return Err(format!("block_id {id} is too long or repeated"));
+            }
+        }
+        let accessory = std::iter::once(&block["accessory"]);
+        let elements = block["elements"].as_array().into_iter().flatten();
+        for element in accessory.chain(elements) {
+            let Some(options) = element["options"].as_array() else {
+                continue;
+            };
+            if options.is_empty() || options.len() > 100 {
+                return Err("a select needs 1 to 100 options".into());
+            }
+            for option in options {
+                let text = &option["text"];
+                if text["type"] != "plain_text"
+                    || text["text"].as_str().unwrap_or_default().chars().count() > 75
+                {
+                    return Err("option text must be plain_text of at most 75 characters".into());
+                }
+                if option["value"].as_str().unwrap_or_default().chars().count() > 150 {
+                    return Err("option value must be at most 150 characters".into());
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The limits Slack enforces on a modal (Block Kit reference): a title, submit and close of at
@@ -982,6 +1030,53 @@ pub fn slash_command(
 /// A plain message in a channel (help channels read these).
 pub fn channel_message(user: &str, channel: &str, text: &str, ts: &str) -> Value {
     json!({"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": slack_format(text), "ts": ts, "event_ts": ts})
+}
+
+/// A reply in a thread of a channel (as a `message` event: Slack sends replies to channels the
+/// app is in, with `thread_ts` the root's ts).
+pub fn thread_reply(user: &str, channel: &str, text: &str, ts: &str, thread_ts: &str) -> Value {
+    json!({"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": slack_format(text), "ts": ts, "thread_ts": thread_ts, "event_ts": ts})
+}
+
+/// A pick from a `static_select` in `message`'s block `block_id`, as Slack sends it.
+pub fn select(
+    envelope_id: &str,
+    user: &str,
+    block_id: &str,
+    value: &str,
+    message: &Value,
+) -> Value {
+    let option = message["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["block_id"] == block_id)
+        .flat_map(|b| {
+            b["accessory"]["options"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .find(|o| o["value"] == value)
+        .unwrap_or_else(|| panic!("no option {value} in block {block_id} of {message}"));
+    json!({
+        "envelope_id": envelope_id,
+        "type": "interactive",
+        "accepts_response_payload": false,
+        "payload": {
+            "type": "block_actions", "api_app_id": "A1", "token": "t", "trigger_id": "1.2.3",
+            "team": {"id": "T1", "domain": "acme"},
+            "user": {"id": user, "username": user, "team_id": "T1"},
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"], "is_ephemeral": false},
+            "channel": {"id": message["channel"], "name": "it-triage"},
+            "message": {"type": "message", "ts": message["ts"], "text": message["text"], "blocks": message["blocks"]},
+            "response_url": "http://127.0.0.1:9/response/1",
+            "actions": [{"type": "static_select", "action_id": message["blocks"].as_array().into_iter().flatten().find(|b| b["block_id"] == block_id).map(|b| b["accessory"]["action_id"].clone()).unwrap_or_default(),
+                         "block_id": block_id, "selected_option": option,
+                         "placeholder": {"type": "plain_text", "text": "Which doc answers this?"},
+                         "action_ts": format!("{}", uuid::Uuid::new_v4().as_u128() % 1_000_000)}]
+        }
+    })
 }
 
 /// `user_change`: Slack's news that a person's account changed.

@@ -56,7 +56,8 @@ impl Rig {
         Self::with_full_config("", "reload_seconds = 1\n", rules).await
     }
 
-    async fn with_full_config(slack_extra: &str, knowledge_extra: &str, tail: &str) -> Self {
+    /// A rig with extra `[slack]` and `[knowledge]` lines and more config after them.
+    pub async fn with_full_config(slack_extra: &str, knowledge_extra: &str, tail: &str) -> Self {
         Self::on_database(slack_extra, knowledge_extra, tail, None).await
     }
 
@@ -176,6 +177,28 @@ impl Rig {
             .stderr(log)
             .kill_on_drop(true);
         command
+    }
+
+    /// Runs `okta-agent ARGS` once with the rig's configuration, database and audit key, as an
+    /// operator on the same host would: (success, stdout, stderr).
+    pub async fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_okta-agent"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("USER", "operator")
+            .env("OKTA_AGENT_CONFIG", self.dir.path().join("okta-agent.toml"))
+            .env("DATABASE_URL", self.database_url())
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .await
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     }
 
     /// The `DATABASE_URL` every process of the rig uses.

@@ -12,6 +12,7 @@ mod engine_flows;
 mod forms_e2e;
 mod help_docs;
 mod help_e2e;
+mod help_learning;
 mod help_semantic;
 mod install;
 mod model_http;

@@ -21,7 +21,7 @@ use super::decode::{self, Context, EventAction, Work};
 use super::markup::untrusted;
 use super::web::SlackWeb;
 use crate::agent::{Author, HistoryMessage, Inbound};
-use crate::engine::{Click, Engine, EngineError, HelpFeedback, Output};
+use crate::engine::{AskedQuestion, Click, Engine, EngineError, HelpFeedback, Output, Teaching};
 
 mod forms;
 mod reactions;
@@ -489,7 +489,15 @@ impl SlackApp {
                     .post_ephemeral(channel, user, Some(message_ts), &untrusted(&text))
                     .await
             }
+            Work::HelpTeach {
+                user, menu_channel, ..
+            } => {
+                self.web
+                    .post_ephemeral(menu_channel, user, None, &untrusted(&text))
+                    .await
+            }
             Work::HelpQuestion { .. }
+            | Work::HelpReply { .. }
             | Work::Throttled { .. }
             | Work::OpenForm { .. }
             | Work::FormChanged { .. } => Ok(()),
@@ -634,6 +642,37 @@ impl SlackApp {
                 self.help_feedback(user, *solved, channel, message_ts, thread_ts)
                     .await;
             }
+            Work::HelpReply {
+                user,
+                text,
+                channel,
+                thread_ts,
+            } => {
+                self.teach(
+                    user,
+                    channel,
+                    thread_ts,
+                    Teaching::ThreadReply { text },
+                    None,
+                )
+                .await;
+            }
+            Work::HelpTeach {
+                user,
+                doc,
+                channel,
+                question_ts,
+                menu_channel,
+            } => {
+                self.teach(
+                    user,
+                    channel,
+                    question_ts,
+                    Teaching::Menu { doc },
+                    Some(menu_channel),
+                )
+                .await;
+            }
             Work::Click {
                 user,
                 proposal_id,
@@ -766,25 +805,21 @@ impl SlackApp {
                     .await
                     .map(drop)
             }
-            HelpFeedback::Escalated { asker } => {
-                let link = match self.web.permalink(channel, thread_ts).await {
-                    Ok(url) if !url.is_empty() => format!(" <{url}|Open the thread>"),
-                    _ => String::new(),
-                };
+            HelpFeedback::Escalated { asker, question_ts } => {
+                let link = self.web.permalink(channel, thread_ts).await.ok();
                 let escalated = match self.triage_channels.first() {
-                    Some(triage) => self
-                        .web
-                        .post_message(
-                            triage,
-                            None,
-                            &format!(
-                                "{} still needs help after the help docs' answer.{link}",
-                                mention(&asker)
-                            ),
-                            None,
-                        )
-                        .await
-                        .map(drop),
+                    Some(triage) => {
+                        let (text, blocks) = super::blocks::escalation(
+                            &asker,
+                            link.as_deref(),
+                            (channel, &question_ts),
+                            &self.engine.help_doc_choices(),
+                        );
+                        self.web
+                            .post_message(triage, None, &text, Some(blocks))
+                            .await
+                            .map(drop)
+                    }
                     None => Ok(()),
                 };
                 let told = self
@@ -806,6 +841,67 @@ impl SlackApp {
         if let Err(e) = result {
             warn!(error = %e, message_ts, "could not handle help feedback");
         }
+    }
+
+    /// An IT admin points at the help document that answers a help-channel question (a link in
+    /// their reply in its thread, or the escalation's menu, shown in `menu_channel`): the
+    /// engine learns the question as a phrasing of that document and tells the admin alone.
+    async fn teach(
+        &self,
+        user: &str,
+        channel: &str,
+        question_ts: &str,
+        teaching: Teaching<'_>,
+        menu_channel: Option<&str>,
+    ) {
+        // Most links in help threads are colleagues helping: nothing to read for them.
+        if matches!(teaching, Teaching::ThreadReply { .. }) && !self.engine.is_it_admin(user) {
+            return;
+        }
+        if !self.context.help_channels.iter().any(|c| c == channel) {
+            warn!(
+                channel,
+                "a help document was pointed at for a question outside the help channels; ignored"
+            );
+            return;
+        }
+        let root = match self.web.replies(channel, question_ts, 1).await {
+            Ok(messages) => messages
+                .into_iter()
+                .find(|m| m["ts"].as_str() == Some(question_ts)),
+            Err(e) => {
+                warn!(error = %e, "could not read the help question to learn from");
+                None
+            }
+        };
+        let Some(root) = root else {
+            if let Some(menu) = menu_channel {
+                let text = "I could not read that question any more (was it deleted?). Nothing was learned.";
+                if let Err(e) = self.web.post_ephemeral(menu, user, None, text).await {
+                    warn!(error = %e, "could not say that nothing was learned");
+                }
+            }
+            return;
+        };
+        // Only a person's question is worth learning; a bot's message is not one.
+        let is_bot = root.get("bot_id").is_some_and(|b| !b.is_null());
+        let asker = root["user"].as_str().unwrap_or_default();
+        if is_bot || asker.is_empty() {
+            return;
+        }
+        let text = super::markup::normalize(root["text"].as_str().unwrap_or_default());
+        let question = AskedQuestion {
+            text: &text,
+            channel,
+            ts: question_ts,
+            asker,
+        };
+        let outputs = self.engine.teach_help(user, question, teaching).await;
+        let (to_channel, thread) = match menu_channel {
+            Some(menu) => (menu, None),
+            None => (channel, Some(question_ts)),
+        };
+        self.deliver(outputs, to_channel, thread, None).await;
     }
 
     /// An IT admin solved an escalated question: offer them (by DM) their own answer from the
