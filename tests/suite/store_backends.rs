@@ -8,8 +8,8 @@ use std::sync::{Arc, Barrier};
 
 use okta_agent::audit::{self, AuditKeys, AuditRecord};
 use okta_agent::store::{
-    HelpAnswerRow, HelpAnswerState, InboundState, JobKind, JobState, ProposalRow, ProposalState,
-    ReactionRole, ReactionRow, Store, StoreError, Transition,
+    HelpAnswerRow, HelpAnswerState, InboundState, JobKind, JobState, LearnedPhrasingRow,
+    ProposalRow, ProposalState, ReactionRole, ReactionRow, Store, StoreError, Transition,
 };
 
 use crate::common::services::{on_a_thread_of_its_own, TestDatabase};
@@ -49,6 +49,7 @@ on_both_backends!(
     finished_inbound_is_purged_and_failed_work_is_never_resumed,
     concurrent_audit_appends_from_replicas_make_one_chain,
     help_answers_are_decided_once,
+    a_phrasing_is_learned_once_and_forgotten_once,
     jobs_are_claimed_once_and_a_lapsed_lease_is_taken_over,
     reactions_and_cards_are_recorded_once,
     a_schema_newer_than_the_binary_is_refused,
@@ -484,6 +485,54 @@ async fn help_answers_are_decided_once(db: TestDatabase) {
     assert_eq!(store.help_answer("C1", "3.0").await.unwrap(), None);
 }
 
+async fn a_phrasing_is_learned_once_and_forgotten_once(db: TestDatabase) {
+    let store = db.open().await;
+    let row = |taught_by: &str| LearnedPhrasingRow {
+        id: 0,
+        doc: "vpn.md".into(),
+        phrasing: "the wiki times out at the hotel — “again”".into(),
+        taught_by: taught_by.into(),
+        taught_at: 1_700_000_000,
+        channel: "C0HELP".into(),
+        question_ts: "1.0".into(),
+    };
+    // Two admins teach the same at once: one row, the first.
+    let ids = race(&db, 4, move |i, store| async move {
+        store
+            .insert_learned_phrasing(&row(&format!("U{i}")))
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(ids.iter().filter(|id| id.is_some()).count(), 1);
+    let learned = store.learned_phrasings().await.unwrap();
+    assert_eq!(learned.len(), 1);
+    assert_eq!(
+        learned[0].phrasing,
+        "the wiki times out at the hotel — “again”"
+    );
+    let id = learned[0].id;
+    assert_eq!(Some(id), ids.into_iter().flatten().next());
+    // Another document may have the same phrasing.
+    let other = LearnedPhrasingRow {
+        doc: "wifi.md".into(),
+        ..row("U0LEO")
+    };
+    assert!(store
+        .insert_learned_phrasing(&other)
+        .await
+        .unwrap()
+        .is_some());
+    let forgotten = race(&db, 3, move |_, store| async move {
+        store.forget_learned_phrasing(id).await.unwrap()
+    })
+    .await;
+    assert_eq!(forgotten.iter().filter(|f| f.is_some()).count(), 1);
+    let left = store.learned_phrasings().await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].doc, "wifi.md");
+}
+
 async fn jobs_are_claimed_once_and_a_lapsed_lease_is_taken_over(db: TestDatabase) {
     let store = db.open().await;
     let id = store
@@ -675,7 +724,7 @@ async fn a_store_from_before_the_migrator_is_adopted(db: TestDatabase) {
         .unwrap();
     assert_eq!(
         migrations,
-        if db.is_postgres() { 1 } else { 7 },
+        if db.is_postgres() { 2 } else { 8 },
         "one row per migration, the adopted ones included"
     );
     if !db.is_postgres() {
@@ -684,7 +733,7 @@ async fn a_store_from_before_the_migrator_is_adopted(db: TestDatabase) {
                 .session_setting("user_version", false)
                 .await
                 .unwrap(),
-            "7",
+            "8",
             "the old marker is advanced: an older okta-agent refuses this file"
         );
     }
@@ -760,7 +809,7 @@ async fn replicas_starting_together_migrate_once(db: TestDatabase) {
     let said = okta_agent::store::describe(&db.url()).await.unwrap();
     assert!(said.ends_with("(current)"), "{said}");
     let store = db.open().await;
-    let migrations = if db.is_postgres() { 1 } else { 7 };
+    let migrations = if db.is_postgres() { 2 } else { 8 };
     assert_eq!(
         store
             .execute_raw("UPDATE _sqlx_migrations SET success = success")
@@ -807,8 +856,16 @@ fn released_migrations_are_never_edited() {
             "2fb2ffb157bd46a9b7f380f3045467510cb1585122c172897e81514b6ec98051",
         ),
         (
+            "sqlite/0008_learned_phrasings.sql",
+            "56b88f37c8aa3352f3b555d04a0d141ac2821b45f61abe027af12e43c2ecf007",
+        ),
+        (
             "postgres/0001_initial.sql",
             "7cd668b784ebb6f39cc95b4cb4561c18b97e25ee4d5531d576796d739de014bf",
+        ),
+        (
+            "postgres/0002_learned_phrasings.sql",
+            "2e3907e243f15d81654a1def0b2efa66a4e84d9302be60c5da2f110458060e9f",
         ),
     ];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/migrations");
