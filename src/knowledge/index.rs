@@ -1050,7 +1050,7 @@ impl Index {
 }
 
 /// How close a question must be to one of a document's phrasings to count as asking it.
-const PHRASING_MATCH: f32 = 0.5;
+const PHRASING_MATCH: f32 = 0.6;
 
 /// Query terms beyond this many are ignored (a pasted paragraph is not a question).
 const MAX_QUERY_TERMS: usize = 64;

@@ -355,6 +355,18 @@ impl HelpDocs {
                 None
             };
         }
+        // One word in common with a message of three is a coincidence ("the coffee machine is
+        // broken" and the page on broken phones), unless a phrasing or meaning matched.
+        let mut said: Vec<&str> = terms
+            .iter()
+            .filter(|(_, weight)| *weight > 0.0)
+            .map(|(term, _)| term.as_str())
+            .collect();
+        said.sort_unstable();
+        said.dedup();
+        if best.phrasing.is_none() && best.matched.count_ones() == 1 && said.len() >= 3 {
+            return None;
+        }
         let doc = &self.docs[best.doc];
         let mut citations = vec![self.citation(best)];
         let mut seen = vec![best.doc];

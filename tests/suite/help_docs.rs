@@ -8,8 +8,12 @@ const SET: &str = include_str!("../fixtures/faq_eval.tsv");
 
 /// Scores the starter documents, without a model, on a labelled set.
 fn run(set: &str) -> Report {
+    run_with(&HelpDocs::starter(), set)
+}
+
+/// Scores these documents, without a model, on a labelled set.
+fn run_with(docs: &HelpDocs, set: &str) -> Report {
     let cases = cases(set).unwrap();
-    let docs = HelpDocs::starter();
     let replies: Vec<Option<String>> = cases
         .iter()
         .map(|case| {
@@ -76,7 +80,7 @@ fn held_out_messages_never_tuned_against() {
         println!("  miss: {miss}");
     }
     assert!(
-        report.top1() >= 75.0,
+        report.top1() >= 88.0,
         "{}\n{:#?}",
         report.summary(),
         report.misses
@@ -187,4 +191,57 @@ fn symptom_style_messages() {
     }
     let all_held_out = run(&format!("{HELD_OUT}\n{held_out}"));
     println!("every held-out row: {}", all_held_out.summary());
+    // Floors at today's figures (issue 20 measured 37.0% and 36.8% before; the budget of 90%
+    // on the held-out rows is not met yet, see docs/assistant.md).
+    assert!(tuned.top1() >= 95.0, "{}", tuned.summary());
+    assert!(tuned.false_answers <= 1, "{}", tuned.summary());
+    assert!(all_held_out.top1() >= 85.0, "{}", all_held_out.summary());
+    assert!(
+        all_held_out.false_answer_rate() <= 5.0,
+        "{}",
+        all_held_out.summary()
+    );
+}
+
+/// Learned phrasings never make the assistant answer chatter: with every question of the
+/// sets tuned on learned as a phrasing of its document (far more than a team teaches), the
+/// non-IT messages of every set still get at most 5% replies.
+#[test]
+fn learned_phrasings_do_not_make_chatter_answered() {
+    use okta_agent::knowledge::LearnedPhrasing;
+    let (tuned, held_out) = symptom_parts();
+    let taught: Vec<LearnedPhrasing> = cases(&format!("{SET}\n{tuned}"))
+        .unwrap()
+        .into_iter()
+        .filter_map(|case| Some((case.expected?, case.message)))
+        .enumerate()
+        .map(|(i, (doc, phrasing))| LearnedPhrasing {
+            id: i as i64 + 1,
+            doc,
+            phrasing,
+            taught_by: "U0LEO".into(),
+            taught_at: 0,
+        })
+        .collect();
+    assert!(taught.len() > 100);
+    let docs = HelpDocs::starter().with_learned(&taught);
+    let chatter: String = [SET, HELD_OUT, tuned, held_out]
+        .iter()
+        .flat_map(|set| set.lines())
+        .filter(|line| line.ends_with("\t-"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let report = run_with(&docs, &chatter);
+    println!("chatter with {} learned phrasings: {}", taught.len(), report.summary());
+    assert!(report.chatter >= 75, "{}", report.chatter);
+    assert!(
+        report.false_answer_rate() <= 5.0,
+        "{}\n{:#?}",
+        report.summary(),
+        report.misses
+    );
+    // And the held-out questions do no worse for them.
+    let held = run_with(&docs, &format!("{HELD_OUT}\n{held_out}"));
+    println!("held-out rows with them: {}", held.summary());
+    assert!(held.top1() >= 85.0, "{}", held.summary());
 }
