@@ -2,19 +2,67 @@
 //! where swapping two neighbouring letters ("unlokc") counts as one edit. A typed word matches
 //! a vocabulary word within one edit for words of up to five letters, two above.
 
+/// Words up to this many characters are compared without allocating (nearly every word).
+const ON_STACK: usize = 32;
+
 /// The edit distance between `a` and `b` (by characters), or `None` once it exceeds `limit`.
 pub fn distance(a: &str, b: &str, limit: usize) -> Option<usize> {
     // The lengths alone may rule it out, before anything is allocated.
-    if a.chars().count().abs_diff(b.chars().count()) > limit {
+    let (a_len, b_len) = (a.chars().count(), b.chars().count());
+    if a_len.abs_diff(b_len) > limit {
         return None;
+    }
+    if a_len <= ON_STACK && b_len <= ON_STACK {
+        let (mut a_chars, mut b_chars) = (['\0'; ON_STACK], ['\0'; ON_STACK]);
+        for (slot, c) in a_chars.iter_mut().zip(a.chars()) {
+            *slot = c;
+        }
+        for (slot, c) in b_chars.iter_mut().zip(b.chars()) {
+            *slot = c;
+        }
+        let mut rows = [[0usize; ON_STACK + 1]; 3];
+        return within(&a_chars[..a_len], &b_chars[..b_len], limit, &mut rows);
     }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    // Three rows: two back (for transpositions), one back, current.
+    let mut rows = vec![vec![0usize; b.len() + 1]; 3];
+    let [two_back, one_back, current] = rows.as_mut_slice() else {
+        unreachable!("three rows were made")
+    };
+    rows_within(&a, &b, limit, two_back, one_back, current)
+}
+
+fn within(
+    a: &[char],
+    b: &[char],
+    limit: usize,
+    rows: &mut [[usize; ON_STACK + 1]; 3],
+) -> Option<usize> {
+    let [two_back, one_back, current] = rows;
     let width = b.len() + 1;
-    let mut two_back = vec![0usize; width];
-    let mut one_back: Vec<usize> = (0..width).collect();
-    let mut current = vec![0usize; width];
+    rows_within(
+        a,
+        b,
+        limit,
+        &mut two_back[..width],
+        &mut one_back[..width],
+        &mut current[..width],
+    )
+}
+
+/// The distance over three rows of `b.len() + 1`: two back (for transpositions), one back,
+/// current.
+fn rows_within<'r>(
+    a: &[char],
+    b: &[char],
+    limit: usize,
+    mut two_back: &'r mut [usize],
+    mut one_back: &'r mut [usize],
+    mut current: &'r mut [usize],
+) -> Option<usize> {
+    for (j, slot) in one_back.iter_mut().enumerate() {
+        *slot = j;
+    }
     for i in 1..=a.len() {
         current[0] = i;
         let mut row_min = current[0];
@@ -58,6 +106,12 @@ mod tests {
         assert_eq!(distance("suspedn", "suspend", 2), Some(1));
         assert_eq!(distance("resset", "reset", 1), Some(1));
         assert_eq!(distance("deactivte", "deactivate", 2), Some(1));
+        // Past the stack buffer, the same answers.
+        let long = "pneumonoultramicroscopicsilicovolcanoconiosis";
+        let typo = "pneumonoultramicroscopicsilicovolcanoconoisis";
+        assert_eq!(distance(long, typo, 2), Some(1));
+        assert_eq!(distance(long, "pneumonia", 2), None);
+        assert_eq!(distance("ünlöck", "ünlökc", 1), Some(1));
         assert_eq!(distance("pasword", "password", 2), Some(1));
         assert_eq!(distance("unlock", "suspend", 2), None);
         assert_eq!(distance("", "ab", 2), Some(2));

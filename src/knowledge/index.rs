@@ -190,6 +190,9 @@ pub struct Synonyms {
     /// One-word variants of five letters or more, with their length in characters and term.
     single_words: Vec<(String, usize, String)>,
     symptoms: Vec<Symptom>,
+    /// The first group's words → the symptoms they may start (indexes into `symptoms`), so a
+    /// message is checked only against the few lines it could match.
+    symptoms_by_word: HashMap<String, Vec<usize>>,
 }
 
 /// Parses one symptom line's right-hand side: groups joined by `+`, alternatives by `|`.
@@ -264,7 +267,17 @@ impl Synonyms {
             }
             symptoms.push(Symptom { groups, topics });
         }
+        let mut symptoms_by_word: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, symptom) in symptoms.iter().enumerate() {
+            for alternative in &symptom.groups[0] {
+                let entry = symptoms_by_word.entry(alternative[0].clone()).or_default();
+                if entry.last() != Some(&i) {
+                    entry.push(i);
+                }
+            }
+        }
         synonyms.symptoms = symptoms;
+        synonyms.symptoms_by_word = symptoms_by_word;
         synonyms
     }
 
@@ -319,6 +332,7 @@ impl Synonyms {
             canonical,
             single_words,
             symptoms: Vec::new(),
+            symptoms_by_word: HashMap::new(),
         }
     }
 
@@ -326,9 +340,25 @@ impl Synonyms {
     /// in the lake" is about a new phone and MFA), which weigh [`SITUATION_WEIGHT`] each; each
     /// word serves one situation at most.
     fn situations(&self, terms: Vec<(String, bool)>) -> Vec<(String, f32)> {
+        // The lines whose first group a word of the message could say, in table order.
+        let mut candidates: Vec<usize> = terms
+            .iter()
+            .filter_map(|(term, _)| self.symptoms_by_word.get(term))
+            .flatten()
+            .copied()
+            .collect();
+        if candidates.is_empty() {
+            return terms
+                .into_iter()
+                .filter(|(_, stop)| !stop)
+                .map(|(term, _)| (term, 1.0))
+                .collect();
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
         let mut taken = vec![false; terms.len()];
         let mut topics: Vec<String> = Vec::new();
-        for symptom in &self.symptoms {
+        for symptom in candidates.into_iter().map(|i| &self.symptoms[i]) {
             let mut chosen: Vec<usize> = Vec::new();
             let said = symptom.groups.iter().all(|group| {
                 group.iter().any(|alternative| {
@@ -970,7 +1000,15 @@ impl Index {
         known: &[(u32, f32, bool)],
         query_weight: f32,
     ) -> Vec<(usize, usize, f32)> {
-        let mut shared: HashMap<u32, f32, Fnv> = HashMap::default();
+        if known
+            .iter()
+            .all(|(id, _, _)| self.phrasing_postings[*id as usize].is_empty())
+        {
+            return Vec::new();
+        }
+        // The information each phrasing shares with the query, dense: phrasings are few.
+        let mut shared = vec![0.0_f32; self.phrasing_terms.len()];
+        let mut touched: Vec<u32> = Vec::new();
         for (id, weighted_idf, _) in known.iter().filter(|(_, _, counted)| *counted) {
             for phrasing in &self.phrasing_postings[*id as usize] {
                 // A term counts at the lower of its weights in the two.
@@ -978,11 +1016,16 @@ impl Index {
                     .iter()
                     .find(|(term, _)| term == id)
                     .map_or(0.0, |(_, weight)| self.idf[*id as usize] * weight);
-                *shared.entry(*phrasing).or_default() += weighted_idf.min(own);
+                let slot = &mut shared[*phrasing as usize];
+                if *slot == 0.0 {
+                    touched.push(*phrasing);
+                }
+                *slot += weighted_idf.min(own);
             }
         }
         let mut best: Vec<(usize, usize, f32)> = Vec::new();
-        for (phrasing, common) in shared {
+        for phrasing in touched {
+            let common = shared[phrasing as usize];
             let own: f32 = self.phrasing_terms[phrasing as usize]
                 .iter()
                 .map(|(id, weight)| self.idf[*id as usize] * weight)

@@ -652,13 +652,11 @@ pub fn reads_as_question(message: &str) -> bool {
         "never",
         "anymore",
     ];
-    PROBLEMS.iter().any(|p| {
-        lower
-            .split(|c: char| !c.is_alphanumeric())
-            .collect::<Vec<_>>()
-            .join(" ")
-            .contains(p)
-    })
+    let words = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .collect::<Vec<_>>()
+        .join(" ");
+    PROBLEMS.iter().any(|p| words.contains(p))
 }
 
 /// The best section's text, trimmed to a readable length at a sentence end; a short one is

@@ -232,7 +232,11 @@ fn learned_phrasings_do_not_make_chatter_answered() {
         .collect::<Vec<_>>()
         .join("\n");
     let report = run_with(&docs, &chatter);
-    println!("chatter with {} learned phrasings: {}", taught.len(), report.summary());
+    println!(
+        "chatter with {} learned phrasings: {}",
+        taught.len(),
+        report.summary()
+    );
     assert!(report.chatter >= 75, "{}", report.chatter);
     assert!(
         report.false_answer_rate() <= 5.0,
