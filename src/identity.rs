@@ -49,6 +49,9 @@ pub trait Directory: Send + Sync {
 
     /// Drops what is cached about a person (Slack sent `user_change`).
     fn forget(&self, _slack_id: &str) {}
+
+    /// The workspace's person with this email (Slack's `users.lookupByEmail`), if any.
+    async fn by_email(&self, email: &str) -> Result<Option<SlackPerson>, DirectoryError>;
 }
 
 /// A fixed directory: the demo org's Slack workspace, and tests.
@@ -136,6 +139,20 @@ impl StaticDirectory {
 impl Directory for StaticDirectory {
     async fn person(&self, slack_id: &str) -> Result<Option<SlackPerson>, DirectoryError> {
         Ok(self.people.get(slack_id).cloned())
+    }
+
+    async fn by_email(&self, email: &str) -> Result<Option<SlackPerson>, DirectoryError> {
+        let mut matching: Vec<&SlackPerson> = self
+            .people
+            .values()
+            .filter(|p| {
+                p.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            })
+            .collect();
+        matching.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(matching.first().map(|p| (*p).clone()))
     }
 }
 

@@ -347,6 +347,9 @@ approval_ttl_seconds = 900
 max_actions_per_requester_per_hour = 20
 max_actions_per_target_per_hour = 3
 # max_access_hours = 72
+# The person an action changed is told by DM when someone else asked (suspend and deactivate
+# are left out: offboarding is often confidential). [] tells nobody.
+# notify_target = ["unlock_user", "reset_password", "reset_factors", "clear_sessions", "add_user_to_group", "remove_user_from_group"]
 
 [llm]
 # Unset, the built-in command engine plans and nothing leaves this host. The key goes in

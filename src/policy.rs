@@ -44,6 +44,22 @@ pub struct PolicyConfig {
     /// The longest time-bound access ("add @ana to Zoom for 8 hours") may last.
     #[serde(default = "default_max_access_hours")]
     pub max_access_hours: u32,
+    /// Actions after which the affected person is told by DM, when someone else made the
+    /// change. Suspend and deactivate are not in the default: offboarding is often confidential.
+    #[serde(default = "default_notify_target")]
+    pub notify_target: Vec<Tool>,
+}
+
+/// The actions whose target is told by default.
+pub fn default_notify_target() -> Vec<Tool> {
+    vec![
+        Tool::UnlockUser,
+        Tool::ResetPassword,
+        Tool::ResetFactors,
+        Tool::ClearSessions,
+        Tool::AddUserToGroup,
+        Tool::RemoveUserFromGroup,
+    ]
 }
 
 fn default_ttl() -> u64 {
@@ -234,6 +250,7 @@ impl Policy {
                 &config.self_service_with_approval,
             ),
             ("two_person", &config.two_person),
+            ("notify_target", &config.notify_target),
         ] {
             for tool in list {
                 if tool.risk() == Risk::Read {
@@ -314,6 +331,7 @@ impl Policy {
             max_actions_per_requester_per_hour: default_per_requester(),
             max_actions_per_target_per_hour: default_per_target(),
             max_access_hours: default_max_access_hours(),
+            notify_target: default_notify_target(),
         };
         // The demo policy is a constant that passes every check above.
         Self::new(config).unwrap_or_else(|_| Self::read_only())
@@ -321,6 +339,13 @@ impl Policy {
 
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// Whether the person an action changed is told of it (`notify_target`).
+    pub fn notifies_target(&self, tool: Tool) -> bool {
+        self.config
+            .as_ref()
+            .is_some_and(|c| c.notify_target.contains(&tool))
     }
 
     pub fn config(&self) -> Option<&PolicyConfig> {
@@ -1039,5 +1064,31 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("'alice' is not a Slack user id"));
         assert_ne!(Policy::demo().version(), Policy::read_only().version());
+    }
+
+    #[test]
+    fn notices_follow_notify_target_and_a_read_tool_is_refused_there() {
+        let policy = Policy::demo();
+        assert!(policy.notifies_target(Tool::UnlockUser));
+        assert!(policy.notifies_target(Tool::AddUserToGroup));
+        assert!(!policy.notifies_target(Tool::SuspendUser));
+        assert!(!policy.notifies_target(Tool::DeactivateUser));
+        assert!(!Policy::read_only().notifies_target(Tool::UnlockUser));
+        let quiet = PolicyConfig {
+            notify_target: vec![],
+            ..policy.config().unwrap().clone()
+        };
+        assert!(!Policy::new(quiet)
+            .unwrap()
+            .notifies_target(Tool::UnlockUser));
+        let bad = PolicyConfig {
+            notify_target: vec![Tool::FindUser],
+            ..policy.config().unwrap().clone()
+        };
+        let problems = Policy::new(bad).unwrap_err();
+        assert!(
+            problems[0].contains("policy.notify_target: find_user is a read-only tool"),
+            "{problems:?}"
+        );
     }
 }

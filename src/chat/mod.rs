@@ -291,6 +291,26 @@ impl<'a> ChatSession<'a> {
                     "  (a direct message went to {} in Slack; it is not shown here)",
                     self.name(&to)
                 )?,
+                Output::Notice {
+                    to,
+                    requester,
+                    approver,
+                    text,
+                    ..
+                } => writeln!(
+                    out,
+                    "  (direct message to {}) {} Requested by {}, approved by {}.",
+                    self.name(&to),
+                    text,
+                    self.name(&requester),
+                    self.name(&approver)
+                )?,
+                Output::TriageAlert { about, text } => writeln!(
+                    out,
+                    "  (to the triage channel) {} {}",
+                    self.name(&about),
+                    self.read_mentions(&text)
+                )?,
                 Output::Help { answer, offer, .. } => {
                     writeln!(out, "  okta-agent › {}", indent_rest(&answer.plain()))?;
                     if let Some((tool, label)) = offer {

@@ -9,6 +9,7 @@
 mod automation;
 mod jobs;
 pub mod learning;
+mod notices;
 mod reactions;
 mod records;
 use automation::ActionRequest;
@@ -135,6 +136,19 @@ pub enum Output {
     Ephemeral { to: String, text: String },
     /// A direct message to `to` holding a secret (a one-time reset link). Never in a channel.
     DirectMessage { to: String, text: Secret<String> },
+    /// A DM to `to`, the person an action changed, saying what was done, who asked
+    /// (`requester`) and who approved (`approver`), with `text` the what and when. The front end
+    /// adds the names, says how to reply, and remembers it ([`Engine::remember_notice`]).
+    Notice {
+        to: String,
+        proposal_id: String,
+        requester: String,
+        approver: String,
+        text: String,
+    },
+    /// A message for the triage channel about `about` (a Slack user id, named by the front
+    /// end before `text`).
+    TriageAlert { about: String, text: String },
     /// A notice for the triage channel that `requester`'s card needs an approver.
     TriageNotice {
         proposal_id: String,
@@ -979,6 +993,7 @@ impl Engine {
                 }
             }
         }
+        let outcome_executed = outcome.state == ProposalState::Executed;
         let undo_available = outcome.state == ProposalState::Executed
             && claimed.call.tool.inverse().is_some()
             && claimed.access_seconds.is_none();
@@ -991,6 +1006,11 @@ impl Engine {
             access: access.or_else(|| card_for(&claimed, None).access),
             ..card_for(&claimed, None)
         })];
+        if outcome_executed {
+            if let Some(notice) = self.notice_for(&claimed, &click.clicker).await {
+                outputs.push(notice);
+            }
+        }
         if let Some(link) = execution.reset_link {
             outputs.push(Output::DirectMessage {
                 to: click.clicker.clone(),

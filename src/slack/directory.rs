@@ -124,6 +124,18 @@ impl Directory for SlackDirectory {
     fn forget(&self, slack_id: &str) {
         self.cache().remove(slack_id);
     }
+
+    async fn by_email(&self, email: &str) -> Result<Option<SlackPerson>, DirectoryError> {
+        match self.web.user_by_email(email).await {
+            Ok(user) => Ok(Some(person_from(&user, &self.home))),
+            Err(SlackError::Api { error, .. }) if error == "users_not_found" => Ok(None),
+            Err(e) => Err(DirectoryError {
+                id: email.to_string(),
+                unavailable: !matches!(e, SlackError::Api { .. }),
+                reason: e.to_string(),
+            }),
+        }
+    }
 }
 
 #[cfg(test)]

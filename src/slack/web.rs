@@ -243,6 +243,11 @@ impl SlackWeb {
         Ok(self.get("users.info", &[("user", user)]).await?["user"].clone())
     }
 
+    /// The workspace member with this email (`users.lookupByEmail`, `users:read.email`).
+    pub async fn user_by_email(&self, email: &str) -> Result<Value, SlackError> {
+        Ok(self.get("users.lookupByEmail", &[("email", email)]).await?["user"].clone())
+    }
+
     /// The thread's messages, oldest first (the parent first), at most `limit`.
     pub async fn replies(
         &self,

@@ -897,6 +897,43 @@ impl Store {
         }))
     }
 
+    // ----- notices -----------------------------------------------------------------------
+
+    /// Remembers a notice DM sent to `person` at `ts` about a proposal.
+    pub async fn insert_notice(
+        &self,
+        person: &str,
+        ts: &str,
+        proposal_id: &str,
+        sent_at: i64,
+    ) -> Result<(), StoreError> {
+        on_main!(self, pool => {
+            sqlx::query(
+                "INSERT INTO notices (person, ts, proposal_id, sent_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(person)
+            .bind(ts)
+            .bind(proposal_id)
+            .bind(sent_at)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The proposal a notice sent to `person` at `ts` was about, if it was one.
+    pub async fn notice(&self, person: &str, ts: &str) -> Result<Option<String>, StoreError> {
+        Ok(on_main!(self, pool => {
+            sqlx::query_scalar::<_, String>(
+                "SELECT proposal_id FROM notices WHERE person = $1 AND ts = $2",
+            )
+            .bind(person)
+            .bind(ts)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
     // ----- for tests ---------------------------------------------------------------------
 
     /// A setting of this store's sessions (the ack path's, or the others'); only tests use it.

@@ -67,6 +67,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "learned phrasings",
         include_str!("migrations/sqlite/0008_learned_phrasings.sql"),
     ),
+    (
+        9,
+        "notices",
+        include_str!("migrations/sqlite/0009_notices.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations; its first is the schema SQLite reached in six.
@@ -80,6 +85,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "learned phrasings",
         include_str!("migrations/postgres/0002_learned_phrasings.sql"),
+    ),
+    (
+        3,
+        "notices",
+        include_str!("migrations/postgres/0003_notices.sql"),
     ),
 ];
 

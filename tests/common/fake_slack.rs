@@ -603,6 +603,29 @@ impl FakeSlack {
                     None => ok(json!({"ok": false, "error": "channel_not_found"})),
                 }
             }
+            // As Slack: people of this workspace only (not Slack Connect strangers), one user per
+            // email, and `users_not_found` otherwise.
+            "users.lookupByEmail" => {
+                let email = body["email"].as_str().unwrap_or_default().to_lowercase();
+                let mut found: Vec<&Value> = inner
+                    .users
+                    .values()
+                    .filter(|u| u["team_id"] == "T1" && u["is_stranger"] != true)
+                    .filter(|u| {
+                        u["profile"]["email"].as_str().map(str::to_lowercase) == Some(email.clone())
+                    })
+                    .collect();
+                found.sort_by_key(|u| {
+                    (
+                        u["is_email_confirmed"] != true,
+                        u["id"].as_str().unwrap_or_default().to_string(),
+                    )
+                });
+                match found.first() {
+                    Some(user) => ok(json!({"ok": true, "user": user})),
+                    None => ok(json!({"ok": false, "error": "users_not_found"})),
+                }
+            }
             "users.info" => match body["user"].as_str().and_then(|u| inner.users.get(u)) {
                 Some(user) => ok(json!({"ok": true, "user": user})),
                 None => ok(json!({"ok": false, "error": "user_not_found"})),

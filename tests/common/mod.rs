@@ -530,6 +530,8 @@ pub fn text(outputs: &[Output]) -> String {
                     .unwrap_or_default()
             ),
             Output::DirectMessage { .. } => "[dm]".into(),
+            Output::Notice { to, text, .. } => format!("[notice to {to}: {text}]"),
+            Output::TriageAlert { about, text } => format!("[triage: <@{about}> {text}]"),
             Output::Reaction { emoji, news, .. } => format!("[:{emoji}: {news:?}]"),
             Output::Help { answer, .. } => answer.plain(),
         })

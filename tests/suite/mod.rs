@@ -16,6 +16,7 @@ mod help_learning;
 mod help_semantic;
 mod install;
 mod model_http;
+mod notices_e2e;
 mod okta_faithfulness;
 mod okta_lifecycle;
 mod okta_limits;

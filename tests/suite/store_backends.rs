@@ -724,7 +724,7 @@ async fn a_store_from_before_the_migrator_is_adopted(db: TestDatabase) {
         .unwrap();
     assert_eq!(
         migrations,
-        if db.is_postgres() { 2 } else { 8 },
+        if db.is_postgres() { 3 } else { 9 },
         "one row per migration, the adopted ones included"
     );
     if !db.is_postgres() {
@@ -733,7 +733,7 @@ async fn a_store_from_before_the_migrator_is_adopted(db: TestDatabase) {
                 .session_setting("user_version", false)
                 .await
                 .unwrap(),
-            "8",
+            "9",
             "the old marker is advanced: an older okta-agent refuses this file"
         );
     }
@@ -809,7 +809,7 @@ async fn replicas_starting_together_migrate_once(db: TestDatabase) {
     let said = okta_agent::store::describe(&db.url()).await.unwrap();
     assert!(said.ends_with("(current)"), "{said}");
     let store = db.open().await;
-    let migrations = if db.is_postgres() { 2 } else { 8 };
+    let migrations = if db.is_postgres() { 3 } else { 9 };
     assert_eq!(
         store
             .execute_raw("UPDATE _sqlx_migrations SET success = success")
@@ -860,12 +860,20 @@ fn released_migrations_are_never_edited() {
             "56b88f37c8aa3352f3b555d04a0d141ac2821b45f61abe027af12e43c2ecf007",
         ),
         (
+            "sqlite/0009_notices.sql",
+            "5582c57072bde91a4519f0e701ba3bb6968e6240cac1dbc79f28703e46be2446",
+        ),
+        (
             "postgres/0001_initial.sql",
             "7cd668b784ebb6f39cc95b4cb4561c18b97e25ee4d5531d576796d739de014bf",
         ),
         (
             "postgres/0002_learned_phrasings.sql",
             "2e3907e243f15d81654a1def0b2efa66a4e84d9302be60c5da2f110458060e9f",
+        ),
+        (
+            "postgres/0003_notices.sql",
+            "34d2e9ef5f0c707e2469a72fe0309cfc7758d9a52143b40151595ebcdccafe06",
         ),
     ];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/migrations");

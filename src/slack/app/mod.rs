@@ -601,6 +601,16 @@ impl SlackApp {
                     }
                     return;
                 }
+                // A reply in the thread of a notice ("IT made a change to your account") is
+                // for IT, not a request.
+                if let (Some(ts), Some(root)) = (ts, thread_ts) {
+                    if ts != root && channel.starts_with('D') {
+                        if let Some(outputs) = self.engine.notice_reply(user, root, text).await {
+                            self.deliver(outputs, channel, Some(root), None).await;
+                            return;
+                        }
+                    }
+                }
                 let history = match (ts, thread_ts) {
                     (Some(ts), Some(root)) if ts != root => self.history(channel, root, ts).await,
                     _ => Vec::new(),
@@ -1125,6 +1135,17 @@ impl SlackApp {
                     self.notify_triage(&card_channel, last_card.as_deref(), requester, summary)
                         .await
                 }
+                Output::Notice {
+                    to,
+                    proposal_id,
+                    requester,
+                    approver,
+                    text,
+                } => {
+                    self.send_notice(to, proposal_id, requester, approver, text)
+                        .await
+                }
+                Output::TriageAlert { about, text } => self.alert_triage(about, text).await,
                 Output::Reaction {
                     reactor,
                     emoji,
@@ -1258,6 +1279,17 @@ impl SlackApp {
                 self.notify_triage(card_channel, last_card.as_deref(), &requester, &summary)
                     .await
             }
+            Output::Notice {
+                to,
+                proposal_id,
+                requester,
+                approver,
+                text,
+            } => {
+                self.send_notice(&to, &proposal_id, &requester, &approver, &text)
+                    .await
+            }
+            Output::TriageAlert { about, text } => self.alert_triage(&about, &text).await,
             Output::CardUpdate(card) => {
                 let (text, blocks) = decided_card(&card);
                 match self.engine.card_location(&card.proposal_id).await {
@@ -1273,6 +1305,50 @@ impl SlackApp {
                 .await
                 .map(drop),
         }
+    }
+
+    /// Tells a person by DM what was done to their account, and remembers the message so a
+    /// reply in its thread reaches IT.
+    async fn send_notice(
+        &self,
+        to: &str,
+        proposal_id: &str,
+        requester: &str,
+        approver: &str,
+        text: &str,
+    ) -> Result<(), super::web::SlackError> {
+        let where_to = match self.context.help_channels.first() {
+            Some(help) if crate::automations::reactions::is_channel_id(help) => {
+                format!("in <#{help}>")
+            }
+            _ => "in the IT help channel".to_string(),
+        };
+        let message = format!(
+            "{} Requested by {}, approved by {}. If you did not expect this, tell IT {where_to}, or reply to this message.",
+            untrusted(text),
+            mention(requester),
+            mention(approver)
+        );
+        let ts = self.web.post_message(to, None, &message, None).await?;
+        self.engine.remember_notice(to, &ts, proposal_id).await;
+        Ok(())
+    }
+
+    /// A message to the triage channel about a person.
+    async fn alert_triage(&self, about: &str, text: &str) -> Result<(), super::web::SlackError> {
+        let Some(triage) = self.triage_channels.first() else {
+            warn!("no triage channel is configured; an alert for IT was not posted");
+            return Ok(());
+        };
+        self.web
+            .post_message(
+                triage,
+                None,
+                &format!("{} {}", mention(about), untrusted(text)),
+                None,
+            )
+            .await
+            .map(drop)
     }
 
     async fn notify_triage(

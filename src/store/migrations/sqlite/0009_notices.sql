@@ -1,0 +1,10 @@
+-- okta-agent store, schema version 9: the DMs that told a person what was done to their Okta
+-- account, so a reply to one is escalated to IT with what it was about. Found by the person and
+-- the notice's ts (the DM's channel id is Slack's own).
+CREATE TABLE notices (
+    person      TEXT NOT NULL,
+    ts          TEXT NOT NULL,
+    proposal_id TEXT NOT NULL,
+    sent_at     INTEGER NOT NULL,
+    PRIMARY KEY (person, ts)
+);
