@@ -646,6 +646,8 @@ pub struct Index {
     topic_docs: Vec<Vec<u32>>,
     /// Per phrasing: its document and its distinct terms; and term id → the phrasings using it.
     phrasing_docs: Vec<u32>,
+    /// Whether each phrasing was learned from an admin (it outranks a document's own).
+    phrasing_learned: Vec<bool>,
     /// (term id, weight), each term once.
     phrasing_terms: Vec<Vec<(u32, f32)>>,
     phrasing_postings: Vec<Vec<u32>>,
@@ -670,6 +672,7 @@ impl Index {
             ids.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
             ids.dedup_by_key(|(id, _)| *id);
             index.phrasing_docs.push(phrasing.doc as u32);
+            index.phrasing_learned.push(phrasing.learned.is_some());
             index.phrasing_terms.push(ids);
         }
         let mut total_len = 0.0;
@@ -1065,7 +1068,13 @@ impl Index {
             .fold(0.0_f32, f32::max)
             .max(1.0);
         for (doc, phrasing, similarity) in phrased {
-            let lifted = top * (0.5 + similarity);
+            // An admin said this question is that document's: at equal closeness, it wins.
+            let taught = if self.phrasing_learned[*phrasing] {
+                LEARNED_BONUS
+            } else {
+                0.0
+            };
+            let lifted = top * (0.5 + similarity + taught);
             match hits
                 .iter_mut()
                 .filter(|h| h.doc == *doc)
@@ -1091,6 +1100,9 @@ impl Index {
         }
     }
 }
+
+/// How much a learned phrasing adds to the lift of a document's own `questions`.
+const LEARNED_BONUS: f32 = 0.1;
 
 /// How close a question must be to one of a document's phrasings to count as asking it.
 const PHRASING_MATCH: f32 = 0.6;
