@@ -95,7 +95,7 @@ impl AuditKeys {
         if path.exists() {
             return Self::load(path);
         }
-        if store.audit_rows().await?.iter().any(|r| r.key_id.is_some()) {
+        if store.audit_has_signed_rows().await? {
             return Err(AuditError::Key(format!(
                 "the audit key file {} is missing, but the audit chain was signed with a key; restore the file (or set OKTA_AGENT_AUDIT_KEY_FILE to where it is)",
                 path.display()
@@ -220,8 +220,16 @@ pub struct ChainHead {
     pub unsigned: usize,
 }
 
+/// Lower-case hex, by table: checking a long chain hashes every link, and formatting each byte
+/// through `format!` cost more than the hashing.
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
@@ -280,35 +288,73 @@ pub async fn append(
 
 /// Checks every link of the chain with the keys.
 pub async fn verify(store: &Store, keys: &AuditKeys) -> Result<ChainHead, AuditError> {
-    let rows = store.audit_rows().await?;
-    let mut prev = GENESIS_HASH.to_string();
-    let mut unsigned = 0;
-    for (index, row) in rows.iter().enumerate() {
-        let expected_seq = index as i64 + 1;
-        if row.seq != expected_seq || row.prev_hash != prev {
-            return Err(ChainBreak::Removed { seq: row.seq }.into());
+    let mut check = ChainCheck::new(keys);
+    let mut after = 0;
+    loop {
+        let page = store.audit_rows_after(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for row in &page {
+            check.next(row)?;
+        }
+    }
+    Ok(check.head())
+}
+
+/// Rows read at a time while checking or exporting the chain.
+const PAGE: i64 = 1_000;
+
+/// The chain checked link by link, in order, holding only the last hash.
+struct ChainCheck<'k> {
+    keys: &'k AuditKeys,
+    prev: String,
+    count: usize,
+    unsigned: usize,
+}
+
+impl<'k> ChainCheck<'k> {
+    fn new(keys: &'k AuditKeys) -> Self {
+        Self {
+            keys,
+            prev: GENESIS_HASH.to_string(),
+            count: 0,
+            unsigned: 0,
+        }
+    }
+
+    /// Checks the next row: its place in the sequence, its link to the one before, its key
+    /// and its hash.
+    fn next(&mut self, row: &AuditRow) -> Result<(), ChainBreak> {
+        let expected_seq = self.count as i64 + 1;
+        if row.seq != expected_seq || row.prev_hash != self.prev {
+            return Err(ChainBreak::Removed { seq: row.seq });
         }
         let key = match &row.key_id {
-            None if unsigned == index => {
-                unsigned += 1;
+            None if self.unsigned == self.count => {
+                self.unsigned += 1;
                 None
             }
-            None => return Err(ChainBreak::UnsignedAfterSigned { seq: row.seq }.into()),
-            Some(id) => Some(keys.get(id).ok_or_else(|| ChainBreak::UnknownKey {
+            None => return Err(ChainBreak::UnsignedAfterSigned { seq: row.seq }),
+            Some(id) => Some(self.keys.get(id).ok_or_else(|| ChainBreak::UnknownKey {
                 seq: row.seq,
                 key_id: id.clone(),
             })?),
         };
         if link_hash(key, row.seq, &row.prev_hash, &row.record) != row.hash {
-            return Err(ChainBreak::Edited { seq: row.seq }.into());
+            return Err(ChainBreak::Edited { seq: row.seq });
         }
-        prev = row.hash.clone();
+        self.prev = row.hash.clone();
+        self.count += 1;
+        Ok(())
     }
-    Ok(ChainHead {
-        count: rows.len(),
-        head_hash: prev,
-        unsigned,
-    })
+
+    fn head(self) -> ChainHead {
+        ChainHead {
+            count: self.count,
+            head_hash: self.prev,
+            unsigned: self.unsigned,
+        }
+    }
 }
 
 /// Export formats for `okta-agent audit export`.
@@ -316,6 +362,8 @@ pub async fn verify(store: &Store, keys: &AuditKeys) -> Result<ChainHead, AuditE
 pub enum ExportFormat {
     Jsonl,
     Csv,
+    /// Aligned columns for a person at a terminal (the detail cut to fit).
+    Table,
 }
 
 const CSV_COLUMNS: [&str; 16] = [
@@ -337,69 +385,168 @@ const CSV_COLUMNS: [&str; 16] = [
     "trigger",
 ];
 
-/// Writes every record, in order, after verifying the chain (an export of a broken chain is
-/// refused, so nobody mistakes it for a clean copy).
+/// Which records an export keeps; every field that is set must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// From this time on (Unix seconds, inclusive).
+    pub since: Option<i64>,
+    /// Before this time (Unix seconds, exclusive).
+    pub until: Option<i64>,
+    /// The requester or the approver (a Slack user id, or "command line (…)").
+    pub actor: Option<String>,
+    /// The target's Okta login or id, case-insensitive.
+    pub target: Option<String>,
+    /// The action (tool name), e.g. `unlock_user`.
+    pub action: Option<String>,
+    /// The outcome or the event: `executed`, `failed`, `denied`, `rejected`, `expired`, …
+    pub outcome: Option<String>,
+}
+
+impl AuditFilter {
+    pub fn matches(&self, record: &AuditRecord) -> bool {
+        let same = |wanted: &Option<String>, value: Option<&str>| {
+            wanted
+                .as_deref()
+                .is_none_or(|w| value.is_some_and(|v| v.eq_ignore_ascii_case(w)))
+        };
+        self.since.is_none_or(|t| record.time >= t)
+            && self.until.is_none_or(|t| record.time < t)
+            && self.actor.as_deref().is_none_or(|actor| {
+                record.requester.as_deref() == Some(actor)
+                    || record.approver.as_deref() == Some(actor)
+            })
+            && (same(&self.target, record.target.as_deref())
+                || same(&self.target, record.target_id.as_deref()))
+            && same(&self.action, record.action.as_deref())
+            && (same(&self.outcome, record.outcome.as_deref())
+                || same(&self.outcome, Some(record.event.as_str())))
+    }
+}
+
+/// What an export wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exported {
+    /// The whole chain, verified.
+    pub head: ChainHead,
+    /// The records the filter kept.
+    pub written: usize,
+}
+
+/// Writes the records the filter keeps, in order, after verifying the whole chain (an export
+/// of a broken chain is refused, so nobody mistakes it for a clean copy). Both passes read
+/// the table a page at a time, so memory stays flat however long the chain.
 pub async fn export(
     store: &Store,
     keys: &AuditKeys,
     format: ExportFormat,
+    filter: &AuditFilter,
     out: &mut dyn std::io::Write,
-) -> Result<ChainHead, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<Exported, Box<dyn std::error::Error + Send + Sync>> {
     let head = verify(store, keys).await?;
-    if format == ExportFormat::Csv {
-        writeln!(out, "{}", CSV_COLUMNS.join(","))?;
+    match format {
+        ExportFormat::Csv => writeln!(out, "{}", CSV_COLUMNS.join(","))?,
+        ExportFormat::Table => writeln!(
+            out,
+            "{:>7}  {:<23}  {:<10}  {:<12}  {:<12}  {:<22}  {:<28}  {:<9}  detail",
+            "seq", "time", "event", "requester", "approver", "action", "target", "outcome"
+        )?,
+        ExportFormat::Jsonl => {}
     }
-    for row in store.audit_rows().await? {
-        let record: AuditRecord =
-            serde_json::from_str(&row.record).map_err(|e| ChainBreak::Unreadable {
-                seq: row.seq,
-                reason: e.to_string(),
-            })?;
-        match format {
-            ExportFormat::Jsonl => {
-                let mut line = serde_json::to_value(&record)?;
-                if let Value::Object(map) = &mut line {
-                    map.insert("seq".into(), row.seq.into());
-                    map.insert("prev_hash".into(), row.prev_hash.clone().into());
-                    map.insert("hash".into(), row.hash.clone().into());
-                }
-                writeln!(out, "{line}")?;
+    let mut written = 0;
+    let mut after = 0;
+    loop {
+        let page = store.audit_rows_after(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for row in &page {
+            let record: AuditRecord =
+                serde_json::from_str(&row.record).map_err(|e| ChainBreak::Unreadable {
+                    seq: row.seq,
+                    reason: e.to_string(),
+                })?;
+            if !filter.matches(&record) {
+                continue;
             }
-            ExportFormat::Csv => {
-                let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-                let cells = [
-                    row.seq.to_string(),
-                    crate::clock::format_utc(record.time),
-                    record.event.clone(),
-                    opt(&record.requester),
-                    opt(&record.approver),
-                    opt(&record.action),
-                    opt(&record.target),
-                    opt(&record.target_id),
-                    record
-                        .arguments
-                        .as_ref()
-                        .map(Value::to_string)
-                        .unwrap_or_default(),
-                    opt(&record.outcome),
-                    record.detail.clone(),
-                    record.okta_request_ids.join(" "),
-                    opt(&record.proposal_id),
-                    row.prev_hash.clone(),
-                    row.hash.clone(),
-                    opt(&record.trigger),
-                ];
-                let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-                writeln!(out, "{}", line.join(","))?;
-            }
+            write_record(format, row, &record, out)?;
+            written += 1;
         }
     }
-    Ok(head)
+    Ok(Exported { head, written })
+}
+
+fn write_record(
+    format: ExportFormat,
+    row: &AuditRow,
+    record: &AuditRecord,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    match format {
+        ExportFormat::Jsonl => {
+            let mut line = serde_json::to_value(record)?;
+            if let Value::Object(map) = &mut line {
+                map.insert("seq".into(), row.seq.into());
+                map.insert("prev_hash".into(), row.prev_hash.clone().into());
+                map.insert("hash".into(), row.hash.clone().into());
+            }
+            writeln!(out, "{line}")?;
+        }
+        ExportFormat::Csv => {
+            let cells = [
+                row.seq.to_string(),
+                crate::clock::format_utc(record.time),
+                record.event.clone(),
+                opt(&record.requester),
+                opt(&record.approver),
+                opt(&record.action),
+                opt(&record.target),
+                opt(&record.target_id),
+                record
+                    .arguments
+                    .as_ref()
+                    .map(Value::to_string)
+                    .unwrap_or_default(),
+                opt(&record.outcome),
+                record.detail.clone(),
+                record.okta_request_ids.join(" "),
+                opt(&record.proposal_id),
+                row.prev_hash.clone(),
+                row.hash.clone(),
+                opt(&record.trigger),
+            ];
+            let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+            writeln!(out, "{}", line.join(","))?;
+        }
+        ExportFormat::Table => {
+            let cut = |text: &str, width: usize| -> String {
+                let flat = text.replace(['\n', '\r', '\t'], " ");
+                if flat.chars().count() <= width {
+                    flat
+                } else {
+                    flat.chars().take(width - 1).collect::<String>() + "…"
+                }
+            };
+            writeln!(
+                out,
+                "{:>7}  {:<23}  {:<10}  {:<12}  {:<12}  {:<22}  {:<28}  {:<9}  {}",
+                row.seq,
+                crate::clock::format_utc(record.time),
+                cut(&record.event, 10),
+                cut(&opt(&record.requester), 12),
+                cut(&opt(&record.approver), 12),
+                cut(&opt(&record.action), 22),
+                cut(&opt(&record.target), 28),
+                cut(&opt(&record.outcome), 9),
+                cut(&record.detail, 80)
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Quotes a CSV cell, and defuses spreadsheet formulas (a cell starting with `=`, `+`, `-`, `@`
 /// would run when the export is opened in a spreadsheet).
-fn csv_cell(text: &str) -> String {
+pub(crate) fn csv_cell(text: &str) -> String {
     let text = if text.starts_with(['=', '+', '-', '@']) {
         format!("'{text}")
     } else {
@@ -443,16 +590,28 @@ mod tests {
         assert_eq!(head.count, 3);
         assert_eq!(head.unsigned, 0);
         let mut csv = Vec::new();
-        export(&store, &keys, ExportFormat::Csv, &mut csv)
-            .await
-            .unwrap();
+        export(
+            &store,
+            &keys,
+            ExportFormat::Csv,
+            &AuditFilter::default(),
+            &mut csv,
+        )
+        .await
+        .unwrap();
         let csv = String::from_utf8(csv).unwrap();
         assert_eq!(csv.lines().count(), 4);
         assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{csv}");
         let mut jsonl = Vec::new();
-        export(&store, &keys, ExportFormat::Jsonl, &mut jsonl)
-            .await
-            .unwrap();
+        export(
+            &store,
+            &keys,
+            ExportFormat::Jsonl,
+            &AuditFilter::default(),
+            &mut jsonl,
+        )
+        .await
+        .unwrap();
         let last: Value =
             serde_json::from_str(String::from_utf8(jsonl).unwrap().lines().last().unwrap())
                 .unwrap();

@@ -63,6 +63,74 @@ pub fn format_utc(unix_secs: i64) -> String {
     format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02} UTC")
 }
 
+/// Unix seconds at midnight UTC of a civil date (the inverse of `civil`'s date part).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year - era * 400;
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// A time as people type it on the command line, in Unix seconds: a date (`2026-12-01`, its
+/// midnight UTC), a date and time in UTC (`2026-12-01T09:30:00Z`, `2026-12-01 09:30`), or a
+/// span back from `now` (`90m`, `24h`, `7d`). The error says what is accepted.
+pub fn parse_time(text: &str, now: i64) -> Result<i64, String> {
+    let text = text.trim();
+    let refuse = || {
+        format!("'{text}' is not a time: use a date (2026-12-01), a UTC date and time (2026-12-01T09:30:00Z) or a span back from now (90m, 24h, 7d)")
+    };
+    if let Some((number, unit)) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .filter(|i| *i > 0)
+        .map(|i| text.split_at(i))
+    {
+        let seconds = match unit {
+            "m" => 60,
+            "h" => 3_600,
+            "d" => 86_400,
+            _ => 0,
+        };
+        if seconds > 0 {
+            let n: i64 = number.parse().map_err(|_| refuse())?;
+            return Ok(now - n * seconds);
+        }
+    }
+    let text = text.trim_end_matches(" UTC").trim_end_matches('Z');
+    let (date, time) = match text.split_once(['T', ' ']) {
+        Some((date, time)) => (date, Some(time)),
+        None => (text, None),
+    };
+    let parts: Vec<&str> = date.split('-').collect();
+    let [year, month, day] = parts.as_slice() else {
+        return Err(refuse());
+    };
+    let number = |s: &str, range: std::ops::RangeInclusive<i64>| {
+        s.parse::<i64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(refuse)
+    };
+    let (year, month, day) = (
+        number(year, 1970..=9999)?,
+        number(month, 1..=12)?,
+        number(day, 1..=31)?,
+    );
+    let mut secs = days_from_civil(year, month, day) * 86_400;
+    if let Some(time) = time {
+        let parts: Vec<&str> = time.split(':').collect();
+        let (hour, minute, second) = match parts.as_slice() {
+            [h, m] => (number(h, 0..=23)?, number(m, 0..=59)?, 0),
+            [h, m, s] => (number(h, 0..=23)?, number(m, 0..=59)?, number(s, 0..=60)?),
+            _ => return Err(refuse()),
+        };
+        secs += hour * 3_600 + minute * 60 + second;
+    }
+    Ok(secs)
+}
+
 /// A length of time in words: "8 hours", "90 minutes", "2 days", "1 day 6 hours".
 pub fn format_duration(seconds: i64) -> String {
     let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
@@ -92,6 +160,29 @@ mod tests {
         assert_eq!(format_duration(2 * 86_400), "2 days");
         assert_eq!(format_duration(30 * 3_600), "1 day 6 hours");
         assert_eq!(format_duration(20), "1 minute");
+    }
+
+    #[test]
+    fn times_typed_on_the_command_line() {
+        let now = 1_795_874_709;
+        assert_eq!(parse_time("2026-11-28", now), Ok(1_795_824_000));
+        assert_eq!(parse_time("2026-11-28T14:05:09Z", now), Ok(now));
+        assert_eq!(parse_time("2026-11-28 14:05", now), Ok(now - 9));
+        assert_eq!(parse_time("2000-02-29", now), Ok(951_782_400));
+        assert_eq!(parse_time("24h", now), Ok(now - 86_400));
+        assert_eq!(parse_time("90m", now), Ok(now - 5_400));
+        assert_eq!(parse_time("7d", now), Ok(now - 7 * 86_400));
+        for bad in [
+            "yesterday",
+            "2026-13-01",
+            "2026-11",
+            "12x",
+            "",
+            "2026-11-28T25:00",
+        ] {
+            let err = parse_time(bad, now).unwrap_err();
+            assert!(err.contains("is not a time"), "{bad}: {err}");
+        }
     }
 
     #[test]

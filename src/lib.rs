@@ -23,7 +23,8 @@
 //! | [`engine`] | the orchestrator: request → policy → card; click → claim → execute → audit; jobs due later |
 //! | [`automations`] | emoji reaction rules and the `/okta` form's views |
 //! | [`store`] | the async store on sqlx, SQLite or PostgreSQL: proposals, the delivery journal, jobs, leases, the audit chain |
-//! | [`audit`] | hash-chained audit records, verify, export |
+//! | [`audit`] | hash-chained audit records, verify, export (filtered, streamed) |
+//! | [`pending`] | `okta-agent pending`: open proposals and scheduled jobs |
 //! | [`knowledge`] | the virtual assistant's help documents: sources, sections, BM25 with synonyms, embeddings, reloads |
 //! | [`chat`] | `okta-agent chat`: the terminal front end over the same engine |
 //! | [`slack`] | `okta-agent run`: Socket Mode listener, Web API, Slack directory, Block Kit |
@@ -53,6 +54,7 @@ pub mod knowledge;
 pub(crate) mod llm;
 pub(crate) mod metrics;
 pub mod okta;
+pub mod pending;
 pub mod policy;
 pub mod runtime;
 #[cfg(feature = "sandbox")]

@@ -112,6 +112,13 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// What is waiting: proposals no one has decided yet and jobs not yet run (time-bound
+    /// access ending, approvals after a grace window), with id, age, requester and what each
+    /// waits for.
+    Pending {
+        #[arg(long, value_enum, default_value = "table")]
+        format: okta_agent::audit::ExportFormat,
+    },
     /// List the tools the model may call, or rewrite their schema files (`--write tools`).
     Tools {
         /// Write `<name>.json` for every tool into this folder.
@@ -188,10 +195,29 @@ enum Command {
 enum AuditCommand {
     /// Check every link of the hash chain; prints the record count and head hash to anchor.
     Verify,
-    /// Write every record to stdout (after verifying the chain).
+    /// Write the records to stdout, after verifying the whole chain; the filters keep only the
+    /// records they match (all must match). Streams: memory stays flat however long the chain.
     Export {
         #[arg(long, value_enum, default_value = "jsonl")]
         format: okta_agent::audit::ExportFormat,
+        /// From this time on: a date (2026-12-01), a UTC date and time, or a span back (24h, 7d).
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Before this time (same forms as --since).
+        #[arg(long, value_name = "WHEN")]
+        until: Option<String>,
+        /// Requested or approved by this Slack user id.
+        #[arg(long, value_name = "SLACK_USER_ID")]
+        actor: Option<String>,
+        /// About this Okta login or user id.
+        #[arg(long, value_name = "LOGIN")]
+        target: Option<String>,
+        /// This action (a tool name, e.g. unlock_user).
+        #[arg(long, value_name = "TOOL")]
+        action: Option<String>,
+        /// This outcome or event (executed, failed, denied, rejected, expired, unknown, …).
+        #[arg(long, value_name = "OUTCOME")]
+        outcome: Option<String>,
     },
 }
 
@@ -283,6 +309,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Run => serve_slack(&sources).await,
         Command::Chat { as_user, script } => chat(&sources, as_user, script.as_deref()).await,
         Command::Audit { command } => audit(&sources, command).await,
+        Command::Pending { format } => pending(&sources, format).await,
         Command::Tools { write } => tools(write.as_deref()),
         Command::Check => check(&sources).await,
         Command::Init {
@@ -694,6 +721,17 @@ async fn forget_phrasing(sources: &Sources, id: i64) -> Result<()> {
     }
 }
 
+/// `okta-agent pending`: open proposals and scheduled jobs, from the store.
+async fn pending(sources: &Sources, format: okta_agent::audit::ExportFormat) -> Result<()> {
+    let settings = sources.settings()?;
+    let store = open_store(&settings).await?;
+    let now = okta_agent::clock::WallClock::now(&okta_agent::clock::SystemWallClock);
+    let items = okta_agent::pending::waiting(&store, now).await?;
+    let mut out = std::io::stdout().lock();
+    okta_agent::pending::write(&items, format, &mut out)?;
+    Ok(())
+}
+
 async fn audit(sources: &Sources, command: AuditCommand) -> Result<()> {
     let settings = sources.settings()?;
     let store = open_store(&settings).await?;
@@ -716,13 +754,45 @@ async fn audit(sources: &Sources, command: AuditCommand) -> Result<()> {
                 }
             }
         }
-        AuditCommand::Export { format } => {
-            let mut out = std::io::stdout().lock();
-            match okta_agent::audit::export(&store, &keys, format, &mut out).await {
-                Ok(head) => {
+        AuditCommand::Export {
+            format,
+            since,
+            until,
+            actor,
+            target,
+            action,
+            outcome,
+        } => {
+            let now = okta_agent::clock::WallClock::now(&okta_agent::clock::SystemWallClock);
+            let when = |text: Option<String>, flag: &str| -> Result<Option<i64>> {
+                text.map(|t| {
+                    okta_agent::clock::parse_time(&t, now)
+                        .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+                })
+                .transpose()
+            };
+            if let Some(tool) = action.as_deref() {
+                if okta_agent::tools::Tool::from_name(tool).is_none() {
+                    bail!("--action: '{tool}' is not an action; `okta-agent tools` lists them");
+                }
+            }
+            let filter = okta_agent::audit::AuditFilter {
+                since: when(since, "since")?,
+                until: when(until, "until")?,
+                actor,
+                target,
+                action,
+                outcome,
+            };
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let exported =
+                okta_agent::audit::export(&store, &keys, format, &filter, &mut out).await;
+            std::io::Write::flush(&mut out)?;
+            match exported {
+                Ok(done) => {
                     eprintln!(
-                        "exported {} record(s); head hash {}",
-                        head.count, head.head_hash
+                        "exported {} of {} record(s); head hash {}",
+                        done.written, done.head.count, done.head.head_hash
                     );
                     Ok(())
                 }

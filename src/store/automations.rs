@@ -231,6 +231,20 @@ impl Store {
     }
 
     /// The jobs of a proposal, oldest first.
+    /// Jobs not yet run (waiting or running), soonest first (`okta-agent pending`).
+    pub async fn scheduled_jobs(&self) -> Result<Vec<JobRow>, StoreError> {
+        Ok(on_main!(self, pool => {
+            sqlx::query_as::<_, JobRow>(
+                "SELECT id, kind, proposal_id, run_at, state, attempts, detail, last_error FROM jobs
+                 WHERE state = $1 OR state = $2 ORDER BY run_at, rowid",
+            )
+            .bind(JobState::Pending.as_str())
+            .bind(JobState::Running.as_str())
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     pub async fn jobs_of(&self, proposal_id: &str) -> Result<Vec<JobRow>, StoreError> {
         Ok(on_main!(self, pool => {
             sqlx::query_as::<_, JobRow>(

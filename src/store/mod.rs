@@ -461,6 +461,19 @@ impl Store {
         Ok(())
     }
 
+    /// Proposals still waiting for a decision at `now`, oldest first (`okta-agent pending`).
+    pub async fn open_proposals(&self, now: i64) -> Result<Vec<ProposalRow>, StoreError> {
+        const SQL: &str = "SELECT id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by, as_written, access_seconds, reason, trigger
+             FROM proposals WHERE state = $1 AND expires_at > $2 ORDER BY created_at, id";
+        Ok(on_main!(self, pool => {
+            sqlx::query_as::<_, ProposalRow>(SQL)
+                .bind(ProposalState::Pending.as_str())
+                .bind(now)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
     pub async fn proposal(&self, id: &str) -> Result<Option<ProposalRow>, StoreError> {
         const SQL: &str = "SELECT id, created_at, expires_at, requester, tool, call, target, policy_version, binding_hash, state, approver, decided_at, outcome, conversation, undo_of, worded_by, as_written, access_seconds, reason, trigger
              FROM proposals WHERE id = $1";
@@ -755,6 +768,36 @@ impl Store {
             .fetch_one(main)
             .await?,
         };
+        Ok(n > 0)
+    }
+
+    /// Audit rows after `after_seq`, in order, at most `limit`: the chain check and the export
+    /// page through the table, so their memory does not grow with it.
+    pub async fn audit_rows_after(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        Ok(on_main!(self, pool => {
+            sqlx::query_as::<_, AuditRow>(
+                "SELECT seq, record, prev_hash, hash, key_id FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Whether any audit record was signed with a key.
+    pub async fn audit_has_signed_rows(&self) -> Result<bool, StoreError> {
+        let n = on_main!(self, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM audit WHERE key_id IS NOT NULL LIMIT 1) AS signed",
+            )
+            .fetch_one(pool)
+            .await?
+        });
         Ok(n > 0)
     }
 

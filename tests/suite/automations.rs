@@ -122,6 +122,7 @@ async fn audit_lines(stack: &Stack) -> Vec<serde_json::Value> {
         &store,
         stack.engine().audit_keys(),
         okta_agent::audit::ExportFormat::Jsonl,
+        &okta_agent::audit::AuditFilter::default(),
         &mut out,
     )
     .await

@@ -22,6 +22,7 @@ mod okta_lifecycle;
 mod okta_limits;
 mod okta_token;
 mod operations_e2e;
+mod operator_cli;
 mod proxy_e2e;
 mod reactions_e2e;
 mod replicas_e2e;
