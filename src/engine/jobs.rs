@@ -314,6 +314,11 @@ impl Engine {
                 "⏹ Time-bound access to {group} ended for {} ({}): {}",
                 proposal.target.name, proposal.target.login, outcome.summary
             )));
+            // The person is told their access ended, as they were told it began.
+            let approver = proposal.approver.as_deref().unwrap_or("okta-agent");
+            if let Some(notice) = self.notice_for(&removal, approver).await {
+                outputs.push(notice);
+            }
         } else if job.attempts >= MAX_ATTEMPTS {
             self.settle(job, owner, JobState::Failed, None, Some(&outcome.summary))
                 .await;

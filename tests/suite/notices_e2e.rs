@@ -165,3 +165,31 @@ async fn a_suspend_and_a_persons_own_unlock_send_no_notice() {
         "no notice for one's own self-service"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_bound_access_is_told_when_it_begins_and_when_it_ends() {
+    let rig = Rig::new().await;
+    let (id, card) = rig
+        .request(
+            "U0LEO",
+            "add <@U0KATE> to Zoom Users for 8 hours",
+            "1700001201.000100",
+        )
+        .await;
+    rig.click("U0GRACE", "approve", &id, &card).await;
+    wait_until("Kate's first notice", || dms_to(&rig, "U0KATE").len() == 1).await;
+    assert!(dms_to(&rig, "U0KATE")[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Add to group Zoom Users"));
+    // Grace ends it early: Kate hears that too.
+    let decided = rig.fake.card_for(&id).unwrap();
+    rig.click("U0GRACE", "end_access", &id, &decided).await;
+    wait_until("Kate's second notice", || dms_to(&rig, "U0KATE").len() == 2).await;
+    let ended = dms_to(&rig, "U0KATE")[1]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(ended.contains("Remove from group Zoom Users"), "{ended}");
+    assert!(ended.contains("approved by <@U0GRACE>"), "{ended}");
+}
