@@ -512,9 +512,55 @@ mod tests {
         let mut reply = question.clone();
         reply["thread_ts"] = json!("1.0");
         assert_eq!(event(&reply, &context()), EventAction::Ignore);
+        // A reply with a link may be an admin naming the document that answers; it is kept raw.
+        reply["text"] = json!("see <https://intranet.example.com/it/vpn|the VPN page>");
+        assert_eq!(
+            event(&reply, &context()),
+            EventAction::Work(Work::HelpReply {
+                user: "U1".into(),
+                text: "see <https://intranet.example.com/it/vpn|the VPN page>".into(),
+                channel: "C0HELP".into(),
+                thread_ts: "1.0".into()
+            })
+        );
+        let mut bot_link = reply.clone();
+        bot_link["bot_id"] = json!("B1");
+        assert_eq!(event(&bot_link, &context()), EventAction::Ignore);
         let mut elsewhere = question.clone();
         elsewhere["channel"] = json!("C0OTHER");
         assert_eq!(event(&elsewhere, &context()), EventAction::Ignore);
+    }
+
+    #[test]
+    fn a_pick_from_the_escalation_menu_names_the_question_and_the_document() {
+        let payload = json!({
+            "type": "block_actions", "user": {"id": "U0LEO"},
+            "container": {"type": "message", "message_ts": "5.5", "channel_id": "C0TRIAGE"},
+            "message": {"ts": "5.5"},
+            "actions": [{"type": "static_select", "action_id": "help_teach",
+                         "block_id": "help_teach:C0HELP:1700000000.000100",
+                         "selected_option": {"text": {"type": "plain_text", "text": "Wi-Fi"}, "value": "wifi.md"},
+                         "action_ts": "9.9"}]
+        });
+        let work = interaction(&payload).unwrap();
+        assert_eq!(
+            work,
+            Work::HelpTeach {
+                user: "U0LEO".into(),
+                doc: "wifi.md".into(),
+                channel: "C0HELP".into(),
+                question_ts: "1700000000.000100".into(),
+                menu_channel: "C0TRIAGE".into(),
+            }
+        );
+        assert_eq!(
+            interaction_key(&work, &payload).unwrap(),
+            "teach:U0LEO:C0HELP:1700000000.000100:wifi.md:9.9"
+        );
+        // A block id that is not the menu's carries nothing.
+        let mut forged = payload.clone();
+        forged["actions"][0]["block_id"] = json!("help_teach");
+        assert_eq!(interaction(&forged), None);
     }
 
     #[test]

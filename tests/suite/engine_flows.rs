@@ -7,7 +7,7 @@ use okta_agent::engine::{Choice, Output};
 use okta_agent::policy::{Approvers, Policy, ResetDelivery};
 use serde_json::json;
 
-use crate::common::{card, text, update, Stack};
+use crate::common::{card, final_state, text, update, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn self_service_unlock_and_admin_approved_password_reset() {
@@ -419,4 +419,46 @@ async fn each_action_needs_exactly_its_documented_permission() {
             done.outcome
         );
     }
+}
+
+/// The notice after a change goes to the person changed, found by their Okta email among the
+/// workspace's confirmed members, and only under `notify_target`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_person_changed_is_noticed_only_under_notify_target() {
+    let notice_to = |outputs: &[Output]| {
+        outputs.iter().find_map(|o| match o {
+            Output::Notice {
+                to,
+                requester,
+                approver,
+                text,
+                ..
+            } => Some((
+                to.clone(),
+                requester.clone(),
+                approver.clone(),
+                text.clone(),
+            )),
+            _ => None,
+        })
+    };
+    let stack = Stack::new().await;
+    let id = stack.propose("U0LEO", "unlock bob.smith@example.com").await;
+    let outputs = stack.click("U0GRACE", &id, Choice::Approve).await;
+    let (to, requester, approver, said) = notice_to(&outputs).expect("a notice");
+    assert_eq!(
+        (to.as_str(), requester.as_str(), approver.as_str()),
+        ("U0BOB", "U0LEO", "U0GRACE")
+    );
+    assert!(said.contains("Unlock") && said.contains(&id), "{said}");
+    // Nobody's name is inside the text: the front end mentions people from the fields.
+    assert!(!said.contains("U0"), "{said}");
+
+    let mut quiet = Policy::demo().config().unwrap().clone();
+    quiet.notify_target = vec![];
+    let stack = Stack::with_policy(Policy::new(quiet).unwrap()).await;
+    let id = stack.propose("U0LEO", "unlock bob.smith@example.com").await;
+    let outputs = stack.click("U0GRACE", &id, Choice::Approve).await;
+    assert_eq!(final_state(&outputs), Some(ProposalState::Executed));
+    assert!(notice_to(&outputs).is_none());
 }
