@@ -40,6 +40,13 @@ pub enum Work {
         channel: String,
         ts: String,
     },
+    /// Someone opened a thread with okta-agent in Slack's assistant pane: offer starter prompts.
+    AssistantStarted {
+        user: String,
+        /// The assistant DM and its thread.
+        channel: String,
+        thread_ts: String,
+    },
     /// A reply with a link in a help-channel thread: an IT admin may be pointing at the help
     /// document that answers the question.
     HelpReply {
@@ -166,6 +173,23 @@ pub fn event(event: &Value, context: &Context) -> EventAction {
         return match event["user"]["id"].as_str() {
             Some(id) => EventAction::PersonChanged(id.to_string()),
             None => EventAction::Ignore,
+        };
+    }
+    if kind == "assistant_thread_started" {
+        let thread = &event["assistant_thread"];
+        return match (
+            thread["user_id"].as_str(),
+            thread["channel_id"].as_str(),
+            thread["thread_ts"].as_str(),
+        ) {
+            (Some(user), Some(channel), Some(thread_ts)) => {
+                EventAction::Work(Work::AssistantStarted {
+                    user: user.to_string(),
+                    channel: channel.to_string(),
+                    thread_ts: thread_ts.to_string(),
+                })
+            }
+            _ => EventAction::Ignore,
         };
     }
     if matches!(kind, "reaction_added" | "reaction_removed") {
@@ -443,6 +467,7 @@ pub fn interaction_key(work: &Work, payload: &Value) -> Option<String> {
         Work::Request { .. }
         | Work::HelpQuestion { .. }
         | Work::HelpReply { .. }
+        | Work::AssistantStarted { .. }
         | Work::Throttled { .. }
         | Work::Reaction { .. } => None,
     }
@@ -529,6 +554,24 @@ mod tests {
         let mut elsewhere = question.clone();
         elsewhere["channel"] = json!("C0OTHER");
         assert_eq!(event(&elsewhere, &context()), EventAction::Ignore);
+    }
+
+    #[test]
+    fn an_assistant_thread_opened_is_work_and_a_malformed_one_is_nothing() {
+        let started = json!({"type": "assistant_thread_started", "event_ts": "1.1",
+            "assistant_thread": {"user_id": "U0KATE", "channel_id": "D0DM", "thread_ts": "1.1",
+                                 "context": {"channel_id": "C1"}}});
+        assert_eq!(
+            event(&started, &context()),
+            EventAction::Work(Work::AssistantStarted {
+                user: "U0KATE".into(),
+                channel: "D0DM".into(),
+                thread_ts: "1.1".into(),
+            })
+        );
+        let mut malformed = started.clone();
+        malformed["assistant_thread"]["channel_id"] = json!(null);
+        assert_eq!(event(&malformed, &context()), EventAction::Ignore);
     }
 
     #[test]

@@ -243,6 +243,41 @@ impl SlackWeb {
         Ok(self.get("users.info", &[("user", user)]).await?["user"].clone())
     }
 
+    /// Starter prompts in the assistant pane (`assistant.threads.setSuggestedPrompts`): without
+    /// `thread_ts`, which Slack says makes the call fail silently for an agent app.
+    pub async fn assistant_prompts(
+        &self,
+        channel: &str,
+        title: &str,
+        prompts: &[(&str, &str)],
+    ) -> Result<(), SlackError> {
+        let prompts: Vec<Value> = prompts
+            .iter()
+            .map(|(title, message)| serde_json::json!({"title": title, "message": message}))
+            .collect();
+        self.post(
+            "assistant.threads.setSuggestedPrompts",
+            &serde_json::json!({"channel_id": channel, "title": title, "prompts": prompts}),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// "is looking this up…" under an assistant thread until the reply (`assistant.threads.setStatus`).
+    pub async fn assistant_status(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        status: &str,
+    ) -> Result<(), SlackError> {
+        self.post(
+            "assistant.threads.setStatus",
+            &serde_json::json!({"channel_id": channel, "thread_ts": thread_ts, "status": status}),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The workspace member with this email (`users.lookupByEmail`, `users:read.email`).
     pub async fn user_by_email(&self, email: &str) -> Result<Value, SlackError> {
         Ok(self.get("users.lookupByEmail", &[("email", email)]).await?["user"].clone())

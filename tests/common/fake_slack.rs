@@ -62,6 +62,12 @@ struct Inner {
     channels: HashMap<String, Value>,
     /// What was posted to each `response_url` (by the id in its path), in order.
     responses: Vec<(String, Value)>,
+    /// Whether the workspace has Slack's AI app features (the assistant pane).
+    no_ai_features: bool,
+    /// The starter prompts each assistant DM shows, as Slack keeps them.
+    suggested_prompts: HashMap<String, Value>,
+    /// (channel, thread_ts, status) of every status that took.
+    statuses: Vec<(String, String, String)>,
 }
 
 #[derive(Clone)]
@@ -316,6 +322,26 @@ impl FakeSlack {
         self.inner.lock().unwrap().messages.push(json!({
             "type": "message", "subtype": "bot_message", "bot_id": "B0ALERTS", "username": "alerts", "channel": channel, "ts": ts, "thread_ts": thread_ts, "text": slack_format(text)
         }));
+    }
+
+    /// The workspace has no AI app features: the assistant pane's methods are refused.
+    pub fn without_ai_features(&self) {
+        self.inner.lock().unwrap().no_ai_features = true;
+    }
+
+    /// The starter prompts an assistant DM shows (the call's body), if any took.
+    pub fn suggested_prompts(&self, channel: &str) -> Option<Value> {
+        self.inner
+            .lock()
+            .unwrap()
+            .suggested_prompts
+            .get(channel)
+            .cloned()
+    }
+
+    /// (channel, thread_ts, status) of the assistant statuses set, in order.
+    pub fn statuses(&self) -> Vec<(String, String, String)> {
+        self.inner.lock().unwrap().statuses.clone()
     }
 
     pub fn connections(&self) -> usize {
@@ -707,6 +733,47 @@ impl FakeSlack {
                 inner.views.insert(id, view.clone());
                 ok(json!({"ok": true, "view": view}))
             }
+            "assistant.threads.setSuggestedPrompts" | "assistant.threads.setStatus"
+                if inner.no_ai_features =>
+            {
+                ok(json!({"ok": false, "error": "access_denied"}))
+            }
+            "assistant.threads.setSuggestedPrompts" => {
+                let channel = body["channel_id"].as_str().unwrap_or_default().to_string();
+                let prompts = body["prompts"].as_array().cloned().unwrap_or_default();
+                let well_formed = prompts.iter().all(|p| {
+                    !p["title"].as_str().unwrap_or_default().is_empty()
+                        && !p["message"].as_str().unwrap_or_default().is_empty()
+                });
+                if !channel.starts_with('D')
+                    || prompts.is_empty()
+                    || prompts.len() > 4
+                    || !well_formed
+                {
+                    return ok(json!({"ok": false, "error": "invalid_arguments"}));
+                }
+                // As Slack documents: with `thread_ts`, an agent app's call fails silently.
+                if body["thread_ts"].is_null() {
+                    inner.suggested_prompts.insert(channel, body.clone());
+                }
+                ok(json!({"ok": true}))
+            }
+            "assistant.threads.setStatus" => {
+                let (channel, thread, status) = (
+                    body["channel_id"].as_str().unwrap_or_default(),
+                    body["thread_ts"].as_str().unwrap_or_default(),
+                    body["status"].as_str(),
+                );
+                match status {
+                    Some(status) if channel.starts_with('D') && !thread.is_empty() => {
+                        inner
+                            .statuses
+                            .push((channel.into(), thread.into(), status.into()));
+                        ok(json!({"ok": true}))
+                    }
+                    _ => ok(json!({"ok": false, "error": "invalid_arguments"})),
+                }
+            }
             other => ok(json!({"ok": false, "error": format!("unknown_method {other}")})),
         }
     }
@@ -1059,6 +1126,19 @@ pub fn channel_message(user: &str, channel: &str, text: &str, ts: &str) -> Value
 /// app is in, with `thread_ts` the root's ts).
 pub fn thread_reply(user: &str, channel: &str, text: &str, ts: &str, thread_ts: &str) -> Value {
     json!({"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": slack_format(text), "ts": ts, "thread_ts": thread_ts, "event_ts": ts})
+}
+
+/// `assistant_thread_started`: someone opened a thread with the app in the assistant pane.
+pub fn assistant_thread_started(user: &str, channel: &str, thread_ts: &str) -> Value {
+    json!({"type": "assistant_thread_started", "event_ts": thread_ts,
+           "assistant_thread": {"user_id": user, "channel_id": channel, "thread_ts": thread_ts,
+                                "context": {"channel_id": "C0HELPDESK", "team_id": "T1", "enterprise_id": null}}})
+}
+
+/// A message in a DM thread (the assistant pane's threads are DM threads).
+pub fn dm_in_thread(user: &str, channel: &str, text: &str, ts: &str, thread_ts: &str) -> Value {
+    json!({"type": "message", "channel": channel, "channel_type": "im", "user": user, "text": slack_format(text),
+           "ts": ts, "thread_ts": thread_ts, "event_ts": ts})
 }
 
 /// A pick from a `static_select` in `message`'s block `block_id`, as Slack sends it.

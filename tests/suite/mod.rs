@@ -2,6 +2,7 @@ mod adversarial;
 mod agent_loop;
 mod agent_rules;
 mod approvals_property;
+mod assistant_pane;
 mod automations;
 mod chat_cli;
 mod cli;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio_util::task::TaskTracker;
-use tracing::{error, info, info_span, warn, Instrument};
+use tracing::{debug, error, info, info_span, warn, Instrument};
 
 use super::blocks::{decided_card, pending_card};
 use super::decode::{self, Context, EventAction, Work};
@@ -34,6 +34,19 @@ pub enum AcceptError {
     #[error("could not record the delivery before acknowledging it, so it was not acknowledged and Slack will redeliver it: {0}")]
     Store(#[from] EngineError),
 }
+
+/// The assistant pane: its title, the starter prompts (title, what is sent), and the status
+/// shown while a request is worked on.
+const ASSISTANT_TITLE: &str = "IT help, from okta-agent";
+const ASSISTANT_PROMPTS: &[(&str, &str)] = &[
+    ("I'm locked out", "I'm locked out of my Okta account"),
+    (
+        "Request access to an app",
+        "How do I request access to an app?",
+    ),
+    ("Reset my MFA", "I got a new phone, reset my MFA"),
+];
+const ASSISTANT_STATUS: &str = "is looking this up…";
 
 /// The channels with a role: triage (approval notices, escalations) and help (the virtual
 /// assistant answers plain questions there).
@@ -498,6 +511,7 @@ impl SlackApp {
             }
             Work::HelpQuestion { .. }
             | Work::HelpReply { .. }
+            | Work::AssistantStarted { .. }
             | Work::Throttled { .. }
             | Work::OpenForm { .. }
             | Work::FormChanged { .. } => Ok(()),
@@ -601,6 +615,17 @@ impl SlackApp {
                     }
                     return;
                 }
+                // In a DM thread (the assistant pane's threads are DM threads) people see that
+                // okta-agent is working; elsewhere Slack refuses the status, and that is fine.
+                if let (true, Some(root)) = (channel.starts_with('D'), thread_ts) {
+                    if let Err(e) = self
+                        .web
+                        .assistant_status(channel, root, ASSISTANT_STATUS)
+                        .await
+                    {
+                        debug!(error = %e, "no assistant status for this thread");
+                    }
+                }
                 // A reply in the thread of a notice ("IT made a change to your account") is
                 // for IT, not a request.
                 if let (Some(ts), Some(root)) = (ts, thread_ts) {
@@ -651,6 +676,20 @@ impl SlackApp {
             } => {
                 self.help_feedback(user, *solved, channel, message_ts, thread_ts)
                     .await;
+            }
+            Work::AssistantStarted {
+                user,
+                channel,
+                thread_ts,
+            } => {
+                // Where Slack's AI features are off this fails, and nothing else depends on it.
+                if let Err(e) = self
+                    .web
+                    .assistant_prompts(channel, ASSISTANT_TITLE, ASSISTANT_PROMPTS)
+                    .await
+                {
+                    warn!(error = %e, user, thread_ts, "could not offer starter prompts in the assistant pane");
+                }
             }
             Work::HelpReply {
                 user,
