@@ -53,6 +53,7 @@ fn scope_purpose(scope: &str) -> &'static str {
         "okta.groups.manage" => "adding and removing group members",
         "okta.roles.read" => "detecting admins, without which destructive actions are refused",
         "okta.apps.read" => "listing applications",
+        "okta.logs.read" => "reading lockouts from the System Log",
         _ => "a configured action",
     }
 }
@@ -345,6 +346,9 @@ pub async fn okta_checks(settings: &OktaSettings, all: &Settings) -> Vec<CheckLi
         }
     };
     lines.push(roles_line(&okta, someone.as_ref()).await);
+    if let Some(line) = system_log_line(&okta, &settings.scopes).await {
+        lines.push(line);
+    }
     lines.extend(action_lines(all, &token.granted_scopes));
     if let Some(policy) = policy.filter(|p| !p.protected_group_names().is_empty()) {
         let names = policy.protected_group_names().join(", ");
@@ -362,6 +366,35 @@ pub async fn okta_checks(settings: &OktaSettings, all: &Settings) -> Vec<CheckLi
 }
 
 /// Which database, whether it answers and at which schema (it changes nothing).
+/// Whether the System Log can be read, when `okta.logs.read` is among the scopes (finding
+/// lockouts before people ask needs it); nothing when it is not asked for.
+async fn system_log_line(okta: &OktaClient, scopes: &[String]) -> Option<CheckLine> {
+    if !scopes.iter().any(|s| s == "okta.logs.read") {
+        return None;
+    }
+    let poll = crate::okta::LogPoll::Since {
+        since: &crate::clock::format_iso(
+            crate::clock::WallClock::now(&crate::clock::SystemWallClock) - 86_400,
+        ),
+        event_type: "user.account.lock",
+    };
+    Some(match okta.system_log(poll).await {
+        Ok((page, next)) => CheckLine::pass(
+            "System Log",
+            format!(
+                "readable: {} lockout(s) in the last day{}",
+                page.value.len(),
+                if next.is_some() {
+                    ""
+                } else {
+                    " (Okta sent no link to poll next)"
+                }
+            ),
+        ),
+        Err(e) => CheckLine::fail("System Log", e.to_string()),
+    })
+}
+
 async fn database_line(settings: &Settings) -> CheckLine {
     match crate::store::describe_database(&settings.database_or_default()).await {
         Ok(detail) => CheckLine::pass("Database", detail),

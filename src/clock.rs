@@ -131,6 +131,12 @@ pub fn parse_time(text: &str, now: i64) -> Result<i64, String> {
     Ok(secs)
 }
 
+/// `2026-11-28T14:05:09.000Z`, as Okta writes and reads times (the System Log's `since`).
+pub fn format_iso(unix_secs: i64) -> String {
+    let (year, month, day, hour, minute, second) = civil(unix_secs);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.000Z")
+}
+
 /// A length of time in words: "8 hours", "90 minutes", "2 days", "1 day 6 hours".
 pub fn format_duration(seconds: i64) -> String {
     let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
@@ -190,5 +196,6 @@ mod tests {
         assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(format_utc(1_795_874_709), "2026-11-28 14:05:09 UTC");
+        assert_eq!(format_iso(1_795_874_709), "2026-11-28T14:05:09.000Z");
     }
 }

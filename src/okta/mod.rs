@@ -19,13 +19,16 @@ pub mod token;
 mod transport;
 pub mod types;
 
-pub use client::{GroupMatch, OktaClient};
+pub use client::{GroupMatch, LogPoll, OktaClient};
 pub use error::{OktaError, TokenError};
 pub use headers::next_link;
 pub use keys::SigningKey;
 pub use token::TokenSource;
 pub use transport::{ClientOptions, RateLimitStatus, Reply};
-pub use types::{AppLink, Group, GroupType, PasswordReset, RoleAssignment, User, UserStatus};
+pub use types::{
+    AppLink, Group, GroupType, LogClient, LogEvent, LogGeography, LogTarget, PasswordReset,
+    RoleAssignment, User, UserStatus,
+};
 
 /// Seconds since the Unix epoch. A clock before 1970 reads as 0, which Okta then rejects with
 /// a clear "issued in the future/expired" error rather than a panic here.

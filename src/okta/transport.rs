@@ -165,6 +165,35 @@ impl Transport {
         })
     }
 
+    /// One page and the link to the next, for polling (the System Log always links a next
+    /// page, so following them all would never end).
+    pub(super) async fn get_page<T: DeserializeOwned>(
+        &self,
+        url: Url,
+    ) -> Result<(Reply<Vec<T>>, Option<Url>), OktaError> {
+        let raw = self.send(Method::GET, url, Effect::Read).await?;
+        let items: Vec<T> = decode(&raw.body)?;
+        let next = next_link(&raw.headers)
+            .map(|href| Url::parse(&href))
+            .transpose()
+            .map_err(|e| OktaError::Unexpected(format!("bad Link header: {e}")))?;
+        if let Some(url) = &next {
+            if url.origin() != self.org.origin() {
+                return Err(OktaError::Unexpected(format!(
+                    "a next-page link pointed away from the org (to {}); it was not followed",
+                    url.origin().ascii_serialization()
+                )));
+            }
+        }
+        Ok((
+            Reply {
+                value: items,
+                request_id: raw.request_id,
+            },
+            next,
+        ))
+    }
+
     pub(super) async fn mutate(&self, method: Method, url: Url) -> Result<RawResponse, OktaError> {
         self.send(method, url, Effect::Mutation).await
     }

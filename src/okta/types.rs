@@ -206,6 +206,53 @@ pub enum Reactivation {
     ActivationResent,
 }
 
+/// A System Log event (`LogEvent`), as far as okta-agent reads it: lockouts and their source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogEvent {
+    pub uuid: String,
+    /// When it happened (ISO 8601).
+    pub published: String,
+    pub event_type: String,
+    #[serde(default)]
+    pub client: Option<LogClient>,
+    #[serde(default)]
+    pub target: Vec<LogTarget>,
+}
+
+/// Where an event came from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogClient {
+    #[serde(default)]
+    pub ip_address: Option<String>,
+    #[serde(default)]
+    pub geographical_context: Option<LogGeography>,
+}
+
+/// The client's location, as Okta guesses it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogGeography {
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+}
+
+/// What an event was about: for a lockout, the user (`type: "User"`, `alternateId` the login).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogTarget {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub alternate_id: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,6 +88,35 @@ pub(super) async fn set_status(
     }
 }
 
+#[derive(Deserialize, Default)]
+pub(super) struct Lockout {
+    ip: Option<String>,
+    country: Option<String>,
+}
+
+/// Locks a user out as too many failed sign-ins would, writing the System Log event.
+pub(super) async fn lock_out(
+    State(state): State<Arc<SandboxState>>,
+    Path(id): Path<String>,
+    body: Option<Json<Lockout>>,
+) -> Response {
+    let lockout = body.map(|Json(b)| b).unwrap_or_default();
+    let mut inner = state.lock();
+    match inner.org.user_index(&id) {
+        Ok(i) => {
+            let published = super::state::now_iso();
+            let event = inner.org.lock_out(
+                i,
+                lockout.ip.as_deref().unwrap_or("203.0.113.7"),
+                lockout.country.as_deref().unwrap_or("United States"),
+                &published,
+            );
+            Json(event).into_response()
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
 pub(super) async fn update_client(
     State(state): State<Arc<SandboxState>>,
     Json(update): Json<ClientUpdate>,

@@ -75,6 +75,7 @@ pub(super) enum Route {
     GetGroup(String),
     GroupUsers(String),
     GroupRoles(String),
+    Logs,
     Membership {
         group: String,
         user: String,
@@ -114,6 +115,7 @@ impl Route {
             ["groups", id] => (Method::GET, Route::GetGroup(id.to_string())),
             ["groups", id, "users"] => (Method::GET, Route::GroupUsers(id.to_string())),
             ["groups", id, "roles"] => (Method::GET, Route::GroupRoles(id.to_string())),
+            ["logs"] => (Method::GET, Route::Logs),
             ["groups", g, "users", u] => {
                 let add = match *method {
                     Method::PUT => true,
@@ -151,6 +153,7 @@ impl Route {
             Route::Lifecycle(..) | Route::ClearSessions(_) => "okta.users.manage",
             Route::ListGroups | Route::GetGroup(_) | Route::GroupUsers(_) => "okta.groups.read",
             Route::Membership { .. } => "okta.groups.manage",
+            Route::Logs => "okta.logs.read",
         }
     }
 }
@@ -183,6 +186,7 @@ impl Route {
                 _ => "okta.users.lifecycle.manage",
             }],
             Route::ClearSessions(_) => vec!["okta.users.lifecycle.clearSessions"],
+            Route::Logs => vec!["okta.logs.read"],
             Route::Membership { .. } => vec![
                 "okta.groups.members.manage",
                 "okta.users.groupMembership.manage",
@@ -440,6 +444,86 @@ fn take_fault(state: &SandboxState, method: &Method, path: &str) -> Option<Fault
     Some(fault)
 }
 
+/// `GET /api/v1/logs`, as Okta polls it: `since` (or `after`, the cursor a previous page
+/// linked), an `eventType eq "…"` filter, `limit`. Without `until` it is a polling request,
+/// whose answer always links the next page, even when empty: the cursor moves past every
+/// event read, so a poll never repeats one nor skips one.
+fn list_logs(
+    org: &Org,
+    since: Option<&str>,
+    until: Option<&str>,
+    after: Option<&str>,
+    filter: Option<&str>,
+    limit: Option<&str>,
+) -> Result<Answer, ApiError> {
+    let invalid =
+        |what: &str| ApiError::new(400, "E0000001", format!("Api validation failed: {what}"));
+    let limit: usize = match limit {
+        Some(l) => l
+            .parse()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| invalid("limit"))?,
+        None => 100,
+    };
+    let event_type = match filter {
+        Some(f) => {
+            let (field, value) = f.split_once(" eq ").ok_or_else(|| invalid("filter"))?;
+            if field.trim() != "eventType" {
+                return Err(invalid("filter"));
+            }
+            Some(value.trim().trim_matches('"').to_string())
+        }
+        None => None,
+    };
+    let start = match after {
+        Some(cursor) => cursor
+            .parse::<usize>()
+            .ok()
+            .filter(|c| *c <= org.log.len())
+            .ok_or_else(|| invalid("after"))?,
+        None => 0,
+    };
+    let mut events = Vec::new();
+    let mut cursor = start;
+    for (i, event) in org.log.iter().enumerate().skip(start) {
+        if events.len() == limit {
+            break;
+        }
+        cursor = i + 1;
+        let published = event["published"].as_str().unwrap_or_default();
+        let in_time = since.is_none_or(|s| published >= s) && until.is_none_or(|u| published < u);
+        let of_type = event_type
+            .as_deref()
+            .is_none_or(|t| event["eventType"] == t);
+        if in_time && of_type {
+            events.push(event.clone());
+        }
+    }
+    if events.len() < limit {
+        cursor = org.log.len();
+    }
+    let mut links = Vec::new();
+    if until.is_none() {
+        let mut next = url::Url::parse(&format!("{}/api/v1/logs", org.base))
+            .map_err(|e| invalid(&e.to_string()))?;
+        {
+            let mut pairs = next.query_pairs_mut();
+            pairs.append_pair("limit", &limit.to_string());
+            if let Some(f) = filter {
+                pairs.append_pair("filter", f);
+            }
+            pairs.append_pair("after", &cursor.to_string());
+        }
+        links.push(format!("<{next}>; rel=\"next\""));
+    }
+    Ok(Answer {
+        status: 200,
+        body: Some(Value::Array(events)),
+        links,
+    })
+}
+
 fn handle(
     inner: &mut Inner,
     route: Route,
@@ -502,6 +586,14 @@ fn handle(
             let g = org.group_index(&id)?;
             Ok(Answer::json(org.group_roles_json(&org.groups[g])))
         }
+        Route::Logs => list_logs(
+            org,
+            q("since"),
+            q("until"),
+            q("after"),
+            q("filter"),
+            q("limit"),
+        ),
         Route::ListGroups => list_groups(org, q("q"), q("search"), q("filter")),
         Route::GetGroup(id) => {
             let g = org.group_index(&id)?;

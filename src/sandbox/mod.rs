@@ -117,7 +117,8 @@ pub async fn start(
     })
 }
 
-/// A registered client; `scopes` defaults to every scope okta-agent may request.
+/// A registered client; `scopes` defaults to every scope okta-agent may request, and the System
+/// Log's (`okta.logs.read`), which it requests only when configured to.
 pub fn registered_client(
     client_id: String,
     jwks: Vec<Jwk>,
@@ -130,7 +131,9 @@ pub fn registered_client(
         granted_scopes: scopes.unwrap_or_else(|| {
             crate::config::DEFAULT_SCOPES
                 .iter()
-                .map(|s| s.to_string())
+                .copied()
+                .chain(["okta.logs.read"])
+                .map(str::to_string)
                 .collect()
         }),
         dpop_required,

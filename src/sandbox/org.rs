@@ -114,6 +114,8 @@ pub struct Org {
     pub users: Vec<SimUser>,
     pub groups: Vec<SimGroup>,
     pub apps: Vec<SimApp>,
+    /// The System Log, oldest first: `LogEvent` objects as Okta writes them.
+    pub log: Vec<Value>,
 }
 
 /// What a lifecycle call returns on success.
@@ -195,7 +197,38 @@ impl Org {
             users,
             groups,
             apps,
+            log: Vec::new(),
         }
+    }
+
+    /// Locks user `i` out after failed sign-ins from `ip` in `country`, and writes the
+    /// `user.account.lock` event Okta writes, in its shape.
+    pub fn lock_out(&mut self, i: usize, ip: &str, country: &str, published: &str) -> Value {
+        let user = &mut self.users[i];
+        user.status = crate::okta::UserStatus::LockedOut;
+        let name = format!("{} {}", user.first_name, user.last_name);
+        let event = serde_json::json!({
+            "uuid": uuid::Uuid::new_v4().to_string(),
+            "published": published,
+            "eventType": "user.account.lock",
+            "version": "0",
+            "severity": "WARN",
+            "displayMessage": "Max sign in attempts exceeded",
+            "legacyEventType": "core.user_auth.account_locked",
+            "actor": {"id": user.id, "type": "User", "alternateId": user.login, "displayName": name},
+            "client": {
+                "userAgent": {"rawUserAgent": "Mozilla/5.0", "os": "Mac OS X", "browser": "CHROME"},
+                "zone": "null",
+                "device": "Computer",
+                "ipAddress": ip,
+                "geographicalContext": {"city": null, "state": null, "country": country, "postalCode": null, "geolocation": null}
+            },
+            "outcome": {"result": "FAILURE", "reason": "LOCKED_OUT"},
+            "target": [{"id": user.id, "type": "User", "alternateId": user.login, "displayName": name}],
+            "transaction": {"type": "WEB", "id": uuid::Uuid::new_v4().simple().to_string()}
+        });
+        self.log.push(event.clone());
+        event
     }
 
     // ----- lookup ----------------------------------------------------------------------

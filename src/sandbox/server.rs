@@ -11,7 +11,7 @@ use axum::Router;
 
 use super::control::{
     add_fault, clear_faults, delete_user, list_mutations, list_requests, list_users_compact,
-    revoke_tokens, set_status, stats, update_client, update_group,
+    lock_out, revoke_tokens, set_status, stats, update_client, update_group,
 };
 use super::handlers::{api, token};
 use super::state::SandboxState;
@@ -25,6 +25,7 @@ pub fn router(state: Arc<SandboxState>) -> Router {
         .route("/__sandbox/users", get(list_users_compact))
         .route("/__sandbox/faults", post(add_fault).delete(clear_faults))
         .route("/__sandbox/users/{id}/status", put(set_status))
+        .route("/__sandbox/users/{id}/lockout", post(lock_out))
         .route("/__sandbox/users/{id}", axum::routing::delete(delete_user))
         .route("/__sandbox/client", put(update_client))
         .route("/__sandbox/groups/{id}", put(update_group))

@@ -184,6 +184,29 @@ async fn check_passes_then_names_what_is_wrong() {
         "{text}"
     );
 
+    // With the System Log's scope asked for, check reads it.
+    let with_logs = bin()
+        .env_clear()
+        .env("OKTA_ORG_URL", h.sandbox.url())
+        .env("OKTA_CLIENT_ID", &h.client_id)
+        .env("OKTA_KEY_ID", "good")
+        .env("OKTA_PRIVATE_KEY_FILE", &good_path)
+        .env(
+            "OKTA_SCOPES",
+            format!(
+                "{} okta.logs.read",
+                okta_agent::config::DEFAULT_SCOPES.join(" ")
+            ),
+        )
+        .arg("check")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&with_logs.stdout).to_string();
+    assert!(
+        text.contains("✓ System Log: readable: 0 lockout(s) in the last day"),
+        "{text}"
+    );
+
     let bad = run("unknown-kid", &key_path);
     let text = String::from_utf8_lossy(&bad.stdout).to_string();
     assert!(!bad.status.success());

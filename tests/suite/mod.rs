@@ -21,6 +21,7 @@ mod notices_e2e;
 mod okta_faithfulness;
 mod okta_lifecycle;
 mod okta_limits;
+mod okta_logs;
 mod okta_token;
 mod operations_e2e;
 mod operator_cli;

@@ -1,0 +1,107 @@
+//! The System Log, as okta-agent polls it, against the simulator: Okta's polling contract (a
+//! `since` first, then the `next` link, which comes even on an empty page and never repeats
+//! nor skips an event), the `eventType` filter, the event's shape, and the scope it needs.
+
+use okta_agent::okta::{LogPoll, OktaError};
+
+use crate::common::{fast_options, Harness};
+
+#[tokio::test]
+async fn lockouts_are_polled_from_the_system_log_without_gaps_or_repeats() {
+    let harness = Harness::demo().await;
+    let scopes = okta_agent::config::DEFAULT_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["okta.logs.read".to_string()])
+        .collect();
+    let tokens = Harness::token_source(
+        &harness.url(),
+        &harness.client_id,
+        harness.key.clone(),
+        scopes,
+    );
+    let client = harness.client_with(std::sync::Arc::new(tokens), fast_options());
+    let users = harness.users().await;
+    let id_of = |login: &str| {
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["login"] == login)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let control = reqwest::Client::new();
+    let lock = |id: String, ip: &'static str| {
+        let url = format!("{}/__sandbox/users/{id}/lockout", harness.sandbox.url());
+        let control = control.clone();
+        async move {
+            let r = control
+                .post(url)
+                .json(&serde_json::json!({"ip": ip, "country": "Netherlands"}))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+        }
+    };
+    let first = LogPoll::Since {
+        since: "2026-01-01T00:00:00.000Z",
+        event_type: "user.account.lock",
+    };
+    // Nothing yet: an empty page, and still a link to poll next.
+    let (page, next) = client.system_log(first).await.unwrap();
+    assert!(page.value.is_empty());
+    let next = next.expect("a polling request always links the next page");
+    lock(id_of("jamal.reed@example.com"), "198.51.100.4").await;
+    let (page, next) = client.system_log(LogPoll::Next(&next)).await.unwrap();
+    assert_eq!(page.value.len(), 1);
+    let event = &page.value[0];
+    assert_eq!(event.event_type, "user.account.lock");
+    let user = event.target.iter().find(|t| t.kind == "User").unwrap();
+    assert_eq!(user.alternate_id.as_deref(), Some("jamal.reed@example.com"));
+    let client_info = event.client.as_ref().unwrap();
+    assert_eq!(client_info.ip_address.as_deref(), Some("198.51.100.4"));
+    assert_eq!(
+        client_info
+            .geographical_context
+            .as_ref()
+            .and_then(|g| g.country.as_deref()),
+        Some("Netherlands")
+    );
+    // The next poll returns only what is new.
+    let next = next.unwrap();
+    let (page, again) = client.system_log(LogPoll::Next(&next)).await.unwrap();
+    assert!(page.value.is_empty(), "no event is read twice");
+    lock(id_of("ana.lopez@example.com"), "198.51.100.5").await;
+    lock(id_of("erin.walsh@example.com"), "198.51.100.5").await;
+    let (page, _) = client
+        .system_log(LogPoll::Next(&again.unwrap()))
+        .await
+        .unwrap();
+    let logins: Vec<&str> = page
+        .value
+        .iter()
+        .flat_map(|e| e.target.iter().filter_map(|t| t.alternate_id.as_deref()))
+        .collect();
+    assert_eq!(logins, ["ana.lopez@example.com", "erin.walsh@example.com"]);
+    let users = harness.users().await;
+    let ana = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["login"] == "ana.lopez@example.com")
+        .unwrap();
+    assert_eq!(
+        ana["status"], "LOCKED_OUT",
+        "the lockout is real, not only logged"
+    );
+
+    // Without okta.logs.read, Okta says which scope is missing.
+    match harness.client().system_log(first).await {
+        Err(OktaError::MissingScope { scope, .. }) => assert_eq!(scope, "okta.logs.read"),
+        other => panic!("expected the missing scope, got {other:?}"),
+    }
+}
