@@ -679,19 +679,41 @@ async fn learned_phrasings(sources: &Sources, export: bool) -> Result<()> {
         println!("No learned phrasings yet. An IT admin teaches one by replying in a help-channel thread with a link to a help document, or with the escalation's \"Which doc answers this?\" menu.");
         return Ok(());
     }
+    // A phrasing of a document that is no longer in the help docs answers nothing: say so.
+    let known: Option<Vec<String>> = if settings.knowledge.sources.is_empty() {
+        None
+    } else {
+        settings
+            .knowledge
+            .sources
+            .load()
+            .ok()
+            .map(|(docs, _)| docs.docs().iter().map(|d| d.source.clone()).collect())
+    };
     println!(
         "{:>5}  {:<24}  {:<12}  {:<23}  phrasing",
         "id", "document", "taught by", "when"
     );
+    let mut orphans = 0;
     for row in &rows {
+        let gone = known.as_ref().is_some_and(|docs| !docs.contains(&row.doc));
+        orphans += usize::from(gone);
         println!(
-            "{:>5}  {:<24}  {:<12}  {:<23}  {}",
+            "{:>5}  {:<24}  {:<12}  {:<23}  {}{}",
             row.id,
             row.doc,
             row.taught_by,
             okta_agent::clock::format_utc(row.taught_at),
-            row.phrasing
+            row.phrasing,
+            if gone {
+                "  (its document is no longer in the help docs: it answers nothing)"
+            } else {
+                ""
+            }
         );
+    }
+    if orphans > 0 {
+        println!("\n{orphans} of them point at a document that is gone: `--forget ID` them, or put the document back.");
     }
     println!("\n{} learned phrasing(s). `--learned --export` prints them as front matter; `--forget ID` removes one.", rows.len());
     Ok(())

@@ -171,6 +171,29 @@ async fn an_admins_link_in_the_thread_teaches_the_assistant_and_the_next_person_
     )
     .unwrap_or_else(|e| panic!("{e}\n{patch}"));
     assert_eq!(doc.questions, vec![QUESTION.to_string()]);
+    // A phrasing whose document is gone is listed as answering nothing.
+    let mfa = rig.help_docs().join("mfa-setup.md");
+    let text = std::fs::read_to_string(&mfa).unwrap();
+    std::fs::remove_file(&mfa).unwrap();
+    let (_, listed, _) = rig.cli(&["help-docs", "--learned"]).await;
+    assert!(
+        listed.contains("its document is no longer in the help docs"),
+        "{listed}"
+    );
+    std::fs::write(&mfa, text).unwrap();
+    let (_, listed, _) = rig.cli(&["help-docs", "--learned"]).await;
+    assert!(!listed.contains("no longer in the help docs"), "{listed}");
+    // The running process has the document back (it reloads the folder every second) and
+    // answers from the phrasing again, so the silence below is the forgetting's alone.
+    for attempt in 0.. {
+        let ts = format!("1700000904.{attempt:06}");
+        let event = format!("EvPurpleBack{attempt}");
+        if ask(&rig, &event, "U0GRACE", QUESTION, &ts).await.is_some() {
+            break;
+        }
+        assert!(attempt < 60, "the restored document never answered again");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
     let (ok, out, err) = rig.cli(&["help-docs", "--forget", "1"]).await;
     assert!(ok && out.contains("forgot #1"), "{out}{err}");
     let (ok, _, err) = rig.cli(&["help-docs", "--forget", "1"]).await;
