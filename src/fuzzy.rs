@@ -25,11 +25,13 @@ pub fn distance(a: &str, b: &str, limit: usize) -> Option<usize> {
     }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut rows = vec![vec![0usize; b.len() + 1]; 3];
-    let [two_back, one_back, current] = rows.as_mut_slice() else {
-        unreachable!("three rows were made")
-    };
-    rows_within(&a, &b, limit, two_back, one_back, current)
+    let width = b.len() + 1;
+    let (mut two_back, mut one_back, mut current) = (
+        vec![0usize; width],
+        vec![0usize; width],
+        vec![0usize; width],
+    );
+    rows_within(&a, &b, limit, &mut two_back, &mut one_back, &mut current)
 }
 
 fn within(

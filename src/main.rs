@@ -680,15 +680,17 @@ async fn learned_phrasings(sources: &Sources, export: bool) -> Result<()> {
         return Ok(());
     }
     // A phrasing of a document that is no longer in the help docs answers nothing: say so.
-    let known: Option<Vec<String>> = if settings.knowledge.sources.is_empty() {
+    let sources = settings.knowledge.sources.clone();
+    let known: Option<Vec<String>> = if sources.is_empty() {
         None
     } else {
-        settings
-            .knowledge
-            .sources
-            .load()
-            .ok()
-            .map(|(docs, _)| docs.docs().iter().map(|d| d.source.clone()).collect())
+        tokio::task::spawn_blocking(move || {
+            sources
+                .load()
+                .ok()
+                .map(|(docs, _)| docs.docs().iter().map(|d| d.source.clone()).collect())
+        })
+        .await?
     };
     println!(
         "{:>5}  {:<24}  {:<12}  {:<23}  phrasing",

@@ -159,10 +159,17 @@ impl Engine {
     /// change, and periodically so every replica answers alike).
     pub async fn refresh_learned(&self) -> Result<(), EngineError> {
         let rows = self.store.learned_phrasings().await?;
-        self.agent
-            .knowledge()
-            .set_learned(rows.into_iter().map(LearnedPhrasing::from).collect());
-        Ok(())
+        let learned: Vec<LearnedPhrasing> = rows.into_iter().map(LearnedPhrasing::from).collect();
+        let knowledge = self.agent.knowledge().clone();
+        // A changed set rebuilds the index, which takes a while for many documents.
+        tokio::task::spawn_blocking(move || knowledge.set_learned(learned))
+            .await
+            .map_err(|e| {
+                crate::knowledge::KnowledgeError(format!(
+                    "applying the learned phrasings stopped: {e}"
+                ))
+                .into()
+            })
     }
 
     /// Every learned phrasing, oldest first, with where it was asked.

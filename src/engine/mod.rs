@@ -180,6 +180,8 @@ pub enum EngineError {
     Audit(#[from] audit::AuditError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Knowledge(#[from] crate::knowledge::KnowledgeError),
 }
 
 impl EngineError {
@@ -195,9 +197,10 @@ impl EngineError {
             EngineError::Resolve(ResolveError::Directory(e)) => {
                 return e.unavailable.then(|| "I couldn't reach Slack to look up the people involved, so nothing was changed. Try again in a minute.".into())
             }
-            EngineError::Approval(_) | EngineError::Audit(_) | EngineError::Store(_) => {
-                return None
-            }
+            EngineError::Approval(_)
+            | EngineError::Audit(_)
+            | EngineError::Store(_)
+            | EngineError::Knowledge(_) => return None,
         };
         let retry_at = |secs: u64| {
             let secs = secs.max(1);

@@ -754,8 +754,8 @@ impl Knowledge {
         &self.sources
     }
 
+    /// Swaps in a snapshot that already carries the learned phrasings.
     fn install(&self, docs: HelpDocs, problems: Vec<String>) {
-        let docs = docs.with_learned(&self.learned());
         if let Ok(mut slot) = self.current.write() {
             *slot = Arc::new(docs);
         }
@@ -773,7 +773,8 @@ impl Knowledge {
     }
 
     /// Puts these learned phrasings in place of the ones in use (the store's, after a change
-    /// here or by another replica); the index is rebuilt only when they differ.
+    /// here or by another replica); the index is rebuilt only when they differ. Rebuilding a
+    /// large set takes a while: call it off the async threads.
     pub fn set_learned(&self, learned: Vec<LearnedPhrasing>) {
         if self.learned() == learned {
             return;
@@ -794,6 +795,7 @@ impl Knowledge {
             return Ok((self.current().len(), Vec::new()));
         }
         let (docs, problems) = self.sources.load()?;
+        let docs = docs.with_learned(&self.learned());
         let count = docs.len();
         log_problems(&problems);
         self.install(docs, problems.clone());
@@ -809,7 +811,10 @@ impl Knowledge {
             if loading.sources.is_empty() {
                 Ok(((*loading.current()).clone(), loading.problems()))
             } else {
-                loading.sources.load()
+                // The index is built again with the learned phrasings here, off the async
+                // threads, not at the swap.
+                let (docs, problems) = loading.sources.load()?;
+                Ok((docs.with_learned(&loading.learned()), problems))
             }
         })
         .await

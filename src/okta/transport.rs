@@ -140,24 +140,10 @@ impl Transport {
                     "more than {MAX_PAGES} pages; narrow the query"
                 )));
             }
-            let raw = self.send(Method::GET, url, Effect::Read).await?;
-            let mut page: Vec<T> = decode(&raw.body)?;
-            items.append(&mut page);
-            request_id = raw.request_id.or(request_id);
-            next = next_link(&raw.headers)
-                .map(|href| Url::parse(&href))
-                .transpose()
-                .map_err(|e| OktaError::Unexpected(format!("bad Link header: {e}")))?;
-            // The access token goes with every page, so a next link may only lead back to the
-            // configured org.
-            if let Some(url) = &next {
-                if url.origin() != self.org.origin() {
-                    return Err(OktaError::Unexpected(format!(
-                        "a next-page link pointed away from the org (to {}); it was not followed",
-                        url.origin().ascii_serialization()
-                    )));
-                }
-            }
+            let (mut page, link) = self.get_page::<T>(url).await?;
+            items.append(&mut page.value);
+            request_id = page.request_id.or(request_id);
+            next = link;
         }
         Ok(Reply {
             value: items,
@@ -165,26 +151,25 @@ impl Transport {
         })
     }
 
-    /// One page and the link to the next, for polling (the System Log always links a next
-    /// page, so following them all would never end).
+    /// One page and the link to the next (`Link: rel="next"`). Polling reads one page at a
+    /// time: the System Log always links a next page, so following them all would never end.
+    /// The access token goes with every page, so a page may only come from the configured org.
     pub(super) async fn get_page<T: DeserializeOwned>(
         &self,
         url: Url,
     ) -> Result<(Reply<Vec<T>>, Option<Url>), OktaError> {
+        if url.origin() != self.org.origin() {
+            return Err(OktaError::Unexpected(format!(
+                "a next-page link pointed away from the org (to {}); it was not followed",
+                url.origin().ascii_serialization()
+            )));
+        }
         let raw = self.send(Method::GET, url, Effect::Read).await?;
         let items: Vec<T> = decode(&raw.body)?;
         let next = next_link(&raw.headers)
             .map(|href| Url::parse(&href))
             .transpose()
             .map_err(|e| OktaError::Unexpected(format!("bad Link header: {e}")))?;
-        if let Some(url) = &next {
-            if url.origin() != self.org.origin() {
-                return Err(OktaError::Unexpected(format!(
-                    "a next-page link pointed away from the org (to {}); it was not followed",
-                    url.origin().ascii_serialization()
-                )));
-            }
-        }
         Ok((
             Reply {
                 value: items,

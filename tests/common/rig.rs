@@ -401,6 +401,29 @@ impl Rig {
         cards(&self.fake)
     }
 
+    /// `user` presses "I still need help" under a help answer; the escalation it posts in the
+    /// triage channel, once there.
+    pub async fn escalate(&self, user: &str, answer: &Value) -> Value {
+        self.fake
+            .send(click(
+                &envelope_id(),
+                user,
+                "help_escalate",
+                "escalate",
+                answer,
+            ))
+            .await;
+        let find = || {
+            self.fake
+                .messages()
+                .into_iter()
+                .find(|m| m["channel"] == TRIAGE)
+        };
+        self.wait("the escalation in triage", || find().is_some())
+            .await;
+        find().unwrap()
+    }
+
     pub async fn click(&self, user: &str, action: &str, proposal_id: &str, card: &Value) {
         self.fake
             .send(click(&envelope_id(), user, action, proposal_id, card))

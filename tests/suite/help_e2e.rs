@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::common::fake_slack::{
     channel_message, click, direct_message, envelope_id, mention, wait_until,
 };
-use crate::common::rig::{Rig, HELP, TRIAGE};
+use crate::common::rig::{Rig, HELP};
 
 fn answer_in(rig: &Rig, thread_ts: &str) -> Option<Value> {
     rig.fake
@@ -428,19 +428,7 @@ async fn an_escalation_solved_by_an_admin_becomes_a_draft_document_for_them() {
     rig.until_done("EvGuest").await;
     let answer = answer_in(&rig, ts).expect("an answer from the Wi-Fi page");
     // It did not help: Ana escalates, and triage hears about it with a link to the thread.
-    rig.fake
-        .send(click(
-            &envelope_id(),
-            "U0ANA",
-            "help_escalate",
-            "escalate",
-            &answer,
-        ))
-        .await;
-    rig.wait("the escalation in triage", || {
-        rig.fake.messages().iter().any(|m| m["channel"] == TRIAGE)
-    })
-    .await;
+    rig.escalate("U0ANA", &answer).await;
     let asked = rig
         .fake
         .calls("chat.postEphemeral")

@@ -6,10 +6,8 @@
 
 use serde_json::Value;
 
-use crate::common::fake_slack::{
-    channel_message, click, envelope_id, select, thread_reply, wait_until,
-};
-use crate::common::rig::{Rig, HELP, TRIAGE};
+use crate::common::fake_slack::{channel_message, envelope_id, select, thread_reply, wait_until};
+use crate::common::rig::{Rig, HELP};
 
 /// The first reply in a question's thread in the help channel.
 fn answer_in(rig: &Rig, thread_ts: &str) -> Option<Value> {
@@ -185,15 +183,13 @@ async fn an_admins_link_in_the_thread_teaches_the_assistant_and_the_next_person_
     assert!(!listed.contains("no longer in the help docs"), "{listed}");
     // The running process has the document back (it reloads the folder every second) and
     // answers from the phrasing again, so the silence below is the forgetting's alone.
-    for attempt in 0.. {
-        let ts = format!("1700000904.{attempt:06}");
-        let event = format!("EvPurpleBack{attempt}");
-        if ask(&rig, &event, "U0GRACE", QUESTION, &ts).await.is_some() {
-            break;
-        }
-        assert!(attempt < 60, "the restored document never answered again");
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
+    asks_until(
+        &rig,
+        "1700000904",
+        true,
+        "the restored document never answered again",
+    )
+    .await;
     let (ok, out, err) = rig.cli(&["help-docs", "--forget", "1"]).await;
     assert!(ok && out.contains("forgot #1"), "{out}{err}");
     let (ok, _, err) = rig.cli(&["help-docs", "--forget", "1"]).await;
@@ -208,13 +204,25 @@ async fn an_admins_link_in_the_thread_teaches_the_assistant_and_the_next_person_
     let (_, audit, _) = rig.cli(&["audit", "export"]).await;
     assert!(audit.contains("help_forgotten") && audit.contains("command line (operator)"));
     // The running process stops using it: it reads the store again every lease interval.
+    asks_until(
+        &rig,
+        "1700000903",
+        false,
+        "the forgotten phrasing still answers",
+    )
+    .await;
+}
+
+/// Grace asks [`QUESTION`] anew (each time a new message at `second.N`) until it is answered
+/// (`answered`) or not, as the running process catches up with a change; `why` if it never does.
+async fn asks_until(rig: &Rig, second: &str, answered: bool, why: &str) {
     for attempt in 0.. {
-        let ts = format!("1700000903.{attempt:06}");
-        let event = format!("EvPurpleAfter{attempt}");
-        if ask(&rig, &event, "U0GRACE", QUESTION, &ts).await.is_none() {
-            break;
+        let ts = format!("{second}.{attempt:06}");
+        let event = format!("EvPurple{second}{attempt}");
+        if ask(rig, &event, "U0GRACE", QUESTION, &ts).await.is_some() == answered {
+            return;
         }
-        assert!(attempt < 60, "the forgotten phrasing still answers");
+        assert!(attempt < 60, "{why}");
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
 }
@@ -228,25 +236,7 @@ async fn an_admin_picks_the_answer_from_the_escalation_menu() {
         .await
         .expect("an answer");
     // It did not help: Ana escalates; triage gets the menu.
-    rig.fake
-        .send(click(
-            &envelope_id(),
-            "U0ANA",
-            "help_escalate",
-            "escalate",
-            &answer,
-        ))
-        .await;
-    rig.wait("the escalation in triage", || {
-        rig.fake.messages().iter().any(|m| m["channel"] == TRIAGE)
-    })
-    .await;
-    let notice = rig
-        .fake
-        .messages()
-        .into_iter()
-        .find(|m| m["channel"] == TRIAGE)
-        .unwrap();
+    let notice = rig.escalate("U0ANA", &answer).await;
     let block_id = format!("help_teach:{HELP}:{ts}");
     assert!(
         notice["blocks"]

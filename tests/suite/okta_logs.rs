@@ -99,6 +99,18 @@ async fn lockouts_are_polled_from_the_system_log_without_gaps_or_repeats() {
         "the lockout is real, not only logged"
     );
 
+    // A stored link that leads away from the org is not followed: the token would go with it.
+    let away = client
+        .system_log(LogPoll::Next(
+            "http://attacker.example:9/api/v1/logs?after=0",
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        away.to_string().contains("pointed away from the org"),
+        "{away}"
+    );
+
     // Without okta.logs.read, Okta says which scope is missing.
     match harness.client().system_log(first).await {
         Err(OktaError::MissingScope { scope, .. }) => assert_eq!(scope, "okta.logs.read"),
