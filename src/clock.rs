@@ -131,6 +131,20 @@ pub fn parse_time(text: &str, now: i64) -> Result<i64, String> {
     Ok(secs)
 }
 
+/// Unix seconds of a time as Okta writes it (`2026-12-06T09:14:03.512Z`, fractions dropped);
+/// `None` for anything else.
+pub fn parse_okta_time(text: &str) -> Option<i64> {
+    let whole = match text.split_once('.') {
+        Some((whole, fraction)) if fraction.ends_with('Z') => whole,
+        Some(_) => return None,
+        None => text,
+    };
+    if !whole.contains('T') {
+        return None;
+    }
+    parse_time(whole, 0).ok()
+}
+
 /// `2026-11-28T14:05:09.000Z`, as Okta writes and reads times (the System Log's `since`).
 pub fn format_iso(unix_secs: i64) -> String {
     let (year, month, day, hour, minute, second) = civil(unix_secs);

@@ -364,6 +364,13 @@ max_actions_per_target_per_hour = 3
 # pages = [{{ url = "https://wiki.acme.internal/it/vpn", refresh_minutes = 60 }}]
 # reload_seconds = 5
 
+[lockouts]
+# With "okta.logs.read" added to [okta] scopes, locked-out people get a DM with "Unlock me",
+# and a lockout storm (a password spray) is one alert in the triage channel instead.
+# poll_seconds = 60
+# storm_accounts = 10
+# storm_minutes = 5
+
 # [[automations.reactions]]
 # emoji = "lock"             # :lock: on a message in the channels below
 # tool = "suspend_user"      # asks to suspend the person the message mentions

@@ -311,6 +311,14 @@ impl<'a> ChatSession<'a> {
                     self.name(&about),
                     self.read_mentions(&text)
                 )?,
+                Output::TriageIncident { text } => {
+                    writeln!(out, "  (to the triage channel) {text}")?
+                }
+                Output::LockoutNotice { to, text, .. } => writeln!(
+                    out,
+                    "  (direct message to {}) {text} [Unlock me]",
+                    self.name(&to)
+                )?,
                 Output::Help { answer, offer, .. } => {
                     writeln!(out, "  okta-agent › {}", indent_rest(&answer.plain()))?;
                     if let Some((tool, label)) = offer {

@@ -98,6 +98,67 @@ pub struct Settings {
     /// `[server] listen` (or `OKTA_AGENT_LISTEN`): where `/healthz`, `/readyz` and `/metrics`
     /// are served; off when unset.
     pub server_listen: Option<std::net::SocketAddr>,
+    /// `[lockouts]`: how the System Log is polled for lockouts (when `okta.logs.read` is
+    /// among the scopes).
+    pub lockouts: LockoutSettings,
+}
+
+/// `[lockouts]`, checked: how often the System Log is read, and what makes a storm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockoutSettings {
+    /// Seconds between polls (`poll_seconds`, default 60).
+    pub poll_seconds: u64,
+    /// More accounts than this locked within `storm_minutes` is a storm (default 10).
+    pub storm_accounts: usize,
+    /// The storm window, in minutes (default 5).
+    pub storm_minutes: u64,
+}
+
+impl Default for LockoutSettings {
+    fn default() -> Self {
+        Self {
+            poll_seconds: 60,
+            storm_accounts: 10,
+            storm_minutes: 5,
+        }
+    }
+}
+
+/// `[lockouts]` in the TOML file.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct LockoutsFile {
+    poll_seconds: Option<u64>,
+    storm_accounts: Option<usize>,
+    storm_minutes: Option<u64>,
+}
+
+fn lockout_settings(file: LockoutsFile, problems: &mut Vec<String>) -> LockoutSettings {
+    let defaults = LockoutSettings::default();
+    let settings = LockoutSettings {
+        poll_seconds: file.poll_seconds.unwrap_or(defaults.poll_seconds),
+        storm_accounts: file.storm_accounts.unwrap_or(defaults.storm_accounts),
+        storm_minutes: file.storm_minutes.unwrap_or(defaults.storm_minutes),
+    };
+    if !(1..=3_600).contains(&settings.poll_seconds) {
+        problems.push(format!(
+            "lockouts.poll_seconds: {} is out of range; use 1 to 3600 (Okta recommends polling no more than once a second)",
+            settings.poll_seconds
+        ));
+    }
+    if !(1..=10_000).contains(&settings.storm_accounts) {
+        problems.push(format!(
+            "lockouts.storm_accounts: {} is out of range; use 1 to 10000",
+            settings.storm_accounts
+        ));
+    }
+    if !(1..=60).contains(&settings.storm_minutes) {
+        problems.push(format!(
+            "lockouts.storm_minutes: {} is out of range; use 1 to 60",
+            settings.storm_minutes
+        ));
+    }
+    settings
 }
 
 impl Default for Settings {
@@ -118,6 +179,7 @@ impl Default for Settings {
             automations: crate::automations::Automations::default(),
             lease_seconds: crate::store::DEFAULT_LEASE_SECS,
             server_listen: None,
+            lockouts: LockoutSettings::default(),
         }
     }
 }
@@ -387,6 +449,8 @@ struct FileSettings {
     store: StoreFile,
     #[serde(default)]
     audit: AuditFile,
+    #[serde(default)]
+    lockouts: LockoutsFile,
 }
 
 impl Settings {
@@ -554,6 +618,7 @@ impl Settings {
             },
             None => None,
         };
+        let lockouts = lockout_settings(file.lockouts, &mut problems);
         let lease_seconds = file
             .store
             .lease_seconds
@@ -607,6 +672,7 @@ impl Settings {
                 automations,
                 lease_seconds,
                 server_listen,
+                lockouts,
             })
         } else {
             Err(ConfigError { problems })

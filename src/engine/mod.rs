@@ -9,6 +9,7 @@
 mod automation;
 mod jobs;
 pub mod learning;
+mod lockouts;
 mod notices;
 mod reactions;
 mod records;
@@ -16,6 +17,7 @@ use automation::ActionRequest;
 pub use automation::{Field, FormSubmission, Proposed};
 pub use jobs::Delivery;
 pub use learning::{AskedQuestion, Teaching};
+pub use lockouts::LOCKOUT_POLLER;
 pub use reactions::{ReactedMessage, Reaction, ReactionNews, ReactionOutcome};
 pub use records::HelpFeedback;
 
@@ -149,6 +151,15 @@ pub enum Output {
     /// A message for the triage channel about `about` (a Slack user id, named by the front
     /// end before `text`).
     TriageAlert { about: String, text: String },
+    /// A message for the triage channel about no one person (a lockout storm).
+    TriageIncident { text: String },
+    /// A DM to `to`, whose Okta account was locked (`text` says when), with an "Unlock me"
+    /// button that carries `lockout_id` ([`Engine::unlock_me`]).
+    LockoutNotice {
+        to: String,
+        lockout_id: String,
+        text: String,
+    },
     /// A notice for the triage channel that `requester`'s card needs an approver.
     TriageNotice {
         proposal_id: String,

@@ -88,30 +88,57 @@ pub(super) async fn set_status(
     }
 }
 
-#[derive(Deserialize, Default)]
-pub(super) struct Lockout {
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct NewUser {
+    login: String,
+    first_name: String,
+    last_name: String,
+}
+
+/// Adds an active user to the org.
+pub(super) async fn add_user(
+    State(state): State<Arc<SandboxState>>,
+    Json(user): Json<NewUser>,
+) -> Response {
+    let mut inner = state.lock();
+    let now = super::state::now_iso();
+    match inner
+        .org
+        .add_user(&user.login, &user.first_name, &user.last_name, &now)
+    {
+        Ok(body) => (StatusCode::CREATED, Json(body)).into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct FailedSignIns {
+    count: u32,
     ip: Option<String>,
     country: Option<String>,
 }
 
-/// Locks a user out as too many failed sign-ins would, writing the System Log event.
-pub(super) async fn lock_out(
+/// Fails `count` sign-ins for a user, as a person mistyping (or an attacker guessing) would:
+/// at the lockout threshold the account locks and the System Log event is written. Returns
+/// the events written.
+pub(super) async fn fail_sign_ins(
     State(state): State<Arc<SandboxState>>,
     Path(id): Path<String>,
-    body: Option<Json<Lockout>>,
+    Json(failed): Json<FailedSignIns>,
 ) -> Response {
-    let lockout = body.map(|Json(b)| b).unwrap_or_default();
     let mut inner = state.lock();
     match inner.org.user_index(&id) {
         Ok(i) => {
             let published = super::state::now_iso();
-            let event = inner.org.lock_out(
+            let events = inner.org.fail_sign_ins(
                 i,
-                lockout.ip.as_deref().unwrap_or("203.0.113.7"),
-                lockout.country.as_deref().unwrap_or("United States"),
+                failed.count,
+                failed.ip.as_deref().unwrap_or("203.0.113.7"),
+                failed.country.as_deref().unwrap_or("United States"),
                 &published,
             );
-            Json(event).into_response()
+            Json(events).into_response()
         }
         Err(e) => error_response(&e),
     }

@@ -83,10 +83,15 @@ pub struct SimUser {
     pub last_updated: String,
     pub password_changed: Option<String>,
     pub password_expired: bool,
+    /// Failed sign-ins since the last success or lockout.
+    pub failed_sign_ins: u32,
     pub factors: Vec<String>,
     pub roles: Vec<String>,
     pub apps: Vec<String>,
 }
+
+/// Failed sign-ins that lock an account, as the default password policy's lockout says.
+pub const LOCKOUT_THRESHOLD: u32 = 10;
 
 #[derive(Debug, Clone)]
 pub struct SimGroup {
@@ -186,6 +191,7 @@ impl Org {
                         ),
                     },
                     password_expired: u.password_expired || status == UserStatus::PasswordExpired,
+                    failed_sign_ins: 0,
                     factors: u.factors.clone(),
                     roles: u.roles.clone(),
                     apps: u.apps.clone(),
@@ -201,9 +207,85 @@ impl Org {
         }
     }
 
+    /// Adds an active user (as an admin creating one in the console would); a login already
+    /// taken is Okta's E0000001.
+    pub fn add_user(
+        &mut self,
+        login: &str,
+        first_name: &str,
+        last_name: &str,
+        now: &str,
+    ) -> Result<Value, ApiError> {
+        if self
+            .user_index(login)
+            .is_ok_and(|i| self.users[i].login.eq_ignore_ascii_case(login))
+        {
+            return Err(ApiError::new(
+                400,
+                "E0000001",
+                "Api validation failed: login: An object with this field already exists in the current organization",
+            ));
+        }
+        let id = stable_id("00u", &login.to_ascii_lowercase());
+        for group in &mut self.groups {
+            if group.group_type == GroupType::BuiltIn {
+                group.members.insert(id.clone());
+            }
+        }
+        let user = SimUser {
+            id,
+            status: UserStatus::Active,
+            login: login.to_string(),
+            email: login.to_string(),
+            first_name: first_name.to_string(),
+            last_name: last_name.to_string(),
+            created: now.to_string(),
+            activated: Some(now.to_string()),
+            status_changed: now.to_string(),
+            last_login: None,
+            last_updated: now.to_string(),
+            password_changed: Some(now.to_string()),
+            password_expired: false,
+            failed_sign_ins: 0,
+            factors: Vec::new(),
+            roles: Vec::new(),
+            apps: Vec::new(),
+        };
+        let body = self.user_json(&user, true);
+        self.users.push(user);
+        Ok(body)
+    }
+
+    /// `count` failed sign-ins for user `i` from `ip` in `country`: at the org's lockout
+    /// threshold an active account locks, and Okta's `user.account.lock` event is written.
+    /// Returns the events written (none while under the threshold, or already locked).
+    pub fn fail_sign_ins(
+        &mut self,
+        i: usize,
+        count: u32,
+        ip: &str,
+        country: &str,
+        published: &str,
+    ) -> Vec<Value> {
+        let mut events = Vec::new();
+        for _ in 0..count {
+            let user = &mut self.users[i];
+            if user.status != crate::okta::UserStatus::Active {
+                // Okta counts failures only against an account that may sign in.
+                break;
+            }
+            user.failed_sign_ins += 1;
+            if user.failed_sign_ins >= LOCKOUT_THRESHOLD {
+                user.failed_sign_ins = 0;
+                events.push(self.lock_out(i, ip, country, published));
+            }
+        }
+        events
+    }
+
     /// Locks user `i` out after failed sign-ins from `ip` in `country`, and writes the
     /// `user.account.lock` event Okta writes, in its shape.
-    pub fn lock_out(&mut self, i: usize, ip: &str, country: &str, published: &str) -> Value {
+    fn lock_out(&mut self, i: usize, ip: &str, country: &str, published: &str) -> Value {
         let user = &mut self.users[i];
         user.status = crate::okta::UserStatus::LockedOut;
         let name = format!("{} {}", user.first_name, user.last_name);
@@ -652,6 +734,9 @@ impl Org {
         }
         if matches!(operation, "unlock" | "unsuspend") && next == Active {
             user.password_expired = false;
+        }
+        if operation == "unlock" {
+            user.failed_sign_ins = 0;
         }
         user.last_updated = now.to_string();
         if operation == "deactivate" {

@@ -266,6 +266,23 @@ pub fn help_answer(
 /// question (`help_teach:CHANNEL:TS`), each option's value a document's source.
 pub const TEACH_ACTION: &str = "help_teach";
 
+/// The action id of "Unlock me" under a lockout DM; its value is the lockout's event id.
+pub const UNLOCK_ME_ACTION: &str = "unlock_me";
+
+/// A lockout DM: what happened, "Unlock me", and what to do if it was not them.
+pub fn lockout_notice(text: &str, lockout_id: &str, help: &str) -> (String, Value) {
+    let fallback = format!(
+        "{} If this was you, press Unlock me. If it was not, tell IT {help}: someone may be guessing your password.",
+        untrusted(text)
+    );
+    let blocks = json!([
+        section(untrusted(text)),
+        {"type": "actions", "elements": [button(UNLOCK_ME_ACTION, "Unlock me", lockout_id, Some("primary"))]},
+        context(format!("If this was not you, do not press it: tell IT {help}, because someone may be guessing your password.")),
+    ]);
+    (fallback, blocks)
+}
+
 /// Slack's limits on a select: 100 options, option text of 75 characters, values of 150.
 const MAX_OPTIONS: usize = 100;
 const MAX_OPTION_TEXT: usize = 75;

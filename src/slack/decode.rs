@@ -96,6 +96,14 @@ pub enum Work {
         message_ts: String,
         thread_ts: Option<String>,
     },
+    /// "Unlock me" under a lockout DM.
+    UnlockMe {
+        user: String,
+        /// The lockout's System Log event id, as the button carries it.
+        lockout_id: String,
+        channel: String,
+        message_ts: String,
+    },
     /// An emoji added to or removed from a message, under an `[[automations.reactions]]` rule.
     Reaction {
         user: String,
@@ -376,6 +384,14 @@ pub fn interaction(payload: &Value) -> Option<Work> {
             menu_channel: container["channel_id"].as_str()?.to_string(),
         });
     }
+    if action_id == super::blocks::UNLOCK_ME_ACTION {
+        return Some(Work::UnlockMe {
+            user,
+            lockout_id: action["value"].as_str()?.to_string(),
+            channel: container["channel_id"].as_str()?.to_string(),
+            message_ts,
+        });
+    }
     if action_id == "self_service" {
         return Some(Work::SelfService {
             user,
@@ -448,6 +464,9 @@ pub fn interaction_key(work: &Work, payload: &Value) -> Option<String> {
             message_ts,
             ..
         } => Some(format!("self:{user}:{message_ts}:{tool}:{action_ts}")),
+        Work::UnlockMe {
+            user, lockout_id, ..
+        } => Some(format!("unlock-me:{user}:{lockout_id}:{action_ts}")),
         Work::OpenForm { trigger_id, .. } => Some(format!("form:{trigger_id}")),
         Work::HelpTeach {
             user,

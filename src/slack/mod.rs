@@ -241,6 +241,27 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             }
         })
     };
+    // Lockouts from the System Log, read by whichever process holds the poller's lease.
+    let lockouts = reads_system_log(settings).then(|| {
+        let (app, stop) = (app.clone(), stop_jobs.clone());
+        let settings = settings.lockouts.clone();
+        let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        info!(
+            every_seconds = settings.poll_seconds,
+            "reading lockouts from the Okta System Log"
+        );
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(settings.poll_seconds));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => app.poll_lockouts(&owner, &settings).await,
+                    _ = stop.cancelled() => break,
+                }
+            }
+            app.engine().release_lockout_poller(&owner).await;
+        })
+    });
     let listener = start_listener(slack, app.clone(), http.clone()).await?;
     info!("okta-agent is running; press Ctrl-C or send SIGTERM to stop");
     let engine = runtime.engine.clone();
@@ -273,6 +294,11 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     help_docs.abort();
     hangups.abort();
     stop_jobs.cancel();
+    if let Some(lockouts) = lockouts {
+        if tokio::time::timeout(DRAIN_TIMEOUT, lockouts).await.is_err() {
+            warn!("the System Log poll was still running at shutdown; its lease lapses by itself");
+        }
+    }
     if tokio::time::timeout(DRAIN_TIMEOUT, jobs).await.is_err() {
         warn!("a scheduled job was still running at shutdown; another start will take it over");
     }
@@ -288,6 +314,14 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     drop(work_runtime);
     info!("stopped cleanly");
     Ok(())
+}
+
+/// Whether lockouts are read from the System Log: the org is asked for `okta.logs.read`.
+fn reads_system_log(settings: &Settings) -> bool {
+    settings
+        .okta
+        .as_ref()
+        .is_some_and(|okta| okta.scopes.iter().any(|s| s == "okta.logs.read"))
 }
 
 /// The work runtime's threads, let go without waiting when `run` returns (cleanly or with an

@@ -122,6 +122,7 @@ macro_rules! in_transaction {
 mod automations;
 mod database;
 mod journal;
+mod lockouts;
 mod open;
 mod recovery;
 
@@ -130,6 +131,7 @@ pub use database::{
     database_kind, sqlite_path, url_has_password, Database, DatabaseKind, DEFAULT_DATABASE_URL,
 };
 pub use journal::InboundState;
+pub use lockouts::{LockoutRow, LockoutState, LogCursor};
 pub use open::{describe, describe_database};
 pub use recovery::RecoveryLines;
 

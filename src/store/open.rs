@@ -72,6 +72,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "notices",
         include_str!("migrations/sqlite/0009_notices.sql"),
     ),
+    (
+        10,
+        "lockouts",
+        include_str!("migrations/sqlite/0010_lockouts.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations; its first is the schema SQLite reached in six.
@@ -90,6 +95,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "notices",
         include_str!("migrations/postgres/0003_notices.sql"),
+    ),
+    (
+        4,
+        "lockouts",
+        include_str!("migrations/postgres/0004_lockouts.sql"),
     ),
 ];
 

@@ -184,6 +184,30 @@ impl Harness {
         );
     }
 
+    /// `count` failed sign-ins for `login` from `ip` in `country` (ten lock an active account).
+    pub async fn fail_sign_ins(&self, login: &str, count: u32, ip: &str, country: &str) {
+        let r = self
+            .control
+            .post(self.control_url(&format!("users/{login}/failed-sign-ins")))
+            .json(&serde_json::json!({"count": count, "ip": ip, "country": country}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "refused: {}", r.status());
+    }
+
+    /// Adds an active user to the simulated org.
+    pub async fn add_user(&self, login: &str, first_name: &str, last_name: &str) {
+        let r = self
+            .control
+            .post(self.control_url("users"))
+            .json(&serde_json::json!({"login": login, "firstName": first_name, "lastName": last_name}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "user {login} not added");
+    }
+
     /// Settings for okta-agent against this simulator, with `policy` and a SQLite file.
     pub fn settings(&self, db: &std::path::Path, policy: Policy) -> Settings {
         Settings {
@@ -532,6 +556,8 @@ pub fn text(outputs: &[Output]) -> String {
             Output::DirectMessage { .. } => "[dm]".into(),
             Output::Notice { to, text, .. } => format!("[notice to {to}: {text}]"),
             Output::TriageAlert { about, text } => format!("[triage: <@{about}> {text}]"),
+            Output::TriageIncident { text } => format!("[triage: {text}]"),
+            Output::LockoutNotice { to, text, .. } => format!("[lockout dm to {to}: {text}]"),
             Output::Reaction { emoji, news, .. } => format!("[:{emoji}: {news:?}]"),
             Output::Help { answer, .. } => answer.plain(),
         })

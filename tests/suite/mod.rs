@@ -16,6 +16,7 @@ mod help_e2e;
 mod help_learning;
 mod help_semantic;
 mod install;
+mod lockouts_e2e;
 mod model_http;
 mod notices_e2e;
 mod okta_faithfulness;

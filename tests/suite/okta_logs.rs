@@ -35,12 +35,15 @@ async fn lockouts_are_polled_from_the_system_log_without_gaps_or_repeats() {
     };
     let control = reqwest::Client::new();
     let lock = |id: String, ip: &'static str| {
-        let url = format!("{}/__sandbox/users/{id}/lockout", harness.sandbox.url());
+        let url = format!(
+            "{}/__sandbox/users/{id}/failed-sign-ins",
+            harness.sandbox.url()
+        );
         let control = control.clone();
         async move {
             let r = control
                 .post(url)
-                .json(&serde_json::json!({"ip": ip, "country": "Netherlands"}))
+                .json(&serde_json::json!({"count": 10, "ip": ip, "country": "Netherlands"}))
                 .send()
                 .await
                 .unwrap();
@@ -55,6 +58,25 @@ async fn lockouts_are_polled_from_the_system_log_without_gaps_or_repeats() {
     let (page, next) = client.system_log(first).await.unwrap();
     assert!(page.value.is_empty());
     let next = next.expect("a polling request always links the next page");
+    // Nine failed sign-ins lock nothing; the tenth does, as the default lockout policy says.
+    let url = format!(
+        "{}/__sandbox/users/{}/failed-sign-ins",
+        harness.sandbox.url(),
+        id_of("jamal.reed@example.com")
+    );
+    let written: Vec<serde_json::Value> = control
+        .post(&url)
+        .json(&serde_json::json!({"count": 9}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(written.is_empty(), "{written:?}");
+    let (page, next) = client.system_log(LogPoll::Next(&next)).await.unwrap();
+    assert!(page.value.is_empty(), "no lockout under the threshold");
+    let next = next.unwrap();
     lock(id_of("jamal.reed@example.com"), "198.51.100.4").await;
     let (page, next) = client.system_log(LogPoll::Next(&next)).await.unwrap();
     assert_eq!(page.value.len(), 1);

@@ -724,7 +724,7 @@ async fn a_store_from_before_the_migrator_is_adopted(db: TestDatabase) {
         .unwrap();
     assert_eq!(
         migrations,
-        if db.is_postgres() { 3 } else { 9 },
+        if db.is_postgres() { 4 } else { 10 },
         "one row per migration, the adopted ones included"
     );
     if !db.is_postgres() {
@@ -733,7 +733,7 @@ async fn a_store_from_before_the_migrator_is_adopted(db: TestDatabase) {
                 .session_setting("user_version", false)
                 .await
                 .unwrap(),
-            "9",
+            "10",
             "the old marker is advanced: an older okta-agent refuses this file"
         );
     }
@@ -809,7 +809,7 @@ async fn replicas_starting_together_migrate_once(db: TestDatabase) {
     let said = okta_agent::store::describe(&db.url()).await.unwrap();
     assert!(said.ends_with("(current)"), "{said}");
     let store = db.open().await;
-    let migrations = if db.is_postgres() { 3 } else { 9 };
+    let migrations = if db.is_postgres() { 4 } else { 10 };
     assert_eq!(
         store
             .execute_raw("UPDATE _sqlx_migrations SET success = success")
@@ -864,6 +864,10 @@ fn released_migrations_are_never_edited() {
             "5582c57072bde91a4519f0e701ba3bb6968e6240cac1dbc79f28703e46be2446",
         ),
         (
+            "sqlite/0010_lockouts.sql",
+            "cce724a6de0ed98944b666ceb13f93edb9fb0fab54bd46f3310384490b9243e9",
+        ),
+        (
             "postgres/0001_initial.sql",
             "7cd668b784ebb6f39cc95b4cb4561c18b97e25ee4d5531d576796d739de014bf",
         ),
@@ -874,6 +878,10 @@ fn released_migrations_are_never_edited() {
         (
             "postgres/0003_notices.sql",
             "34d2e9ef5f0c707e2469a72fe0309cfc7758d9a52143b40151595ebcdccafe06",
+        ),
+        (
+            "postgres/0004_lockouts.sql",
+            "4115aca338342cf7f16d6b8d0fb129230e18a4ea5af639ceec68fce6b7eb09e0",
         ),
     ];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/migrations");

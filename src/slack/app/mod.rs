@@ -492,6 +492,12 @@ impl SlackApp {
                 message_ts,
                 ..
             }
+            | Work::UnlockMe {
+                user,
+                channel,
+                message_ts,
+                ..
+            }
             | Work::Reaction {
                 user,
                 channel,
@@ -762,6 +768,18 @@ impl SlackApp {
                     )
                     .await;
                 self.deliver(outputs, channel, Some(thread), None).await;
+            }
+            Work::UnlockMe {
+                user,
+                lockout_id,
+                channel,
+                message_ts,
+            } => {
+                let outputs = self
+                    .engine
+                    .unlock_me(user, lockout_id, &format!("{channel}:{message_ts}"))
+                    .await;
+                self.deliver(outputs, channel, Some(message_ts), None).await;
             }
             Work::Throttled {
                 user,
@@ -1036,6 +1054,36 @@ impl SlackApp {
         self.deliver_to_conversations(deliveries).await;
     }
 
+    /// Reads lockouts from the System Log (when this process holds the poller) and sends the
+    /// DMs, or the storm alert.
+    pub async fn poll_lockouts(&self, owner: &str, settings: &crate::config::LockoutSettings) {
+        let outputs = self.engine.poll_lockouts(owner, settings).await;
+        for output in outputs {
+            let sent = match &output {
+                Output::LockoutNotice {
+                    to,
+                    lockout_id,
+                    text,
+                } => self.send_lockout_notice(to, lockout_id, text).await,
+                Output::TriageIncident { text } => self.incident_to_triage(text).await,
+                other => {
+                    warn!(
+                        ?other,
+                        "the lockout poll produced something it should not; dropped"
+                    );
+                    Ok(())
+                }
+            };
+            if let Err(e) = sent {
+                warn!(error = %e, "could not send what the lockout poll produced");
+            }
+        }
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
     /// Posts work that came from no message (jobs, recovery) in the threads of its proposals.
     pub async fn deliver_to_conversations(&self, deliveries: Vec<crate::engine::Delivery>) {
         for delivery in deliveries {
@@ -1185,6 +1233,12 @@ impl SlackApp {
                         .await
                 }
                 Output::TriageAlert { about, text } => self.alert_triage(about, text).await,
+                Output::TriageIncident { text } => self.incident_to_triage(text).await,
+                Output::LockoutNotice {
+                    to,
+                    lockout_id,
+                    text,
+                } => self.send_lockout_notice(to, lockout_id, text).await,
                 Output::Reaction {
                     reactor,
                     emoji,
@@ -1329,6 +1383,12 @@ impl SlackApp {
                     .await
             }
             Output::TriageAlert { about, text } => self.alert_triage(&about, &text).await,
+            Output::TriageIncident { text } => self.incident_to_triage(&text).await,
+            Output::LockoutNotice {
+                to,
+                lockout_id,
+                text,
+            } => self.send_lockout_notice(&to, &lockout_id, &text).await,
             Output::CardUpdate(card) => {
                 let (text, blocks) = decided_card(&card);
                 match self.engine.card_location(&card.proposal_id).await {
@@ -1348,6 +1408,43 @@ impl SlackApp {
 
     /// Tells a person by DM what was done to their account, and remembers the message so a
     /// reply in its thread reaches IT.
+    /// Where the person is told to reach IT: the help channel, linked when it is an id.
+    fn where_to_tell_it(&self) -> String {
+        match self.context.help_channels.first() {
+            Some(help) if crate::automations::reactions::is_channel_id(help) => {
+                format!("in <#{help}>")
+            }
+            _ => "in the IT help channel".to_string(),
+        }
+    }
+
+    /// The DM to a locked-out person, with "Unlock me".
+    async fn send_lockout_notice(
+        &self,
+        to: &str,
+        lockout_id: &str,
+        text: &str,
+    ) -> Result<(), super::web::SlackError> {
+        let (fallback, blocks) =
+            super::blocks::lockout_notice(text, lockout_id, &self.where_to_tell_it());
+        self.web
+            .post_message(to, None, &fallback, Some(blocks))
+            .await
+            .map(drop)
+    }
+
+    /// A message to the triage channel about no one person.
+    async fn incident_to_triage(&self, text: &str) -> Result<(), super::web::SlackError> {
+        let Some(triage) = self.triage_channels.first() else {
+            warn!("no triage channel is configured; an incident for IT was not posted");
+            return Ok(());
+        };
+        self.web
+            .post_message(triage, None, &untrusted(text), None)
+            .await
+            .map(drop)
+    }
+
     async fn send_notice(
         &self,
         to: &str,
@@ -1356,12 +1453,7 @@ impl SlackApp {
         approver: &str,
         text: &str,
     ) -> Result<(), super::web::SlackError> {
-        let where_to = match self.context.help_channels.first() {
-            Some(help) if crate::automations::reactions::is_channel_id(help) => {
-                format!("in <#{help}>")
-            }
-            _ => "in the IT help channel".to_string(),
-        };
+        let where_to = self.where_to_tell_it();
         let message = format!(
             "{} Requested by {}, approved by {}. If you did not expect this, tell IT {where_to}, or reply to this message.",
             untrusted(text),
