@@ -146,6 +146,8 @@ pub enum ClaimRefusal {
     AlreadyDecided(ProposalState),
     /// The stored record no longer matches its binding hash, or policy changed since.
     Tampered(String),
+    /// The person has not been verified (or a second admin is still needed).
+    Unverified,
 }
 
 impl ClaimRefusal {
@@ -175,6 +177,9 @@ impl ClaimRefusal {
             }
             ClaimRefusal::Tampered(why) => {
                 format!("this request cannot be approved: {why}; ask again")
+            }
+            ClaimRefusal::Unverified => {
+                "this request waits for the person to confirm with Okta Verify (or for a second admin's approval)".into()
             }
         }
     }
@@ -384,10 +389,12 @@ impl<'a> Approvals<'a> {
                 id: id.into(),
                 state: state.as_str().into(),
             }),
-            Transition::Missing | Transition::Expired => Err(ApprovalError::WrongState {
-                id: id.into(),
-                state: "missing".into(),
-            }),
+            Transition::Missing | Transition::Expired | Transition::Unverified => {
+                Err(ApprovalError::WrongState {
+                    id: id.into(),
+                    state: "missing".into(),
+                })
+            }
         }
     }
 
@@ -402,6 +409,7 @@ fn refusal(transition: Transition) -> ClaimRefusal {
         Transition::Done => ClaimRefusal::AlreadyDecided(ProposalState::Executing),
         Transition::Missing => ClaimRefusal::Missing,
         Transition::Expired => ClaimRefusal::Expired,
+        Transition::Unverified => ClaimRefusal::Unverified,
         Transition::WrongState(ProposalState::Expired) => ClaimRefusal::Expired,
         Transition::WrongState(
             state @ (ProposalState::Pending

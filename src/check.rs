@@ -469,12 +469,13 @@ pub async fn policy_checks(settings: &Settings) -> Vec<CheckLine> {
             lines.push(CheckLine::pass(
                 "Policy",
                 format!(
-                    "version {}; {} admin(s); self-service: {}; self-service with approval: {}; two-person: {}; protected groups: {}; reset links: {}; approvals expire after {} s",
+                    "version {}; {} admin(s); self-service: {}; self-service with approval: {}; two-person: {}; Okta Verify push first: {}; protected groups: {}; reset links: {}; approvals expire after {} s",
                     policy.version(),
                     config.admins.len(),
                     names(&config.self_service),
                     names(&config.self_service_with_approval),
                     names(&config.two_person),
+                    names(&config.verify_with_push),
                     if config.protected_groups.is_empty() { "none".into() } else { config.protected_groups.join(", ") },
                     match config.reset_password_delivery {
                         crate::policy::ResetDelivery::Email => "by Okta's email to the person",

@@ -350,6 +350,10 @@ max_actions_per_target_per_hour = 3
 # The person an action changed is told by DM when someone else asked (suspend and deactivate
 # are left out: offboarding is often confidential). [] tells nobody.
 # notify_target = ["unlock_user", "reset_password", "reset_factors", "clear_sessions", "add_user_to_group", "remove_user_from_group"]
+# The person confirms with their own Okta Verify push before anyone may approve these (a stolen
+# Slack session cannot); without a push factor two admins approve instead.
+verify_with_push = ["reset_password", "reset_factors", "unlock_user"]
+# push_timeout_seconds = 120
 
 [llm]
 # Unset, the built-in command engine plans and nothing leaves this host. The key goes in

@@ -142,12 +142,16 @@ pub fn render() -> String {
 
 /// An Okta path as a pattern: ids replaced, so the label set stays small.
 pub fn okta_endpoint(method: &str, path: &str) -> String {
+    let mut previous = "";
     let pattern: Vec<String> = path
         .split('/')
         .map(|part| {
-            let is_id = part.len() >= 15
+            let is_id = (part.len() >= 15
                 && part.starts_with("00")
-                && part.chars().all(|c| c.is_ascii_alphanumeric());
+                && part.chars().all(|c| c.is_ascii_alphanumeric()))
+                // A factor's and a push transaction's ids follow their collection's name.
+                || (matches!(previous, "factors" | "transactions") && !part.is_empty());
+            previous = part;
             if is_id {
                 "{id}".to_string()
             } else {

@@ -55,6 +55,7 @@ pub async fn waiting(store: &Store, now: i64) -> Result<Vec<Waiting>, StoreError
         let what = match job.kind {
             JobKind::EndAccess => "the end of time-bound access",
             JobKind::Approve => "the end of a reaction's grace window",
+            JobKind::VerifyPush => "the person's answer to an Okta Verify push",
         };
         items.push(Waiting {
             kind: "job",

@@ -48,6 +48,22 @@ pub struct PolicyConfig {
     /// change. Suspend and deactivate are not in the default: offboarding is often confidential.
     #[serde(default = "default_notify_target")]
     pub notify_target: Vec<Tool>,
+    /// Actions that wait for the person to confirm with an Okta Verify push before anyone may
+    /// approve them: the requester when they act on themselves, the target when an admin acts
+    /// for them. Without a push factor the action needs two admins instead.
+    #[serde(default)]
+    pub verify_with_push: Vec<Tool>,
+    /// How long a push waits for the person's answer (Okta's own expiry is five minutes).
+    #[serde(default = "default_push_timeout")]
+    pub push_timeout_seconds: u64,
+}
+
+/// The actions `init` and the example config verify with a push.
+pub const SUGGESTED_VERIFY_WITH_PUSH: [Tool; 3] =
+    [Tool::ResetPassword, Tool::ResetFactors, Tool::UnlockUser];
+
+fn default_push_timeout() -> u64 {
+    120
 }
 
 /// The actions whose target is told by default.
@@ -251,6 +267,7 @@ impl Policy {
             ),
             ("two_person", &config.two_person),
             ("notify_target", &config.notify_target),
+            ("verify_with_push", &config.verify_with_push),
         ] {
             for tool in list {
                 if tool.risk() == Risk::Read {
@@ -274,6 +291,12 @@ impl Policy {
             problems.push(format!(
                 "policy.max_access_hours: {} is out of range; use 1 to 8760 (a year)",
                 config.max_access_hours
+            ));
+        }
+        if !(10..=300).contains(&config.push_timeout_seconds) {
+            problems.push(format!(
+                "policy.push_timeout_seconds: {} is out of range; use 10 to 300 (Okta stops waiting after five minutes)",
+                config.push_timeout_seconds
             ));
         }
         if !(60..=86_400).contains(&config.approval_ttl_seconds) {
@@ -332,6 +355,8 @@ impl Policy {
             max_actions_per_target_per_hour: default_per_target(),
             max_access_hours: default_max_access_hours(),
             notify_target: default_notify_target(),
+            verify_with_push: Vec::new(),
+            push_timeout_seconds: default_push_timeout(),
         };
         // The demo policy is a constant that passes every check above.
         Self::new(config).unwrap_or_else(|_| Self::read_only())
@@ -346,6 +371,20 @@ impl Policy {
         self.config
             .as_ref()
             .is_some_and(|c| c.notify_target.contains(&tool))
+    }
+
+    /// Whether `tool` waits for an Okta Verify push (`verify_with_push`).
+    pub fn verifies_with_push(&self, tool: Tool) -> bool {
+        self.config
+            .as_ref()
+            .is_some_and(|c| c.verify_with_push.contains(&tool))
+    }
+
+    /// How long a push waits for its answer, in seconds.
+    pub fn push_timeout_secs(&self) -> i64 {
+        self.config.as_ref().map_or(120, |c| {
+            i64::try_from(c.push_timeout_seconds).unwrap_or(120)
+        })
     }
 
     pub fn config(&self) -> Option<&PolicyConfig> {
@@ -1088,6 +1127,48 @@ mod tests {
         let problems = Policy::new(bad).unwrap_err();
         assert!(
             problems[0].contains("policy.notify_target: find_user is a read-only tool"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn push_verification_is_named_per_action_and_its_timeout_is_bounded() {
+        let demo = Policy::demo();
+        assert!(!demo.verifies_with_push(Tool::ResetPassword));
+        assert!(!Policy::read_only().verifies_with_push(Tool::UnlockUser));
+        assert_eq!(demo.push_timeout_secs(), 120);
+        let verifying = PolicyConfig {
+            verify_with_push: SUGGESTED_VERIFY_WITH_PUSH.to_vec(),
+            push_timeout_seconds: 60,
+            ..demo.config().unwrap().clone()
+        };
+        let policy = Policy::new(verifying.clone()).unwrap();
+        for tool in SUGGESTED_VERIFY_WITH_PUSH {
+            assert!(policy.verifies_with_push(tool));
+        }
+        assert!(!policy.verifies_with_push(Tool::SuspendUser));
+        assert_eq!(policy.push_timeout_secs(), 60);
+        assert_ne!(
+            policy.version(),
+            demo.version(),
+            "verification is part of the policy's version"
+        );
+        let problems = Policy::new(PolicyConfig {
+            verify_with_push: vec![Tool::FindUser],
+            push_timeout_seconds: 600,
+            ..verifying
+        })
+        .unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("policy.verify_with_push: find_user is a read-only tool")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("policy.push_timeout_seconds: 600 is out of range")),
             "{problems:?}"
         );
     }

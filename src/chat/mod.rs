@@ -409,6 +409,12 @@ impl<'a> ChatSession<'a> {
             return lines.join("\n");
         }
         lines.push(format!("  │ Expires:   {}", format_utc(card.expires_at)));
+        if let Some(v) = &card.verification {
+            lines.push(format!(
+                "  │ Verified:  {:?} (Okta Verify push for {})",
+                v.state, v.login
+            ));
+        }
         lines.push("  └ Approve? [y = Approve / n = Cancel]".into());
         lines.join("\n")
     }

@@ -246,6 +246,7 @@ impl Engine {
                 })
             }
             JobKind::EndAccess => Some(self.end_access(job, &proposal, owner, by).await),
+            JobKind::VerifyPush => self.poll_push(job, &proposal, owner).await,
         }
     }
 

@@ -13,6 +13,7 @@ mod lockouts;
 mod notices;
 mod reactions;
 mod records;
+mod verify;
 use automation::ActionRequest;
 pub use automation::{Field, FormSubmission, Proposed};
 pub use jobs::Delivery;
@@ -20,6 +21,7 @@ pub use learning::{AskedQuestion, Teaching};
 pub use lockouts::LOCKOUT_POLLER;
 pub use reactions::{ReactedMessage, Reaction, ReactionNews, ReactionOutcome};
 pub use records::HelpFeedback;
+pub use verify::Verification;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,6 +65,8 @@ pub enum Choice {
     Undo,
     /// End time-bound access now (the approver or the person it is for).
     EndAccess,
+    /// Send the Okta Verify push to the person ("Verify @bob first").
+    VerifyFirst,
 }
 
 /// Whether this engine may change Okta. `chat` against a real org runs `DryRun`: it shows what
@@ -106,6 +110,8 @@ pub struct Card {
     pub reason: Option<String>,
     /// Time-bound access, when the request is one.
     pub access: Option<Access>,
+    /// The Okta Verify push verification, when the policy asks for one.
+    pub verification: Option<Verification>,
 }
 
 /// A time-bound membership as a card shows it.
@@ -738,6 +744,7 @@ impl Engine {
                     note: None,
                     can_end_now: false,
                 }),
+                verification: None,
             })]);
         }
         let proposal = Approvals::new(&self.store)
@@ -774,13 +781,32 @@ impl Engine {
             ..record_for(&proposal.call, &proposal.target, now)
         })
         .await?;
-        let card = card_for(&proposal, Some(approvers));
-        let mut outputs = vec![Output::Card(card)];
-        let requester_can_approve = match approvers {
-            Approvers::RequesterOrAdmin => true,
-            Approvers::AnyAdmin => self.policy.is_admin(&actor.slack_id),
-            Approvers::AnotherAdmin => false,
+        // Fails closed: a proposal whose verification could not be set up is cancelled.
+        let verifying = match self.begin_verification(&proposal, actor).await {
+            Ok(outputs) => outputs,
+            Err(e) => {
+                if let Err(cancel) = Approvals::new(&self.store)
+                    .cancel(&proposal.id, "okta-agent", now)
+                    .await
+                {
+                    error!(error = %cancel, "could not cancel a proposal whose verification failed");
+                }
+                return Err(e);
+            }
         };
+        let card = self
+            .verified_card(card_for(&proposal, Some(approvers)))
+            .await;
+        let two_admins = card.verification.as_ref().is_some_and(|v| v.needs_second);
+        let mut outputs = vec![Output::Card(card)];
+        // The push went out with the card: its DM follows, and the card is shown as sent.
+        outputs.extend(verifying);
+        let requester_can_approve = !two_admins
+            && match approvers {
+                Approvers::RequesterOrAdmin => true,
+                Approvers::AnyAdmin => self.policy.is_admin(&actor.slack_id),
+                Approvers::AnotherAdmin => false,
+            };
         if !requester_can_approve {
             outputs.push(Output::TriageNotice {
                 proposal_id: proposal.id.clone(),
@@ -790,7 +816,12 @@ impl Engine {
                     proposal.call.tool.verb(),
                     proposal.target.name,
                     proposal.target.login,
-                    approvers.describe()
+                    if two_admins {
+                        "two IT admins (no Okta Verify push factor to confirm it is them)"
+                            .to_string()
+                    } else {
+                        approvers.describe().to_string()
+                    }
                 ),
             });
         }
@@ -817,7 +848,36 @@ impl Engine {
         .await
     }
 
+    /// "Approve without verification", with the admin's reason: the same click as Approve,
+    /// policy and claim included, with the verification overridden (and audited) first.
+    pub async fn approve_without_verification(&self, click: Click, reason: &str) -> Vec<Output> {
+        let span = info_span!("override", proposal = %click.proposal_id, clicker = %click.clicker);
+        async {
+            match self.click_with(&click, Some(reason)).await {
+                Ok(outputs) => outputs,
+                Err(e) => {
+                    let reference = reference();
+                    error!(error = %e, reference, "approval without verification failed");
+                    vec![Output::Ephemeral {
+                        to: click.clicker.clone(),
+                        text: self.failure_words(&e, &reference),
+                    }]
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
     async fn click_inner(&self, click: &Click) -> Result<Vec<Output>, EngineError> {
+        self.click_with(click, None).await
+    }
+
+    async fn click_with(
+        &self,
+        click: &Click,
+        override_reason: Option<&str>,
+    ) -> Result<Vec<Output>, EngineError> {
         let refuse = |text: String| {
             Ok(vec![Output::Ephemeral {
                 to: click.clicker.clone(),
@@ -838,6 +898,9 @@ impl Engine {
         }
         if click.choice == Choice::EndAccess {
             return self.end_access_now(&proposal, &click.clicker).await;
+        }
+        if click.choice == Choice::VerifyFirst {
+            return Ok(self.verify_first(&proposal.id, &click.clicker).await);
         }
         let now = self.clock.now();
         if proposal.state != ProposalState::Pending {
@@ -941,6 +1004,12 @@ impl Engine {
                 Err(refusal) => self.refused_claim(&proposal, click, refusal, now).await,
             };
         }
+        if let Some(instead) = self
+            .verification_gate(&proposal, &click.clicker, override_reason)
+            .await?
+        {
+            return Ok(instead);
+        }
         let claimed = match approvals
             .claim(&proposal.id, &click.clicker, self.policy.version(), now)
             .await?
@@ -1011,7 +1080,7 @@ impl Engine {
         let undo_available = outcome.state == ProposalState::Executed
             && claimed.call.tool.inverse().is_some()
             && claimed.access_seconds.is_none();
-        let mut outputs = vec![Output::CardUpdate(Card {
+        let decided = Card {
             state: outcome.state,
             decided_by: Some(click.clicker.clone()),
             decided_at: Some(now),
@@ -1019,7 +1088,8 @@ impl Engine {
             outcome: Some(outcome),
             access: access.or_else(|| card_for(&claimed, None).access),
             ..card_for(&claimed, None)
-        })];
+        };
+        let mut outputs = vec![Output::CardUpdate(self.verified_card(decided).await)];
         if outcome_executed {
             if let Some(notice) = self.notice_for(&claimed, &click.clicker).await {
                 outputs.push(notice);
@@ -1365,5 +1435,6 @@ fn card_for(proposal: &Proposal, approvers: Option<Approvers>) -> Card {
             note: None,
             can_end_now: false,
         }),
+        verification: None,
     }
 }

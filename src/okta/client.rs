@@ -16,8 +16,8 @@ use super::error::OktaError;
 use super::token::TokenSource;
 use super::transport::{decode, ClientOptions, RateLimitStatus, RawResponse, Reply, Transport};
 use super::types::{
-    AppLink, Factor, Group, GroupType, LogEvent, PasswordReset, Reactivation, RoleAssignment, User,
-    UserStatus,
+    AppLink, Factor, Group, GroupType, LogEvent, PasswordReset, PushTransaction, Reactivation,
+    RoleAssignment, User, UserStatus,
 };
 use crate::secret::Secret;
 
@@ -369,6 +369,42 @@ impl OktaClient {
 
     fn lifecycle(&self, user_id: &str, operation: &str) -> Result<Url, OktaError> {
         self.api(&["users", user_id, "lifecycle", operation])
+    }
+
+    /// Sends an Okta Verify push to the person's phone (`factorId` an active push factor), with
+    /// number matching: the challenge's number is in the reply, for the person alone.
+    pub async fn verify_push(
+        &self,
+        user_id: &str,
+        factor_id: &str,
+    ) -> Result<Reply<PushTransaction>, OktaError> {
+        let url = self.api(&["users", user_id, "factors", factor_id, "verify"])?;
+        let raw = self
+            .transport
+            .mutate_with(
+                Method::POST,
+                url,
+                &serde_json::json!({"useNumberMatchingChallenge": true}),
+            )
+            .await?;
+        Ok(Reply {
+            value: decode(&raw.body)?,
+            request_id: raw.request_id,
+        })
+    }
+
+    /// Where a push stands, from the `poll` link its challenge returned. A link that leads
+    /// away from the org is not followed (the access token would go with it).
+    pub async fn push_result(&self, poll_link: &str) -> Result<Reply<PushTransaction>, OktaError> {
+        let url = url::Url::parse(poll_link)
+            .map_err(|e| OktaError::Unexpected(format!("bad push poll link: {e}")))?;
+        if url.origin() != self.transport.org.origin() {
+            return Err(OktaError::Unexpected(format!(
+                "a push poll link pointed away from the org (to {}); it was not followed",
+                url.origin().ascii_serialization()
+            )));
+        }
+        self.transport.get_json(url).await
     }
 
     async fn lifecycle_call(&self, user_id: &str, operation: &str) -> Result<Reply<()>, OktaError> {

@@ -26,8 +26,8 @@ pub use keys::SigningKey;
 pub use token::TokenSource;
 pub use transport::{ClientOptions, RateLimitStatus, Reply};
 pub use types::{
-    AppLink, Group, GroupType, LogClient, LogEvent, LogGeography, LogTarget, PasswordReset,
-    RoleAssignment, User, UserStatus,
+    AppLink, FactorResult, Group, GroupType, LogClient, LogEvent, LogGeography, LogTarget,
+    PasswordReset, PushTransaction, RoleAssignment, User, UserStatus,
 };
 
 /// Seconds since the Unix epoch. A clock before 1970 reads as 0, which Okta then rejects with

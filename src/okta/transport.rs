@@ -117,7 +117,7 @@ impl Transport {
         &self,
         url: Url,
     ) -> Result<Reply<T>, OktaError> {
-        let raw = self.send(Method::GET, url, Effect::Read).await?;
+        let raw = self.send(Method::GET, url, Effect::Read, None).await?;
         Ok(Reply {
             value: decode(&raw.body)?,
             request_id: raw.request_id,
@@ -164,7 +164,7 @@ impl Transport {
                 url.origin().ascii_serialization()
             )));
         }
-        let raw = self.send(Method::GET, url, Effect::Read).await?;
+        let raw = self.send(Method::GET, url, Effect::Read, None).await?;
         let items: Vec<T> = decode(&raw.body)?;
         let next = next_link(&raw.headers)
             .map(|href| Url::parse(&href))
@@ -180,7 +180,17 @@ impl Transport {
     }
 
     pub(super) async fn mutate(&self, method: Method, url: Url) -> Result<RawResponse, OktaError> {
-        self.send(method, url, Effect::Mutation).await
+        self.send(method, url, Effect::Mutation, None).await
+    }
+
+    /// A mutation with a JSON body.
+    pub(super) async fn mutate_with(
+        &self,
+        method: Method,
+        url: Url,
+        body: &serde_json::Value,
+    ) -> Result<RawResponse, OktaError> {
+        self.send(method, url, Effect::Mutation, Some(body)).await
     }
 
     async fn send(
@@ -188,6 +198,7 @@ impl Transport {
         method: Method,
         url: Url,
         effect: Effect,
+        body: Option<&serde_json::Value>,
     ) -> Result<RawResponse, OktaError> {
         let span = tracing::info_span!(
             "okta.call",
@@ -196,7 +207,7 @@ impl Transport {
             okta_request_id = tracing::field::Empty,
             status = tracing::field::Empty,
         );
-        self.send_with_retries(method, url, effect)
+        self.send_with_retries(method, url, effect, body)
             .instrument(span)
             .await
     }
@@ -206,6 +217,7 @@ impl Transport {
         method: Method,
         url: Url,
         effect: Effect,
+        body: Option<&serde_json::Value>,
     ) -> Result<RawResponse, OktaError> {
         let mut attempt: u32 = 0;
         let mut refreshed_token = false;
@@ -217,8 +229,11 @@ impl Transport {
                 .acquire()
                 .await
                 .map_err(|_| OktaError::Refused("the Okta client is shutting down".into()))?;
-            let request =
+            let mut request =
                 self.build_request(&method, &url, &token, attempt, retry_for.as_deref())?;
+            if let Some(body) = body {
+                request = request.body(body.to_string());
+            }
             let result = request.send().await;
             let retries_left = attempt < self.options.max_retries;
             let response = match result {

@@ -62,6 +62,12 @@ pub struct UserProfile {
     pub last_name: Option<String>,
     #[serde(default)]
     pub display_name: Option<String>,
+    /// The manager's name, when the profile has one.
+    #[serde(default)]
+    pub manager: Option<String>,
+    /// The manager's id (Okta's `managerId`: often their Okta id or login).
+    #[serde(default)]
+    pub manager_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -185,6 +191,45 @@ pub struct Factor {
     pub provider: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
+}
+
+/// Where an Okta Verify push stands (`factorResult`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FactorResult {
+    Waiting,
+    Success,
+    Rejected,
+    Timeout,
+    /// Anything else Okta may say (`CANCELLED`, `ERROR`…): not a success.
+    #[serde(other)]
+    Other,
+}
+
+/// A push challenge or its transaction, as `verify` and the poll link return it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushTransaction {
+    pub factor_result: FactorResult,
+    /// When Okta stops waiting for the answer (ISO 8601).
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default, rename = "_links")]
+    links: serde_json::Value,
+    #[serde(default, rename = "_embedded")]
+    embedded: serde_json::Value,
+}
+
+impl PushTransaction {
+    /// The transaction to poll (`_links.poll.href`), while the push waits.
+    pub fn poll_link(&self) -> Option<&str> {
+        self.links["poll"]["href"].as_str()
+    }
+
+    /// With number matching, the number the person must tap.
+    pub fn correct_answer(&self) -> Option<u64> {
+        self.embedded["challenge"]["correctAnswer"].as_u64()
+    }
 }
 
 /// What a reset-password call gave back. The URL exists only with `sendEmail=false` and is a

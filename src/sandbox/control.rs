@@ -113,6 +113,44 @@ pub(super) async fn add_user(
 }
 
 #[derive(Deserialize)]
+pub(super) struct PushAnswer {
+    /// `approve`, `reject` or `timeout`.
+    answer: String,
+}
+
+/// The person answers their newest waiting Okta Verify push (or lets it time out). Returns
+/// the transaction id, the number it asked for (with number matching) and its result.
+pub(super) async fn answer_push(
+    State(state): State<Arc<SandboxState>>,
+    Path(id): Path<String>,
+    Json(answer): Json<PushAnswer>,
+) -> Response {
+    use super::org::PushResult;
+    let result = match answer.answer.as_str() {
+        "approve" => PushResult::Success,
+        "reject" => PushResult::Rejected,
+        "timeout" => PushResult::Timeout,
+        other => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("answer must be approve, reject or timeout, not {other:?}"),
+            )
+                .into_response()
+        }
+    };
+    let mut inner = state.lock();
+    match inner.org.answer_push(&id, result) {
+        Ok(push) => Json(serde_json::json!({
+            "transaction": push.transaction,
+            "correctAnswer": push.correct_answer,
+            "factorResult": push.result.as_str(),
+        }))
+        .into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+#[derive(Deserialize)]
 pub(super) struct FailedSignIns {
     count: u32,
     ip: Option<String>,

@@ -69,6 +69,10 @@ pub(super) enum Route {
     AppLinks(String),
     Roles(String),
     Factors(String),
+    /// `POST /users/{id}/factors/{factorId}/verify`.
+    VerifyFactor(String, String),
+    /// `GET /users/{id}/factors/{factorId}/transactions/{transactionId}`.
+    FactorTransaction(String, String, String),
     Lifecycle(String, String),
     ClearSessions(String),
     ListGroups,
@@ -106,6 +110,18 @@ impl Route {
             ["users", id, "appLinks"] => (Method::GET, Route::AppLinks(id.to_string())),
             ["users", id, "roles"] => (Method::GET, Route::Roles(id.to_string())),
             ["users", id, "factors"] => (Method::GET, Route::Factors(id.to_string())),
+            ["users", id, "factors", factor, "verify"] => (
+                Method::POST,
+                Route::VerifyFactor(id.to_string(), factor.to_string()),
+            ),
+            ["users", id, "factors", factor, "transactions", transaction] => (
+                Method::GET,
+                Route::FactorTransaction(
+                    id.to_string(),
+                    factor.to_string(),
+                    transaction.to_string(),
+                ),
+            ),
             ["users", id, "sessions"] => (Method::DELETE, Route::ClearSessions(id.to_string())),
             ["users", id, "lifecycle", op] => (
                 Method::POST,
@@ -148,9 +164,12 @@ impl Route {
             | Route::ListUsers
             | Route::UserGroups(_)
             | Route::AppLinks(_)
-            | Route::Factors(_) => "okta.users.read",
+            | Route::Factors(_)
+            | Route::FactorTransaction(..) => "okta.users.read",
             Route::Roles(_) | Route::GroupRoles(_) => "okta.roles.read",
-            Route::Lifecycle(..) | Route::ClearSessions(_) => "okta.users.manage",
+            Route::Lifecycle(..) | Route::ClearSessions(_) | Route::VerifyFactor(..) => {
+                "okta.users.manage"
+            }
             Route::ListGroups | Route::GetGroup(_) | Route::GroupUsers(_) => "okta.groups.read",
             Route::Membership { .. } => "okta.groups.manage",
             Route::Logs => "okta.logs.read",
@@ -167,7 +186,9 @@ impl Route {
             | Route::ListUsers
             | Route::UserGroups(_)
             | Route::AppLinks(_)
-            | Route::Factors(_) => vec!["okta.users.read"],
+            | Route::Factors(_)
+            | Route::FactorTransaction(..) => vec!["okta.users.read"],
+            Route::VerifyFactor(..) => vec!["okta.users.read"],
             Route::Roles(_) | Route::GroupRoles(_) => vec!["okta.iam.read"],
             Route::ListGroups | Route::GetGroup(_) | Route::GroupUsers(_) => {
                 vec!["okta.groups.read"]
@@ -247,9 +268,10 @@ pub(super) async fn api(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
     let fault = take_fault(&state, &method, uri.path());
-    let response = answer(&state, &method, &uri, &headers, fault.as_ref());
+    let response = answer(&state, &method, &uri, &headers, &body, fault.as_ref());
     // Latency delays the answer, not the work: the request has already been applied, so a
     // client that times out meanwhile faces a change whose outcome it cannot see.
     if let Some(f) = fault.filter(|f| f.kind == FaultKind::Latency) {
@@ -263,6 +285,7 @@ fn answer(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
+    body: &[u8],
     fault: Option<&Fault>,
 ) -> Response {
     let rid = request_id();
@@ -372,7 +395,17 @@ fn answer(
                 )));
             }
         }
-        let mut handled = handle(&mut inner, route, &query, method, &path, &rid);
+        let request = Request {
+            query: &query,
+            method,
+            path: &path,
+            rid: &rid,
+            body,
+            user_agent: headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+        };
+        let mut handled = handle(&mut inner, route, &request);
         if fault.is_some_and(|f| f.kind == FaultKind::ForeignNextLink) {
             handled.links.push(format!(
                 "<http://attacker.example:9/api/v1{}?after=x>; rel=\"next\"",
@@ -524,14 +557,24 @@ fn list_logs(
     })
 }
 
-fn handle(
-    inner: &mut Inner,
-    route: Route,
-    query: &[(String, String)],
-    method: &Method,
-    path: &str,
-    rid: &str,
-) -> Answer {
+/// What a routed operation reads from its request.
+struct Request<'a> {
+    query: &'a [(String, String)],
+    method: &'a Method,
+    path: &'a str,
+    rid: &'a str,
+    body: &'a [u8],
+    user_agent: Option<&'a str>,
+}
+
+fn handle(inner: &mut Inner, route: Route, request: &Request<'_>) -> Answer {
+    let Request {
+        query,
+        method,
+        path,
+        rid,
+        ..
+    } = *request;
     let q = |name: &str| {
         query
             .iter()
@@ -582,6 +625,31 @@ fn handle(
             let i = org.user_index(&id)?;
             Ok(Answer::json(org.factors_json(&org.users[i])))
         }
+        Route::VerifyFactor(id, factor) => {
+            let asked: Value = if request.body.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(request.body).map_err(|_| {
+                    ApiError::new(400, "E0000003", "The request body was not well-formed.")
+                })?
+            };
+            let number_matching = asked["useNumberMatchingChallenge"] == true;
+            let body = org.verify_push(
+                &id,
+                &factor,
+                number_matching,
+                request.user_agent,
+                now_secs(),
+            )?;
+            Ok(Answer {
+                status: 201,
+                body: Some(body),
+                links: Vec::new(),
+            })
+        }
+        Route::FactorTransaction(id, factor, transaction) => Ok(Answer::json(
+            org.push_transaction(&id, &factor, &transaction, now_secs())?,
+        )),
         Route::GroupRoles(id) => {
             let g = org.group_index(&id)?;
             Ok(Answer::json(org.group_roles_json(&org.groups[g])))

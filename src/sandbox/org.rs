@@ -121,6 +121,44 @@ pub struct Org {
     pub apps: Vec<SimApp>,
     /// The System Log, oldest first: `LogEvent` objects as Okta writes them.
     pub log: Vec<Value>,
+    /// Okta Verify push challenges, oldest first.
+    pub pushes: Vec<Push>,
+}
+
+/// How long Okta keeps a push challenge open (`expiresAt`): five minutes.
+pub const PUSH_LIFETIME_SECS: u64 = 300;
+
+/// An Okta Verify push challenge sent to a user's phone.
+#[derive(Debug, Clone)]
+pub struct Push {
+    pub transaction: String,
+    pub user_id: String,
+    pub factor_id: String,
+    /// The number the person must tap, with number matching.
+    pub correct_answer: Option<u8>,
+    pub result: PushResult,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Where a push stands, as `factorResult` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushResult {
+    Waiting,
+    Success,
+    Rejected,
+    Timeout,
+}
+
+impl PushResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushResult::Waiting => "WAITING",
+            PushResult::Success => "SUCCESS",
+            PushResult::Rejected => "REJECTED",
+            PushResult::Timeout => "TIMEOUT",
+        }
+    }
 }
 
 /// What a lifecycle call returns on success.
@@ -204,6 +242,7 @@ impl Org {
             groups,
             apps,
             log: Vec::new(),
+            pushes: Vec::new(),
         }
     }
 
@@ -303,7 +342,7 @@ impl Org {
                 "zone": "null",
                 "device": "Computer",
                 "ipAddress": ip,
-                "geographicalContext": {"city": null, "state": null, "country": country, "postalCode": null, "geolocation": null}
+                "geographicalContext": {"country": country}
             },
             "outcome": {"result": "FAILURE", "reason": "LOCKED_OUT"},
             "target": [{"id": user.id, "type": "User", "alternateId": user.login, "displayName": name}],
@@ -583,17 +622,172 @@ impl Org {
                 .iter()
                 .map(|factor| {
                     let provider = if factor == "webauthn" { "FIDO" } else { "OKTA" };
-                    json!({
-                        "id": stable_id("mfa", &format!("{}{factor}", user.id)),
+                    let id = Self::factor_id(user, factor);
+                    let mut body = json!({
+                        "id": id,
                         "factorType": factor,
                         "provider": provider,
                         "status": "ACTIVE",
                         "created": SEED_TIME,
                         "lastUpdated": SEED_TIME,
-                    })
+                        "_links": {
+                            "self": {"href": format!("{}/api/v1/users/{}/factors/{id}", self.base, user.id)},
+                            "user": {"href": format!("{}/api/v1/users/{}", self.base, user.id)}
+                        }
+                    });
+                    if factor == "push" {
+                        body["profile"] = json!({"credentialId": user.login, "deviceType": "SmartPhone_IPhone", "platform": "IOS", "name": "iPhone"});
+                        body["_links"]["verify"] = json!({"href": format!("{}/api/v1/users/{}/factors/{id}/verify", self.base, user.id), "hints": {"allow": ["POST"]}});
+                    }
+                    body
                 })
                 .collect(),
         )
+    }
+
+    fn factor_id(user: &SimUser, factor: &str) -> String {
+        stable_id("mfa", &format!("{}{factor}", user.id))
+    }
+
+    /// `POST /users/{id}/factors/{factorId}/verify` for an Okta Verify push: sends the
+    /// challenge (with a number to tap when `number_matching`) and answers 201 WAITING with
+    /// the transaction's `poll` and `cancel` links. Only an active push factor can be pushed;
+    /// Okta refuses a push without the `User-Agent` it must show the person.
+    pub fn verify_push(
+        &mut self,
+        given: &str,
+        factor_id: &str,
+        number_matching: bool,
+        user_agent: Option<&str>,
+        now: u64,
+    ) -> Result<Value, ApiError> {
+        let i = self.user_index(given)?;
+        let user = &self.users[i];
+        let is_push = user
+            .factors
+            .iter()
+            .any(|f| f == "push" && Self::factor_id(user, f) == factor_id);
+        if !is_push {
+            return Err(ApiError::new(
+                404,
+                "E0000007",
+                format!("Not found: Resource not found: {factor_id} (UserFactor)"),
+            ));
+        }
+        if user_agent.is_none_or(|ua| ua.trim().is_empty()) {
+            return Err(ApiError::new(
+                400,
+                "E0000001",
+                "Api validation failed: User-Agent: the User-Agent header is required to verify a push factor",
+            ));
+        }
+        let transaction = format!("v2mst.{}", uuid::Uuid::new_v4().simple());
+        // Okta shows three numbers and asks for one; any two digits will do here.
+        let correct_answer =
+            number_matching.then(|| 10 + (uuid::Uuid::new_v4().as_u128() % 90) as u8);
+        let push = Push {
+            transaction,
+            user_id: user.id.clone(),
+            factor_id: factor_id.to_string(),
+            correct_answer,
+            result: PushResult::Waiting,
+            expires_at: now + PUSH_LIFETIME_SECS,
+        };
+        let mut body = self.push_json(&push);
+        // The challenge itself names no credential (Okta's example); its transaction does.
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("profile");
+        }
+        self.pushes.push(push);
+        Ok(body)
+    }
+
+    /// `GET …/factors/{factorId}/transactions/{transactionId}`: the push's `factorResult`,
+    /// TIMEOUT once `expiresAt` has passed unanswered.
+    pub fn push_transaction(
+        &mut self,
+        given: &str,
+        factor_id: &str,
+        transaction: &str,
+        now: u64,
+    ) -> Result<Value, ApiError> {
+        let i = self.user_index(given)?;
+        let user_id = self.users[i].id.clone();
+        let Some(push) = self.pushes.iter_mut().find(|p| {
+            p.transaction == transaction && p.user_id == user_id && p.factor_id == factor_id
+        }) else {
+            return Err(ApiError::new(
+                404,
+                "E0000007",
+                format!("Not found: Resource not found: {transaction} (FactorTransaction)"),
+            ));
+        };
+        if push.result == PushResult::Waiting && now >= push.expires_at {
+            push.result = PushResult::Timeout;
+        }
+        let push = push.clone();
+        Ok(self.push_json(&push))
+    }
+
+    /// The person answers their newest waiting push: approve, reject, or let it time out.
+    /// Returns the push as it now stands.
+    pub fn answer_push(&mut self, given: &str, result: PushResult) -> Result<Push, ApiError> {
+        let i = self.user_index(given)?;
+        let user_id = self.users[i].id.clone();
+        let Some(push) = self
+            .pushes
+            .iter_mut()
+            .rev()
+            .find(|p| p.user_id == user_id && p.result == PushResult::Waiting)
+        else {
+            return Err(ApiError::new(
+                404,
+                "E0000007",
+                "no push is waiting for this user",
+            ));
+        };
+        push.result = result;
+        Ok(push.clone())
+    }
+
+    fn push_json(&self, push: &Push) -> Value {
+        let factor = format!(
+            "{}/api/v1/users/{}/factors/{}",
+            self.base, push.user_id, push.factor_id
+        );
+        let transaction = format!("{factor}/transactions/{}", push.transaction);
+        let login = self
+            .users
+            .iter()
+            .find(|u| u.id == push.user_id)
+            .map(|u| u.login.clone())
+            .unwrap_or_default();
+        match push.result {
+            PushResult::Waiting => {
+                let mut body = json!({
+                    "expiresAt": super::state::iso_from_unix(push.expires_at),
+                    "factorResult": "WAITING",
+                    "profile": {"credentialId": login},
+                    "_links": {
+                        "poll": {"href": transaction, "hints": {"allow": ["GET"]}},
+                        "cancel": {"href": transaction, "hints": {"allow": ["DELETE"]}}
+                    }
+                });
+                if let Some(answer) = push.correct_answer {
+                    body["_embedded"] = json!({"challenge": {"correctAnswer": answer}});
+                }
+                body
+            }
+            PushResult::Success => json!({"factorResult": "SUCCESS"}),
+            result => json!({
+                "factorResult": result.as_str(),
+                "profile": {"credentialId": login},
+                "_links": {
+                    "verify": {"href": format!("{factor}/verify"), "hints": {"allow": ["POST"]}},
+                    "factor": {"href": factor, "hints": {"allow": ["GET", "DELETE"]}}
+                }
+            }),
+        }
     }
 
     // ----- lifecycle -------------------------------------------------------------------

@@ -10,8 +10,9 @@ use axum::routing::{get, post, put};
 use axum::Router;
 
 use super::control::{
-    add_fault, add_user, clear_faults, delete_user, fail_sign_ins, list_mutations, list_requests,
-    list_users_compact, revoke_tokens, set_status, stats, update_client, update_group,
+    add_fault, add_user, answer_push, clear_faults, delete_user, fail_sign_ins, list_mutations,
+    list_requests, list_users_compact, revoke_tokens, set_status, stats, update_client,
+    update_group,
 };
 use super::handlers::{api, token};
 use super::state::SandboxState;
@@ -26,6 +27,7 @@ pub fn router(state: Arc<SandboxState>) -> Router {
         .route("/__sandbox/faults", post(add_fault).delete(clear_faults))
         .route("/__sandbox/users/{id}/status", put(set_status))
         .route("/__sandbox/users/{id}/failed-sign-ins", post(fail_sign_ins))
+        .route("/__sandbox/users/{id}/push", post(answer_push))
         .route("/__sandbox/users/{id}", axum::routing::delete(delete_user))
         .route("/__sandbox/client", put(update_client))
         .route("/__sandbox/groups/{id}", put(update_group))

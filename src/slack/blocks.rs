@@ -8,8 +8,9 @@ use serde_json::{json, Value};
 use super::markup::{escape, untrusted};
 use crate::approvals::{ProposalState, Trigger};
 use crate::clock::format_utc;
-use crate::engine::Card;
+use crate::engine::{Card, Verification};
 use crate::knowledge::{Citation, HelpAnswer};
+use crate::store::VerificationState;
 use crate::tools::Risk;
 
 /// `<@U…>` for a Slack user id, or nothing that could become markup.
@@ -127,10 +128,48 @@ pub fn pending_card(card: &Card) -> (String, Value) {
             "deny": {"type": "plain_text", "text": "Back"},
         });
     }
+    let mut buttons = Vec::new();
+    let verification = card.verification.as_ref();
+    if let Some(v) = verification {
+        body.push_str(&format!("\n{}", verification_line(v)));
+    }
+    if verification.is_none_or(|v| v.lets_approve()) {
+        buttons.push(approve);
+    }
+    if let Some(v) = verification {
+        if v.state == VerificationState::Ready {
+            let who = v.person.as_deref().map_or_else(
+                || card.target.name.clone(),
+                |_| {
+                    card.target
+                        .name
+                        .split(' ')
+                        .next()
+                        .unwrap_or("them")
+                        .to_string()
+                },
+            );
+            buttons.push(button(
+                VERIFY_FIRST_ACTION,
+                &format!("Verify {who} first"),
+                &card.proposal_id,
+                Some("primary"),
+            ));
+        }
+        if v.may_override() {
+            buttons.push(button(
+                OVERRIDE_ACTION,
+                "Approve without verification",
+                &card.proposal_id,
+                None,
+            ));
+        }
+    }
+    buttons.push(button("cancel", "Cancel", &card.proposal_id, None));
     let blocks = json!([
         section(body),
         context(format!("Expires {} · request {}", format_utc(card.expires_at), card.proposal_id)),
-        {"type": "actions", "block_id": "decision", "elements": [approve, button("cancel", "Cancel", &card.proposal_id, None)]},
+        {"type": "actions", "block_id": "decision", "elements": buttons},
     ]);
     let fallback = format!(
         "Approval needed: {}: {} ({})",
@@ -141,9 +180,87 @@ pub fn pending_card(card: &Card) -> (String, Value) {
     (untrusted(&fallback), blocks)
 }
 
+/// The action id of "Verify @bob first": sends the proposal's one push.
+pub const VERIFY_FIRST_ACTION: &str = "verify_first";
+/// The action id of "Approve without verification": opens the reason form.
+pub const OVERRIDE_ACTION: &str = "approve_unverified";
+
+/// Where a card's Okta Verify verification stands, in one line.
+pub fn verification_line(v: &Verification) -> String {
+    let who = v
+        .person
+        .as_deref()
+        .map_or_else(|| untrusted(&v.login), mention);
+    let at = |t: Option<i64>| t.map(format_utc).unwrap_or_default();
+    match v.state {
+        VerificationState::Ready => format!(
+            "🔐 *Not verified yet:* {who} must confirm with Okta Verify before anyone approves."
+        ),
+        VerificationState::Waiting => format!(
+            "⏳ *Waiting for {who}* to answer an Okta Verify push (sent {}).",
+            at(v.started_at)
+        ),
+        VerificationState::Success => {
+            format!("✓ *Verified* by Okta Verify push at {}.", at(v.finished_at))
+        }
+        VerificationState::Rejected => format!(
+            "✗ *Rejected:* {who} rejected the Okta Verify push at {}.",
+            at(v.finished_at)
+        ),
+        VerificationState::Timeout => format!(
+            "✗ *No answer* to the Okta Verify push (sent {}).",
+            at(v.started_at)
+        ),
+        VerificationState::NoFactor => {
+            let first = v
+                .first_approver
+                .as_deref()
+                .map(|a| format!(" (approved so far by {})", mention(a)))
+                .unwrap_or_default();
+            let manager = v
+                .manager
+                .as_deref()
+                .map(|m| format!(", or with their manager, {}", untrusted(m)))
+                .unwrap_or_default();
+            format!(
+                "⚠️ *No Okta Verify push factor:* two IT admins must approve{first}. Check it is really {who} first: a video call{manager}."
+            )
+        }
+        VerificationState::Overridden => format!(
+            "⚠️ *Approved without verification* by {}: “{}”",
+            v.overridden_by.as_deref().map(mention).unwrap_or_default(),
+            untrusted(v.reason.as_deref().unwrap_or_default())
+        ),
+    }
+}
+
+/// The form asking why an admin approves without verification.
+pub fn override_view(proposal_id: &str, summary: &str) -> Value {
+    json!({
+        "type": "modal",
+        "callback_id": OVERRIDE_VIEW,
+        "private_metadata": proposal_id,
+        "title": {"type": "plain_text", "text": "Approve unverified"},
+        "submit": {"type": "plain_text", "text": "Approve"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": [
+            section(format!("You are approving *{}* without the person confirming with Okta Verify. Say why; the reason is audited.", untrusted(summary))),
+            {"type": "input", "block_id": "reason", "label": {"type": "plain_text", "text": "Why is it safe?"},
+             "element": {"type": "plain_text_input", "action_id": "reason", "multiline": true, "min_length": 8, "max_length": 500,
+                         "placeholder": {"type": "plain_text", "text": "e.g. verified on a video call with the person and their manager"}}}
+        ]
+    })
+}
+
+/// The `callback_id` of the reason form.
+pub const OVERRIDE_VIEW: &str = "okta_override";
+
 /// The card after a decision: the outcome, who decided and when, and an Undo button where the
-/// core offers one.
+/// core offers one. A card still pending (its verification moved on) is drawn as one.
 pub fn decided_card(card: &Card) -> (String, Value) {
+    if card.state == ProposalState::Pending {
+        return pending_card(card);
+    }
     let (mark, word) = match card.state {
         ProposalState::Executed => ("✅", "Done"),
         ProposalState::Failed => ("❌", "Failed"),
@@ -188,6 +305,9 @@ pub fn decided_card(card: &Card) -> (String, Value) {
     }
     facts.push(format!("request {}", card.proposal_id));
     blocks.push(context(facts.join(" · ")));
+    if let Some(v) = &card.verification {
+        blocks.push(context(verification_line(v)));
+    }
     if let Some(note) = card.access.as_ref().and_then(|a| a.note.as_ref()) {
         blocks.push(context(untrusted(note)));
     }
@@ -374,6 +494,7 @@ mod tests {
             trigger: crate::approvals::Trigger::Message,
             reason: None,
             access: None,
+            verification: None,
         }
     }
 

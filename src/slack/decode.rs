@@ -96,6 +96,18 @@ pub enum Work {
         message_ts: String,
         thread_ts: Option<String>,
     },
+    /// "Approve without verification" on a card: open the form asking why.
+    OpenOverride {
+        user: String,
+        trigger_id: String,
+        proposal_id: String,
+    },
+    /// The reason form submitted: approve without verification.
+    Override {
+        user: String,
+        proposal_id: String,
+        reason: String,
+    },
     /// "Unlock me" under a lockout DM.
     UnlockMe {
         user: String,
@@ -384,6 +396,13 @@ pub fn interaction(payload: &Value) -> Option<Work> {
             menu_channel: container["channel_id"].as_str()?.to_string(),
         });
     }
+    if action_id == super::blocks::OVERRIDE_ACTION {
+        return Some(Work::OpenOverride {
+            user,
+            trigger_id: payload["trigger_id"].as_str()?.to_string(),
+            proposal_id: action["value"].as_str()?.to_string(),
+        });
+    }
     if action_id == super::blocks::UNLOCK_ME_ACTION {
         return Some(Work::UnlockMe {
             user,
@@ -406,6 +425,7 @@ pub fn interaction(payload: &Value) -> Option<Work> {
         "cancel" => Choice::Cancel,
         "undo" => Choice::Undo,
         "end_access" => Choice::EndAccess,
+        "verify_first" => Choice::VerifyFirst,
         _ => return None,
     };
     Some(Work::Click {
@@ -467,6 +487,9 @@ pub fn interaction_key(work: &Work, payload: &Value) -> Option<String> {
         Work::UnlockMe {
             user, lockout_id, ..
         } => Some(format!("unlock-me:{user}:{lockout_id}:{action_ts}")),
+        Work::OpenOverride { trigger_id, .. } => Some(format!("override-form:{trigger_id}")),
+        // Keyed by the form's view when it is accepted.
+        Work::Override { .. } => None,
         Work::OpenForm { trigger_id, .. } => Some(format!("form:{trigger_id}")),
         Work::HelpTeach {
             user,

@@ -10,6 +10,8 @@ text_enum! {
         EndAccess = "end_access",
         /// A reaction's approval, after its grace window.
         Approve = "approve",
+        /// Reads where an Okta Verify push stands.
+        VerifyPush = "verify_push",
     }
 }
 

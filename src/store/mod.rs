@@ -125,6 +125,7 @@ mod journal;
 mod lockouts;
 mod open;
 mod recovery;
+mod verifications;
 
 pub use automations::{JobKind, JobRow, JobState, ReactionRole, ReactionRow, JOB_LEASE_SECS};
 pub use database::{
@@ -134,6 +135,7 @@ pub use journal::InboundState;
 pub use lockouts::{LockoutRow, LockoutState, LogCursor};
 pub use open::{describe, describe_database};
 pub use recovery::RecoveryLines;
+pub use verifications::{VerificationRow, VerificationState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -249,6 +251,8 @@ pub enum Transition {
     /// It had expired; it is now marked `expired`.
     Expired,
     Missing,
+    /// Still pending, but its verification does not let this approver approve it yet.
+    Unverified,
 }
 
 /// One audit row: the record's JSON and its place in the hash chain.
@@ -495,10 +499,19 @@ impl Store {
     ) -> Result<Transition, StoreError> {
         let instance = self.instance.as_str();
         Ok(in_transaction!(self, tx => {
-            let changed = sqlx::query(
+            // Approving also needs the person verified, or two admins, when the proposal asks.
+            let statement = if to == ProposalState::Executing {
                 "UPDATE proposals SET state = $2, approver = $3, decided_at = $4, owner = $5
-                 WHERE id = $1 AND state = 'pending' AND expires_at > $4",
-            )
+                 WHERE id = $1 AND state = 'pending' AND expires_at > $4
+                 AND NOT EXISTS (SELECT 1 FROM verifications v WHERE v.proposal_id = proposals.id AND NOT (
+                     v.state IN ('success', 'overridden')
+                     OR (v.state = 'no_factor' AND (v.needs_second = 0
+                         OR (v.first_approver IS NOT NULL AND v.first_approver <> $3)))))"
+            } else {
+                "UPDATE proposals SET state = $2, approver = $3, decided_at = $4, owner = $5
+                 WHERE id = $1 AND state = 'pending' AND expires_at > $4"
+            };
+            let changed = sqlx::query(statement)
             .bind(id)
             .bind(to.as_str())
             .bind(by)
@@ -528,6 +541,9 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                         Transition::Expired
+                    }
+                    Some(current) if current.state == ProposalState::Pending => {
+                        Transition::Unverified
                     }
                     Some(current) => Transition::WrongState(current.state),
                 }

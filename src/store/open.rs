@@ -77,6 +77,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "lockouts",
         include_str!("migrations/sqlite/0010_lockouts.sql"),
     ),
+    (
+        11,
+        "verifications",
+        include_str!("migrations/sqlite/0011_verifications.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations; its first is the schema SQLite reached in six.
@@ -100,6 +105,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "lockouts",
         include_str!("migrations/postgres/0004_lockouts.sql"),
+    ),
+    (
+        5,
+        "verifications",
+        include_str!("migrations/postgres/0005_verifications.sql"),
     ),
 ];
 

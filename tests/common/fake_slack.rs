@@ -166,6 +166,7 @@ impl FakeSlack {
             ("U0ANA", "ana", "ana.lopez@example.com"),
             ("U0KATE", "kate", "kate.nguyen@example.com"),
             ("U0JAMAL", "jamal", "jamal.reed@example.com"),
+            ("U0ERIN", "erin", "erin.walsh@example.com"),
         ] {
             inner.users.insert(id.into(), user(id, name, Some(email)));
         }
@@ -492,7 +493,7 @@ impl FakeSlack {
                 b["elements"]
                     .as_array()?
                     .iter()
-                    .find(|e| e["action_id"] == "approve")?["value"]
+                    .find(|e| e["action_id"] == "approve" || e["action_id"] == "cancel")?["value"]
                     .as_str()
                     .map(str::to_string)
             })?;

@@ -196,6 +196,20 @@ impl Harness {
         assert!(r.status().is_success(), "refused: {}", r.status());
     }
 
+    /// `login` answers their newest Okta Verify push: `approve`, `reject` or `timeout`.
+    /// Returns the simulator's account of it (`correctAnswer`, `factorResult`).
+    pub async fn answer_push(&self, login: &str, answer: &str) -> serde_json::Value {
+        let r = self
+            .control
+            .post(self.control_url(&format!("users/{login}/push")))
+            .json(&serde_json::json!({"answer": answer}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "no push to answer: {}", r.status());
+        r.json().await.unwrap()
+    }
+
     /// Adds an active user to the simulated org.
     pub async fn add_user(&self, login: &str, first_name: &str, last_name: &str) {
         let r = self

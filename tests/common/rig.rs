@@ -61,6 +61,11 @@ impl Rig {
         Self::on_database(slack_extra, knowledge_extra, tail, None).await
     }
 
+    /// A rig with extra `[policy]` lines (TOML).
+    pub async fn with_policy(policy_extra: &str) -> Self {
+        Self::on_database_with_policy("", "reload_seconds = 1\n", "", None, policy_extra).await
+    }
+
     /// A rig with automations rules on `database` (a SQLite rig when it is not PostgreSQL).
     /// Every process shares one audit key file, as replicas must.
     pub async fn with_automations_on(rules: &str, database: TestDatabase) -> Self {
@@ -74,6 +79,16 @@ impl Rig {
         tail: &str,
         postgres: Option<TestDatabase>,
     ) -> Self {
+        Self::on_database_with_policy(slack_extra, knowledge_extra, tail, postgres, "").await
+    }
+
+    async fn on_database_with_policy(
+        slack_extra: &str,
+        knowledge_extra: &str,
+        tail: &str,
+        postgres: Option<TestDatabase>,
+        policy_extra: &str,
+    ) -> Self {
         let harness = Harness::demo().await;
         let fake = FakeSlack::start().await;
         let dir = tempfile::tempdir().unwrap();
@@ -86,7 +101,7 @@ impl Rig {
         std::fs::write(
             dir.path().join("okta-agent.toml"),
             format!(
-                "[policy]\nadmins = [\"U0LEO\", \"U0GRACE\"]\nself_service = [\"unlock_user\"]\nself_service_with_approval = [\"reset_password\"]\ntwo_person = [\"deactivate_user\", \"reset_factors\"]\nprotected_groups = [\"Okta Administrators\"]\nreset_password_delivery = \"dm_approver\"\n\n[slack]\ntriage_channels = [\"{TRIAGE}\"]\nhelp_channels = [\"{HELP}\"]\nsocket_connections = 1\n{slack_extra}\n\n[knowledge]\npath = \"{}\"\n{knowledge_extra}\n{tail}\n",
+                "[policy]\nadmins = [\"U0LEO\", \"U0GRACE\"]\nself_service = [\"unlock_user\"]\nself_service_with_approval = [\"reset_password\"]\ntwo_person = [\"deactivate_user\", \"reset_factors\"]\nprotected_groups = [\"Okta Administrators\"]\nreset_password_delivery = \"dm_approver\"\n{policy_extra}\n\n[slack]\ntriage_channels = [\"{TRIAGE}\"]\nhelp_channels = [\"{HELP}\"]\nsocket_connections = 1\n{slack_extra}\n\n[knowledge]\npath = \"{}\"\n{knowledge_extra}\n{tail}\n",
                 docs.display()
             ),
         )
@@ -431,10 +446,10 @@ impl Rig {
     }
 }
 
+/// A pending card: it has Approve, or (while it waits for a verification) Cancel.
 pub fn has_buttons(message: &Value) -> bool {
-    message["blocks"]
-        .to_string()
-        .contains("\"action_id\":\"approve\"")
+    let blocks = message["blocks"].to_string();
+    blocks.contains("\"action_id\":\"approve\"") || blocks.contains("\"action_id\":\"cancel\"")
 }
 
 pub fn cards(fake: &FakeSlack) -> Vec<Value> {

@@ -647,6 +647,45 @@ async fn the_documented_install_works_as_written() {
     .await;
     fake_slack::wait_until("the card", || fake.newest_card().is_some()).await;
     let (id, card) = fake.newest_card().unwrap();
+    // The config `init` wrote verifies an unlock with the person's Okta Verify push first:
+    // Leo sends it, Bob approves it on his phone, and only then may Leo approve.
+    assert!(
+        !card["blocks"]
+            .to_string()
+            .contains("\"action_id\":\"approve\""),
+        "Approve waits for the push: {card}"
+    );
+    fake.send(click(&envelope_id(), "U0LEO", "verify_first", &id, &card))
+        .await;
+    fake_slack::wait_until("the push to Bob", || {
+        fake.messages().iter().any(|m| {
+            m["channel"] == "U0BOB"
+                && m["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("Okta Verify")
+        })
+    })
+    .await;
+    let answered = reqwest::Client::new()
+        .post(format!(
+            "{}/__sandbox/users/bob.smith@example.com/push",
+            simulator.url
+        ))
+        .json(&serde_json::json!({"answer": "approve"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(answered.status().is_success());
+    fake_slack::wait_until("Approve on the card", || {
+        fake.card_for(&id).is_some_and(|c| {
+            c["blocks"]
+                .to_string()
+                .contains("\"action_id\":\"approve\"")
+        })
+    })
+    .await;
+    let card = fake.card_for(&id).unwrap();
     fake.send(click(&envelope_id(), "U0LEO", "approve", &id, &card))
         .await;
     for _ in 0..600 {

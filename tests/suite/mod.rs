@@ -33,3 +33,4 @@ mod slack_e2e;
 mod slack_trust;
 mod store_backends;
 mod trust_boundary;
+mod verify_e2e;

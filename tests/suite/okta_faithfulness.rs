@@ -865,10 +865,144 @@ async fn responses_validate_against_the_published_openapi_schemas() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(
-        calls.len(),
+        calls.len() + PUSH_AND_LOG_OPERATIONS.len(),
         doc["operations"].as_object().unwrap().len(),
-        "every extracted operation is exercised"
+        "every extracted operation is exercised (here, or in the push and System Log test)"
     );
+}
+
+/// Operations the push and System Log test below checks.
+const PUSH_AND_LOG_OPERATIONS: [&str; 3] = [
+    "verifyFactor",
+    "getFactorTransactionStatus",
+    "listLogEvents",
+];
+
+/// A request as okta-agent makes it to these endpoints: a token with `okta.logs.read`, a
+/// `User-Agent` (a push needs one to show the person), and a JSON body when there is one.
+async fn call(h: &Harness, method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
+    let scopes = okta_agent::config::DEFAULT_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["okta.logs.read".to_string()])
+        .collect();
+    let tokens = Harness::token_source(&h.url(), &h.client_id, h.key.clone(), scopes);
+    let token = tokens.token().await.unwrap();
+    let mut request = reqwest::Client::new()
+        .request(method.parse().unwrap(), url)
+        .header("Authorization", format!("Bearer {}", token.secret.expose()))
+        .header("Accept", "application/json")
+        .header("User-Agent", "okta-agent-test");
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let r = request.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn push_and_system_log_responses_validate_against_the_published_schemas() {
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{FIXTURES}/openapi/management-subset.json")).unwrap(),
+    )
+    .unwrap();
+    let spec = Spec {
+        schemas: doc["schemas"].as_object().unwrap().clone(),
+    };
+    let h = Harness::demo().await;
+    let base = h.sandbox.url();
+    let mut failures = Vec::new();
+    let mut check = |name: &str, schema: &Value, body: &Value| {
+        let mut errors = Vec::new();
+        spec.validate(schema, body, name, &mut errors);
+        failures.extend(errors.into_iter().map(|e| format!("{name}: {e}")));
+    };
+    let by_name = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+
+    let (_, factors) = call(
+        &h,
+        "GET",
+        &format!("{base}/api/v1/users/ana.lopez@example.com/factors"),
+        None,
+    )
+    .await;
+    let push = factors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["factorType"] == "push")
+        .expect("Ana has Okta Verify");
+    let verify = push["_links"]["verify"]["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A push without a User-Agent is refused, as Okta documents it.
+    let token = h.tokens().token().await.unwrap();
+    let bare = reqwest::Client::new()
+        .post(&verify)
+        .header("Authorization", format!("Bearer {}", token.secret.expose()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 400);
+
+    for (answer, expected) in [
+        ("approve", "UserFactorPushTransaction"),
+        ("reject", "UserFactorPushTransactionRejected"),
+        ("timeout", "UserFactorPushTransactionTimeout"),
+    ] {
+        let (status, challenge) = call(
+            &h,
+            "POST",
+            &verify,
+            Some(json!({"useNumberMatchingChallenge": true})),
+        )
+        .await;
+        assert_eq!(status, 201, "{challenge}");
+        check(
+            "verifyFactor",
+            &doc["operations"]["verifyFactor"]["schema"],
+            &challenge,
+        );
+        assert!(challenge["_embedded"]["challenge"]["correctAnswer"].is_u64());
+        let poll = challenge["_links"]["poll"]["href"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, waiting) = call(&h, "GET", &poll, None).await;
+        assert_eq!(waiting["factorResult"], "WAITING");
+        check(
+            "getFactorTransactionStatus",
+            &by_name("UserFactorPushTransactionWaitingNMC"),
+            &waiting,
+        );
+        h.answer_push("ana.lopez@example.com", answer).await;
+        let (_, done) = call(&h, "GET", &poll, None).await;
+        check("getFactorTransactionStatus", &by_name(expected), &done);
+        check(
+            "getFactorTransactionStatus",
+            &doc["operations"]["getFactorTransactionStatus"]["schema"],
+            &done,
+        );
+    }
+
+    h.fail_sign_ins("jamal.reed@example.com", 10, "198.51.100.4", "Netherlands")
+        .await;
+    let (status, events) = call(
+        &h,
+        "GET",
+        &format!("{base}/api/v1/logs?since=2026-01-01T00:00:00.000Z&filter=eventType%20eq%20%22user.account.lock%22"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(events.as_array().map(Vec::len), Some(1), "{events}");
+    check(
+        "listLogEvents",
+        &doc["operations"]["listLogEvents"]["schema"],
+        &events,
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

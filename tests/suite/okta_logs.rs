@@ -98,7 +98,7 @@ async fn lockouts_are_polled_from_the_system_log_without_gaps_or_repeats() {
     let (page, again) = client.system_log(LogPoll::Next(&next)).await.unwrap();
     assert!(page.value.is_empty(), "no event is read twice");
     lock(id_of("ana.lopez@example.com"), "198.51.100.5").await;
-    lock(id_of("erin.walsh@example.com"), "198.51.100.5").await;
+    lock(id_of("grace.kim@example.com"), "198.51.100.5").await;
     let (page, _) = client
         .system_log(LogPoll::Next(&again.unwrap()))
         .await
@@ -108,7 +108,7 @@ async fn lockouts_are_polled_from_the_system_log_without_gaps_or_repeats() {
         .iter()
         .flat_map(|e| e.target.iter().filter_map(|t| t.alternate_id.as_deref()))
         .collect();
-    assert_eq!(logins, ["ana.lopez@example.com", "erin.walsh@example.com"]);
+    assert_eq!(logins, ["ana.lopez@example.com", "grace.kim@example.com"]);
     let users = harness.users().await;
     let ana = users
         .as_array()

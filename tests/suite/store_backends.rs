@@ -724,7 +724,7 @@ async fn a_store_from_before_the_migrator_is_adopted(db: TestDatabase) {
         .unwrap();
     assert_eq!(
         migrations,
-        if db.is_postgres() { 4 } else { 10 },
+        if db.is_postgres() { 5 } else { 11 },
         "one row per migration, the adopted ones included"
     );
     if !db.is_postgres() {
@@ -733,7 +733,7 @@ async fn a_store_from_before_the_migrator_is_adopted(db: TestDatabase) {
                 .session_setting("user_version", false)
                 .await
                 .unwrap(),
-            "10",
+            "11",
             "the old marker is advanced: an older okta-agent refuses this file"
         );
     }
@@ -809,7 +809,7 @@ async fn replicas_starting_together_migrate_once(db: TestDatabase) {
     let said = okta_agent::store::describe(&db.url()).await.unwrap();
     assert!(said.ends_with("(current)"), "{said}");
     let store = db.open().await;
-    let migrations = if db.is_postgres() { 4 } else { 10 };
+    let migrations = if db.is_postgres() { 5 } else { 11 };
     assert_eq!(
         store
             .execute_raw("UPDATE _sqlx_migrations SET success = success")
@@ -868,6 +868,10 @@ fn released_migrations_are_never_edited() {
             "cce724a6de0ed98944b666ceb13f93edb9fb0fab54bd46f3310384490b9243e9",
         ),
         (
+            "sqlite/0011_verifications.sql",
+            "8c556693f5a7b576978348f9956557e50a671516ac916a96d327708f48aa7cd7",
+        ),
+        (
             "postgres/0001_initial.sql",
             "7cd668b784ebb6f39cc95b4cb4561c18b97e25ee4d5531d576796d739de014bf",
         ),
@@ -882,6 +886,10 @@ fn released_migrations_are_never_edited() {
         (
             "postgres/0004_lockouts.sql",
             "4115aca338342cf7f16d6b8d0fb129230e18a4ea5af639ceec68fce6b7eb09e0",
+        ),
+        (
+            "postgres/0005_verifications.sql",
+            "b21cd4aeba1fc0098519ed0442df58119a4f43a31b72fda6cb5439ca79ce5e0d",
         ),
     ];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/migrations");

@@ -147,6 +147,28 @@ impl SlackApp {
         let metadata = Metadata::parse(view["private_metadata"].as_str().unwrap_or_default());
         let answer = match view["callback_id"].as_str() {
             Some(forms::CONFIRM) => self.confirm(&user, &metadata, &key).await,
+            Some(super::super::blocks::OVERRIDE_VIEW) => {
+                let proposal_id = view["private_metadata"].as_str().unwrap_or_default();
+                let reason = view["state"]["values"]["reason"]["reason"]["value"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                if reason.chars().count() < 8 {
+                    errors("reason", "Say why it is safe to approve without verification (a sentence, for the audit).")
+                } else {
+                    let work = Work::Override {
+                        user: user.clone(),
+                        proposal_id: proposal_id.to_string(),
+                        reason,
+                    };
+                    // Carried out after the ack, like a click: Okta may take longer than Slack waits.
+                    if let Err(e) = self.accept(&format!("{key}:override"), work).await {
+                        warn!(error = %e, "could not accept an approval without verification");
+                    }
+                    json!({"response_action": "clear"})
+                }
+            }
             Some(forms::FORM) => {
                 match tokio::time::timeout(ANSWER_WITHIN, self.request(&user, &view["state"]["values"])).await {
                     Ok(answer) => answer,

@@ -520,7 +520,13 @@ impl SlackApp {
             | Work::AssistantStarted { .. }
             | Work::Throttled { .. }
             | Work::OpenForm { .. }
+            | Work::OpenOverride { .. }
             | Work::FormChanged { .. } => Ok(()),
+            Work::Override { user, .. } => self
+                .web
+                .post_message(user, None, &untrusted(&text), None)
+                .await
+                .map(drop),
         };
         if let Err(e) = result {
             warn!(error = %e, "could not post the apology");
@@ -593,6 +599,45 @@ impl SlackApp {
                 tool,
                 metadata,
             } => self.form_changed(user, view_id, hash, tool, metadata).await,
+            Work::OpenOverride {
+                user,
+                trigger_id,
+                proposal_id,
+            } => {
+                let view = super::blocks::override_view(
+                    proposal_id,
+                    &self.engine.describe_request(proposal_id).await,
+                );
+                if let Err(e) = self.web.open_view(trigger_id, &view).await {
+                    warn!(error = %e, user, "could not open the reason form");
+                }
+            }
+            Work::Override {
+                user,
+                proposal_id,
+                reason,
+            } => {
+                let outputs = self
+                    .engine
+                    .approve_without_verification(
+                        Click {
+                            proposal_id: proposal_id.clone(),
+                            clicker: user.clone(),
+                            choice: crate::engine::Choice::Approve,
+                            via: None,
+                        },
+                        reason,
+                    )
+                    .await;
+                let (channel, card_ts) = self
+                    .engine
+                    .card_location(proposal_id)
+                    .await
+                    .unwrap_or_else(|| (user.clone(), String::new()));
+                let card_ts = (!card_ts.is_empty()).then_some(card_ts);
+                self.deliver(outputs, &channel, card_ts.as_deref(), card_ts.as_deref())
+                    .await;
+            }
             Work::Request {
                 user,
                 text,
