@@ -85,6 +85,8 @@ pub struct SimUser {
     pub password_expired: bool,
     /// Failed sign-ins since the last success or lockout.
     pub failed_sign_ins: u32,
+    /// `profile.managerId`, when the profile has one.
+    pub manager_id: Option<String>,
     pub factors: Vec<String>,
     pub roles: Vec<String>,
     pub apps: Vec<String>,
@@ -230,6 +232,7 @@ impl Org {
                     },
                     password_expired: u.password_expired || status == UserStatus::PasswordExpired,
                     failed_sign_ins: 0,
+                    manager_id: u.manager_id.clone(),
                     factors: u.factors.clone(),
                     roles: u.roles.clone(),
                     apps: u.apps.clone(),
@@ -286,6 +289,7 @@ impl Org {
             password_changed: Some(now.to_string()),
             password_expired: false,
             failed_sign_ins: 0,
+            manager_id: None,
             factors: Vec::new(),
             roles: Vec::new(),
             apps: Vec::new(),
@@ -465,6 +469,17 @@ impl Org {
                 );
             }
         }
+        let mut profile = json!({
+            "firstName": user.first_name,
+            "lastName": user.last_name,
+            "mobilePhone": null,
+            "secondEmail": null,
+            "login": user.login,
+            "email": user.email,
+        });
+        if let Some(manager) = &user.manager_id {
+            profile["managerId"] = json!(manager);
+        }
         json!({
             "id": user.id,
             "status": user.status.as_str(),
@@ -475,14 +490,7 @@ impl Org {
             "lastUpdated": user.last_updated,
             "passwordChanged": user.password_changed,
             "type": {"id": "otydemo0000000000000"},
-            "profile": {
-                "firstName": user.first_name,
-                "lastName": user.last_name,
-                "mobilePhone": null,
-                "secondEmail": null,
-                "login": user.login,
-                "email": user.email,
-            },
+            "profile": profile,
             "credentials": {
                 "password": {},
                 "emails": [{"value": user.email, "status": "VERIFIED", "type": "PRIMARY"}],

@@ -86,6 +86,9 @@ pub struct SeedUser {
     pub last_login: Option<String>,
     #[serde(default)]
     pub password_changed: Option<String>,
+    /// `profile.managerId`: the manager's login here.
+    #[serde(default)]
+    pub manager_id: Option<String>,
 }
 
 fn default_status() -> String {

@@ -158,6 +158,7 @@ async fn search_follows_next_links_across_pages() {
             factors: vec![],
             last_login: None,
             password_changed: None,
+            manager_id: None,
         });
     }
     let h = Harness::with_seed(seed).await;
