@@ -9,7 +9,8 @@ use std::sync::{Arc, Barrier};
 use okta_agent::audit::{self, AuditKeys, AuditRecord};
 use okta_agent::store::{
     HelpAnswerRow, HelpAnswerState, InboundState, JobKind, JobState, LearnedPhrasingRow,
-    ProposalRow, ProposalState, ReactionRole, ReactionRow, Store, StoreError, Transition,
+    LockoutRow, LockoutState, ProposalRow, ProposalState, ReactionRole, ReactionRow, Store,
+    StoreError, Transition, VerificationRow, VerificationState,
 };
 
 use crate::common::services::{on_a_thread_of_its_own, TestDatabase};
@@ -58,7 +59,246 @@ on_both_backends!(
     an_unknown_state_is_a_named_error,
     check_describes_the_database_without_changing_it,
     replicas_starting_together_migrate_once,
+    a_proposal_waiting_for_verification_cannot_be_claimed,
+    racing_replicas_send_one_push_and_tell_one_lockout,
 );
+
+fn verification(proposal_id: &str, state: VerificationState) -> VerificationRow {
+    VerificationRow {
+        proposal_id: proposal_id.into(),
+        okta_user: "00u1".into(),
+        login: "ana@example.com".into(),
+        person: Some("U1".into()),
+        factor_id: Some("opf1".into()),
+        state,
+        poll_link: None,
+        started_by: None,
+        started_at: None,
+        deadline: None,
+        finished_at: None,
+        needs_second: i64::from(state == VerificationState::NoFactor),
+        first_approver: None,
+        overridden_by: None,
+        reason: None,
+        manager: None,
+    }
+}
+
+/// The claim itself reads the verification: no approval goes through before the push
+/// succeeds, or before a second admin when there is no push factor.
+async fn a_proposal_waiting_for_verification_cannot_be_claimed(db: TestDatabase) {
+    let store = db.open().await;
+    store
+        .insert_proposal(&proposal("p-push", 1_000))
+        .await
+        .unwrap();
+    store
+        .insert_verification(&verification("p-push", VerificationState::Ready))
+        .await
+        .unwrap();
+    assert!(store
+        .start_verification("p-push", "U9", 10, 130)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .start_verification("p-push", "U9", 11, 131)
+            .await
+            .unwrap(),
+        "one push"
+    );
+    assert_eq!(
+        store
+            .decide("p-push", ProposalState::Executing, "U2", 20)
+            .await
+            .unwrap(),
+        Transition::Unverified
+    );
+    // Cancelling never waits for a verification.
+    store
+        .insert_proposal(&proposal("p-cancel", 1_000))
+        .await
+        .unwrap();
+    store
+        .insert_verification(&verification("p-cancel", VerificationState::Waiting))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .decide("p-cancel", ProposalState::Rejected, "U2", 20)
+            .await
+            .unwrap(),
+        Transition::Done
+    );
+    assert!(store
+        .settle_verification(
+            "p-push",
+            VerificationState::Waiting,
+            VerificationState::Success,
+            30
+        )
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .settle_verification(
+                "p-push",
+                VerificationState::Waiting,
+                VerificationState::Rejected,
+                31
+            )
+            .await
+            .unwrap(),
+        "settled once"
+    );
+    assert_eq!(
+        store
+            .decide("p-push", ProposalState::Executing, "U2", 40)
+            .await
+            .unwrap(),
+        Transition::Done
+    );
+
+    // No push factor: the first admin's approval is recorded, and only another admin claims.
+    store
+        .insert_proposal(&proposal("p-two", 1_000))
+        .await
+        .unwrap();
+    store
+        .insert_verification(&verification("p-two", VerificationState::NoFactor))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .decide("p-two", ProposalState::Executing, "U2", 50)
+            .await
+            .unwrap(),
+        Transition::Unverified
+    );
+    assert!(store.first_approval("p-two", "U2").await.unwrap());
+    assert!(!store.first_approval("p-two", "U3").await.unwrap());
+    assert_eq!(
+        store
+            .decide("p-two", ProposalState::Executing, "U2", 51)
+            .await
+            .unwrap(),
+        Transition::Unverified,
+        "the same admin twice is one admin"
+    );
+    assert_eq!(
+        store
+            .decide("p-two", ProposalState::Executing, "U3", 52)
+            .await
+            .unwrap(),
+        Transition::Done
+    );
+
+    // An override is recorded once, with its reason, and only over a verification not passed.
+    store
+        .insert_proposal(&proposal("p-over", 1_000))
+        .await
+        .unwrap();
+    store
+        .insert_verification(&verification("p-over", VerificationState::Rejected))
+        .await
+        .unwrap();
+    assert!(store
+        .override_verification("p-over", "U4", "on a video call", 60)
+        .await
+        .unwrap());
+    assert!(!store
+        .override_verification("p-over", "U5", "again", 61)
+        .await
+        .unwrap());
+    let row = store.verification("p-over").await.unwrap().unwrap();
+    assert_eq!(row.state, VerificationState::Overridden);
+    assert_eq!(row.reason.as_deref(), Some("on a video call"));
+    assert_eq!(
+        store
+            .decide("p-over", ProposalState::Executing, "U5", 62)
+            .await
+            .unwrap(),
+        Transition::Done
+    );
+}
+
+/// Replicas racing: one starts the push; one holds the System Log poller; one tells each
+/// lockout.
+async fn racing_replicas_send_one_push_and_tell_one_lockout(db: TestDatabase) {
+    let store = db.open().await;
+    store
+        .insert_proposal(&proposal("p-race-push", 1_000))
+        .await
+        .unwrap();
+    store
+        .insert_verification(&verification("p-race-push", VerificationState::Ready))
+        .await
+        .unwrap();
+    let started = race(&db, 8, |i, store| async move {
+        store
+            .start_verification("p-race-push", &format!("U{i}"), 10, 130)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(started.iter().filter(|s| **s).count(), 1, "{started:?}");
+
+    let pollers = race(&db, 8, |i, store| async move {
+        store
+            .claim_log_cursor("lockouts", &format!("replica-{i}"), 100, 190)
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    assert_eq!(pollers.iter().filter(|p| **p).count(), 1, "{pollers:?}");
+    // A lapsed lease is taken over; a live one is not.
+    assert!(store
+        .claim_log_cursor("lockouts", "late", 150, 240)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .claim_log_cursor("lockouts", "late", 191, 280)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        !store
+            .advance_log_cursor("lockouts", "replica-0", "http://x/after=1", 192)
+            .await
+            .unwrap(),
+        "a process that lost the lease moves nothing"
+    );
+    assert!(store
+        .advance_log_cursor("lockouts", "late", "http://x/after=1", 192)
+        .await
+        .unwrap());
+
+    let row = LockoutRow {
+        event_id: "ev-1".into(),
+        okta_user: "00u1".into(),
+        login: "ana@example.com".into(),
+        locked_at: 100,
+        ip: None,
+        country: None,
+        state: LockoutState::New,
+        person: None,
+    };
+    assert!(store.record_lockout(&row, 100).await.unwrap());
+    assert!(
+        !store.record_lockout(&row, 101).await.unwrap(),
+        "an event is recorded once"
+    );
+    let told = race(&db, 8, |_, store| async move {
+        store
+            .move_lockout("ev-1", LockoutState::New, LockoutState::Sending, None)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(told.iter().filter(|t| **t).count(), 1, "{told:?}");
+}
 
 fn proposal(id: &str, expires_at: i64) -> ProposalRow {
     ProposalRow {
