@@ -652,6 +652,9 @@ pub async fn slack_checks(settings: &Settings) -> Vec<CheckLine> {
         )),
     }
     lines.extend(channel_lines(&bot, settings).await);
+    if let Some(line) = admins_line(settings, &bot, &http).await {
+        lines.push(line);
+    }
     let app = crate::slack::web::SlackWeb::new(http, &slack.api_url, slack.app_token.clone());
     lines.push(proxy_line("Slack Web API", &slack.api_url));
     match app.open_connection().await {
@@ -665,6 +668,80 @@ pub async fn slack_checks(settings: &Settings) -> Vec<CheckLine> {
         )),
     }
     lines
+}
+
+/// Who the admins are now, when `[policy] admins` names groups: each with the rule that
+/// makes them one, read as `run` reads them.
+async fn admins_line(
+    settings: &Settings,
+    bot: &crate::slack::web::SlackWeb,
+    http: &reqwest::Client,
+) -> Option<CheckLine> {
+    let policy = settings.policy.as_ref()?;
+    if policy.admin_groups().is_empty() {
+        return None;
+    }
+    let okta = settings.okta.as_ref()?;
+    let me = match bot.auth_test().await {
+        Ok(me) => me,
+        Err(e) => {
+            return Some(CheckLine::fail(
+                "Admins",
+                format!("cannot read the admin groups without Slack ({e})"),
+            ))
+        }
+    };
+    let tokens = match okta.token_source(http.clone()) {
+        Ok(tokens) => tokens,
+        Err(e) => {
+            return Some(CheckLine::fail(
+                "Admins",
+                format!("cannot read the admin groups without Okta ({e})"),
+            ))
+        }
+    };
+    let client = std::sync::Arc::new(OktaClient::new(
+        okta.org_url.clone(),
+        http.clone(),
+        std::sync::Arc::new(tokens),
+        crate::okta::ClientOptions::default(),
+    ));
+    let directory = std::sync::Arc::new(crate::slack::directory::SlackDirectory::new(
+        bot.clone(),
+        std::time::Duration::from_secs(60),
+        crate::slack::directory::Workspace {
+            team_id: me.team_id.clone(),
+            enterprise_id: me.enterprise_id.clone(),
+        },
+    ));
+    let resolver = crate::identity::Resolver::new(client, directory);
+    let reading = crate::engine::read_group_admins(policy, &resolver).await;
+    policy.set_group_admins(reading.admins);
+    let admins: Vec<String> = policy
+        .admins_now()
+        .into_iter()
+        .map(|(id, rule)| format!("{id} ({rule})"))
+        .collect();
+    Some(if reading.unreadable.is_empty() {
+        CheckLine::pass(
+            "Admins",
+            format!("{} now: {}", admins.len(), admins.join(", ")),
+        )
+    } else {
+        CheckLine::fail(
+            "Admins",
+            format!(
+                "could not read {}: {}; add usergroups:read for Slack user groups, and check the Okta group's name",
+                reading.unreadable.len(),
+                reading
+                    .unreadable
+                    .iter()
+                    .map(|(group, why)| format!("{} ({why})", group.describe()))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        )
+    })
 }
 
 /// Every channel okta-agent is configured to work in, with its roles: triage, help, and the

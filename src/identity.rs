@@ -52,6 +52,15 @@ pub trait Directory: Send + Sync {
 
     /// The workspace's person with this email (Slack's `users.lookupByEmail`), if any.
     async fn by_email(&self, email: &str) -> Result<Option<SlackPerson>, DirectoryError>;
+
+    /// The members of a Slack user group (`usergroups.users.list`); `None` where there is no
+    /// Slack to ask (the terminal's demo workspace).
+    async fn usergroup_members(
+        &self,
+        _group_id: &str,
+    ) -> Result<Option<Vec<String>>, DirectoryError> {
+        Ok(None)
+    }
 }
 
 /// A fixed directory: the demo org's Slack workspace, and tests.

@@ -335,7 +335,8 @@ help_channels = []     # the virtual assistant answers plain questions here
 # help_answers_per_channel_per_hour = 30
 
 [policy]
-# REQUIRED for any change: the Slack user ids (U0…) of the IT admins who approve.
+# REQUIRED for any change: the IT admins who approve: Slack user ids (U0…), Slack user groups
+# (S0…) or Okta groups ("okta:IT Admins"), whose members are read again every few minutes.
 admins = []
 self_service = ["unlock_user"]                     # a person may do these to themselves, alone
 self_service_with_approval = ["reset_password"]    # a person may ask for these; an admin approves

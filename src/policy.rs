@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 use crate::approvals::GroupRef;
 use crate::tools::{Risk, Tool};
@@ -14,9 +15,15 @@ use crate::tools::{Risk, Tool};
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
-    /// Slack user ids who may request and approve any action (two-person actions excepted).
+    /// Who may request and approve any action (two-person actions excepted): Slack user ids,
+    /// Slack user groups (`S…`), and Okta groups (`okta:Group Name` or a `00g…` id) whose
+    /// members are found in Slack by their confirmed email. Groups are re-read while running.
     #[serde(default)]
     pub admins: Vec<String>,
+    /// How often the groups in `admins` are re-read, in seconds (and at once when Slack says a
+    /// user group changed).
+    #[serde(default = "default_admins_refresh")]
+    pub admins_refresh_seconds: u64,
     /// Actions a person may do to themselves, approved by their own click.
     #[serde(default)]
     pub self_service: Vec<Tool>,
@@ -61,6 +68,53 @@ pub struct PolicyConfig {
 /// The actions `init` and the example config verify with a push.
 pub const SUGGESTED_VERIFY_WITH_PUSH: [Tool; 3] =
     [Tool::ResetPassword, Tool::ResetFactors, Tool::UnlockUser];
+
+fn default_admins_refresh() -> u64 {
+    300
+}
+
+/// A group named in `[policy] admins`, whose members are admins while they are in it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AdminGroup {
+    /// A Slack user group (`S…`), read with `usergroups.users.list`.
+    Slack(String),
+    /// An Okta group, by exact name (`okta:Name`) or id (`00g…`).
+    Okta(String),
+}
+
+impl AdminGroup {
+    /// The entry's group, or `None` for a Slack user id (or anything else).
+    pub fn parse(entry: &str) -> Option<Self> {
+        if let Some(name) = entry.strip_prefix("okta:") {
+            return (!name.trim().is_empty()).then(|| Self::Okta(name.trim().to_string()));
+        }
+        if entry.starts_with("00g")
+            && entry.len() >= 15
+            && entry.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Some(Self::Okta(entry.to_string()));
+        }
+        (entry.len() >= 3
+            && entry.starts_with('S')
+            && entry
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+        .then(|| Self::Slack(entry.to_string()))
+    }
+
+    /// The rule, in words for the audit and `check`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Slack(id) => format!("member of the Slack user group {id}"),
+            Self::Okta(group) => format!("member of the Okta group {group}"),
+        }
+    }
+}
+
+/// Admins by group membership, as last read: Slack user id → the rule that makes them one.
+/// Shared by every clone of the policy, so a refresh is seen everywhere at once.
+#[derive(Clone, Debug, Default)]
+struct GroupAdmins(std::sync::Arc<std::sync::RwLock<BTreeMap<String, String>>>);
 
 fn default_push_timeout() -> u64 {
     120
@@ -236,6 +290,7 @@ pub struct Policy {
     /// `protected_groups` as Okta group ids, once matched against Okta (see
     /// [`Policy::with_protected_group_ids`]). Until then, every change is refused.
     protected_group_ids: Option<Vec<String>>,
+    group_admins: GroupAdmins,
 }
 
 impl Policy {
@@ -245,6 +300,7 @@ impl Policy {
             config: None,
             version: "read-only".into(),
             protected_group_ids: Some(Vec::new()),
+            group_admins: GroupAdmins::default(),
         }
     }
 
@@ -253,11 +309,17 @@ impl Policy {
     pub fn new(config: PolicyConfig) -> Result<Self, Vec<String>> {
         let mut problems = Vec::new();
         for admin in &config.admins {
-            if !is_slack_user_id(admin) {
+            if !is_slack_user_id(admin) && AdminGroup::parse(admin).is_none() {
                 problems.push(format!(
-                    "policy.admins: '{admin}' is not a Slack user id (they look like U0123ABCD; copy it from the person's Slack profile, ⋮ → Copy member ID)"
+                    "policy.admins: '{admin}' is not a Slack user id (U0123ABCD: the person's Slack profile, ⋮ → Copy member ID), a Slack user group id (S0123ABCD) or an Okta group (\"okta:Group Name\" or its 00g… id)"
                 ));
             }
+        }
+        if !(10..=86_400).contains(&config.admins_refresh_seconds) {
+            problems.push(format!(
+                "policy.admins_refresh_seconds: {} is out of range; use 10 to 86400",
+                config.admins_refresh_seconds
+            ));
         }
         for (key, list) in [
             ("self_service", &config.self_service),
@@ -316,6 +378,7 @@ impl Policy {
             config: Some(config),
             version,
             protected_group_ids,
+            group_admins: GroupAdmins::default(),
         })
     }
 
@@ -355,6 +418,7 @@ impl Policy {
             max_actions_per_target_per_hour: default_per_target(),
             max_access_hours: default_max_access_hours(),
             notify_target: default_notify_target(),
+            admins_refresh_seconds: default_admins_refresh(),
             verify_with_push: Vec::new(),
             push_timeout_seconds: default_push_timeout(),
         };
@@ -396,9 +460,77 @@ impl Policy {
     }
 
     pub fn is_admin(&self, slack_id: &str) -> bool {
+        self.admin_rule(slack_id).is_some()
+    }
+
+    /// What makes `slack_id` an admin: listed by id, or a member of a group named in
+    /// `admins` (as last read); `None` when nothing does.
+    pub fn admin_rule(&self, slack_id: &str) -> Option<String> {
+        let config = self.config.as_ref()?;
+        if config.admins.iter().any(|a| a == slack_id) {
+            return Some("listed in policy.admins".into());
+        }
+        self.group_admins
+            .0
+            .read()
+            .ok()
+            .and_then(|admins| admins.get(slack_id).cloned())
+    }
+
+    /// The groups named in `admins`.
+    pub fn admin_groups(&self) -> Vec<AdminGroup> {
         self.config
             .as_ref()
-            .is_some_and(|c| c.admins.iter().any(|a| a == slack_id))
+            .map(|c| {
+                c.admins
+                    .iter()
+                    .filter_map(|a| AdminGroup::parse(a))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// How often the groups in `admins` are re-read.
+    pub fn admins_refresh_secs(&self) -> u64 {
+        self.config
+            .as_ref()
+            .map_or(default_admins_refresh(), |c| c.admins_refresh_seconds)
+    }
+
+    /// Replaces the admins by group with a fresh reading; returns who was added and who
+    /// removed.
+    pub fn set_group_admins(&self, fresh: BTreeMap<String, String>) -> (Vec<String>, Vec<String>) {
+        let Ok(mut admins) = self.group_admins.0.write() else {
+            return (Vec::new(), Vec::new());
+        };
+        let added = fresh
+            .keys()
+            .filter(|k| !admins.contains_key(*k))
+            .cloned()
+            .collect();
+        let removed = admins
+            .keys()
+            .filter(|k| !fresh.contains_key(*k))
+            .cloned()
+            .collect();
+        *admins = fresh;
+        (added, removed)
+    }
+
+    /// Everyone who is an admin now, with the rule that makes them one.
+    pub fn admins_now(&self) -> BTreeMap<String, String> {
+        let mut all = self
+            .group_admins
+            .0
+            .read()
+            .map(|a| a.clone())
+            .unwrap_or_default();
+        if let Some(config) = &self.config {
+            for id in config.admins.iter().filter(|a| is_slack_user_id(a)) {
+                all.insert(id.clone(), "listed in policy.admins".into());
+            }
+        }
+        all
     }
 
     pub fn approval_ttl_secs(&self) -> i64 {

@@ -6,6 +6,8 @@
 //! [`Output`]s for the front end (Slack or the terminal). People see short sentences and a
 //! reference id; the details go to the log under that id.
 
+mod admins;
+pub use admins::{read_group_admins, GroupAdminReading};
 mod automation;
 mod jobs;
 pub mod learning;
@@ -1027,6 +1029,10 @@ impl Engine {
                 requester: Some(claimed.requester.clone()),
                 approver: Some(click.clicker.clone()),
                 proposal_id: Some(claimed.id.clone()),
+                detail: match self.policy.admin_rule(&click.clicker) {
+                    Some(rule) => format!("the approver is an IT admin: {rule}"),
+                    None => "the approver is the requester, on themselves".into(),
+                },
                 trigger: click
                     .via
                     .as_ref()

@@ -178,6 +178,13 @@ impl OktaClient {
 
     // ----- groups ------------------------------------------------------------------------
 
+    /// The members of a group, all pages.
+    pub async fn group_members(&self, group_id: &str) -> Result<Reply<Vec<User>>, OktaError> {
+        let mut url = self.api(&["groups", group_id, "users"])?;
+        url.query_pairs_mut().append_pair("limit", "200");
+        self.transport.get_all(url).await
+    }
+
     pub async fn get_group(&self, group_id: &str) -> Result<Reply<Group>, OktaError> {
         self.transport
             .get_json(self.api(&["groups", group_id])?)

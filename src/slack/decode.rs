@@ -181,6 +181,8 @@ pub enum EventAction {
     Work(Work),
     /// `user_change`: forget what is cached about this person.
     PersonChanged(String),
+    /// `subteam_members_changed`: a Slack user group changed; re-read the admins.
+    UserGroupChanged(String),
     Ignore,
 }
 
@@ -192,6 +194,12 @@ pub fn event(event: &Value, context: &Context) -> EventAction {
     if kind == "user_change" {
         return match event["user"]["id"].as_str() {
             Some(id) => EventAction::PersonChanged(id.to_string()),
+            None => EventAction::Ignore,
+        };
+    }
+    if kind == "subteam_members_changed" {
+        return match event["subteam_id"].as_str() {
+            Some(id) => EventAction::UserGroupChanged(id.to_string()),
             None => EventAction::Ignore,
         };
     }

@@ -136,6 +136,21 @@ impl Directory for SlackDirectory {
             }),
         }
     }
+
+    async fn usergroup_members(
+        &self,
+        group_id: &str,
+    ) -> Result<Option<Vec<String>>, DirectoryError> {
+        self.web
+            .usergroup_users(group_id)
+            .await
+            .map(Some)
+            .map_err(|e| DirectoryError {
+                id: group_id.to_string(),
+                unavailable: !matches!(e, SlackError::Api { .. }),
+                reason: e.to_string(),
+            })
+    }
 }
 
 #[cfg(test)]

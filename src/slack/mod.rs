@@ -37,10 +37,12 @@ pub const REQUIRED_BOT_SCOPES: &[&str] = &[
     "groups:history",
     "channels:read",
     "groups:read",
+    "usergroups:read",
 ];
 
 /// The events okta-agent subscribes to (see `manifest.yml`): requests, help-channel
-/// questions, and `user_change`, which drops a person's cached profile at once.
+/// questions, `user_change`, which drops a person's cached profile at once, and
+/// `subteam_members_changed`, which re-reads the admins named by Slack user group.
 pub const BOT_EVENTS: &[&str] = &[
     "app_mention",
     "message.im",
@@ -49,6 +51,7 @@ pub const BOT_EVENTS: &[&str] = &[
     "user_change",
     "reaction_added",
     "reaction_removed",
+    "subteam_members_changed",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -241,6 +244,23 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             }
         })
     };
+    // Admins named by group: read now, then every admins_refresh_seconds (and on Slack's
+    // subteam_members_changed).
+    runtime.engine.refresh_admins().await;
+    let admins = (!runtime.engine.policy().admin_groups().is_empty()).then(|| {
+        let (engine, stop) = (runtime.engine.clone(), stop_jobs.clone());
+        let every = Duration::from_secs(engine.policy().admins_refresh_secs());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => engine.refresh_admins().await,
+                    _ = stop.cancelled() => break,
+                }
+            }
+        })
+    });
     // Lockouts from the System Log, read by whichever process holds the poller's lease.
     let lockouts = reads_system_log(settings).then(|| {
         let (app, stop) = (app.clone(), stop_jobs.clone());
@@ -294,6 +314,9 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     help_docs.abort();
     hangups.abort();
     stop_jobs.cancel();
+    if let Some(admins) = admins {
+        admins.abort();
+    }
     if let Some(lockouts) = lockouts {
         if tokio::time::timeout(DRAIN_TIMEOUT, lockouts).await.is_err() {
             warn!("the System Log poll was still running at shutdown; its lease lapses by itself");

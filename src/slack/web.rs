@@ -279,6 +279,22 @@ impl SlackWeb {
     }
 
     /// The workspace member with this email (`users.lookupByEmail`, `users:read.email`).
+    /// The user ids in a user group (`usergroups.users.list`, scope `usergroups:read`).
+    pub async fn usergroup_users(&self, group_id: &str) -> Result<Vec<String>, SlackError> {
+        let answer = self
+            .get("usergroups.users.list", &[("usergroup", group_id)])
+            .await?;
+        Ok(answer["users"]
+            .as_array()
+            .map(|users| {
+                users
+                    .iter()
+                    .filter_map(|u| u.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     pub async fn user_by_email(&self, email: &str) -> Result<Value, SlackError> {
         Ok(self.get("users.lookupByEmail", &[("email", email)]).await?["user"].clone())
     }

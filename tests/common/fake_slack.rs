@@ -68,6 +68,8 @@ struct Inner {
     suggested_prompts: HashMap<String, Value>,
     /// (channel, thread_ts, status) of every status that took.
     statuses: Vec<(String, String, String)>,
+    /// User groups (`S…`) and their members' ids.
+    usergroups: HashMap<String, Vec<String>>,
 }
 
 #[derive(Clone)]
@@ -326,6 +328,15 @@ impl FakeSlack {
     }
 
     /// The workspace has no AI app features: the assistant pane's methods are refused.
+    /// Sets who is in a user group (`S…`), as an admin editing it in Slack would.
+    pub fn set_usergroup(&self, id: &str, members: &[&str]) {
+        self.inner
+            .lock()
+            .unwrap()
+            .usergroups
+            .insert(id.into(), members.iter().map(|m| m.to_string()).collect());
+    }
+
     pub fn without_ai_features(&self) {
         self.inner.lock().unwrap().no_ai_features = true;
     }
@@ -577,7 +588,7 @@ impl FakeSlack {
             }
             "auth.test" => {
                 let mut headers = HeaderMap::new();
-                headers.insert("x-oauth-scopes", "app_mentions:read,chat:write,commands,im:history,reactions:read,reactions:write,users:read,users:read.email,channels:history,groups:history,channels:read,groups:read".parse().unwrap());
+                headers.insert("x-oauth-scopes", "app_mentions:read,chat:write,commands,im:history,reactions:read,reactions:write,users:read,users:read.email,channels:history,groups:history,channels:read,groups:read,usergroups:read".parse().unwrap());
                 (headers, axum::Json(json!({"ok": true, "user_id": BOT_USER, "team": "Acme", "team_id": "T1", "url": "https://acme.slack.com/"}))).into_response()
             }
             "chat.postMessage" => {
@@ -651,6 +662,16 @@ impl FakeSlack {
                 match found.first() {
                     Some(user) => ok(json!({"ok": true, "user": user})),
                     None => ok(json!({"ok": false, "error": "users_not_found"})),
+                }
+            }
+            // As Slack: the members' ids; `no_such_subteam` for an unknown group.
+            "usergroups.users.list" => {
+                match body["usergroup"]
+                    .as_str()
+                    .and_then(|g| inner.usergroups.get(g))
+                {
+                    Some(users) => ok(json!({"ok": true, "users": users})),
+                    None => ok(json!({"ok": false, "error": "no_such_subteam"})),
                 }
             }
             "users.info" => match body["user"].as_str().and_then(|u| inner.users.get(u)) {

@@ -101,8 +101,14 @@ impl Rig {
         std::fs::write(
             dir.path().join("okta-agent.toml"),
             format!(
-                "[policy]\nadmins = [\"U0LEO\", \"U0GRACE\"]\nself_service = [\"unlock_user\"]\nself_service_with_approval = [\"reset_password\"]\ntwo_person = [\"deactivate_user\", \"reset_factors\"]\nprotected_groups = [\"Okta Administrators\"]\nreset_password_delivery = \"dm_approver\"\n{policy_extra}\n\n[slack]\ntriage_channels = [\"{TRIAGE}\"]\nhelp_channels = [\"{HELP}\"]\nsocket_connections = 1\n{slack_extra}\n\n[knowledge]\npath = \"{}\"\n{knowledge_extra}\n{tail}\n",
-                docs.display()
+                "[policy]\n{admins}self_service = [\"unlock_user\"]\nself_service_with_approval = [\"reset_password\"]\ntwo_person = [\"deactivate_user\", \"reset_factors\"]\nprotected_groups = [\"Okta Administrators\"]\nreset_password_delivery = \"dm_approver\"\n{policy_extra}\n\n[slack]\ntriage_channels = [\"{TRIAGE}\"]\nhelp_channels = [\"{HELP}\"]\nsocket_connections = 1\n{slack_extra}\n\n[knowledge]\npath = \"{}\"\n{knowledge_extra}\n{tail}\n",
+                docs.display(),
+                // The policy lines may name the admins themselves.
+                admins = if policy_extra.contains("admins =") {
+                    ""
+                } else {
+                    "admins = [\"U0LEO\", \"U0GRACE\"]\n"
+                },
             ),
         )
         .unwrap();

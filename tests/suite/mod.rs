@@ -1,3 +1,4 @@
+mod admin_groups_e2e;
 mod adversarial;
 mod agent_loop;
 mod agent_rules;

@@ -429,7 +429,7 @@ async fn check_reports_the_slack_tokens_and_scopes() {
         "{good}"
     );
     assert!(
-        good.contains("✓ Slack scopes: all 12 required scopes granted"),
+        good.contains("✓ Slack scopes: all 13 required scopes granted"),
         "{good}"
     );
     assert!(

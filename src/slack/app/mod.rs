@@ -252,6 +252,20 @@ impl SlackApp {
                 self.engine.forget_person(&id);
                 Ok(false)
             }
+            EventAction::UserGroupChanged(id) => {
+                // Acked at once; the groups are read after the ack.
+                if self
+                    .engine
+                    .policy()
+                    .admin_groups()
+                    .contains(&crate::policy::AdminGroup::Slack(id.clone()))
+                {
+                    info!(usergroup = %id, "an admin user group changed; reading the admins again");
+                    let engine = self.engine.clone();
+                    tokio::spawn(async move { engine.refresh_admins().await });
+                }
+                Ok(false)
+            }
             EventAction::Ignore => Ok(false),
         }
     }
