@@ -9,6 +9,8 @@
 mod admins;
 pub use admins::{read_group_admins, GroupAdminReading};
 mod automation;
+mod home;
+pub use home::{Home, HomeAccess, RecentAction};
 mod jobs;
 pub mod learning;
 mod lockouts;
@@ -57,6 +59,18 @@ pub struct Click {
     /// ending): audited with the decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Trigger>,
+}
+
+impl Click {
+    /// A button pressed by `clicker` on the card of `proposal_id`.
+    pub fn button(proposal_id: &str, clicker: &str, choice: Choice) -> Self {
+        Self {
+            proposal_id: proposal_id.to_string(),
+            clicker: clicker.to_string(),
+            choice,
+            via: None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

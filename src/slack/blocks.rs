@@ -180,6 +180,120 @@ pub fn pending_card(card: &Card) -> (String, Value) {
     (untrusted(&fallback), blocks)
 }
 
+/// The action id of a self-service button on the Home; its value is the tool.
+pub const HOME_SELF_SERVICE: &str = "home_self_service";
+/// The action id of a starter question on the Home; its value is the question.
+pub const HOME_ASK: &str = "home_ask";
+
+/// A person's App Home (`views.publish`): what the engine says they may see, no more. Slack
+/// allows 100 blocks; the lists are cut well before.
+/// `links` are the threads of `home.recent`, in order (`None` where there is none).
+pub fn home_view(home: &crate::engine::Home, links: &[Option<String>]) -> Value {
+    let links = links.iter().cloned().chain(std::iter::repeat(None));
+    let mut blocks = Vec::new();
+    let header =
+        |text: &str| json!({"type": "header", "text": {"type": "plain_text", "text": text}});
+    if home.admin {
+        blocks.push(header("Waiting for your approval"));
+        if home.approvals.is_empty() {
+            blocks.push(context("Nothing is waiting for you.".into()));
+        }
+        for card in home.approvals.iter().take(8) {
+            let (_, card_blocks) = pending_card(card);
+            for mut block in card_blocks.as_array().cloned().unwrap_or_default() {
+                // Block ids must be unique in a view.
+                if block["block_id"] == "decision" {
+                    block["block_id"] = json!(format!("decision:{}", card.proposal_id));
+                }
+                blocks.push(block);
+            }
+            blocks.push(json!({"type": "divider"}));
+        }
+        blocks.push(header("Time-bound access"));
+        if home.accesses.is_empty() {
+            blocks.push(context("No time-bound access is running.".into()));
+        }
+        for access in home.accesses.iter().take(8) {
+            blocks.push(json!({
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": format!("{} · ends {}", untrusted(&access.summary), format_utc(access.ends_at))},
+                "accessory": button("end_access", "End now", &access.proposal_id, Some("danger")),
+            }));
+        }
+        blocks.push(header("Recent actions"));
+        let recent: Vec<String> = home
+            .recent
+            .iter()
+            .zip(links)
+            .map(|(r, link)| {
+                format!(
+                    "{} · {}{}{}",
+                    format_utc(r.time),
+                    escape(&r.text),
+                    r.approver
+                        .as_deref()
+                        .map(|a| format!(", approved by {}", mention(a)))
+                        .unwrap_or_default(),
+                    match (link, &r.proposal_id) {
+                        (Some(url), _) => format!(" · <{url}|thread>"),
+                        (None, Some(id)) => format!(" · request {id}"),
+                        (None, None) => String::new(),
+                    }
+                )
+            })
+            .collect();
+        blocks.push(section(if recent.is_empty() {
+            "Nothing yet.".into()
+        } else {
+            recent.join("\n")
+        }));
+        blocks.push(header("Health"));
+        blocks.push(section(
+            home.health
+                .iter()
+                .map(|l| untrusted(l))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ));
+        blocks.push(json!({"type": "divider"}));
+    }
+    blocks.push(header("Your account"));
+    blocks.push(section(match &home.account {
+        Some(lines) => lines
+            .iter()
+            .map(|l| untrusted(l))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        None => "okta-agent could not find your Okta account from your Slack email.".into(),
+    }));
+    if !home.self_service.is_empty() {
+        blocks.push(
+            json!({"type": "actions", "block_id": "self_service", "elements": home
+            .self_service
+            .iter()
+            .map(|(tool, label)| button(HOME_SELF_SERVICE, label, tool.name(), None))
+            .collect::<Vec<_>>()}),
+        );
+    }
+    blocks.push(header("Ask IT"));
+    blocks.push(context(
+        "Ask me anything in a DM, or start with one of these:".into(),
+    ));
+    if !home.starters.is_empty() {
+        blocks.push(
+            json!({"type": "actions", "block_id": "ask", "elements": home
+            .starters
+            .iter()
+            .map(|q| {
+                let label: String = q.chars().take(70).collect();
+                button(HOME_ASK, &label, q, None)
+            })
+            .collect::<Vec<_>>()}),
+        );
+    }
+    json!({"type": "home", "blocks": blocks})
+}
+
 /// The action id of "Verify @bob first": sends the proposal's one push.
 pub const VERIFY_FIRST_ACTION: &str = "verify_first";
 /// The action id of "Approve without verification": opens the reason form.

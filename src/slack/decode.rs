@@ -108,6 +108,18 @@ pub enum Work {
         proposal_id: String,
         reason: String,
     },
+    /// The person opened the app's Home tab: draw it for them.
+    HomeOpened { user: String },
+    /// A button on a person's Home: Approve, Cancel or End access now on a proposal.
+    HomeClick {
+        user: String,
+        proposal_id: String,
+        choice: Choice,
+    },
+    /// A self-service button on a person's Home.
+    HomeSelfService { user: String, tool: String },
+    /// A starter question on a person's Home: answered in their DM.
+    HomeAsk { user: String, question: String },
     /// "Unlock me" under a lockout DM.
     UnlockMe {
         user: String,
@@ -195,6 +207,14 @@ pub fn event(event: &Value, context: &Context) -> EventAction {
         return match event["user"]["id"].as_str() {
             Some(id) => EventAction::PersonChanged(id.to_string()),
             None => EventAction::Ignore,
+        };
+    }
+    if kind == "app_home_opened" {
+        return match (event["user"].as_str(), event["tab"].as_str()) {
+            (Some(user), Some("home")) => EventAction::Work(Work::HomeOpened {
+                user: user.to_string(),
+            }),
+            _ => EventAction::Ignore,
         };
     }
     if kind == "subteam_members_changed" {
@@ -353,6 +373,27 @@ pub fn interaction(payload: &Value) -> Option<Work> {
         "block_actions" => {}
         _ => return None,
     }
+    if payload["view"]["type"] == "home" {
+        let action = &payload["actions"][0];
+        let value = action["value"].as_str()?.to_string();
+        return match action["action_id"].as_str()? {
+            "approve" | "cancel" | "end_access" => Some(Work::HomeClick {
+                user,
+                proposal_id: value,
+                choice: match action["action_id"].as_str()? {
+                    "approve" => Choice::Approve,
+                    "cancel" => Choice::Cancel,
+                    _ => Choice::EndAccess,
+                },
+            }),
+            super::blocks::HOME_SELF_SERVICE => Some(Work::HomeSelfService { user, tool: value }),
+            super::blocks::HOME_ASK => Some(Work::HomeAsk {
+                user,
+                question: value,
+            }),
+            _ => None,
+        };
+    }
     if payload["container"]["type"] == "view" {
         let action = &payload["actions"][0];
         if action["action_id"] != "tool" {
@@ -496,8 +537,19 @@ pub fn interaction_key(work: &Work, payload: &Value) -> Option<String> {
             user, lockout_id, ..
         } => Some(format!("unlock-me:{user}:{lockout_id}:{action_ts}")),
         Work::OpenOverride { trigger_id, .. } => Some(format!("override-form:{trigger_id}")),
+        Work::HomeClick {
+            user,
+            proposal_id,
+            choice,
+        } => Some(format!(
+            "home-click:{user}:{proposal_id}:{choice:?}:{action_ts}"
+        )),
+        Work::HomeSelfService { user, tool } => {
+            Some(format!("home-self:{user}:{tool}:{action_ts}"))
+        }
+        Work::HomeAsk { user, .. } => Some(format!("home-ask:{user}:{action_ts}")),
         // Keyed by the form's view when it is accepted.
-        Work::Override { .. } => None,
+        Work::Override { .. } | Work::HomeOpened { .. } => None,
         Work::OpenForm { trigger_id, .. } => Some(format!("form:{trigger_id}")),
         Work::HelpTeach {
             user,

@@ -52,6 +52,7 @@ pub const BOT_EVENTS: &[&str] = &[
     "reaction_added",
     "reaction_removed",
     "subteam_members_changed",
+    "app_home_opened",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -282,6 +283,10 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
             app.engine().release_lockout_poller(&owner).await;
         })
     });
+    let homes = {
+        let app = app.clone();
+        tokio::spawn(async move { app.refresh_homes().await })
+    };
     let listener = start_listener(slack, app.clone(), http.clone()).await?;
     info!("okta-agent is running; press Ctrl-C or send SIGTERM to stop");
     let engine = runtime.engine.clone();
@@ -317,6 +322,7 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     if let Some(admins) = admins {
         admins.abort();
     }
+    homes.abort();
     if let Some(lockouts) = lockouts {
         if tokio::time::timeout(DRAIN_TIMEOUT, lockouts).await.is_err() {
             warn!("the System Log poll was still running at shutdown; its lease lapses by itself");

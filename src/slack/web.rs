@@ -344,6 +344,13 @@ impl SlackWeb {
     }
 
     /// Opens a modal with a fresh `trigger_id`.
+    /// Puts `view` on `user`'s Home tab (`views.publish`).
+    pub async fn publish_home(&self, user: &str, view: &Value) -> Result<(), SlackError> {
+        self.post("views.publish", &json!({"user_id": user, "view": view}))
+            .await
+            .map(drop)
+    }
+
     pub async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), SlackError> {
         self.post(
             "views.open",

@@ -807,6 +807,18 @@ impl Store {
         }))
     }
 
+    /// The newest `limit` audit rows, newest first (the App Home's recent actions).
+    pub async fn audit_latest(&self, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        Ok(on_main!(self, pool => {
+            sqlx::query_as::<_, AuditRow>(
+                "SELECT seq, record, prev_hash, hash, key_id FROM audit ORDER BY seq DESC LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// Whether any audit record was signed with a key.
     pub async fn audit_has_signed_rows(&self) -> Result<bool, StoreError> {
         let n = on_main!(self, pool => {

@@ -70,6 +70,10 @@ struct Inner {
     statuses: Vec<(String, String, String)>,
     /// User groups (`S…`) and their members' ids.
     usergroups: HashMap<String, Vec<String>>,
+    /// Each person's published Home view, as Slack holds it (with its id).
+    homes: HashMap<String, Value>,
+    /// How many times each person's Home was published.
+    home_publishes: HashMap<String, usize>,
 }
 
 #[derive(Clone)]
@@ -328,6 +332,34 @@ impl FakeSlack {
     }
 
     /// The workspace has no AI app features: the assistant pane's methods are refused.
+    /// `user`'s Home as last published, if ever.
+    pub fn home_of(&self, user: &str) -> Option<Value> {
+        self.inner.lock().unwrap().homes.get(user).cloned()
+    }
+
+    /// How many times `user`'s Home was published.
+    pub fn home_publishes(&self, user: &str) -> usize {
+        self.inner
+            .lock()
+            .unwrap()
+            .home_publishes
+            .get(user)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// A button pressed on `user`'s Home, as Slack sends it (`block_actions` from a home view).
+    pub fn home_click(&self, user: &str, action_id: &str, value: &str) -> Value {
+        let view = self
+            .home_of(user)
+            .unwrap_or_else(|| json!({"type": "home", "id": "V0", "blocks": []}));
+        json!({"type": "block_actions", "team": {"id": "T1", "domain": "acme"},
+               "user": {"id": user, "username": user, "team_id": "T1"}, "api_app_id": "A1", "token": "t",
+               "container": {"type": "view", "view_id": view["id"]}, "trigger_id": "1.2.5", "view": view,
+               "actions": [{"type": "button", "action_id": action_id, "block_id": "home", "value": value,
+                            "text": {"type": "plain_text", "text": "button"}, "action_ts": format!("{}", uuid::Uuid::new_v4().as_u128() % 1_000_000)}]})
+    }
+
     /// Sets who is in a user group (`S…`), as an admin editing it in Slack would.
     pub fn set_usergroup(&self, id: &str, members: &[&str]) {
         self.inner
@@ -710,6 +742,51 @@ impl FakeSlack {
                 messages.reverse();
                 messages.truncate(limit);
                 ok(json!({"ok": true, "messages": messages, "has_more": false}))
+            }
+            // As Slack: a home view of at most 100 valid blocks with unique block ids, for a
+            // user of the workspace.
+            "views.publish" => {
+                let user = body["user_id"].as_str().unwrap_or_default().to_string();
+                if !inner.users.contains_key(&user) {
+                    return ok(json!({"ok": false, "error": "user_not_found"}));
+                }
+                let view = &body["view"];
+                if view["type"] != "home" {
+                    return ok(
+                        json!({"ok": false, "error": "invalid_arguments", "response_metadata": {"messages": ["view type must be home"]}}),
+                    );
+                }
+                let blocks = view["blocks"].as_array().cloned().unwrap_or_default();
+                if blocks.len() > 100 {
+                    return ok(
+                        json!({"ok": false, "error": "invalid_arguments", "response_metadata": {"messages": ["at most 100 blocks"]}}),
+                    );
+                }
+                let mut ids = std::collections::HashSet::new();
+                for block in &blocks {
+                    if let Some(id) = block["block_id"].as_str() {
+                        if !ids.insert(id.to_string()) {
+                            return ok(
+                                json!({"ok": false, "error": "invalid_arguments", "response_metadata": {"messages": [format!("duplicate block_id {id}")]}}),
+                            );
+                        }
+                    }
+                }
+                let plain: Vec<Value> = blocks
+                    .iter()
+                    .filter(|b| b["type"] != "header")
+                    .cloned()
+                    .collect();
+                if let Err(why) = validate_message_blocks(&Value::Array(plain)) {
+                    return ok(json!({"ok": false, "error": "invalid_blocks", "errors": [why]}));
+                }
+                inner.next_view += 1;
+                let mut view = view.clone();
+                view["id"] = json!(format!("V{:08}", inner.next_view));
+                view["team_id"] = json!("T1");
+                *inner.home_publishes.entry(user.clone()).or_default() += 1;
+                inner.homes.insert(user, view.clone());
+                ok(json!({"ok": true, "view": view}))
             }
             "views.open" => {
                 if body["trigger_id"].as_str().unwrap_or_default().is_empty() {

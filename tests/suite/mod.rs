@@ -16,6 +16,7 @@ mod help_docs;
 mod help_e2e;
 mod help_learning;
 mod help_semantic;
+mod home_e2e;
 mod install;
 mod lockouts_e2e;
 mod model_http;

@@ -100,7 +100,18 @@ pub struct SlackApp {
     shutting_down: AtomicBool,
     limiter: InboundLimiter,
     help_limiter: SlidingWindow,
+    /// People who opened the Home tab: whether theirs needs drawing again.
+    homes: Mutex<HashMap<String, bool>>,
+    /// Wakes the Home refresher.
+    homes_changed: tokio::sync::Notify,
+    /// Permalinks already asked for, by `channel:ts`.
+    permalinks: Mutex<HashMap<String, String>>,
 }
+
+/// Changes to a Home within this long are drawn once.
+const HOME_DEBOUNCE: Duration = Duration::from_secs(2);
+/// `views.publish` allows about 100 calls a minute per workspace: at most one each this often.
+const HOME_PACE: Duration = Duration::from_millis(600);
 
 /// At most `limit` events per key in any `window`: the per-person request allowance, and
 /// the help answers per channel per hour (a help bot that talks too much gets muted).
@@ -227,6 +238,9 @@ impl SlackApp {
                 limits.help_answers_per_channel_per_hour,
                 Duration::from_secs(3_600),
             ),
+            homes: Mutex::new(HashMap::new()),
+            homes_changed: tokio::sync::Notify::new(),
+            permalinks: Mutex::new(HashMap::new()),
             limiter: InboundLimiter::new(limits),
         }
     }
@@ -535,7 +549,15 @@ impl SlackApp {
             | Work::Throttled { .. }
             | Work::OpenForm { .. }
             | Work::OpenOverride { .. }
+            | Work::HomeOpened { .. }
             | Work::FormChanged { .. } => Ok(()),
+            Work::HomeClick { user, .. }
+            | Work::HomeSelfService { user, .. }
+            | Work::HomeAsk { user, .. } => self
+                .web
+                .post_message(user, None, &untrusted(&text), None)
+                .await
+                .map(drop),
             Work::Override { user, .. } => self
                 .web
                 .post_message(user, None, &untrusted(&text), None)
@@ -634,12 +656,7 @@ impl SlackApp {
                 let outputs = self
                     .engine
                     .approve_without_verification(
-                        Click {
-                            proposal_id: proposal_id.clone(),
-                            clicker: user.clone(),
-                            choice: crate::engine::Choice::Approve,
-                            via: None,
-                        },
+                        Click::button(proposal_id, user, crate::engine::Choice::Approve),
                         reason,
                     )
                     .await;
@@ -797,12 +814,7 @@ impl SlackApp {
             } => {
                 let outputs = self
                     .engine
-                    .click(Click {
-                        proposal_id: proposal_id.clone(),
-                        clicker: user.clone(),
-                        choice: *choice,
-                        via: None,
-                    })
+                    .click(Click::button(proposal_id, user, *choice))
                     .await;
                 let thread = thread_ts.as_deref().or(Some(message_ts.as_str()));
                 self.deliver(outputs, channel, thread, Some(message_ts))
@@ -827,6 +839,68 @@ impl SlackApp {
                     )
                     .await;
                 self.deliver(outputs, channel, Some(thread), None).await;
+            }
+            Work::HomeOpened { user } => {
+                self.homes
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(user.clone(), false);
+                self.publish_home(user).await;
+            }
+            Work::HomeClick {
+                user,
+                proposal_id,
+                choice,
+            } => {
+                let outputs = self
+                    .engine
+                    .click(Click::button(proposal_id, user, *choice))
+                    .await;
+                // The card is updated where it is; what is for the clicker alone goes to their
+                // DM (a Home has no channel to whisper in).
+                let outputs = outputs
+                    .into_iter()
+                    .map(|o| match o {
+                        Output::Ephemeral { to, text } => Output::DirectMessage {
+                            to,
+                            text: crate::secret::Secret::new(text),
+                        },
+                        other => other,
+                    })
+                    .collect();
+                match self.engine.card_location(proposal_id).await {
+                    Some((channel, ts)) => {
+                        self.deliver(outputs, &channel, Some(&ts), Some(&ts)).await
+                    }
+                    None => self.deliver(outputs, user, None, None).await,
+                }
+                self.home_changed([user.as_str()], true);
+            }
+            Work::HomeSelfService { user, tool } => {
+                let outputs = match crate::tools::Tool::from_name(tool) {
+                    Some(tool) => {
+                        self.engine
+                            .self_service(user, tool, &format!("{user}:-"))
+                            .await
+                    }
+                    None => vec![Output::Ephemeral {
+                        to: user.clone(),
+                        text: "That button is not one okta-agent knows. Nothing was changed."
+                            .into(),
+                    }],
+                };
+                self.deliver(outputs, user, None, None).await;
+            }
+            Work::HomeAsk { user, question } => {
+                let outputs = self.engine.help_question(user, question).await;
+                if let Err(e) = self
+                    .web
+                    .post_message(user, None, &untrusted(question), None)
+                    .await
+                {
+                    warn!(error = %e, "could not echo a starter question");
+                }
+                self.deliver(outputs, user, None, None).await;
             }
             Work::UnlockMe {
                 user,
@@ -1143,6 +1217,94 @@ impl SlackApp {
         &self.engine
     }
 
+    /// A message's permalink, asked of Slack once per message.
+    async fn permalink(&self, channel: &str, ts: &str) -> Option<String> {
+        let key = format!("{channel}:{ts}");
+        if let Some(url) = self
+            .permalinks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Some(url.clone());
+        }
+        let url = self
+            .web
+            .permalink(channel, ts)
+            .await
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        self.permalinks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, url.clone());
+        Some(url)
+    }
+
+    /// Draws `user`'s Home with what they may see now.
+    async fn publish_home(&self, user: &str) {
+        let home = self.engine.home_for(user).await;
+        let mut links = Vec::new();
+        for action in &home.recent {
+            links.push(match &action.card {
+                Some((channel, ts)) => self.permalink(channel, ts).await,
+                None => None,
+            });
+        }
+        let view = super::blocks::home_view(&home, &links);
+        if let Err(e) = self.web.publish_home(user, &view).await {
+            warn!(error = %e, user, "could not draw a Home tab");
+        }
+    }
+
+    /// Something on these people's Homes changed (and on every admin's, with `admins`): they
+    /// are drawn again shortly, if they ever opened it.
+    fn home_changed<'a>(&self, people: impl IntoIterator<Item = &'a str>, admins: bool) {
+        let mut homes = self.homes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut any = false;
+        for person in people {
+            if let Some(dirty) = homes.get_mut(person) {
+                *dirty = true;
+                any = true;
+            }
+        }
+        if admins {
+            for (person, dirty) in homes.iter_mut() {
+                if self.engine.policy().is_admin(person) {
+                    *dirty = true;
+                    any = true;
+                }
+            }
+        }
+        if any {
+            self.homes_changed.notify_one();
+        }
+    }
+
+    /// Draws again the Homes that changed: each change waits `HOME_DEBOUNCE` for others to
+    /// join it, and draws are paced under `views.publish`'s rate limit. Runs until stopped.
+    pub async fn refresh_homes(&self) {
+        loop {
+            self.homes_changed.notified().await;
+            tokio::time::sleep(HOME_DEBOUNCE).await;
+            let due: Vec<String> = {
+                let mut homes = self.homes.lock().unwrap_or_else(|p| p.into_inner());
+                homes
+                    .iter_mut()
+                    .filter(|(_, dirty)| **dirty)
+                    .map(|(person, dirty)| {
+                        *dirty = false;
+                        person.clone()
+                    })
+                    .collect()
+            };
+            for person in due {
+                self.publish_home(&person).await;
+                tokio::time::sleep(HOME_PACE).await;
+            }
+        }
+    }
+
     /// Posts work that came from no message (jobs, recovery) in the threads of its proposals.
     pub async fn deliver_to_conversations(&self, deliveries: Vec<crate::engine::Delivery>) {
         for delivery in deliveries {
@@ -1199,6 +1361,17 @@ impl SlackApp {
             response_url,
             requester,
         } = place;
+        // A card posted or changed is news on its requester's Home and on every admin's.
+        let requesters: Vec<String> = outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Card(card) | Output::CardUpdate(card) => Some(card.requester.clone()),
+                _ => None,
+            })
+            .collect();
+        if !requesters.is_empty() {
+            self.home_changed(requesters.iter().map(String::as_str), true);
+        }
         let mut last_card: Option<String> = None;
         let mut card_channel = channel.to_string();
         // Set once a post to `channel` was refused because the bot is not there.
