@@ -139,3 +139,50 @@ async fn lockouts_are_polled_from_the_system_log_without_gaps_or_repeats() {
         other => panic!("expected the missing scope, got {other:?}"),
     }
 }
+
+/// The lockout poller reads Okta's rate-limit headers: with little of the limit left it waits
+/// for the reset rather than spend what people's requests need.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lockout_poller_waits_when_little_of_the_rate_limit_is_left() {
+    let stack = crate::common::Stack::new().await;
+    let settings = okta_agent::config::LockoutSettings::default();
+    let okta = &stack.runtime.okta;
+    let polls = |requests: &[okta_agent::sandbox::RequestRecord]| {
+        requests
+            .iter()
+            .filter(|r| r.path.starts_with("/api/v1/logs"))
+            .count()
+    };
+    // Okta's limit, nearly spent this minute.
+    okta.get_user("ana.lopez@example.com").await.unwrap();
+    let used = 600 - okta.rate_limit().unwrap().remaining;
+    stack
+        .harness
+        .update_client(serde_json::json!({"rate_limit_per_minute": used + 1}))
+        .await;
+    okta.get_user("ana.lopez@example.com").await.unwrap();
+    assert_eq!(okta.rate_limit().unwrap().remaining, 0);
+    assert!(stack
+        .engine()
+        .poll_lockouts("replica-1", &settings)
+        .await
+        .is_empty());
+    assert_eq!(polls(&stack.harness.requests().await), 0, "no poll");
+    let cursor = stack
+        .engine()
+        .store()
+        .log_cursor("lockouts")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cursor.polled_at, None);
+
+    // With headroom again it polls (and this client, without okta.logs.read, is refused).
+    stack
+        .harness
+        .update_client(serde_json::json!({"rate_limit_per_minute": 600}))
+        .await;
+    okta.get_user("ana.lopez@example.com").await.unwrap();
+    stack.engine().poll_lockouts("replica-1", &settings).await;
+    assert_eq!(polls(&stack.harness.requests().await), 1);
+}
