@@ -51,6 +51,41 @@ fn resident_memory(pid: u32) -> String {
         .to_string()
 }
 
+/// Where a process's resident memory is, from `/proc/PID/smaps`: KiB by kind of mapping
+/// (the glibc heap, anonymous mappings such as jemalloc's and thread stacks, files), biggest
+/// first. `BENCH_SMAPS=1` prints it, to see what holds memory after a burst.
+fn resident_by_mapping(pid: u32) -> String {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut by_kind: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut kind = String::new();
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields
+            .first()
+            .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
+        {
+            kind = match fields.get(5) {
+                Some(name) if name.starts_with('[') => name.to_string(),
+                Some(name) => std::path::Path::new(name)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                None => "anonymous".into(),
+            };
+        } else if fields.first() == Some(&"Rss:") {
+            let kib: u64 = fields.get(1).and_then(|k| k.parse().ok()).unwrap_or(0);
+            *by_kind.entry(kind.clone()).or_default() += kib;
+        }
+    }
+    let mut kinds: Vec<_> = by_kind.into_iter().filter(|(_, k)| *k >= 256).collect();
+    kinds.sort_by(|a, b| b.1.cmp(&a.1));
+    kinds
+        .iter()
+        .map(|(kind, kib)| format!("{kind} {kib} KiB"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -164,12 +199,18 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss = resident_memory(child.id());
     println!("okta-agent run: connected {connected:.2?} after start; idle {rss}");
+    if std::env::var("BENCH_SMAPS").is_ok() {
+        println!("  resident by mapping: {}", resident_by_mapping(child.id()));
+    }
 
     // 3. Ack latency, against that process: every envelope a distinct request.
     println!("-- okta-agent run --");
     measure(&fake, 0).await;
     let rss = resident_memory(child.id());
     println!("after the runs: {rss}");
+    if std::env::var("BENCH_SMAPS").is_ok() {
+        println!("  resident by mapping: {}", resident_by_mapping(child.id()));
+    }
     // 4. Memory after a big burst, and after a minute of rest.
     let latencies = send(&fake, STEADY + BURST, BIG_BURST, None).await;
     report(&format!("burst of {BIG_BURST} back to back"), latencies);
@@ -180,6 +221,9 @@ async fn main() -> anyhow::Result<()> {
     );
     tokio::time::sleep(Duration::from_secs(60)).await;
     println!("60 s later: {}", resident_memory(child.id()));
+    if std::env::var("BENCH_SMAPS").is_ok() {
+        println!("  resident by mapping: {}", resident_by_mapping(child.id()));
+    }
     // 5. The soak, when asked for.
     let soak_minutes: u64 = std::env::var("BENCH_SOAK_MINUTES")
         .ok()

@@ -185,6 +185,9 @@ pub const HOME_SELF_SERVICE: &str = "home_self_service";
 /// The action id of a starter question on the Home; its value is the question.
 pub const HOME_ASK: &str = "home_ask";
 
+/// Approvals (and accesses) a Home lists at most: a view holds 100 blocks.
+const HOME_LIST: usize = 8;
+
 /// A person's App Home (`views.publish`): what the engine says they may see, no more. Slack
 /// allows 100 blocks; the lists are cut well before.
 /// `links` are the threads of `home.recent`, in order (`None` where there is none).
@@ -198,7 +201,13 @@ pub fn home_view(home: &crate::engine::Home, links: &[Option<String>]) -> Value 
         if home.approvals.is_empty() {
             blocks.push(context("Nothing is waiting for you.".into()));
         }
-        for card in home.approvals.iter().take(8) {
+        if home.approvals.len() > HOME_LIST {
+            blocks.push(context(format!(
+                "{} requests wait; the oldest {HOME_LIST} are here, and `okta-agent pending` lists them all.",
+                home.approvals.len()
+            )));
+        }
+        for card in home.approvals.iter().take(HOME_LIST) {
             let (_, card_blocks) = pending_card(card);
             for mut block in card_blocks.as_array().cloned().unwrap_or_default() {
                 // Block ids must be unique in a view.
@@ -213,7 +222,13 @@ pub fn home_view(home: &crate::engine::Home, links: &[Option<String>]) -> Value 
         if home.accesses.is_empty() {
             blocks.push(context("No time-bound access is running.".into()));
         }
-        for access in home.accesses.iter().take(8) {
+        if home.accesses.len() > HOME_LIST {
+            blocks.push(context(format!(
+                "{} accesses run; the {HOME_LIST} ending first are here.",
+                home.accesses.len()
+            )));
+        }
+        for access in home.accesses.iter().take(HOME_LIST) {
             blocks.push(json!({
                 "type": "section",
                 "text": {"type": "mrkdwn", "text": format!("{} · ends {}", untrusted(&access.summary), format_utc(access.ends_at))},
