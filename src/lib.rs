@@ -20,9 +20,9 @@
 //! | [`policy`] | the one `authorize` function, deny by default |
 //! | [`approvals`] | proposal lifecycle: create, single atomic claim, cancel, expire, binding hash |
 //! | `executor` | carries out a claimed proposal, reads the user back, settles unknown outcomes |
-//! | [`engine`] | the orchestrator: request → policy → card; click → claim → execute → audit; jobs due later |
+//! | [`engine`] | the orchestrator: request → policy → (Okta Verify push) → card; click → claim → execute → audit; jobs due later; lockouts from the System Log; admins by group; each person's App Home |
 //! | [`automations`] | emoji reaction rules and the `/okta` form's views |
-//! | [`store`] | the async store on sqlx, SQLite or PostgreSQL: proposals, the delivery journal, jobs, leases, the audit chain |
+//! | [`store`] | the async store on sqlx, SQLite or PostgreSQL: proposals, verifications, the delivery journal, jobs, leases, the System Log cursor, the audit chain |
 //! | [`audit`] | hash-chained audit records, verify, export (filtered, streamed) |
 //! | [`pending`] | `okta-agent pending`: open proposals and scheduled jobs |
 //! | [`knowledge`] | the virtual assistant's help documents: sources, sections, BM25 with synonyms, embeddings, reloads |
