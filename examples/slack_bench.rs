@@ -79,11 +79,48 @@ fn resident_by_mapping(pid: u32) -> String {
     }
     let mut kinds: Vec<_> = by_kind.into_iter().filter(|(_, k)| *k >= 256).collect();
     kinds.sort_by(|a, b| b.1.cmp(&a.1));
-    kinds
+    let mut text = kinds
         .iter()
         .map(|(kind, kib)| format!("{kind} {kib} KiB"))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    // The biggest anonymous mappings: resident of mapped (KiB), to tell an allocator's extents
+    // from thread stacks and arenas.
+    let mut anonymous: Vec<(u64, u64)> = Vec::new();
+    let mut size = None;
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields
+            .first()
+            .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
+        {
+            size = (fields.len() == 5)
+                .then(|| {
+                    let (from, to) = fields[0].split_once('-')?;
+                    let from = u64::from_str_radix(from, 16).ok()?;
+                    let to = u64::from_str_radix(to, 16).ok()?;
+                    Some((to - from) / 1024)
+                })
+                .flatten();
+        } else if fields.first() == Some(&"Rss:") {
+            if let Some(mapped) = size.take() {
+                let kib: u64 = fields.get(1).and_then(|k| k.parse().ok()).unwrap_or(0);
+                anonymous.push((kib, mapped));
+            }
+        }
+    }
+    anonymous.sort_by(|a, b| b.0.cmp(&a.0));
+    let count = anonymous.len();
+    text.push_str(&format!(
+        "; {count} anonymous mappings, the largest (resident/mapped KiB): {}",
+        anonymous
+            .iter()
+            .take(10)
+            .map(|(rss, mapped)| format!("{rss}/{mapped}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    text
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
