@@ -78,7 +78,7 @@ fn resident_by_mapping(pid: u32) -> String {
         }
     }
     let mut kinds: Vec<_> = by_kind.into_iter().filter(|(_, k)| *k >= 256).collect();
-    kinds.sort_by(|a, b| b.1.cmp(&a.1));
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
     let mut text = kinds
         .iter()
         .map(|(kind, kib)| format!("{kind} {kib} KiB"))
@@ -109,7 +109,7 @@ fn resident_by_mapping(pid: u32) -> String {
             }
         }
     }
-    anonymous.sort_by(|a, b| b.0.cmp(&a.0));
+    anonymous.sort_by_key(|m| std::cmp::Reverse(m.0));
     let count = anonymous.len();
     text.push_str(&format!(
         "; {count} anonymous mappings, the largest (resident/mapped KiB): {}",
