@@ -229,35 +229,19 @@ pub async fn match_protected_groups(
 ) -> Result<Policy, RuntimeError> {
     let mut ids = Vec::new();
     for entry in policy.protected_group_names() {
-        if entry.starts_with("00g") && entry.chars().all(|c| c.is_ascii_alphanumeric()) {
-            match okta.get_group(entry).await {
-                Ok(group) => ids.push(group.value.id),
-                Err(crate::okta::OktaError::NotFound { .. }) => {
-                    return Err(RuntimeError::ProtectedGroup(format!(
-                        "Okta has no group with id {entry}; fix the id or remove it"
-                    )))
-                }
-                Err(e) => return Err(e.into()),
+        match okta.group_named(entry).await? {
+            crate::okta::NamedGroup::Found(id) => ids.push(id),
+            crate::okta::NamedGroup::NoSuchId => {
+                return Err(RuntimeError::ProtectedGroup(format!(
+                    "Okta has no group with id {entry}; fix the id or remove it"
+                )))
             }
-            continue;
-        }
-        let candidates = match okta.find_group(entry).await?.value {
-            crate::okta::GroupMatch::Found(group) => vec![group],
-            crate::okta::GroupMatch::Ambiguous(groups) => groups,
-            crate::okta::GroupMatch::NotFound => Vec::new(),
-        };
-        let exact: Vec<_> = candidates
-            .into_iter()
-            .filter(|g| g.name() == entry.as_str())
-            .collect();
-        match exact.as_slice() {
-            [group] => ids.push(group.id.clone()),
-            [] => {
+            crate::okta::NamedGroup::NoneNamed => {
                 return Err(RuntimeError::ProtectedGroup(format!(
                     "no Okta group is named exactly '{entry}' (names are matched exactly, case included); fix the name or give the group's id (00g…)"
                 )))
             }
-            _ => {
+            crate::okta::NamedGroup::SeveralNamed => {
                 return Err(RuntimeError::ProtectedGroup(format!(
                     "several Okta groups are named '{entry}'; give the group's id (00g…) instead"
                 )))

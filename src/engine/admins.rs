@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use super::Engine;
 use crate::identity::Resolver;
-use crate::okta::GroupMatch;
+use crate::okta::NamedGroup;
 use crate::policy::{AdminGroup, PersonKind, Policy};
 
 impl Engine {
@@ -89,31 +89,16 @@ async fn members_of(resolver: &Resolver, group: &AdminGroup) -> Result<Vec<Strin
         }
         AdminGroup::Okta(given) => {
             let okta = resolver.okta();
-            let group_id = if given.starts_with("00g") {
-                given.clone()
-            } else {
-                let candidates = match okta
-                    .find_group(given)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .value
-                {
-                    GroupMatch::Found(group) => vec![group],
-                    GroupMatch::Ambiguous(groups) => groups,
-                    GroupMatch::NotFound => Vec::new(),
-                };
-                let exact: Vec<_> = candidates
-                    .into_iter()
-                    .filter(|g| g.name() == given.as_str())
-                    .collect();
-                match exact.as_slice() {
-                    [group] => group.id.clone(),
-                    [] => return Err(format!("no Okta group is named exactly '{given}'")),
-                    _ => {
-                        return Err(format!(
-                            "several Okta groups are named '{given}'; give its 00g… id"
-                        ))
-                    }
+            let group_id = match okta.group_named(given).await.map_err(|e| e.to_string())? {
+                NamedGroup::Found(id) => id,
+                NamedGroup::NoSuchId => return Err(format!("Okta has no group with id {given}")),
+                NamedGroup::NoneNamed => {
+                    return Err(format!("no Okta group is named exactly '{given}'"))
+                }
+                NamedGroup::SeveralNamed => {
+                    return Err(format!(
+                        "several Okta groups are named '{given}'; give its 00g… id"
+                    ))
                 }
             };
             let users = okta

@@ -31,6 +31,19 @@ pub enum GroupMatch {
     NotFound,
 }
 
+/// A group named in configuration (an id, or an exact name), as Okta has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NamedGroup {
+    /// Its id.
+    Found(String),
+    /// It was given as an id (`00g…`) that Okta does not have.
+    NoSuchId,
+    /// No group is named exactly so (case included).
+    NoneNamed,
+    /// Several groups are named so: only the id can tell them apart.
+    SeveralNamed,
+}
+
 /// A client for one Okta org: the typed calls okta-agent makes, over one [`Transport`].
 #[derive(Debug)]
 pub struct OktaClient {
@@ -177,6 +190,32 @@ impl OktaClient {
     }
 
     // ----- groups ------------------------------------------------------------------------
+
+    /// The group configuration names: `00g…` taken as an id (it must exist), anything else as
+    /// a name that must equal exactly one group's name. A look-alike never matches.
+    pub async fn group_named(&self, given: &str) -> Result<NamedGroup, OktaError> {
+        if given.starts_with("00g") && given.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return match self.get_group(given).await {
+                Ok(group) => Ok(NamedGroup::Found(group.value.id)),
+                Err(OktaError::NotFound { .. }) => Ok(NamedGroup::NoSuchId),
+                Err(e) => Err(e),
+            };
+        }
+        let candidates = match self.find_group(given).await?.value {
+            GroupMatch::Found(group) => vec![group],
+            GroupMatch::Ambiguous(groups) => groups,
+            GroupMatch::NotFound => Vec::new(),
+        };
+        let exact: Vec<_> = candidates
+            .into_iter()
+            .filter(|g| g.name() == given)
+            .collect();
+        Ok(match exact.as_slice() {
+            [group] => NamedGroup::Found(group.id.clone()),
+            [] => NamedGroup::NoneNamed,
+            _ => NamedGroup::SeveralNamed,
+        })
+    }
 
     /// The members of a group, all pages.
     pub async fn group_members(&self, group_id: &str) -> Result<Reply<Vec<User>>, OktaError> {

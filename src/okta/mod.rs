@@ -19,7 +19,7 @@ pub mod token;
 mod transport;
 pub mod types;
 
-pub use client::{GroupMatch, LogPoll, OktaClient};
+pub use client::{GroupMatch, LogPoll, NamedGroup, OktaClient};
 pub use error::{OktaError, TokenError};
 pub use headers::next_link;
 pub use keys::SigningKey;
