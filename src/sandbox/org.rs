@@ -773,7 +773,7 @@ impl Org {
         match push.result {
             PushResult::Waiting => {
                 let mut body = json!({
-                    "expiresAt": super::state::iso_from_unix(push.expires_at),
+                    "expiresAt": crate::clock::format_iso(i64::try_from(push.expires_at).unwrap_or(0)),
                     "factorResult": "WAITING",
                     "profile": {"credentialId": login},
                     "_links": {
