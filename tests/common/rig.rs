@@ -367,7 +367,14 @@ impl Rig {
 
     /// A mention; returns the new card's proposal id and message.
     pub async fn request(&self, user: &str, text: &str, ts: &str) -> (String, Value) {
-        let cards_before = self.cards().len();
+        // Cards already posted, by their ts: an earlier card losing its buttons (decided
+        // meanwhile) must not hide the new one.
+        let before: std::collections::HashSet<String> = self
+            .fake
+            .messages()
+            .iter()
+            .filter_map(|m| m["ts"].as_str().map(str::to_string))
+            .collect();
         self.fake
             .send(event_envelope(
                 &envelope_id(),
@@ -377,25 +384,33 @@ impl Rig {
             ))
             .await;
         let fake = self.fake.clone();
-        let logs = || self.logs();
-        wait_until("a card", || {
-            let n = cards(&fake).len();
-            if n <= cards_before
-                && fake
-                    .calls("chat.postMessage")
-                    .iter()
-                    .any(|c| c.body["thread_ts"] == ts && !has_buttons(&c.body))
+        let new_card = || {
+            fake.messages()
+                .into_iter()
+                .rev()
+                .find(|m| has_buttons(m) && m["ts"].as_str().is_some_and(|t| !before.contains(t)))
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(card) = new_card() {
+                return (proposal_of(&card), card);
+            }
+            if let Some(reply) = fake
+                .calls("chat.postMessage")
+                .iter()
+                .find(|c| c.body["thread_ts"] == ts && !has_buttons(&c.body))
             {
                 panic!(
                     "a reply instead of a card: {:?}\n{}",
-                    fake.calls("chat.postMessage").last(),
-                    logs()
+                    reply.body,
+                    self.logs()
                 );
             }
-            n > cards_before
-        })
-        .await;
-        self.fake.newest_card().unwrap()
+            if std::time::Instant::now() > deadline {
+                panic!("timed out waiting for a card; app log:\n{}", self.logs());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     /// Waits for `condition`, showing the app's log if it never holds.
