@@ -11,7 +11,7 @@
 
 use tracing::{info, warn};
 
-use super::{card_for, jobs::Delivery, Card, Engine, EngineError, Output};
+use super::{card_for, jobs::Delivery, record_for, Card, Engine, EngineError, Output};
 use crate::approvals::{Approvals, Proposal};
 use crate::audit::AuditRecord;
 use crate::okta::{FactorResult, OktaError};
@@ -160,17 +160,12 @@ impl Engine {
             self.store.first_approval(&proposal.id, first).await?;
         }
         if push.is_none() {
-            self.audit(AuditRecord {
-                time: self.clock.now(),
-                event: "verification_unavailable".into(),
-                requester: Some(requester.slack_id.clone()),
-                proposal_id: Some(proposal.id.clone()),
-                action: Some(proposal.call.tool.name().into()),
-                target: Some(target.login.clone()),
-                target_id: Some(target.id.clone()),
-                detail: "no active Okta Verify push factor: two admins must approve".into(),
-                ..AuditRecord::default()
-            })
+            self.audit(self.verification_record(
+                proposal,
+                "verification_unavailable",
+                None,
+                "no active Okta Verify push factor: two admins must approve",
+            ))
             .await?;
             return Ok(Vec::new());
         }
@@ -178,6 +173,24 @@ impl Engine {
             return self.send_push(proposal, &requester.slack_id).await;
         }
         Ok(Vec::new())
+    }
+
+    /// An audit record about `proposal`'s verification: who asked, on whom, what for.
+    fn verification_record(
+        &self,
+        proposal: &Proposal,
+        event: &str,
+        approver: Option<&str>,
+        detail: &str,
+    ) -> AuditRecord {
+        AuditRecord {
+            event: event.into(),
+            requester: Some(proposal.requester.clone()),
+            approver: approver.map(str::to_string),
+            proposal_id: Some(proposal.id.clone()),
+            detail: detail.into(),
+            ..record_for(&proposal.call, &proposal.target, self.clock.now())
+        }
     }
 
     /// "Verify @bob first" on a card, pressed by `by`: sends the one push of the proposal.
@@ -269,18 +282,12 @@ impl Engine {
         self.store
             .add_job(JobKind::VerifyPush, &proposal.id, now + FIRST_POLL, "{}")
             .await?;
-        self.audit(AuditRecord {
-            time: now,
-            event: "verification_sent".into(),
-            requester: Some(proposal.requester.clone()),
-            approver: (by != proposal.requester).then(|| by.to_string()),
-            proposal_id: Some(proposal.id.clone()),
-            action: Some(proposal.call.tool.name().into()),
-            target: Some(row.login.clone()),
-            target_id: Some(row.okta_user.clone()),
-            detail: "an Okta Verify push was sent to the person's phone".into(),
-            ..AuditRecord::default()
-        })
+        self.audit(self.verification_record(
+            proposal,
+            "verification_sent",
+            Some(by).filter(|by| *by != proposal.requester),
+            "an Okta Verify push was sent to the person's phone",
+        ))
         .await?;
         info!(proposal = %proposal.id, "verification push sent");
         let mut outputs = vec![Output::CardUpdate(
@@ -397,17 +404,7 @@ impl Engine {
             ),
         };
         if let Err(e) = self
-            .audit(AuditRecord {
-                time: now,
-                event: event.into(),
-                requester: Some(proposal.requester.clone()),
-                proposal_id: Some(proposal.id.clone()),
-                action: Some(proposal.call.tool.name().into()),
-                target: Some(row.login.clone()),
-                target_id: Some(row.okta_user.clone()),
-                detail: detail.into(),
-                ..AuditRecord::default()
-            })
+            .audit(self.verification_record(proposal, event, None, detail))
             .await
         {
             warn!(error = %e, "could not audit a push's answer");
@@ -471,18 +468,12 @@ impl Engine {
             {
                 return refuse("This request does not wait for a verification that can be overridden. Nothing was changed.".into());
             }
-            self.audit(AuditRecord {
-                time: now,
-                event: "verification_overridden".into(),
-                requester: Some(proposal.requester.clone()),
-                approver: Some(clicker.to_string()),
-                proposal_id: Some(proposal.id.clone()),
-                action: Some(proposal.call.tool.name().into()),
-                target: Some(row.login.clone()),
-                target_id: Some(row.okta_user.clone()),
-                detail: format!("approved without verification; reason: {reason}"),
-                ..AuditRecord::default()
-            })
+            self.audit(self.verification_record(
+                proposal,
+                "verification_overridden",
+                Some(clicker),
+                &format!("approved without verification; reason: {reason}"),
+            ))
             .await?;
             return Ok(None);
         }
@@ -498,18 +489,12 @@ impl Engine {
                     if !self.store.first_approval(&proposal.id, clicker).await? {
                         return refuse("Someone approved at the same moment; try again. Nothing was changed.".into());
                     }
-                    self.audit(AuditRecord {
-                        time: now,
-                        event: "first_approval".into(),
-                        requester: Some(proposal.requester.clone()),
-                        approver: Some(clicker.to_string()),
-                        proposal_id: Some(proposal.id.clone()),
-                        action: Some(proposal.call.tool.name().into()),
-                        target: Some(row.login.clone()),
-                        target_id: Some(row.okta_user.clone()),
-                        detail: "the first of two admins approved (no Okta Verify push factor)".into(),
-                        ..AuditRecord::default()
-                    })
+                    self.audit(self.verification_record(
+                        proposal,
+                        "first_approval",
+                        Some(clicker),
+                        "the first of two admins approved (no Okta Verify push factor)",
+                    ))
                     .await?;
                     let card = self.verified_card(card_for(proposal, None)).await;
                     Ok(Some(vec![Output::CardUpdate(card)]))

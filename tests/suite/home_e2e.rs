@@ -24,6 +24,17 @@ async fn open_home(rig: &Rig, user: &str) -> Value {
     rig.fake.home_of(user).unwrap()
 }
 
+/// `user` presses a button on their Home.
+async fn press_on_home(rig: &Rig, user: &str, action: &str, value: &str) {
+    rig.fake
+        .send(interactive(
+            &envelope_id(),
+            rig.fake.home_click(user, action, value),
+            false,
+        ))
+        .await;
+}
+
 /// Whether the bot DMed `user` something containing `text`.
 fn dm_says(rig: &Rig, user: &str, text: &str) -> bool {
     rig.fake
@@ -138,13 +149,7 @@ async fn approving_from_the_home_is_the_same_claim_and_a_forged_click_is_refused
     open_home(&rig, "U0BOB").await;
 
     // Bob's Home has no Approve; he sends one anyway.
-    rig.fake
-        .send(interactive(
-            &envelope_id(),
-            rig.fake.home_click("U0BOB", "approve", &id),
-            false,
-        ))
-        .await;
+    press_on_home(&rig, "U0BOB", "approve", &id).await;
     rig.wait("Bob told no, by DM", || {
         dm_says(&rig, "U0BOB", "You can't do that")
     })
@@ -154,13 +159,7 @@ async fn approving_from_the_home_is_the_same_claim_and_a_forged_click_is_refused
     // Grace approves from her Home: the change is made once, the card in the thread says so,
     // and her Home is drawn again without it.
     let drawn = rig.fake.home_publishes("U0GRACE");
-    rig.fake
-        .send(interactive(
-            &envelope_id(),
-            rig.fake.home_click("U0GRACE", "approve", &id),
-            false,
-        ))
-        .await;
+    press_on_home(&rig, "U0GRACE", "approve", &id).await;
     rig.until_mutations(1).await;
     rig.wait("the card in the thread", || {
         card_text(&rig.fake, &id).contains("Done: Reset MFA")
@@ -177,13 +176,7 @@ async fn approving_from_the_home_is_the_same_claim_and_a_forged_click_is_refused
     })
     .await;
     // A second press from a stale Home changes nothing.
-    rig.fake
-        .send(interactive(
-            &envelope_id(),
-            rig.fake.home_click("U0GRACE", "approve", &id),
-            false,
-        ))
-        .await;
+    press_on_home(&rig, "U0GRACE", "approve", &id).await;
     rig.wait("Grace told it was decided", || {
         dm_says(&rig, "U0GRACE", "already")
     })
@@ -213,13 +206,7 @@ async fn approving_from_the_home_is_the_same_claim_and_a_forged_click_is_refused
         .as_str()
         .unwrap()
         .to_string();
-    rig.fake
-        .send(interactive(
-            &envelope_id(),
-            rig.fake.home_click("U0BOB", "home_ask", &question),
-            false,
-        ))
-        .await;
+    press_on_home(&rig, "U0BOB", "home_ask", &question).await;
     rig.wait("the answer in Bob's DM", || {
         rig.fake
             .messages()

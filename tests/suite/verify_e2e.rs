@@ -24,6 +24,15 @@ fn push_dms(rig: &Rig, user: &str) -> Vec<String> {
         .collect()
 }
 
+/// `user` asks for `text` on themselves; returns the proposal once the push's number reached
+/// them (by DM: their first).
+async fn ask_for_myself(rig: &Rig, user: &str, text: &str, ts: &str) -> String {
+    let (id, _) = rig.request(user, text, ts).await;
+    rig.wait("the push's number", || push_dms(rig, user).len() == 1)
+        .await;
+    id
+}
+
 fn buttons(rig: &Rig, id: &str) -> Vec<String> {
     let card = rig.fake.card_for(id).expect("the card");
     card["blocks"]
@@ -55,12 +64,8 @@ async fn audit(rig: &Rig) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_self_service_reset_waits_for_the_push_and_runs_once_approved() {
     let rig = Rig::with_policy(VERIFY).await;
-    let (id, _) = rig
-        .request("U0ANA", "reset my password", "1700007000.000100")
-        .await;
     // Ana asked for herself: the push went out at once, and the number only to her, by DM.
-    rig.wait("Ana's number", || push_dms(&rig, "U0ANA").len() == 1)
-        .await;
+    let id = ask_for_myself(&rig, "U0ANA", "reset my password", "1700007000.000100").await;
     let text = card_text(&rig.fake, &id);
     assert!(text.contains("Waiting for <@U0ANA>"), "{text}");
     assert_eq!(buttons(&rig, &id), ["approve_unverified", "cancel"]);
@@ -113,11 +118,7 @@ async fn a_self_service_reset_waits_for_the_push_and_runs_once_approved() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_push_changes_nothing_and_alerts_it_and_a_silent_one_times_out() {
     let rig = Rig::with_policy(VERIFY_BRIEFLY).await;
-    let (id, _) = rig
-        .request("U0ANA", "reset my password", "1700007100.000100")
-        .await;
-    rig.wait("Ana's number", || push_dms(&rig, "U0ANA").len() == 1)
-        .await;
+    let id = ask_for_myself(&rig, "U0ANA", "reset my password", "1700007100.000100").await;
     rig.harness
         .answer_push("ana.lopez@example.com", "reject")
         .await;
@@ -149,11 +150,7 @@ async fn a_rejected_push_changes_nothing_and_alerts_it_and_a_silent_one_times_ou
     assert!(rig.ephemerals_to("U0LEO")[0].contains("did not confirm with Okta Verify"));
 
     // Jamal does not answer at all; Okta gives up on the push.
-    let (silent, _) = rig
-        .request("U0JAMAL", "reset my password", "1700007100.000200")
-        .await;
-    rig.wait("Jamal's number", || push_dms(&rig, "U0JAMAL").len() == 1)
-        .await;
+    let silent = ask_for_myself(&rig, "U0JAMAL", "reset my password", "1700007100.000200").await;
     rig.harness
         .answer_push("jamal.reed@example.com", "timeout")
         .await;
@@ -162,9 +159,7 @@ async fn a_rejected_push_changes_nothing_and_alerts_it_and_a_silent_one_times_ou
     })
     .await;
     // Bob's phone is off: Okta would wait five minutes, okta-agent waits its own ten seconds.
-    let (unanswered, _) = rig.request("U0BOB", "unlock me", "1700007100.000300").await;
-    rig.wait("Bob's number", || push_dms(&rig, "U0BOB").len() == 1)
-        .await;
+    let unanswered = ask_for_myself(&rig, "U0BOB", "unlock me", "1700007100.000300").await;
     rig.wait("the card to give up waiting", || {
         card_text(&rig.fake, &unanswered).contains("No answer")
     })
