@@ -184,14 +184,7 @@ async fn approving_from_the_home_is_the_same_claim_and_a_forged_click_is_refused
     assert_eq!(rig.harness.mutations().await.len(), 1);
 
     // Bob's own self-service from his Home: the usual card in his DM.
-    rig.fake
-        .send(interactive(
-            &envelope_id(),
-            rig.fake
-                .home_click("U0BOB", "home_self_service", "unlock_user"),
-            false,
-        ))
-        .await;
+    press_on_home(&rig, "U0BOB", "home_self_service", "unlock_user").await;
     rig.wait("Bob's card in his DM", || {
         rig.cards().iter().any(|c| c["channel"] == "U0BOB")
     })
