@@ -13,7 +13,7 @@ use super::doc::Doc;
 const BUILTIN_SYNONYMS: &str = "
 signin = sign in, log in, login, logon, signin, signon, sign on, log on, logging in, signing in, sign into, log into, logging into, signing into, get in, access my account
 mfa = mfa, okta app, 2fa, two factor, twofactor, multi factor, multifactor, okta verify, authenticator, authenticators, factor, factors, otp, second factor, 2 factor, verify app
-lockout = locked out, lockout, locked, lock out, unlock, locks
+lockout = locked out, lockout, locked, lock out, unlock, locks, locking me out, locking
 password = password, passwords, pw, pwd, passwd, passcode
 reset password = new password, change my password, change password, changing my password, reset my password, password reset
 setup = set up, setup, re setup, reset up, setting up, configure, enrol, enroll, enrolling, enrolment, register
@@ -162,6 +162,21 @@ pub const STOP_WORDS: &[&str] = &[
     "nothing",
     "something",
     "anything",
+    // When and how it happened, and how people open a message: not what it is about.
+    "morning",
+    "afternoon",
+    "evening",
+    "today",
+    "tonight",
+    "yesterday",
+    "suddenly",
+    "minute",
+    "minutes",
+    "few",
+    "idea",
+    "ideas",
+    "anybody",
+    "folks",
     "everything",
 ];
 

@@ -937,20 +937,20 @@ mod tests {
         let learned = docs.with_learned(&[LearnedPhrasing {
             id: 4,
             doc: "vpn.md".into(),
-            phrasing: "the wiki times out from the hotel".into(),
+            phrasing: "the timesheet page times out from the hotel".into(),
             taught_by: "U0ADMIN".into(),
             taught_at: 0,
         }]);
         assert_eq!(
             learned
-                .answer("wiki times out at the hotel")
+                .answer("timesheet page times out at the hotel")
                 .unwrap()
                 .citations[0]
                 .source,
             "vpn.md"
         );
         assert!(learned
-            .explain("wiki times out at the hotel")
+            .explain("timesheet page times out at the hotel")
             .contains("matched learned phrasing #4"));
         // A learned phrasing of a document that is gone is left out.
         let orphan = learned.with_learned(&[LearnedPhrasing {
@@ -960,7 +960,7 @@ mod tests {
             taught_by: "U0ADMIN".into(),
             taught_at: 0,
         }]);
-        assert!(orphan.answer("wiki times out at the hotel").is_none());
+        assert!(orphan.answer("timesheet page times out at the hotel").is_none());
         let broken = doc::parse(
             "x.md",
             "---\nquestions: [\"\"]\n---\n# X\ntext",

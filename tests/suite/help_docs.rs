@@ -70,17 +70,17 @@ fn without_a_model_top1_is_at_least_90_percent_and_false_answers_at_most_3() {
 
 const HELD_OUT: &str = include_str!("../fixtures/faq_heldout.tsv");
 
-/// Written after tuning and never tuned against: the figure to expect on a team's own
-/// phrasing. Retrieval misses here are mostly silence (a person answers), not wrong answers.
+/// Written after tuning and not tuned against until the third held-out round was written
+/// (`fresh_round_never_tuned_on`): 91.1% then, 100% once its misses were tuned on.
 #[test]
-fn held_out_messages_never_tuned_against() {
+fn first_held_out_set() {
     let report = run(HELD_OUT);
     println!("help-channel held-out set, no model: {}", report.summary());
     for miss in &report.misses {
         println!("  miss: {miss}");
     }
     assert!(
-        report.top1() >= 88.0,
+        report.top1() >= 97.0,
         "{}\n{:#?}",
         report.summary(),
         report.misses
@@ -191,11 +191,12 @@ fn symptom_style_messages() {
     }
     let all_held_out = run(&format!("{HELD_OUT}\n{held_out}"));
     println!("every held-out row: {}", all_held_out.summary());
-    // Floors at today's figures (issue 20 measured 37.0% and 36.8% before; the budget of 90%
-    // on the held-out rows is not met yet, see docs/assistant.md).
+    // Floors at today's figures (issue 20 measured 37.0% and 36.8% before). The held-out rows
+    // were tuned on once the third round (`fresh_round_never_tuned_on`) was written: 85.5%
+    // before, 98.8% after.
     assert!(tuned.top1() >= 95.0, "{}", tuned.summary());
     assert!(tuned.false_answers <= 1, "{}", tuned.summary());
-    assert!(all_held_out.top1() >= 85.0, "{}", all_held_out.summary());
+    assert!(all_held_out.top1() >= 97.0, "{}", all_held_out.summary());
     assert!(
         all_held_out.false_answer_rate() <= 5.0,
         "{}",
@@ -247,7 +248,7 @@ fn learned_phrasings_do_not_make_chatter_answered() {
     // And the held-out questions do no worse for them.
     let held = run_with(&docs, &format!("{HELD_OUT}\n{held_out}"));
     println!("held-out rows with them: {}", held.summary());
-    assert!(held.top1() >= 85.0, "{}", held.summary());
+    assert!(held.top1() >= 97.0, "{}", held.summary());
 }
 
 const FRESH: &str = include_str!("../fixtures/faq_fresh.tsv");
@@ -260,4 +261,9 @@ fn fresh_round_never_tuned_on() {
     println!("fresh held-out round: {}", report.summary());
     assert_eq!(report.questions, 48);
     assert_eq!(report.chatter, 16);
+    // Floors at today's figures: 77.1% (37/48) before the changes tuned on the older held-out
+    // rows, 79.2% (38/48) after; the 90% budget is not met (docs/assistant.md). Its misses are
+    // not printed: reading them would make them rows to tune on.
+    assert!(report.top1() >= 79.0, "{}", report.summary());
+    assert!(report.false_answers <= 1, "{}", report.summary());
 }
