@@ -222,8 +222,8 @@ enum AuditCommand {
 }
 
 /// jemalloc gives freed memory back to the system (a background thread purges it a second
-/// after it is freed, `.cargo/config.toml`); glibc's malloc keeps what a burst used, per
-/// thread arena, for the life of the process.
+/// after it is freed, and threads keep no caches of freed blocks: `.cargo/config.toml`);
+/// glibc's malloc keeps what a burst used, per thread arena, for the life of the process.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

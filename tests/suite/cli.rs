@@ -452,3 +452,26 @@ fn help_lists_the_environment_and_version_names_the_commit() {
         "{text}"
     );
 }
+
+/// The binary's allocator runs with the settings docs/measurements.md measured: freed pages
+/// purged by a background thread after a second, and no per-thread caches (which an idle
+/// thread keeps, with their pages, after a burst). jemalloc prints its settings at exit when
+/// asked to.
+#[test]
+fn the_allocator_gives_memory_back() {
+    let out = bin()
+        .arg("--version")
+        .env("_RJEM_MALLOC_CONF", "stats_print:true")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stats = String::from_utf8_lossy(&out.stderr);
+    for setting in [
+        "opt.background_thread: true",
+        "opt.dirty_decay_ms: 1000",
+        "opt.muzzy_decay_ms: 0",
+        "opt.tcache: false",
+    ] {
+        assert!(stats.contains(setting), "{setting} missing from:\n{stats}");
+    }
+}
