@@ -960,7 +960,9 @@ mod tests {
             taught_by: "U0ADMIN".into(),
             taught_at: 0,
         }]);
-        assert!(orphan.answer("timesheet page times out at the hotel").is_none());
+        assert!(orphan
+            .answer("timesheet page times out at the hotel")
+            .is_none());
         let broken = doc::parse(
             "x.md",
             "---\nquestions: [\"\"]\n---\n# X\ntext",
