@@ -82,6 +82,16 @@ pub enum AdminGroup {
     Okta(String),
 }
 
+impl PolicyConfig {
+    /// Whether the approver must be a second person, whatever the lists say: configured
+    /// two-person actions, and password resets whose link goes to the approver.
+    pub fn needs_second_person(&self, tool: Tool) -> bool {
+        self.two_person.contains(&tool)
+            || (tool == Tool::ResetPassword
+                && self.reset_password_delivery == ResetDelivery::DmApprover)
+    }
+}
+
 impl AdminGroup {
     /// The entry's group, or `None` for a Slack user id (or anything else).
     pub fn parse(entry: &str) -> Option<Self> {
@@ -614,14 +624,6 @@ impl Policy {
         })
     }
 
-    /// Whether the approver must be a second person, whatever the lists say: configured
-    /// two-person actions, and password resets whose link goes to the approver.
-    fn needs_second_person(&self, config: &PolicyConfig, tool: Tool) -> bool {
-        config.two_person.contains(&tool)
-            || (tool == Tool::ResetPassword
-                && config.reset_password_delivery == ResetDelivery::DmApprover)
-    }
-
     /// The one authorization function.
     pub fn authorize(&self, actor: &Actor, act: Act, facts: &ActionFacts) -> Decision {
         if let Some(refusal) = refuse_non_member(actor) {
@@ -675,7 +677,7 @@ impl Policy {
             ));
         }
         // Nobody approves their own way into a group, or their own two-person action.
-        let second_person = self.needs_second_person(config, facts.tool)
+        let second_person = config.needs_second_person(facts.tool)
             || (on_self && facts.tool == Tool::AddUserToGroup);
         if self.is_admin(&actor.slack_id) {
             return if second_person {
@@ -1130,6 +1132,13 @@ mod tests {
             .with_protected_group_ids(vec![]);
         let bob_actor = actor("U0BOB", "00ubob");
         let bob = target("00ubob", AdminRoles::None, &[]);
+        let dm_config = dm.config().unwrap();
+        assert!(dm_config.needs_second_person(Tool::ResetPassword));
+        assert!(!dm_config.needs_second_person(Tool::UnlockUser));
+        assert!(!policy
+            .config()
+            .unwrap()
+            .needs_second_person(Tool::ResetPassword));
         assert_eq!(
             dm.authorize(&leo, Act::Request, &facts(Tool::ResetPassword, &leo, &bob)),
             Decision::NeedsApproval(Approvers::AnotherAdmin)

@@ -126,7 +126,8 @@ impl Engine {
         ])
     }
 
-    /// Pending cards `admin` may approve (not their own when a second admin must).
+    /// Pending cards `admin` may approve (not their own when a second person must: the
+    /// policy's rule, so a card the claim would refuse is never offered).
     async fn approvals_for(&self, admin: &str) -> Vec<Card> {
         let now = self.clock.now();
         let rows = match self.store.open_proposals(now).await {
@@ -148,7 +149,7 @@ impl Engine {
             let two_person = self
                 .policy
                 .config()
-                .is_some_and(|c| c.two_person.contains(&proposal.call.tool));
+                .is_some_and(|c| c.needs_second_person(proposal.call.tool));
             if two_person && proposal.requester == admin {
                 continue;
             }

@@ -198,15 +198,14 @@ pub fn home_view(home: &crate::engine::Home, links: &[Option<String>]) -> Value 
         |text: &str| json!({"type": "header", "text": {"type": "plain_text", "text": text}});
     if home.admin {
         blocks.push(header("Waiting for your approval"));
-        if home.approvals.is_empty() {
-            blocks.push(context("Nothing is waiting for you.".into()));
-        }
-        if home.approvals.len() > HOME_LIST {
-            blocks.push(context(format!(
+        blocks.extend(list_note(
+            home.approvals.len(),
+            "Nothing is waiting for you.",
+            &format!(
                 "{} requests wait; the oldest {HOME_LIST} are here, and `okta-agent pending` lists them all.",
                 home.approvals.len()
-            )));
-        }
+            ),
+        ));
         for card in home.approvals.iter().take(HOME_LIST) {
             let (_, card_blocks) = pending_card(card);
             for mut block in card_blocks.as_array().cloned().unwrap_or_default() {
@@ -219,15 +218,14 @@ pub fn home_view(home: &crate::engine::Home, links: &[Option<String>]) -> Value 
             blocks.push(json!({"type": "divider"}));
         }
         blocks.push(header("Time-bound access"));
-        if home.accesses.is_empty() {
-            blocks.push(context("No time-bound access is running.".into()));
-        }
-        if home.accesses.len() > HOME_LIST {
-            blocks.push(context(format!(
+        blocks.extend(list_note(
+            home.accesses.len(),
+            "No time-bound access is running.",
+            &format!(
                 "{} accesses run; the {HOME_LIST} ending first are here.",
                 home.accesses.len()
-            )));
-        }
+            ),
+        ));
         for access in home.accesses.iter().take(HOME_LIST) {
             blocks.push(json!({
                 "type": "section",
@@ -263,22 +261,12 @@ pub fn home_view(home: &crate::engine::Home, links: &[Option<String>]) -> Value 
             recent.join("\n")
         }));
         blocks.push(header("Health"));
-        blocks.push(section(
-            home.health
-                .iter()
-                .map(|l| untrusted(l))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        ));
+        blocks.push(section(untrusted_lines(&home.health)));
         blocks.push(json!({"type": "divider"}));
     }
     blocks.push(header("Your account"));
     blocks.push(section(match &home.account {
-        Some(lines) => lines
-            .iter()
-            .map(|l| untrusted(l))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        Some(lines) => untrusted_lines(lines),
         None => "okta-agent could not find your Okta account from your Slack email.".into(),
     }));
     if !home.self_service.is_empty() {
@@ -307,6 +295,25 @@ pub fn home_view(home: &crate::engine::Home, links: &[Option<String>]) -> Value 
         );
     }
     json!({"type": "home", "blocks": blocks})
+}
+
+/// The line under a Home list's heading: when it is empty, or when it is cut to
+/// [`HOME_LIST`]; none otherwise.
+fn list_note(len: usize, empty: &str, cut: &str) -> Option<Value> {
+    match len {
+        0 => Some(context(empty.into())),
+        n if n > HOME_LIST => Some(context(cut.into())),
+        _ => None,
+    }
+}
+
+/// Lines of text from outside (Okta, the service's state), each made inert, one per line.
+fn untrusted_lines(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|l| untrusted(l))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The action id of "Verify @bob first": sends the proposal's one push.

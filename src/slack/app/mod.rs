@@ -112,6 +112,8 @@ pub struct SlackApp {
 const HOME_DEBOUNCE: Duration = Duration::from_secs(2);
 /// `views.publish` allows about 100 calls a minute per workspace: at most one each this often.
 const HOME_PACE: Duration = Duration::from_millis(600);
+/// Thread links kept for Homes; past this the cache starts again.
+const PERMALINKS_KEPT: usize = 256;
 
 /// At most `limit` events per key in any `window`: the per-person request allowance, and
 /// the help answers per channel per hour (a help bot that talks too much gets muted).
@@ -1234,10 +1236,13 @@ impl SlackApp {
             .await
             .ok()
             .filter(|u| !u.is_empty())?;
-        self.permalinks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, url.clone());
+        let mut permalinks = self.permalinks.lock().unwrap_or_else(|p| p.into_inner());
+        // Homes list the latest 20 actions: a few hundred links cover them, and the process
+        // may run for months.
+        if permalinks.len() >= PERMALINKS_KEPT {
+            permalinks.clear();
+        }
+        permalinks.insert(key, url.clone());
         Some(url)
     }
 
