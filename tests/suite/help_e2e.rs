@@ -429,18 +429,20 @@ async fn an_escalation_solved_by_an_admin_becomes_a_draft_document_for_them() {
     let answer = answer_in(&rig, ts).expect("an answer from the Wi-Fi page");
     // It did not help: Ana escalates, and triage hears about it with a link to the thread.
     rig.escalate("U0ANA", &answer).await;
-    let asked = rig
-        .fake
-        .calls("chat.postEphemeral")
-        .into_iter()
-        .chain(rig.fake.calls("chat.postMessage"))
-        .any(|c| {
-            c.body["text"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("person will follow up")
-        });
-    assert!(asked, "Ana is told a person will follow up");
+    // Triage is told first, then Ana: wait for hers rather than look once.
+    rig.wait("Ana to be told a person will follow up", || {
+        rig.fake
+            .calls("chat.postEphemeral")
+            .into_iter()
+            .chain(rig.fake.calls("chat.postMessage"))
+            .any(|c| {
+                c.body["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("person will follow up")
+            })
+    })
+    .await;
     // Leo answers in the thread and marks it solved.
     rig.fake.user_message(
         "U0LEO",
