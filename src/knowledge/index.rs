@@ -178,6 +178,7 @@ pub const STOP_WORDS: &[&str] = &[
     "anybody",
     "folks",
     "everything",
+    "much",
 ];
 
 /// The built-in symptom table: situations people describe, and the topics they are about.

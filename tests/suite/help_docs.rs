@@ -262,8 +262,23 @@ fn fresh_round_never_tuned_on() {
     assert_eq!(report.questions, 48);
     assert_eq!(report.chatter, 16);
     // Floors at today's figures: 77.1% (37/48) before the changes tuned on the older held-out
-    // rows, 79.2% (38/48) after; the 90% budget is not met (docs/assistant.md). Its misses are
-    // not printed: reading them would make them rows to tune on.
-    assert!(report.top1() >= 79.0, "{}", report.summary());
+    // rows, 79.2% (38/48) after, 81.2% (39/48) with 126 more `questions` in the starter
+    // documents; the 90% budget is not met (docs/assistant.md). Its misses are not printed:
+    // reading them would make them rows to tune on.
+    assert!(report.top1() >= 81.0, "{}", report.summary());
     assert!(report.false_answers <= 1, "{}", report.summary());
+}
+
+const OFFICE_CHATTER: &str = include_str!("../fixtures/faq_office_chatter.tsv");
+
+/// Thirty office messages, written to check the starter documents' `questions` against: a
+/// phrasing's words that no document uses weigh as rare words, so a careless phrasing
+/// ("no internet in the meeting room") would answer chatter ("book a meeting room").
+#[test]
+fn office_chatter_stays_unanswered() {
+    let report = run(OFFICE_CHATTER);
+    println!("office chatter: {}", report.summary());
+    assert_eq!(report.chatter, 30);
+    // Today: one ("lost my badge, how do I get a new one" reads as a lost phone).
+    assert!(report.false_answers <= 1, "{:#?}", report.misses);
 }
