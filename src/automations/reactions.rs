@@ -188,8 +188,15 @@ fn immediate_refusal(
         // The second reactor approves, as a second person would click.
         return None;
     }
-    if policy.two_person.contains(&tool) {
-        return Some(format!("{tool} is a two-person action in the policy, so one reaction cannot approve it (set reactors_required = 2)"));
+    if policy.needs_second_person(tool) {
+        let why = if policy.two_person.contains(&tool) {
+            "is a two-person action in the policy"
+        } else {
+            "sends its link to the approver (reset_password_delivery = \"dm_approver\"), so the approver must not be the one who asked"
+        };
+        return Some(format!(
+            "{tool} {why}, so one reaction cannot approve it (set reactors_required = 2)"
+        ));
     }
     let admins_may = !policy.admins.is_empty();
     let self_may = target == ReactionTarget::Author && policy.self_service.contains(&tool);
@@ -280,6 +287,25 @@ mod tests {
             None,
         );
         assert!(problems[0].contains("there is no [policy]"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_reset_whose_link_goes_to_the_approver_needs_two_reactors() {
+        let rule = "[[reactions]]\nemoji = \"key\"\ntool = \"reset_password\"\nchannels = [\"C0SECURITY\"]\nmode = \"immediate\"\n";
+        let mut policy = demo();
+        policy.reset_password_delivery = crate::policy::ResetDelivery::Email;
+        let (ok, problems) = rules(rule, Some(&policy));
+        assert!(problems.is_empty() && ok.len() == 1, "{problems:?}");
+        policy.reset_password_delivery = crate::policy::ResetDelivery::DmApprover;
+        let (ok, problems) = rules(rule, Some(&policy));
+        assert!(ok.is_empty(), "{ok:?}");
+        assert!(
+            problems[0].contains("sends its link to the approver")
+                && problems[0].contains("reactors_required = 2"),
+            "{problems:?}"
+        );
+        let (ok, problems) = rules(&format!("{rule}reactors_required = 2\n"), Some(&policy));
+        assert!(problems.is_empty() && ok.len() == 1, "{problems:?}");
     }
 
     #[test]
