@@ -4,7 +4,9 @@
 //! cargo run --example faq_eval                      # keywords (BM25) alone
 //! cargo run --example faq_eval -- --model           # and with OPENAI_MODEL judging and writing
 //! cargo run --example faq_eval -- --embeddings      # and with OPENAI_EMBEDDINGS_MODEL recall
-//! cargo run --example faq_eval -- --set held-out    # the held-out messages instead
+//! cargo run --example faq_eval -- --set held-out    # the first held-out messages instead
+//! cargo run --example faq_eval -- --set third       # the third held-out round (tuned on since)
+//! cargo run --example faq_eval -- --set fourth      # the fourth, never tuned on (no --misses!)
 //! cargo run --example faq_eval -- --misses          # list every miss
 //! ```
 //!
@@ -25,6 +27,8 @@ use okta_agent::knowledge::{HelpDocs, Knowledge};
 
 const SET: &str = include_str!("../tests/fixtures/faq_eval.tsv");
 const HELD_OUT: &str = include_str!("../tests/fixtures/faq_heldout.tsv");
+const THIRD: &str = include_str!("../tests/fixtures/faq_fresh.tsv");
+const FOURTH: &str = include_str!("../tests/fixtures/faq_round4.tsv");
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -39,7 +43,9 @@ async fn main() -> Result<()> {
         None => SET,
         Some(name) if name == "main" => SET,
         Some(name) if name == "held-out" => HELD_OUT,
-        Some(other) => bail!("--set {other}: use main or held-out"),
+        Some(name) if name == "third" => THIRD,
+        Some(name) if name == "fourth" => FOURTH,
+        Some(other) => bail!("--set {other}: use main, held-out, third or fourth"),
     };
     let cases = cases(set).map_err(anyhow::Error::msg)?;
     let settings = Settings::from_env(None, None)?;

@@ -24,7 +24,7 @@ app = app, apps, application, applications, tile, tiles, chiclet
 phone = phone, phones, iphone, android, mobile, smartphone, cell
 newphone phone = new phone, new iphone, new android, new mobile, new smartphone, switched phones, changed phones, changed my phone, replaced my phone, phone upgrade, upgraded my phone
 forgot = forgot, forgotten, forget, remember
-activation = activation, activate, activated, welcome email, invite, invitation
+activation = activation, activate, activated, welcome email, invite, invitation, setup email, set up email, setup link, set up link
 starter = new starter, starter, new hire, joiner, onboarding, onboard, first day, starting
 leaver = leaver, leaving, offboard, offboarding, last day, departure, left the company, quitting, resigned
 phishing = phishing, scam, suspicious, spam, weird email, strange email, fake email, dodgy email
@@ -179,6 +179,26 @@ pub const STOP_WORDS: &[&str] = &[
     "folks",
     "everything",
     "much",
+    // People and time, as a message sets the scene: "my new hire says they…", "next week".
+    "they",
+    "them",
+    "their",
+    "theyre",
+    "she",
+    "he",
+    "her",
+    "his",
+    "him",
+    "someone",
+    "somebody",
+    "but",
+    "next",
+    "week",
+    "weeks",
+    "time",
+    "happen",
+    "happens",
+    "happened",
 ];
 
 /// The built-in symptom table: situations people describe, and the topics they are about.
@@ -625,6 +645,9 @@ pub struct Scored {
     pub phrasing: Option<usize>,
     /// Which of the query's distinct terms the document uses, a bit each (the first 64).
     pub matched: u64,
+    /// Whether the document uses a topic the symptom table read from a situation the query
+    /// describes: several of its words, not one in passing.
+    pub situation: bool,
 }
 
 /// A way people ask for a document: from its front matter `questions`, or learned from an IT
@@ -865,6 +888,8 @@ impl Index {
         terms.dedup_by(|later, earlier| later.0 == earlier.0);
         // (term id, its IDF times its weight, whether it counts in the query's total).
         let mut known: Vec<(u32, f32, bool)> = Vec::new();
+        // The positions in `known` of topics read from a described situation, a bit each.
+        let mut situational = 0_u64;
         let mut total_idf = 0.0;
         // The query's weight as phrasings see it: a word only phrasings use is a rare word.
         let mut phrasing_query_weight = 0.0;
@@ -885,6 +910,9 @@ impl Index {
                         } else {
                             idf
                         };
+                    }
+                    if weight == SITUATION_WEIGHT && known.len() < 64 {
+                        situational |= 1 << known.len();
                     }
                     known.push((id, idf, counted));
                 }
@@ -994,6 +1022,7 @@ impl Index {
                     coverage: per_doc[e.doc as usize].0,
                     phrasing: None,
                     matched: used[e.doc as usize],
+                    situation: used[e.doc as usize] & situational != 0,
                 }
             })
             .collect();
@@ -1108,6 +1137,7 @@ impl Index {
                     coverage: *similarity,
                     phrasing: Some(*phrasing),
                     matched: 0,
+                    situation: false,
                 }),
             }
             for hit in hits.iter_mut().filter(|h| h.doc == *doc) {

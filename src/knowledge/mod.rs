@@ -356,7 +356,8 @@ impl HelpDocs {
             };
         }
         // One word in common with a message of three is a coincidence ("the coffee machine is
-        // broken" and the page on broken phones), unless a phrasing or meaning matched.
+        // broken" and the page on broken phones), unless a phrasing or meaning matched, or it
+        // is the topic of a situation the message describes (several of its words together).
         let mut said: Vec<&str> = terms
             .iter()
             .filter(|(_, weight)| *weight > 0.0)
@@ -364,7 +365,11 @@ impl HelpDocs {
             .collect();
         said.sort_unstable();
         said.dedup();
-        if best.phrasing.is_none() && best.matched.count_ones() == 1 && said.len() >= 3 {
+        if best.phrasing.is_none()
+            && !best.situation
+            && best.matched.count_ones() == 1
+            && said.len() >= 3
+        {
             return None;
         }
         let doc = &self.docs[best.doc];
@@ -576,6 +581,7 @@ impl HelpDocs {
                     },
                     phrasing,
                     matched: hits.iter().find(|h| h.doc == doc).map_or(0, |h| h.matched),
+                    situation: hits.iter().any(|h| h.doc == doc && h.situation),
                 }
             })
             .collect();
@@ -597,27 +603,35 @@ pub fn reads_as_question(message: &str) -> bool {
     if lower.trim_end().ends_with('?') {
         return true;
     }
-    let first = lower.split_whitespace().next().unwrap_or_default();
-    if matches!(
-        first,
-        "how"
-            | "what"
-            | "whats"
-            | "where"
-            | "why"
-            | "when"
-            | "who"
-            | "which"
-            | "can"
-            | "could"
-            | "is"
-            | "are"
-            | "do"
-            | "does"
-            | "did"
-            | "should"
-            | "any"
-    ) {
+    // A question word opening the message or any of its clauses: "just joined, where do I
+    // begin", "got a weird email, is it real".
+    let opens_with_question = |clause: &str| {
+        let first = clause.split_whitespace().next().unwrap_or_default();
+        matches!(
+            first,
+            "how"
+                | "what"
+                | "whats"
+                | "where"
+                | "why"
+                | "when"
+                | "who"
+                | "which"
+                | "can"
+                | "could"
+                | "is"
+                | "are"
+                | "do"
+                | "does"
+                | "did"
+                | "should"
+                | "any"
+        )
+    };
+    if lower
+        .split([',', '.', ';', ':', '!', '\n', '(', '–', '—'])
+        .any(opens_with_question)
+    {
         return true;
     }
     const PROBLEMS: &[&str] = &[
@@ -906,6 +920,50 @@ mod tests {
         assert!(reads_as_question("I can't log in"));
         assert!(!reads_as_question("happy friday everyone"));
         assert!(!reads_as_question("thanks, that worked"));
+        // A question word opening any clause, not only the first.
+        assert!(reads_as_question(
+            "just joined the company, where do I begin with my laptop"
+        ));
+        assert!(reads_as_question("got a weird email. is it real"));
+        assert!(!reads_as_question("lunch is here, come and get it"));
+    }
+
+    #[test]
+    fn a_situations_topic_is_not_a_coincidence() {
+        let files = [
+            (
+                "badge.md",
+                "# Building badges\nFacilities reprogram badges that stop working.",
+            ),
+            (
+                "vpn.md",
+                "# Connect to the VPN\nOpen GlobalProtect and sign in.",
+            ),
+            (
+                "printer.md",
+                "# Printers\nAdd a printer from System Settings.",
+            ),
+            (
+                "wifi.md",
+                "# Office Wi-Fi\nJoin Example-Staff with your email.",
+            ),
+            (
+                "mail.md",
+                "# Mail on your phone\nInstall Outlook and sign in.",
+            ),
+        ];
+        let parsed: Vec<Doc> = files
+            .iter()
+            .map(|(name, text)| doc::parse(name, text, Format::Markdown).unwrap())
+            .collect();
+        let symptoms = [("badge".to_string(), vec!["door + blinks|beeps".to_string()])];
+        let docs = HelpDocs::new(parsed, Synonyms::with_symptoms(&[], &symptoms));
+        // One topic in common with a message of three terms, but several of its words said
+        // that topic together.
+        let answer = docs.answer("the garage side door blinks at me").unwrap();
+        assert_eq!(answer.citations[0].source, "badge.md");
+        // One word in passing still is a coincidence.
+        assert!(docs.answer("the garage side printer jams at me").is_none());
     }
 
     fn docs(files: &[(&str, &str)]) -> HelpDocs {

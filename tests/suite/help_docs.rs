@@ -251,21 +251,34 @@ fn learned_phrasings_do_not_make_chatter_answered() {
     assert!(held.top1() >= 97.0, "{}", held.summary());
 }
 
-const FRESH: &str = include_str!("../fixtures/faq_fresh.tsv");
+const THIRD_ROUND: &str = include_str!("../fixtures/faq_fresh.tsv");
 
-/// The third held-out round, written before the changes that followed it and never tuned on:
-/// it carries the budget from now on (top-1 at least 90%, false answers at most 5%).
+/// The third held-out round: never tuned on until the fourth was written (77.1% untouched,
+/// 81.2% before it was opened); tuned on since, so its misses are shown.
 #[test]
-fn fresh_round_never_tuned_on() {
-    let report = run(FRESH);
-    println!("fresh held-out round: {}", report.summary());
+fn third_round_tuned_on_since_the_fourth() {
+    let report = run(THIRD_ROUND);
+    println!("third held-out round (tuned on): {}", report.summary());
     assert_eq!(report.questions, 48);
     assert_eq!(report.chatter, 16);
-    // Floors at today's figures: 77.1% (37/48) before the changes tuned on the older held-out
-    // rows, 79.2% (38/48) after, 81.2% (39/48) with 126 more `questions` in the starter
-    // documents; the 90% budget is not met (docs/assistant.md). Its misses are not printed:
-    // reading them would make them rows to tune on.
-    assert!(report.top1() >= 81.0, "{}", report.summary());
+    assert!(report.top1() >= 97.0, "{:#?}", report.misses);
+    assert!(report.false_answers <= 1, "{:#?}", report.misses);
+}
+
+const FOURTH_ROUND: &str = include_str!("../fixtures/faq_round4.tsv");
+
+/// The fourth held-out round, written before the third round's misses were opened and never
+/// tuned on: it carries the budget from now on (top-1 at least 90%, false answers at most 5%).
+#[test]
+fn fourth_round_never_tuned_on() {
+    let report = run(FOURTH_ROUND);
+    println!("fourth held-out round: {}", report.summary());
+    assert_eq!(report.questions, 48);
+    assert_eq!(report.chatter, 16);
+    // Floors at today's figures: 64.6% (31/48) when written, 66.7% (32/48) after the third
+    // round was tuned on; the 90% budget is not met (docs/assistant.md). Its misses are not
+    // printed: reading them would make them rows to tune on.
+    assert!(report.top1() >= 66.0, "{}", report.summary());
     assert!(report.false_answers <= 1, "{}", report.summary());
 }
 
