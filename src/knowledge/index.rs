@@ -911,7 +911,8 @@ impl Index {
                             idf
                         };
                     }
-                    if weight == SITUATION_WEIGHT && known.len() < 64 {
+                    // Fewer than MAX_QUERY_TERMS (64) are known, so the bit fits.
+                    if weight == SITUATION_WEIGHT {
                         situational |= 1 << known.len();
                     }
                     known.push((id, idf, counted));
