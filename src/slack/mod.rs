@@ -128,14 +128,10 @@ pub async fn run(settings: &Settings, shutdown: impl Future<Output = ()>) -> Res
     }
     purge_inbound(&runtime.engine, settings.inbound_retention_days).await;
     log_audit_head(&runtime.engine).await;
-    let work_runtime = WorkThreads(Some(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("okta-agent-work")
-            .enable_all()
-            .build()
-            .map_err(|e| RunError::Listener(format!("cannot start the work threads: {e}")))?,
-    ));
+    let work_runtime =
+        WorkThreads(Some(work_threads().map_err(|e| {
+            RunError::Listener(format!("cannot start the work threads: {e}"))
+        })?));
     let app = Arc::new(SlackApp::new(
         runtime.engine.clone(),
         web,
@@ -372,6 +368,35 @@ impl Drop for WorkThreads {
         if let Some(runtime) = self.0.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+/// The runtime the deliveries' work runs on (planning, Okta and Web API calls), apart from
+/// the one that reads the socket and sends the acks.
+fn work_threads() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("okta-agent-work")
+        .on_thread_start(yield_to_the_ack_path)
+        .enable_all()
+        .build()
+}
+
+/// How much lower the work threads' priority is than the process's (nice values, capped at
+/// 19 by the kernel): they run whenever the ack path's threads have nothing to do. In a burst
+/// the work of envelopes already acked would otherwise take the cores from the acks of the
+/// next ones, and Slack redelivers what it does not see acked within 3 s. Lowering one's own
+/// priority needs no privilege; threads a work thread starts inherit it.
+const WORK_NICENESS: libc::c_int = 10;
+
+/// Runs on each work thread as it starts.
+fn yield_to_the_ack_path() {
+    // On Linux a nice value belongs to a thread, and nice() changes the calling thread's.
+    // SAFETY: nice() reads and writes no memory of ours; when it fails (it cannot lower a
+    // priority, but a seccomp profile may refuse it) the thread keeps the process's priority.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::nice(WORK_NICENESS);
     }
 }
 
@@ -616,5 +641,28 @@ fn on_error(
             warn!(error = %err, "Slack delivery could not be handled");
             HttpStatusCode::OK
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// The calling thread's nice value.
+    fn niceness() -> libc::c_int {
+        // SAFETY: getpriority reads no memory of ours.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
+    }
+
+    #[test]
+    fn work_threads_run_at_a_lower_priority_than_the_ack_path() {
+        let ours = niceness();
+        let runtime = work_threads().unwrap();
+        let theirs = runtime.block_on(async { tokio::spawn(async { niceness() }).await.unwrap() });
+        let blocking =
+            runtime.block_on(async { tokio::task::spawn_blocking(niceness).await.unwrap() });
+        assert_eq!(theirs, (ours + WORK_NICENESS).min(19));
+        assert_eq!(blocking, (ours + WORK_NICENESS).min(19));
+        assert_eq!(niceness(), ours, "the caller's priority is left alone");
     }
 }
