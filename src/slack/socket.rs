@@ -9,7 +9,7 @@
 //!
 //! Envelopes are handled concurrently (up to [`ENVELOPES_IN_PROGRESS`] per connection) and acked
 //! as each finishes: envelopes that arrive together are recorded together (the store's group
-//! commit) instead of one after the other. One in hand is never cut off half-way, even when
+//! commit) instead of one after the other, and their acks go out in one write. One in hand is never cut off half-way, even when
 //! the connection drops: a delivery recorded but never queued would be lost (its redelivery is
 //! a duplicate), so the loop finishes them before it ends.
 
@@ -319,9 +319,17 @@ async fn run(
                 }
             }
             Some(ack) = done.recv() => {
-                in_progress -= 1;
-                let Some(ack) = ack else { continue };
-                if writer.send(Message::Text(ack.into())).await.is_err() {
+                // Acks that are ready together go out in one write: in a burst, one system
+                // call per ack was the largest part of the socket's work.
+                let mut acks = vec![ack];
+                while acks.len() < ENVELOPES_IN_PROGRESS {
+                    match done.try_recv() {
+                        Ok(ack) => acks.push(ack),
+                        Err(_) => break,
+                    }
+                }
+                in_progress -= acks.len();
+                if send_acks(&mut writer, acks).await.is_err() {
                     break Ended::Lost;
                 }
             }
@@ -362,6 +370,17 @@ async fn run(
             }
         }
     }
+}
+
+/// Queues each ack's frame, then writes them all at once.
+async fn send_acks(
+    writer: &mut futures_util::stream::SplitSink<Socket, Message>,
+    acks: Vec<Option<String>>,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    for ack in acks.into_iter().flatten() {
+        writer.feed(Message::Text(ack.into())).await?;
+    }
+    writer.flush().await
 }
 
 /// Why a connection's loop ended.
