@@ -73,6 +73,11 @@ async fn an_admin_and_an_employee_each_see_their_own_home() {
         .await;
     rig.click("U0GRACE", "approve", &access, &card).await;
     rig.until_mutations(1).await;
+    // The outcome is recorded after Okta answers, and the card says so after that.
+    rig.wait("the access card to say it is done", || {
+        card_text(&rig.fake, &access).contains("Done:")
+    })
+    .await;
 
     let home = open_home(&rig, "U0GRACE").await;
     let text = home.to_string();
