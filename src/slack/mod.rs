@@ -387,13 +387,14 @@ fn work_threads() -> std::io::Result<tokio::runtime::Runtime> {
 /// the work of envelopes already acked would otherwise take the cores from the acks of the
 /// next ones, and Slack redelivers what it does not see acked within 3 s. Lowering one's own
 /// priority needs no privilege; threads a work thread starts inherit it.
+#[cfg(target_os = "linux")]
 const WORK_NICENESS: libc::c_int = 10;
 
 /// Runs on each work thread as it starts.
 fn yield_to_the_ack_path() {
     // On Linux a nice value belongs to a thread, and nice() changes the calling thread's.
-    // SAFETY: nice() reads and writes no memory of ours; when it fails (it cannot lower a
-    // priority, but a seccomp profile may refuse it) the thread keeps the process's priority.
+    // SAFETY: nice() reads and writes no memory of ours. Raising a nice value needs no
+    // privilege; should it fail anyway (a seccomp profile), the thread keeps the process's.
     #[cfg(target_os = "linux")]
     unsafe {
         libc::nice(WORK_NICENESS);
