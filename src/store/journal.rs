@@ -181,7 +181,9 @@ impl Journal {
                         waiting.drain(..take).collect()
                     };
                     if !batch.is_empty() {
-                        writer.write(batch, &self.owner).await;
+                        // Boxed: only the caller that writes needs the write's state (about
+                        // 13 KB), not every delivery waiting for an answer.
+                        Box::pin(writer.write(batch, &self.owner)).await;
                     }
                 }
             }
