@@ -9,9 +9,9 @@
 //!
 //! Envelopes are handled concurrently (up to [`ENVELOPES_IN_PROGRESS`] per connection) and acked
 //! as each finishes: envelopes that arrive together are recorded together (the store's group
-//! commit) instead of one after the other, and their acks go out in one write. One in hand is never cut off half-way, even when
-//! the connection drops: a delivery recorded but never queued would be lost (its redelivery is
-//! a duplicate), so the loop finishes them before it ends.
+//! commit) instead of one after the other, and their acks go out in one write. One in hand is
+//! never cut off half-way, even when the connection drops: a delivery recorded but never queued
+//! would be lost (its redelivery is a duplicate), so the loop finishes them before it ends.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -295,10 +295,8 @@ async fn run(
     let mut last_pong = Instant::now();
     let allowed_silence =
         Duration::from_secs(config.ping_interval_in_seconds * config.ping_failure_threshold_times);
-    // Each envelope's task says when it is done (with its ack, if it has one): a place in
-    // `room` is free again then, and the loop looks at the socket again.
     // Each envelope is handled in a task of its own (both cores parse), which says when it is
-    // done, with its ack if it has one.
+    // done, with its ack if it has one: its place under ENVELOPES_IN_PROGRESS is free again.
     let (finished, mut done) = mpsc::unbounded_channel::<Option<String>>();
     let mut in_progress = 0usize;
     let ended = loop {
