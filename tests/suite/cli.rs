@@ -455,8 +455,8 @@ fn help_lists_the_environment_and_version_names_the_commit() {
 
 /// The binary's allocator runs with the settings docs/measurements.md measured: freed pages
 /// purged by a background thread after a second, and no per-thread caches (which an idle
-/// thread keeps, with their pages, after a burst). jemalloc prints its settings at exit when
-/// asked to.
+/// thread keeps, with their pages, after a burst) except the ack path's, kept small. jemalloc
+/// prints its settings at exit when asked to.
 #[test]
 fn the_allocator_gives_memory_back() {
     let out = bin()
@@ -471,6 +471,10 @@ fn the_allocator_gives_memory_back() {
         "opt.dirty_decay_ms: 1000",
         "opt.muzzy_decay_ms: 0",
         "opt.tcache: false",
+        "opt.tcache_max: 4096",
+        "opt.tcache_nslots_small_min: 4",
+        "opt.tcache_nslots_small_max: 16",
+        "opt.tcache_nslots_large: 4",
     ] {
         assert!(stats.contains(setting), "{setting} missing from:\n{stats}");
     }
