@@ -318,7 +318,10 @@ async fn run(
             }
             Some(ack) = done.recv() => {
                 // Acks that are ready together go out in one write: in a burst, one system
-                // call per ack was the largest part of the socket's work.
+                // call per ack was the largest part of the socket's work. The records of a
+                // batch become durable at once and wake their envelopes' tasks together; one
+                // yield lets those tasks run and hand over their acks before the write.
+                tokio::task::yield_now().await;
                 let mut acks = vec![ack];
                 while acks.len() < ENVELOPES_IN_PROGRESS {
                     match done.try_recv() {
