@@ -143,8 +143,11 @@ const ACK_PATH_SESSION: &str = "SET synchronous_commit = off";
 pub(super) const CHECK_AFTER_IDLE: Duration = Duration::from_secs(2);
 
 /// The most deliveries the journal commits together. Bounds a transaction's size (and its
-/// bind parameters: five a row), and sizes the journal connections' row buffers.
-pub(super) const MAX_BATCH: usize = 512;
+/// bind parameters: five a row), and sizes the journal connections' row buffers. Half of what
+/// one Socket Mode connection has in hand (`slack::socket::ENVELOPES_IN_PROGRESS`): when a
+/// batch took all of them, the connection read nothing while it committed; now the next half
+/// is read and parsed meanwhile.
+pub(super) const MAX_BATCH: usize = 128;
 
 /// Connections per pool: the main pools serve claims, outcomes and reads from the work tasks;
 /// the ack path is one writer (the journal's recorder) and a spare.
