@@ -278,9 +278,22 @@ fn keys_of(run: &[Write]) -> Vec<&str> {
 
 /// SQLite's statements for several writes at once: a list of values, one placeholder each.
 mod sqlite_together {
-    use sqlx::{QueryBuilder, SqliteConnection};
+    use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
     use super::{InboundState, Write};
+
+    /// Appends `key IN (…)`, one placeholder a key.
+    fn key_in<'b>(
+        statement: &'b mut QueryBuilder<Sqlite>,
+        keys: &[&str],
+    ) -> &'b mut QueryBuilder<Sqlite> {
+        statement.push("key IN (");
+        let mut separated = statement.separated(", ");
+        for key in keys {
+            separated.push_bind(*key);
+        }
+        statement.push(")")
+    }
 
     /// Records the deliveries; returns the keys that went in.
     pub async fn remember(
@@ -319,13 +332,8 @@ mod sqlite_together {
         keys: &[&str],
     ) -> Result<(), sqlx::Error> {
         let mut update = QueryBuilder::new("UPDATE inbound SET state = ");
-        update.push_bind(state.as_str()).push(" WHERE key IN (");
-        let mut separated = update.separated(", ");
-        for key in keys {
-            separated.push_bind(*key);
-        }
-        update.push(")");
-        update
+        update.push_bind(state.as_str()).push(" WHERE ");
+        key_in(&mut update, keys)
             .build()
             .persistent(keys.len() == 1)
             .execute(connection)
@@ -337,13 +345,8 @@ mod sqlite_together {
         connection: &mut SqliteConnection,
         keys: &[&str],
     ) -> Result<(), sqlx::Error> {
-        let mut delete = QueryBuilder::new("DELETE FROM inbound WHERE key IN (");
-        let mut separated = delete.separated(", ");
-        for key in keys {
-            separated.push_bind(*key);
-        }
-        delete.push(")");
-        delete
+        let mut delete = QueryBuilder::new("DELETE FROM inbound WHERE ");
+        key_in(&mut delete, keys)
             .build()
             .persistent(keys.len() == 1)
             .execute(connection)

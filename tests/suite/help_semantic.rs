@@ -130,6 +130,19 @@ fn knowledge(url: &str) -> Arc<Knowledge> {
 
 const TONER: &str = "who replaces the toner cartridge?";
 
+/// The toner question, which no document words, is recalled by meaning; lunch is not IT.
+async fn recalls_the_toner_and_not_lunch(knowledge: &Knowledge) {
+    let answer = knowledge
+        .answer_async(TONER)
+        .await
+        .expect("recalled by meaning");
+    assert_eq!(answer.citations[0].source, "printers.md");
+    assert!(knowledge
+        .answer_async("anyone up for lunch at noon?")
+        .await
+        .is_none());
+}
+
 #[tokio::test]
 async fn semantic_recall_answers_what_keywords_miss_and_stays_quiet_on_chatter() {
     okta_agent::install_crypto_provider();
@@ -142,15 +155,7 @@ async fn semantic_recall_answers_what_keywords_miss_and_stays_quiet_on_chatter()
     knowledge.refresh().await.unwrap();
     assert!(knowledge.current().has_vectors());
 
-    let answer = knowledge
-        .answer_async(TONER)
-        .await
-        .expect("recalled by meaning");
-    assert_eq!(answer.citations[0].source, "printers.md");
-    assert!(knowledge
-        .answer_async("anyone up for lunch at noon?")
-        .await
-        .is_none());
+    recalls_the_toner_and_not_lunch(&knowledge).await;
     // Keyword answers are unchanged.
     let reset = knowledge
         .answer_async("How do I reset my password?")
@@ -273,13 +278,5 @@ async fn the_word_vector_endpoint_serves_the_real_client() {
         Arc::new(Knowledge::fixed(docs()).with_semantic(Semantic::new(Arc::new(embedder), 0.9)));
     knowledge.refresh().await.unwrap();
     assert!(knowledge.current().has_vectors());
-    let answer = knowledge
-        .answer_async(TONER)
-        .await
-        .expect("recalled by meaning");
-    assert_eq!(answer.citations[0].source, "printers.md");
-    assert!(knowledge
-        .answer_async("anyone up for lunch at noon?")
-        .await
-        .is_none());
+    recalls_the_toner_and_not_lunch(&knowledge).await;
 }
