@@ -14,6 +14,9 @@
 //! `BENCH_DATABASE_URL=postgres://…` runs it on PostgreSQL instead of a SQLite file. Last, the
 //! cost of recording a delivery alone (the ack path's insert), on the same store.
 //!
+//! `BENCH_RUST_LOG` sets the binary's `RUST_LOG` (`error` by default); the binary logs to
+//! stderr.
+//!
 //! `BENCH_SOAK_MINUTES=60` adds a soak: that long at 50 envelopes/s (mentions asking about
 //! someone, requests whose cards are then cancelled by a click, and help-channel questions),
 //! sampling RSS every minute, and reports its growth over all but the first ten minutes.
@@ -225,7 +228,11 @@ async fn main() -> anyhow::Result<()> {
         .env("DATABASE_URL", &database_url)
         .env("OKTA_AGENT_AUDIT_KEY_FILE", &audit_key)
         .env("OKTA_AGENT_CONFIG", dir.path().join("bench.toml"))
-        .env("RUST_LOG", "error")
+        // BENCH_RUST_LOG=error,okta_agent::store::journal=trace prints each journal batch.
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "error".into()),
+        )
         // jemalloc's run-time options, to try allocator settings without a rebuild.
         .envs(std::env::vars().filter(|(name, _)| name == "_RJEM_MALLOC_CONF"))
         .spawn()?;
