@@ -3,13 +3,20 @@
 //! it ([`super::markup::normalize`]); edits are never requests; own and other bots' messages
 //! are ignored. Anything malformed decodes to nothing rather than to a guess.
 //!
-//! It reads the JSON form of the event or interaction, not slack-morphism's typed models: the
-//! listener re-encodes the typed callback once (a few microseconds), and the fuzzer and the
-//! trust-boundary tests feed these functions any JSON at all, including shapes the typed models
-//! would refuse as a whole. Moving to the typed models field by field is a known next step.
+//! Events are read from slack-morphism's typed models as the listener hands them over: the
+//! messages, mentions and reactions that come in volume, without re-encoding them. Events the
+//! typed models do not carry (a type they do not model, such as `subteam_members_changed`, or
+//! a shape they refuse, which arrives as `Unknown`) and the rare ones are read from their JSON,
+//! and both paths decide through the same functions (the fuzz tests check they agree).
+//! Interactions are still read from their JSON: they come a click at a time, off the volume
+//! path, and the form code reads a submission's state as JSON
+//! (`automations::forms::read_submission`), so moving them waits for a change to that code.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use slack_morphism::prelude::{
+    SlackChannelType, SlackEventCallbackBody, SlackReactionName, SlackReactionsItem, SlackUserId,
+};
 
 use super::markup::normalize;
 use crate::engine::Choice;
@@ -198,8 +205,80 @@ pub enum EventAction {
     Ignore,
 }
 
-/// Decodes an `events_api` event.
-pub fn event(event: &Value, context: &Context) -> EventAction {
+/// Decodes an `events_api` event as slack-morphism parsed it. Messages, mentions and
+/// reactions, the events that come in volume, are read from the typed models; every other
+/// event, and any the typed models did not take (`Unknown`: a type they do not model, such as
+/// `subteam_members_changed`, or a shape they refused), from its JSON ([`event_json`]).
+pub fn event(event: &SlackEventCallbackBody, context: &Context) -> EventAction {
+    let work = match event {
+        SlackEventCallbackBody::AppMention(mention) => message(
+            &Message {
+                kind: MessageKind::Mention,
+                user: Some(&mention.user.0),
+                from_a_bot: false,
+                edited: mention.edited.is_some(),
+                plain: true,
+                channel: Some(&mention.channel.0),
+                direct: is_direct(mention.origin.channel_type.as_ref()),
+                text: mention.content.text.as_deref().unwrap_or_default(),
+                ts: Some(&mention.origin.ts.0),
+                thread_ts: mention.origin.thread_ts.as_ref().map(|t| t.0.as_str()),
+                in_thread: mention.origin.thread_ts.is_some(),
+            },
+            context,
+        ),
+        SlackEventCallbackBody::Message(posted) => message(
+            &Message {
+                kind: MessageKind::Message,
+                user: posted.sender.user.as_ref().map(|u| u.0.as_str()),
+                from_a_bot: posted.sender.bot_id.is_some(),
+                // Slack marks an edit with a subtype (`message_changed`) on a message event.
+                edited: false,
+                plain: posted.subtype.is_none(),
+                channel: posted.origin.channel.as_ref().map(|c| c.0.as_str()),
+                direct: is_direct(posted.origin.channel_type.as_ref()),
+                text: posted
+                    .content
+                    .as_ref()
+                    .and_then(|c| c.text.as_deref())
+                    .unwrap_or_default(),
+                ts: Some(&posted.origin.ts.0),
+                thread_ts: posted.origin.thread_ts.as_ref().map(|t| t.0.as_str()),
+                in_thread: posted.origin.thread_ts.is_some(),
+            },
+            context,
+        ),
+        SlackEventCallbackBody::ReactionAdded(added) => reaction(
+            &typed_reaction(
+                true,
+                &added.user,
+                &added.reaction,
+                added.item_user.as_ref(),
+                &added.item,
+            ),
+            context,
+        ),
+        SlackEventCallbackBody::ReactionRemoved(removed) => reaction(
+            &typed_reaction(
+                false,
+                &removed.user,
+                &removed.reaction,
+                removed.item_user.as_ref(),
+                &removed.item,
+            ),
+            context,
+        ),
+        // Rare events: their JSON, as Slack sent it or as slack-morphism re-encodes it.
+        SlackEventCallbackBody::Unknown(json) => return event_json(json, context),
+        other => return event_json(&serde_json::to_value(other).unwrap_or_default(), context),
+    };
+    work.map_or(EventAction::Ignore, EventAction::Work)
+}
+
+/// Decodes an `events_api` event from its JSON: the path for events the typed models do not
+/// carry. It reads what [`event`] reads from the typed models, and decides the same way (the
+/// fuzz tests check that both agree on every event the typed models take).
+pub fn event_json(event: &Value, context: &Context) -> EventAction {
     let Some(kind) = event["type"].as_str() else {
         return EventAction::Ignore;
     };
@@ -240,46 +319,105 @@ pub fn event(event: &Value, context: &Context) -> EventAction {
             _ => EventAction::Ignore,
         };
     }
-    if matches!(kind, "reaction_added" | "reaction_removed") {
-        return match reaction(kind == "reaction_added", event, context) {
-            Some(work) => EventAction::Work(work),
-            None => EventAction::Ignore,
-        };
-    }
-    match work_from_message(kind, event, context) {
-        Some(work) => EventAction::Work(work),
-        None => EventAction::Ignore,
-    }
+    let present = |key: &str| event.get(key).is_some_and(|v| !v.is_null());
+    let work = if matches!(kind, "reaction_added" | "reaction_removed") {
+        let item = &event["item"];
+        reaction(
+            &Reaction {
+                added: kind == "reaction_added",
+                user: event["user"].as_str(),
+                emoji: event["reaction"].as_str(),
+                on_a_message: item["type"] == "message",
+                channel: item["channel"].as_str(),
+                message_ts: item["ts"].as_str(),
+                author: event["item_user"].as_str(),
+            },
+            context,
+        )
+    } else {
+        message(
+            &Message {
+                kind: match kind {
+                    "app_mention" => MessageKind::Mention,
+                    "message" => MessageKind::Message,
+                    _ => MessageKind::Other,
+                },
+                user: event["user"].as_str(),
+                from_a_bot: present("bot_id"),
+                edited: present("edited"),
+                plain: !present("subtype"),
+                channel: event["channel"].as_str(),
+                direct: event["channel_type"] == "im",
+                text: event["text"].as_str().unwrap_or_default(),
+                ts: event["ts"].as_str(),
+                thread_ts: event["thread_ts"].as_str(),
+                in_thread: present("thread_ts"),
+            },
+            context,
+        )
+    };
+    work.map_or(EventAction::Ignore, EventAction::Work)
 }
 
-fn work_from_message(kind: &str, event: &Value, context: &Context) -> Option<Work> {
-    let user = event["user"].as_str()?;
-    if user == context.bot_user_id || event.get("bot_id").is_some_and(|b| !b.is_null()) {
+/// What a message or mention event says, from the typed models or from JSON.
+struct Message<'a> {
+    kind: MessageKind,
+    user: Option<&'a str>,
+    /// Posted by a bot (`bot_id`), whatever user it carries.
+    from_a_bot: bool,
+    edited: bool,
+    /// No subtype: a person's plain post, not a join, an edit or a deletion.
+    plain: bool,
+    channel: Option<&'a str>,
+    /// In a DM with okta-agent (`channel_type` `im`).
+    direct: bool,
+    /// As Slack sent it, in its markup.
+    text: &'a str,
+    ts: Option<&'a str>,
+    thread_ts: Option<&'a str>,
+    /// `thread_ts` is there at all (even in a shape that is not a string).
+    in_thread: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MessageKind {
+    Mention,
+    Message,
+    /// Any other event type: never work.
+    Other,
+}
+
+fn is_direct(channel_type: Option<&SlackChannelType>) -> bool {
+    channel_type.is_some_and(|t| t.0 == "im")
+}
+
+fn message(event: &Message, context: &Context) -> Option<Work> {
+    let user = event.user?;
+    if user == context.bot_user_id || event.from_a_bot {
         return None;
     }
     // An edit is never a request: `message_changed` has a subtype, and an edit that adds a
     // mention arrives as an `app_mention` carrying `edited`.
-    if event.get("edited").is_some_and(|e| !e.is_null()) {
+    if event.edited {
         return None;
     }
-    let plain = event.get("subtype").is_none_or(Value::is_null);
-    let channel = event["channel"].as_str()?;
-    let raw = event["text"].as_str().unwrap_or_default();
-    let ts = event["ts"].as_str()?;
-    let is_request = match kind {
-        "app_mention" => true,
+    let channel = event.channel?;
+    let raw = event.text;
+    let ts = event.ts?;
+    let is_request = match event.kind {
+        MessageKind::Mention => true,
         // Mentions in channels also arrive as `message`; only DMs are requests here.
-        "message" => event["channel_type"] == "im" && plain,
-        _ => false,
+        MessageKind::Message => event.direct && event.plain,
+        MessageKind::Other => false,
     };
     if !is_request {
-        let in_help_channel = kind == "message"
-            && plain
+        let in_help_channel = event.kind == MessageKind::Message
+            && event.plain
             && context.help_channels.iter().any(|c| c == channel)
             && !mentions(raw, &context.bot_user_id);
         // A reply with a link in a help-channel thread: perhaps an admin naming the document
         // that answers the question. Replies without a link are conversation, not work.
-        if let Some(thread_ts) = event["thread_ts"].as_str().filter(|t| *t != ts) {
+        if let Some(thread_ts) = event.thread_ts.filter(|t| *t != ts) {
             return (in_help_channel && raw.contains("http")).then(|| Work::HelpReply {
                 user: user.to_string(),
                 text: raw.to_string(),
@@ -288,7 +426,7 @@ fn work_from_message(kind: &str, event: &Value, context: &Context) -> Option<Wor
             });
         }
         // A new question (not a thread reply, not a mention) in a help channel.
-        let question = in_help_channel && event.get("thread_ts").is_none_or(Value::is_null);
+        let question = in_help_channel && !event.in_thread;
         return question.then(|| Work::HelpQuestion {
             user: user.to_string(),
             text: normalize(raw),
@@ -300,30 +438,64 @@ fn work_from_message(kind: &str, event: &Value, context: &Context) -> Option<Wor
         user: user.to_string(),
         text: strip_mention(&normalize(raw), &context.bot_user_id),
         channel: channel.to_string(),
-        thread_ts: Some(event["thread_ts"].as_str().unwrap_or(ts).to_string()),
+        thread_ts: Some(event.thread_ts.unwrap_or(ts).to_string()),
         ts: Some(ts.to_string()),
         response_url: None,
     })
 }
 
+/// What a reaction event says, from the typed models or from JSON.
+struct Reaction<'a> {
+    added: bool,
+    user: Option<&'a str>,
+    emoji: Option<&'a str>,
+    /// On a message (not a file).
+    on_a_message: bool,
+    channel: Option<&'a str>,
+    message_ts: Option<&'a str>,
+    /// Who wrote the message.
+    author: Option<&'a str>,
+}
+
+fn typed_reaction<'a>(
+    added: bool,
+    user: &'a SlackUserId,
+    emoji: &'a SlackReactionName,
+    author: Option<&'a SlackUserId>,
+    item: &'a SlackReactionsItem,
+) -> Reaction<'a> {
+    let on = match item {
+        SlackReactionsItem::Message(message) => Some(&message.origin),
+        SlackReactionsItem::File(_) => None,
+    };
+    Reaction {
+        added,
+        user: Some(&user.0),
+        emoji: Some(&emoji.0),
+        on_a_message: on.is_some(),
+        channel: on.and_then(|o| o.channel.as_ref()).map(|c| c.0.as_str()),
+        message_ts: on.map(|o| o.ts.0.as_str()),
+        author: author.map(|a| a.0.as_str()),
+    }
+}
+
 /// A reaction on a message, where a rule is active for its emoji; the bot's own reactions and
 /// reactions on files are nothing.
-fn reaction(added: bool, event: &Value, context: &Context) -> Option<Work> {
-    let user = event["user"].as_str()?;
-    let emoji = event["reaction"].as_str()?;
-    let item = &event["item"];
-    if item["type"] != "message" || user == context.bot_user_id {
+fn reaction(event: &Reaction, context: &Context) -> Option<Work> {
+    let user = event.user?;
+    let emoji = event.emoji?;
+    if !event.on_a_message || user == context.bot_user_id {
         return None;
     }
-    let channel = item["channel"].as_str()?;
+    let channel = event.channel?;
     context.automations.reaction_rule(emoji, channel)?;
     Some(Work::Reaction {
         user: user.to_string(),
         emoji: emoji.to_string(),
         channel: channel.to_string(),
-        message_ts: item["ts"].as_str()?.to_string(),
-        author: event["item_user"].as_str().map(str::to_string),
-        added,
+        message_ts: event.message_ts?.to_string(),
+        author: event.author.map(str::to_string),
+        added: event.added,
     })
 }
 
@@ -588,12 +760,22 @@ mod tests {
         }
     }
 
+    /// Decodes an event as the listener does: through slack-morphism's typed models (or its
+    /// `Unknown` when they refuse it), checking that the JSON path decides the same.
+    fn decoded(json: &Value) -> EventAction {
+        let typed: SlackEventCallbackBody = serde_json::from_value(json.clone()).unwrap();
+        let action = event(&typed, &context());
+        let reencoded = serde_json::to_value(&typed).unwrap();
+        assert_eq!(event_json(&reencoded, &context()), action, "{reencoded}");
+        action
+    }
+
     #[test]
     fn mentions_become_requests_with_plain_text() {
         let event_json = json!({"type": "app_mention", "user": "U1", "channel": "C1", "ts": "1.1",
             "text": "<@UBOT> unlock <mailto:jane@acme.com|jane@acme.com> &amp; tell <@U0ANA|ana>"});
         assert_eq!(
-            event(&event_json, &context()),
+            decoded(&event_json),
             EventAction::Work(Work::Request {
                 user: "U1".into(),
                 text: "unlock jane@acme.com & tell <@U0ANA>".into(),
@@ -609,26 +791,23 @@ mod tests {
     fn edits_bots_and_others_are_ignored() {
         let edited = json!({"type": "app_mention", "user": "U1", "channel": "C1", "ts": "1.1",
             "text": "<@UBOT> unlock <@U2>", "edited": {"user": "U1", "ts": "1.2"}});
-        assert_eq!(event(&edited, &context()), EventAction::Ignore);
+        assert_eq!(decoded(&edited), EventAction::Ignore);
         let changed = json!({"type": "message", "subtype": "message_changed", "channel": "D1", "channel_type": "im",
             "message": {"user": "U1", "text": "unlock me", "ts": "1.1"}, "ts": "1.3"});
-        assert_eq!(event(&changed, &context()), EventAction::Ignore);
+        assert_eq!(decoded(&changed), EventAction::Ignore);
         let own = json!({"type": "app_mention", "user": "UBOT", "channel": "C1", "ts": "1.1", "text": "x"});
-        assert_eq!(event(&own, &context()), EventAction::Ignore);
+        assert_eq!(decoded(&own), EventAction::Ignore);
         let bot = json!({"type": "message", "user": "U9", "bot_id": "B9", "channel": "C0HELP", "ts": "1.1", "text": "how do I reset my password"});
-        assert_eq!(event(&bot, &context()), EventAction::Ignore);
+        assert_eq!(decoded(&bot), EventAction::Ignore);
         let person = json!({"type": "user_change", "user": {"id": "U7", "deleted": true}});
-        assert_eq!(
-            event(&person, &context()),
-            EventAction::PersonChanged("U7".into())
-        );
+        assert_eq!(decoded(&person), EventAction::PersonChanged("U7".into()));
     }
 
     #[test]
     fn help_questions_are_new_top_level_messages_in_help_channels() {
         let question = json!({"type": "message", "user": "U1", "channel": "C0HELP", "ts": "1.1", "text": "how do I reset my &lt;password&gt;?"});
         assert_eq!(
-            event(&question, &context()),
+            decoded(&question),
             EventAction::Work(Work::HelpQuestion {
                 user: "U1".into(),
                 text: "how do I reset my <password>?".into(),
@@ -638,11 +817,11 @@ mod tests {
         );
         let mut reply = question.clone();
         reply["thread_ts"] = json!("1.0");
-        assert_eq!(event(&reply, &context()), EventAction::Ignore);
+        assert_eq!(decoded(&reply), EventAction::Ignore);
         // A reply with a link may be an admin naming the document that answers; it is kept raw.
         reply["text"] = json!("see <https://intranet.example.com/it/vpn|the VPN page>");
         assert_eq!(
-            event(&reply, &context()),
+            decoded(&reply),
             EventAction::Work(Work::HelpReply {
                 user: "U1".into(),
                 text: "see <https://intranet.example.com/it/vpn|the VPN page>".into(),
@@ -652,10 +831,10 @@ mod tests {
         );
         let mut bot_link = reply.clone();
         bot_link["bot_id"] = json!("B1");
-        assert_eq!(event(&bot_link, &context()), EventAction::Ignore);
+        assert_eq!(decoded(&bot_link), EventAction::Ignore);
         let mut elsewhere = question.clone();
         elsewhere["channel"] = json!("C0OTHER");
-        assert_eq!(event(&elsewhere, &context()), EventAction::Ignore);
+        assert_eq!(decoded(&elsewhere), EventAction::Ignore);
     }
 
     #[test]
@@ -664,7 +843,7 @@ mod tests {
             "assistant_thread": {"user_id": "U0KATE", "channel_id": "D0DM", "thread_ts": "1.1",
                                  "context": {"channel_id": "C1"}}});
         assert_eq!(
-            event(&started, &context()),
+            decoded(&started),
             EventAction::Work(Work::AssistantStarted {
                 user: "U0KATE".into(),
                 channel: "D0DM".into(),
@@ -673,7 +852,7 @@ mod tests {
         );
         let mut malformed = started.clone();
         malformed["assistant_thread"]["channel_id"] = json!(null);
-        assert_eq!(event(&malformed, &context()), EventAction::Ignore);
+        assert_eq!(decoded(&malformed), EventAction::Ignore);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use slack_morphism::prelude::SlackEventCallbackBody;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
@@ -252,13 +253,16 @@ impl SlackApp {
     }
 
     /// An `events_api` event: a request, something to ignore, or news about a person.
-    /// Returns whether new work was accepted.
+    /// Returns whether new work was accepted. The event is dropped once decoded, before the
+    /// delivery is recorded.
     pub async fn accept_event(
         self: &Arc<Self>,
         event_id: &str,
-        event: &Value,
+        event: Box<SlackEventCallbackBody>,
     ) -> Result<bool, AcceptError> {
-        match decode::event(event, &self.context) {
+        let action = decode::event(&event, &self.context);
+        drop(event);
+        match action {
             EventAction::Work(work) => match decode::reaction_key(&work) {
                 Some(key) => self.accept(&key, work).await,
                 None => self.accept(&format!("event:{event_id}"), work).await,
