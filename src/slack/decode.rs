@@ -787,6 +787,58 @@ mod tests {
         );
     }
 
+    /// Events as Slack really sends them (its Events API examples): rich-text blocks beside the
+    /// text, `team`, `client_msg_id`, emoji and links in the blocks. The typed models take them,
+    /// so they go through the typed path, not the JSON fallback.
+    #[test]
+    fn real_shaped_events_take_the_typed_path() {
+        let blocks = json!([{"type": "rich_text", "block_id": "a1B2", "elements": [
+            {"type": "rich_text_section", "elements": [
+                {"type": "user", "user_id": "UBOT"},
+                {"type": "text", "text": " unlock "},
+                {"type": "user", "user_id": "U0BOB"},
+                {"type": "text", "text": " please "},
+                {"type": "emoji", "name": "pray", "unicode": "1f64f"},
+                {"type": "link", "url": "https://acme.okta.com/admin", "text": "admin"}]}]}]);
+        let mention = json!({"type": "app_mention", "client_msg_id": "8f0e4c2a-1b2c-4d5e-9f00-0a1b2c3d4e5f",
+            "text": "<@UBOT> unlock <@U0BOB> please :pray: <https://acme.okta.com/admin|admin>",
+            "user": "U0LEO", "ts": "1700000000.000100", "team": "T0ACME", "blocks": blocks,
+            "channel": "C0IT", "event_ts": "1700000000.000100"});
+        let typed: SlackEventCallbackBody = serde_json::from_value(mention.clone()).unwrap();
+        assert!(
+            matches!(typed, SlackEventCallbackBody::AppMention(_)),
+            "{typed:?}"
+        );
+        assert!(matches!(
+            decoded(&mention),
+            EventAction::Work(Work::Request { ref user, ref text, .. })
+                if user == "U0LEO" && text.starts_with("unlock <@U0BOB> please")
+        ));
+        let direct = json!({"type": "message", "client_msg_id": "0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5",
+            "text": "reset my password", "user": "U0ANA", "ts": "1700000001.000200",
+            "team": "T0ACME", "user_team": "T0ACME", "source_team": "T0ACME", "blocks": blocks,
+            "channel": "D0DM", "event_ts": "1700000001.000200", "channel_type": "im"});
+        let typed: SlackEventCallbackBody = serde_json::from_value(direct.clone()).unwrap();
+        assert!(
+            matches!(typed, SlackEventCallbackBody::Message(_)),
+            "{typed:?}"
+        );
+        assert!(matches!(
+            decoded(&direct),
+            EventAction::Work(Work::Request { .. })
+        ));
+        let reaction = json!({"type": "reaction_added", "user": "U0LEO", "reaction": "lock",
+            "item_user": "U0KATE", "item": {"type": "message", "channel": "C0SECURITY",
+            "ts": "1700000002.000300"}, "event_ts": "1700000003.000400"});
+        let typed: SlackEventCallbackBody = serde_json::from_value(reaction.clone()).unwrap();
+        assert!(
+            matches!(typed, SlackEventCallbackBody::ReactionAdded(_)),
+            "{typed:?}"
+        );
+        // No reaction rule in this context: nothing to do, on either path.
+        assert_eq!(decoded(&reaction), EventAction::Ignore);
+    }
+
     #[test]
     fn edits_bots_and_others_are_ignored() {
         let edited = json!({"type": "app_mention", "user": "U1", "channel": "C1", "ts": "1.1",
