@@ -156,8 +156,10 @@ const ACK_CONNECTIONS: u32 = 2;
 
 /// SQLite's page cache per connection, per file (KiB, as SQLite takes a negative size): the
 /// store reads single rows by key, and the system's file cache holds the rest. SQLite's default
-/// (2 MiB) on six connections would be most of the process's memory.
-const SQLITE_CACHE: &str = "-512";
+/// (2 MiB) on six connections would be most of the process's memory; 128 KiB left RSS after a
+/// 10,000-envelope burst 1.5–2 MiB lower than 512 KiB, and `agent_bench`'s request and
+/// approval no slower (docs/measurements.md).
+const SQLITE_CACHE: &str = "-128";
 
 /// How long SQLite waits for another process's lock.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
