@@ -5,8 +5,11 @@
 //! cargo run --example faq_eval -- --model           # and with OPENAI_MODEL judging and writing
 //! cargo run --example faq_eval -- --embeddings      # and with OPENAI_EMBEDDINGS_MODEL recall
 //! cargo run --example faq_eval -- --set held-out    # the first held-out messages instead
+//! cargo run --example faq_eval -- --set symptoms    # the symptom-style messages, both parts
+//! cargo run --example faq_eval -- --set office      # thirty office messages, all chatter
 //! cargo run --example faq_eval -- --set third       # the third held-out round (tuned on since)
-//! cargo run --example faq_eval -- --set fourth      # the fourth, never tuned on (no --misses!)
+//! cargo run --example faq_eval -- --set fourth      # the fourth held-out round (tuned on since)
+//! cargo run --example faq_eval -- --set fifth       # the fifth, never tuned on (no --misses!)
 //! cargo run --example faq_eval -- --misses          # list every miss
 //! ```
 //!
@@ -25,27 +28,39 @@ use okta_agent::knowledge::eval::{cases, Case, Report};
 use okta_agent::knowledge::semantic::{OpenAiEmbedder, Semantic};
 use okta_agent::knowledge::{HelpDocs, Knowledge};
 
-const SET: &str = include_str!("../tests/fixtures/faq_eval.tsv");
-const HELD_OUT: &str = include_str!("../tests/fixtures/faq_heldout.tsv");
-const THIRD: &str = include_str!("../tests/fixtures/faq_fresh.tsv");
-const FOURTH: &str = include_str!("../tests/fixtures/faq_round4.tsv");
+/// The sets by name, the evaluation set first (the default).
+const SETS: &[(&str, &str)] = &[
+    ("main", include_str!("../tests/fixtures/faq_eval.tsv")),
+    (
+        "held-out",
+        include_str!("../tests/fixtures/faq_heldout.tsv"),
+    ),
+    (
+        "symptoms",
+        include_str!("../tests/fixtures/faq_symptoms.tsv"),
+    ),
+    (
+        "office",
+        include_str!("../tests/fixtures/faq_office_chatter.tsv"),
+    ),
+    ("third", include_str!("../tests/fixtures/faq_fresh.tsv")),
+    ("fourth", include_str!("../tests/fixtures/faq_round4.tsv")),
+    ("fifth", include_str!("../tests/fixtures/faq_round5.tsv")),
+];
 
 #[tokio::main]
 async fn main() -> Result<()> {
     okta_agent::install_crypto_provider();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| args.iter().any(|a| a == name);
-    let set = match args
+    let name = args
         .iter()
         .position(|a| a == "--set")
         .and_then(|i| args.get(i + 1))
-    {
-        None => SET,
-        Some(name) if name == "main" => SET,
-        Some(name) if name == "held-out" => HELD_OUT,
-        Some(name) if name == "third" => THIRD,
-        Some(name) if name == "fourth" => FOURTH,
-        Some(other) => bail!("--set {other}: use main, held-out, third or fourth"),
+        .map_or("main", String::as_str);
+    let Some((_, set)) = SETS.iter().find(|(known, _)| *known == name) else {
+        let names: Vec<&str> = SETS.iter().map(|(known, _)| *known).collect();
+        bail!("--set {name}: use one of {}", names.join(", "));
     };
     let cases = cases(set).map_err(anyhow::Error::msg)?;
     let settings = Settings::from_env(None, None)?;

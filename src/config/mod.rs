@@ -283,7 +283,8 @@ pub struct KnowledgeSettings {
     pub reload_seconds: u64,
     /// The embeddings model for semantic recall (`OPENAI_EMBEDDINGS_MODEL`), if any.
     pub embeddings: Option<ModelSettings>,
-    /// Cosine similarity at which a section answers on meaning alone (`min_similarity`).
+    /// Cosine similarity at which a section, or a phrasing of its document, answers on meaning
+    /// alone (`min_similarity`).
     pub min_similarity: f32,
 }
 

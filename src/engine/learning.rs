@@ -162,14 +162,19 @@ impl Engine {
         let learned: Vec<LearnedPhrasing> = rows.into_iter().map(LearnedPhrasing::from).collect();
         let knowledge = self.agent.knowledge().clone();
         // A changed set rebuilds the index, which takes a while for many documents.
-        tokio::task::spawn_blocking(move || knowledge.set_learned(learned))
+        let applying = knowledge.clone();
+        tokio::task::spawn_blocking(move || applying.set_learned(learned))
             .await
             .map_err(|e| {
                 crate::knowledge::KnowledgeError(format!(
                     "applying the learned phrasings stopped: {e}"
                 ))
-                .into()
-            })
+            })?;
+        // New phrasings count on keywords at once; by meaning once embedded.
+        if let Err(e) = knowledge.embed_learned().await {
+            tracing::warn!(error = %e, "learned phrasings could not be embedded; they match on keywords until the next reload");
+        }
+        Ok(())
     }
 
     /// Every learned phrasing, oldest first, with where it was asked.

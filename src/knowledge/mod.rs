@@ -19,6 +19,7 @@ pub mod semantic;
 pub mod sources;
 pub mod watch;
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use doc::{Doc, Format};
@@ -123,6 +124,9 @@ pub struct HelpDocs {
     synonyms: Synonyms,
     /// One unit vector per section, in index order, when embeddings are configured.
     vectors: Vec<Arc<[f32]>>,
+    /// One per phrasing, in the phrasings' order; `None` for a phrasing learned since the
+    /// last embedding (it matches on keywords until it is embedded).
+    phrasing_vectors: Vec<Option<Arc<[f32]>>>,
     /// The documents' `questions` and the learned phrasings, in the index's order.
     phrasings: Vec<Phrasing>,
 }
@@ -205,6 +209,7 @@ impl HelpDocs {
             index,
             synonyms,
             vectors: Vec::new(),
+            phrasing_vectors: Vec::new(),
             phrasings,
         }
     }
@@ -214,9 +219,23 @@ impl HelpDocs {
         if learned.is_empty() && self.phrasings.iter().all(|p| p.learned.is_none()) {
             return self;
         }
+        // A phrasing's vector depends on its text alone: those kept keep theirs.
+        let embedded: HashMap<String, Arc<[f32]>> = self
+            .phrasings
+            .iter()
+            .zip(&self.phrasing_vectors)
+            .filter_map(|(phrasing, vector)| Some((phrasing.text.clone(), vector.clone()?)))
+            .collect();
         let vectors = self.vectors;
         let mut docs = Self::with_phrasings(self.docs, self.synonyms, learned);
         docs.vectors = vectors;
+        if !docs.vectors.is_empty() {
+            docs.phrasing_vectors = docs
+                .phrasings
+                .iter()
+                .map(|phrasing| embedded.get(&phrasing.text).cloned())
+                .collect();
+        }
         docs
     }
 
@@ -233,8 +252,10 @@ impl HelpDocs {
         self.phrasings.get(hit.phrasing?)
     }
 
-    /// The texts to embed, one per section in index order: title, heading and text.
-    pub fn section_texts(&self) -> Vec<String> {
+    /// The texts to embed: one per section in index order (title, heading and text), then
+    /// every phrasing in order. People ask alike far more than they write like the documents,
+    /// so a question is compared with the ways people ask too, not only with the sections.
+    pub fn texts_to_embed(&self) -> Vec<String> {
         self.docs
             .iter()
             .flat_map(|doc| {
@@ -242,18 +263,30 @@ impl HelpDocs {
                     .iter()
                     .map(move |s| format!("{} — {}\n{}", doc.title, s.heading, s.text))
             })
+            .chain(self.phrasings.iter().map(|p| p.text.clone()))
             .collect()
     }
 
-    /// The same documents with a vector per section (see [`semantic::Semantic::embed_docs`]).
-    pub fn with_vectors(mut self, vectors: Vec<Arc<[f32]>>) -> Self {
+    /// The same documents with the vectors of [`Self::texts_to_embed`], in its order (see
+    /// [`semantic::Semantic::embed_docs`]).
+    pub fn with_vectors(mut self, mut vectors: Vec<Arc<[f32]>>) -> Self {
+        let phrasings = vectors.split_off(self.index.sections().min(vectors.len()));
         self.vectors = vectors;
+        self.phrasing_vectors = phrasings.into_iter().map(Some).collect();
         self
     }
 
     /// Whether every section has a vector.
     pub fn has_vectors(&self) -> bool {
         !self.vectors.is_empty() && self.vectors.len() == self.index.sections()
+    }
+
+    /// Whether some section or phrasing has no vector yet (one learned since the last
+    /// embedding).
+    pub fn lacks_vectors(&self) -> bool {
+        !self.has_vectors()
+            || self.phrasing_vectors.len() != self.phrasings.len()
+            || self.phrasing_vectors.iter().any(Option::is_none)
     }
 
     /// The starter set, with the built-in synonyms: the demo's documents.
@@ -515,8 +548,9 @@ impl HelpDocs {
 
 impl HelpDocs {
     /// BM25 hits and vector similarities in one ranking: half the normalized BM25 score and
-    /// half the cosine similarity. A section at least `required` similar counts as covering
-    /// the question (`needed`) even when its words differ; below that, coverage is BM25's.
+    /// half the cosine similarity, a section's own or its document's closest phrasing's,
+    /// whichever is higher. A section at least `required` similar counts as covering the
+    /// question (`needed`) even when its words differ; below that, coverage is BM25's.
     fn blend(
         &self,
         hits: Vec<Scored>,
@@ -540,7 +574,7 @@ impl HelpDocs {
             .map(|v| semantic::similarity(question, v))
             .collect();
         let max_score = hits.iter().map(|h| h.score).fold(0.0_f32, f32::max);
-        let mut doc_coverage: std::collections::HashMap<usize, f32> = Default::default();
+        let mut doc_coverage: HashMap<usize, f32> = Default::default();
         for hit in &hits {
             let slot = doc_coverage.entry(hit.doc).or_default();
             *slot = slot.max(hit.coverage);
@@ -560,10 +594,46 @@ impl HelpDocs {
                 candidates.push((doc, section, 0.0, None));
             }
         }
+        // Each document's closest phrasing by meaning, and the documents whose phrasings come
+        // closest join the candidates at their lead section.
+        let mut closest: Vec<Option<(usize, f32)>> = vec![None; self.docs.len()];
+        for (index, (phrasing, vector)) in self
+            .phrasings
+            .iter()
+            .zip(&self.phrasing_vectors)
+            .enumerate()
+        {
+            let Some(vector) = vector else { continue };
+            let similarity = semantic::similarity(question, vector);
+            let slot = &mut closest[phrasing.doc];
+            if slot.is_none_or(|(_, best)| similarity > best) {
+                *slot = Some((index, similarity));
+            }
+        }
+        let mut by_phrasing: Vec<(usize, usize, f32)> = closest
+            .iter()
+            .enumerate()
+            .filter_map(|(doc, best)| {
+                best.map(|(phrasing, similarity)| (doc, phrasing, similarity))
+            })
+            .collect();
+        by_phrasing.sort_by(|a, b| b.2.total_cmp(&a.2));
+        for (doc, _, _) in by_phrasing.into_iter().take(4) {
+            if !candidates.iter().any(|(d, _, _, _)| *d == doc) {
+                candidates.push((doc, 0, 0.0, None));
+            }
+        }
         let mut blended: Vec<Scored> = candidates
             .into_iter()
             .map(|(doc, section, score, phrasing)| {
-                let similarity = similarities[offsets[doc] + section];
+                let own = similarities[offsets[doc] + section];
+                let (similarity, phrasing) = match closest[doc] {
+                    Some((index, asked)) if asked > own => (
+                        asked,
+                        phrasing.or(Some(index).filter(|_| asked >= required)),
+                    ),
+                    _ => (own, phrasing),
+                };
                 let lexical = if max_score > 0.0 {
                     score / max_score
                 } else {
@@ -801,6 +871,26 @@ impl Knowledge {
         if let Ok(mut slot) = self.current.write() {
             *slot = Arc::new(docs);
         }
+    }
+
+    /// Embeds the phrasings learned since the documents were embedded, when semantic recall is
+    /// configured, and swaps them in unless a reload replaced the snapshot meanwhile (it embeds
+    /// them itself). Until then such a phrasing matches on keywords alone.
+    pub async fn embed_learned(&self) -> Result<(), KnowledgeError> {
+        let Some(semantic) = &self.semantic else {
+            return Ok(());
+        };
+        let docs = self.current();
+        if !docs.has_vectors() || !docs.lacks_vectors() {
+            return Ok(());
+        }
+        let embedded = semantic.embed_docs((*docs).clone()).await?;
+        if let Ok(mut slot) = self.current.write() {
+            if Arc::ptr_eq(&slot, &docs) {
+                *slot = Arc::new(embedded);
+            }
+        }
+        Ok(())
     }
 
     /// Reads every source again and swaps the snapshot in; returns (documents, problems).

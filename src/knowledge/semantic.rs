@@ -77,7 +77,8 @@ impl Embedder for OpenAiEmbedder {
 pub struct Semantic {
     embedder: Arc<dyn Embedder>,
     cache: Mutex<HashMap<[u8; 32], Arc<[f32]>>>,
-    /// Cosine similarity at which a section answers a question on meaning alone.
+    /// Cosine similarity at which a section, or a phrasing of its document, answers a question
+    /// on meaning alone.
     pub min_similarity: f32,
 }
 
@@ -100,7 +101,7 @@ impl Semantic {
 
     /// The documents with a vector for every section; only sections not seen before are sent.
     pub async fn embed_docs(&self, docs: HelpDocs) -> Result<HelpDocs, KnowledgeError> {
-        let texts = docs.section_texts();
+        let texts = docs.texts_to_embed();
         let keys: Vec<[u8; 32]> = texts.iter().map(|t| Sha256::digest(t).into()).collect();
         let missing: Vec<(usize, String)> = {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());

@@ -25,6 +25,22 @@ pub fn find(program: &str, package: &str) -> Option<PathBuf> {
     found
 }
 
+/// The Python that serves WordLlama (`OKTA_AGENT_WORDLLAMA_PYTHON`, a virtual environment set
+/// up as `examples/wordllama_embeddings.py` says; `.ci/run` does), or `None` when the test may
+/// be skipped.
+pub fn wordllama_python() -> Option<PathBuf> {
+    let python = std::env::var_os("OKTA_AGENT_WORDLLAMA_PYTHON")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file());
+    if python.is_none() {
+        skipped(
+            "OKTA_AGENT_WORDLLAMA_PYTHON names no Python with WordLlama",
+            "set one up as examples/wordllama_embeddings.py says (.ci/run does)",
+        );
+    }
+    python
+}
+
 /// Says a test is skipped for want of a service, or fails it under
 /// `OKTA_AGENT_TEST_SERVICES=required` (so CI can never skip one quietly).
 fn skipped(missing: &str, remedy: &str) {

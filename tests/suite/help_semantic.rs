@@ -11,8 +11,8 @@ use axum::{Json, Router};
 use okta_agent::agent::model::ModelSettings;
 use okta_agent::knowledge::doc::{parse, Format};
 use okta_agent::knowledge::index::Synonyms;
-use okta_agent::knowledge::semantic::{OpenAiEmbedder, Semantic};
-use okta_agent::knowledge::{HelpDocs, Knowledge, STARTER};
+use okta_agent::knowledge::semantic::{Embedder, OpenAiEmbedder, Semantic};
+use okta_agent::knowledge::{HelpDocs, Knowledge, LearnedPhrasing, STARTER};
 use okta_agent::secret::Secret;
 use serde_json::{json, Value};
 
@@ -29,12 +29,16 @@ const CONCEPTS: &[&[&str]] = &[
         "jam",
     ],
     &["laptop", "notebook", "macbook", "computer", "pc"],
+    &["keycard", "fob", "lanyard", "swipe"],
+    &["parking", "garage", "carpark"],
 ];
 
 /// A deterministic stand-in for an embeddings model: one dimension per concept, and the
-/// other words hashed, weakly, into the rest.
+/// other words hashed, weakly, into the rest. Enough of them that unrelated short texts (a
+/// question and a document's phrasings) rarely share one, as with a real model, where they
+/// score well under 0.5.
 fn embed(text: &str) -> Vec<f32> {
-    let mut vector = vec![0.0_f32; 64];
+    let mut vector = vec![0.0_f32; 256];
     for word in text
         .to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
@@ -46,7 +50,7 @@ fn embed(text: &str) -> Vec<f32> {
                 let hash = word
                     .bytes()
                     .fold(7_u32, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
-                vector[2 + (hash % 62) as usize] += 0.3;
+                vector[2 + (hash % 254) as usize] += 0.3;
             }
         }
     }
@@ -115,6 +119,15 @@ fn docs() -> HelpDocs {
         )
         .unwrap(),
     );
+    // Its text never says how people ask; one of its questions does.
+    docs.push(
+        parse(
+            "door-access.md",
+            "---\ntitle: Door access\nquestions:\n  - \"my keycard stopped opening doors\"\n---\n# Door access\n\n## Building entry\nReception at the front desk programs entry for staff and visitors.\n",
+            Format::Markdown,
+        )
+        .unwrap(),
+    );
     HelpDocs::new(docs, Synonyms::new(&[]))
 }
 
@@ -163,15 +176,22 @@ async fn semantic_recall_answers_what_keywords_miss_and_stays_quiet_on_chatter()
         .unwrap();
     assert_eq!(reset.citations[0].source, "reset-password.md");
 
-    // The requests: the configured model and key, the sections in batches of at most 64.
+    // The requests: the configured model and key, the sections and the phrasings in batches
+    // of at most 64, each distinct text once.
     let requests = fake.requests.lock().unwrap().clone();
-    let sections = knowledge.current().sections();
+    let texts: std::collections::HashSet<String> =
+        knowledge.current().texts_to_embed().into_iter().collect();
+    assert!(texts.len() > knowledge.current().sections() + 200);
     let batched: usize = requests
         .iter()
         .filter(|(_, body)| body["input"].as_array().is_some_and(|a| a.len() > 1))
         .map(|(_, body)| body["input"].as_array().unwrap().len())
         .sum();
-    assert_eq!(batched, sections, "every section embedded once");
+    assert_eq!(
+        batched,
+        texts.len(),
+        "every section and phrasing embedded once"
+    );
     for (auth, body) in &requests {
         assert_eq!(auth.as_deref(), Some("Bearer sk-test"));
         assert_eq!(body["model"], "fake-embed");
@@ -250,8 +270,128 @@ async fn the_word_vector_endpoint_serves_the_real_client() {
     )
     .unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/glove_embeddings.py");
+    let (_server, port) = start_endpoint(&python, &[script, file.to_str().unwrap(), "0"]).await;
+
+    let settings = ModelSettings {
+        base_url: format!("http://127.0.0.1:{port}/v1"),
+        api_key: Secret::new("unused".into()),
+        model: "glove".into(),
+    };
+    let embedder = OpenAiEmbedder::new(&settings, std::time::Duration::from_secs(5)).unwrap();
+    let knowledge =
+        Arc::new(Knowledge::fixed(docs()).with_semantic(Semantic::new(Arc::new(embedder), 0.9)));
+    knowledge.refresh().await.unwrap();
+    assert!(knowledge.current().has_vectors());
+    recalls_the_toner_and_not_lunch(&knowledge).await;
+}
+
+/// Asked like one of a document's questions, in words neither it nor its text uses: the
+/// question's meaning is compared with the ways people ask, not only with the sections.
+#[tokio::test]
+async fn a_question_close_to_a_documents_phrasing_in_meaning_is_answered() {
+    okta_agent::install_crypto_provider();
+    let (_fake, url, _server) = serve().await;
+    let knowledge = knowledge(&url);
+    const FOB: &str = "my lanyard fob?";
+    assert!(
+        knowledge.answer(FOB).is_none(),
+        "{}",
+        knowledge.current().explain(FOB)
+    );
+    knowledge.refresh().await.unwrap();
+    let answer = knowledge
+        .answer_async(FOB)
+        .await
+        .expect("recalled by meaning");
+    assert_eq!(answer.citations[0].source, "door-access.md");
+    // Its sections alone are not close: without the phrasings' vectors it stays quiet.
+    let sections_only = knowledge.current().as_ref().clone().with_vectors(
+        knowledge
+            .current()
+            .texts_to_embed()
+            .iter()
+            .take(knowledge.current().sections())
+            .map(|t| embed(t).into())
+            .collect(),
+    );
+    let vector = unit(embed(FOB));
+    assert!(sections_only
+        .answer_with(FOB, Some((&vector, 0.5)))
+        .is_none());
+    assert!(knowledge
+        .answer_async("anyone up for lunch at noon?")
+        .await
+        .is_none());
+}
+
+/// A phrasing an admin teaches is embedded when the learned set is applied, so the next
+/// person's different words with the same meaning find it too.
+#[tokio::test]
+async fn a_learned_phrasing_is_embedded_and_recalled_by_meaning() {
+    okta_agent::install_crypto_provider();
+    let (fake, url, _server) = serve().await;
+    let knowledge = knowledge(&url);
+    knowledge.refresh().await.unwrap();
+    const GATE: &str = "carpark?";
+    assert!(
+        knowledge.answer_async(GATE).await.is_none(),
+        "nothing means parking yet"
+    );
+
+    let taught = "the garage barrier won't open";
+    knowledge.set_learned(vec![LearnedPhrasing {
+        id: 7,
+        doc: "door-access.md".into(),
+        phrasing: taught.into(),
+        taught_by: "UADMIN".into(),
+        taught_at: 0,
+    }]);
+    assert!(
+        knowledge.current().lacks_vectors(),
+        "learned, not embedded yet"
+    );
+    assert!(
+        knowledge.answer_async(GATE).await.is_none(),
+        "keywords alone do not reach it"
+    );
+    knowledge.embed_learned().await.unwrap();
+    assert!(!knowledge.current().lacks_vectors());
+    let sent: Vec<Value> = fake
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| body["input"].clone())
+        .collect();
+    assert_eq!(
+        sent.last(),
+        Some(&json!([taught])),
+        "only the new phrasing is sent"
+    );
+    let answer = knowledge
+        .answer_async(GATE)
+        .await
+        .expect("recalled through the lesson");
+    assert_eq!(answer.citations[0].source, "door-access.md");
+    // Nothing new to embed: no request.
+    let count = fake.requests.lock().unwrap().len();
+    knowledge.embed_learned().await.unwrap();
+    assert_eq!(fake.requests.lock().unwrap().len(), count);
+}
+
+fn unit(vector: Vec<f32>) -> Vec<f32> {
+    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+    vector.into_iter().map(|x| x / norm).collect()
+}
+
+/// Starts one of the Python endpoints with these arguments (the port last, 0 for a free one)
+/// and returns it with the port it says it took.
+async fn start_endpoint(
+    python: &std::path::Path,
+    args: &[&str],
+) -> (tokio::process::Child, String) {
     let mut server = tokio::process::Command::new(python)
-        .args([script, file.to_str().unwrap(), "0"])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -266,17 +406,68 @@ async fn the_word_vector_endpoint_serves_the_real_client() {
     let port = ready
         .strip_prefix("ready on port ")
         .unwrap_or_else(|| panic!("the script said {ready:?}"))
-        .trim();
+        .trim()
+        .to_string();
+    (server, port)
+}
 
+/// The WordLlama endpoint docs/assistant.md measures with, set up as its header says: the real
+/// model answers the real client through the semantic path, and a question in none of the
+/// starter documents' words comes to the right one through their phrasings' meaning.
+#[tokio::test]
+async fn the_wordllama_endpoint_serves_the_real_client() {
+    let Some(python) = crate::common::services::wordllama_python() else {
+        return;
+    };
+    okta_agent::install_crypto_provider();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/wordllama_embeddings.py"
+    );
+    let (_server, port) = start_endpoint(&python, &[script, "0"]).await;
     let settings = ModelSettings {
         base_url: format!("http://127.0.0.1:{port}/v1"),
         api_key: Secret::new("unused".into()),
-        model: "glove".into(),
+        model: "wordllama".into(),
     };
-    let embedder = OpenAiEmbedder::new(&settings, std::time::Duration::from_secs(5)).unwrap();
-    let knowledge =
-        Arc::new(Knowledge::fixed(docs()).with_semantic(Semantic::new(Arc::new(embedder), 0.9)));
+    let embedder =
+        Arc::new(OpenAiEmbedder::new(&settings, std::time::Duration::from_secs(30)).unwrap());
+    let knowledge = Arc::new(
+        Knowledge::fixed(HelpDocs::starter()).with_semantic(Semantic::new(embedder.clone(), 0.55)),
+    );
+    const SPINNING: &str = "since monday my phone mail just spins and says cannot get mail";
+    assert!(
+        knowledge.answer(SPINNING).is_none(),
+        "keywords alone stay quiet"
+    );
     knowledge.refresh().await.unwrap();
-    assert!(knowledge.current().has_vectors());
-    recalls_the_toner_and_not_lunch(&knowledge).await;
+    assert!(!knowledge.current().lacks_vectors());
+    let answer = knowledge
+        .answer_async(SPINNING)
+        .await
+        .expect("recalled by meaning");
+    assert_eq!(answer.citations[0].source, "email-on-phone.md");
+    assert!(knowledge
+        .answer_async("anyone up for lunch at noon?")
+        .await
+        .is_none());
+    // The sections alone are not close enough: the phrasings' meaning answered it.
+    let docs = knowledge.current();
+    let sections = embedder
+        .embed(docs.texts_to_embed()[..docs.sections()].to_vec())
+        .await
+        .unwrap();
+    let sections_only = (*docs)
+        .clone()
+        .with_vectors(sections.into_iter().map(|v| unit(v).into()).collect());
+    let question = unit(
+        embedder
+            .embed(vec![SPINNING.into()])
+            .await
+            .unwrap()
+            .remove(0),
+    );
+    assert!(sections_only
+        .answer_with(SPINNING, Some((&question, 0.55)))
+        .is_none());
 }
