@@ -15,6 +15,8 @@ signin = sign in, log in, login, logon, signin, signon, sign on, log on, logging
 mfa = mfa, okta app, 2fa, two factor, twofactor, multi factor, multifactor, okta verify, authenticator, authenticators, factor, factors, otp, second factor, 2 factor, verify app
 lockout = locked out, lockout, locked, lock out, unlock, locks, locking me out, locking
 password = password, passwords, pw, pwd, passwd, passcode
+passwordmanager = password manager, 1password, lastpass, bitwarden, keepass, dashlane
+expire = expire, expires, expired, expiry, expiring, expiration
 reset password = new password, change my password, change password, changing my password, reset my password, password reset
 setup = set up, setup, re setup, reset up, setting up, configure, enrol, enroll, enrolling, enrolment, register
 vpn = vpn, remote access, globalprotect, global protect
@@ -26,12 +28,13 @@ newphone phone = new phone, new iphone, new android, new mobile, new smartphone,
 forgot = forgot, forgotten, forget, remember
 activation = activation, activate, activated, welcome email, invite, invitation, setup email, set up email, setup link, set up link
 starter = new starter, starter, new hire, joiner, onboarding, onboard, first day, starting
-leaver = leaver, leaving, offboard, offboarding, last day, departure, left the company, quitting, resigned
+leaver = leaver, leaving, offboard, offboarding, last day, departure, departing, left the company, quitting, quits, resigned, resigning
 phishing = phishing, scam, suspicious, spam, weird email, strange email, fake email, dodgy email
 missing = missing, disappeared, gone, vanished, cant find, cannot find, cant see, dont see, not showing
 dashboard = dashboard, home page, homepage, okta page, okta portal
 install = install, installed, installing, self service
 securitykey = yubikey, yubi key, hardware key, security key
+license = license, licence, licenses, licences, licensing, licencing
 ";
 
 /// Words too common to say what a question is about.
@@ -199,6 +202,7 @@ pub const STOP_WORDS: &[&str] = &[
     "happen",
     "happens",
     "happened",
+    "since",
 ];
 
 /// The built-in symptom table: situations people describe, and the topics they are about.
@@ -464,7 +468,7 @@ impl Synonyms {
                 for &p in candidates {
                     let (phrase, canonical) = &self.phrases[p];
                     let rest = &words[i..];
-                    if rest.len() >= phrase.len() && phrase.iter().zip(rest).all(|(a, b)| a == b) {
+                    if rest.len() >= phrase.len() && same_phrase(phrase, rest) {
                         for part in canonical.split(' ') {
                             each(part, true);
                         }
@@ -477,6 +481,15 @@ impl Synonyms {
             i += 1;
         }
     }
+}
+
+/// Whether `words` open with `phrase`; its last word may be plural ("security keys" is a
+/// security key, "new phones" a new phone), as a single word is by stemming.
+fn same_phrase(phrase: &[String], words: &[&str]) -> bool {
+    let last = phrase.len().saturating_sub(1);
+    phrase.iter().zip(words).enumerate().all(|(i, (a, b))| {
+        a == b || (i == last && i > 0 && b.strip_suffix('s') == Some(a.as_str()))
+    })
 }
 
 /// Lower case, apostrophes removed ("Can't" → "cant").
@@ -1196,6 +1209,15 @@ mod tests {
         assert_eq!(a("remote access"), a("VPN"));
         assert_eq!(a("single sign-on"), vec!["sso"], "a team's own synonym");
         assert_eq!(a("Resetting passwords"), vec!["reset", "password"]);
+        // A phrase's last word may be plural; its others may not.
+        assert_eq!(a("security keys"), a("security key"));
+        assert_eq!(a("hardware keys"), vec!["securitykey"]);
+        assert_ne!(a("securitys key"), vec!["securitykey"]);
+        assert_eq!(a("single sign-ons"), vec!["sso"]);
+        // Spellings and word forms the stemmer keeps apart.
+        assert_eq!(a("licence"), a("license"));
+        assert_eq!(a("password expiry"), a("passwords expire"));
+        assert_eq!(a("departing"), a("leaver"));
     }
 
     fn index(texts: &[(&str, &str)]) -> (Index, Synonyms) {
@@ -1296,6 +1318,9 @@ mod tests {
         // The words it was said in stay, as a bonus; the rest count as ever.
         assert!(terms.contains(&("fell".to_string(), BONUS_WEIGHT)));
         assert!(terms.contains(&("lake".to_string(), 1.0)));
+        // Water damage of any kind.
+        let washed = analyze_query("phone went through the washing machine", &synonyms);
+        assert!(washed.contains(&("newphone".to_string(), SITUATION_WEIGHT)));
         // Every group must be said: a phone alone is no situation.
         assert!(!describes_situation(&analyze_query(
             "my phone is on the desk",

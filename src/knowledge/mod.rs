@@ -111,6 +111,10 @@ const MIN_COVERAGE_STATEMENT: f32 = 0.5;
 /// A question whose best two documents both cover at least this share of what is needed is
 /// answered with both ("These may help"), when neither covers it all.
 const MAY_HELP_SHARE: f32 = 0.75;
+/// A question whose best document uses this many of its words (distinct terms) or more
+/// answers at this share of the coverage a question needs.
+const SEVERAL_WORDS: u32 = 2;
+const SEVERAL_WORDS_SHARE: f32 = 0.5;
 /// Quotes are trimmed to this many characters, at a sentence end where possible.
 const QUOTE_CHARS: usize = 600;
 /// A quote shorter than this continues with the next section.
@@ -381,12 +385,24 @@ impl HelpDocs {
         }
         hits.truncate(8);
         let best = hits.first()?;
+        if !question && thanks(message) {
+            return None;
+        }
         if best.coverage < needed {
-            return if question {
-                self.may_help(&hits, needed)
-            } else {
-                None
-            };
+            if !question {
+                return None;
+            }
+            if let Some(leads) = self.may_help(&hits, needed) {
+                return Some(leads);
+            }
+            // A question that tells its story first ("started Monday, recruiter said I'd get
+            // a link, nothing yet, is that normal?") covers little of itself with any one
+            // document, but several of its words in one document are not a coincidence.
+            if best.matched.count_ones() < SEVERAL_WORDS
+                || best.coverage < needed * SEVERAL_WORDS_SHARE
+            {
+                return None;
+            }
         }
         // One word in common with a message of three is a coincidence ("the coffee machine is
         // broken" and the page on broken phones), unless a phrasing or meaning matched, or it
@@ -482,6 +498,20 @@ impl HelpDocs {
             may_help: true,
         })
     }
+}
+
+/// Whether a message opens by thanking someone ("thanks so much, that worked!"): said of a
+/// statement, it closes a conversation rather than asking anything.
+fn thanks(message: &str) -> bool {
+    let first = message
+        .split(|c: char| !c.is_alphanumeric())
+        .find(|w| !w.is_empty())
+        .unwrap_or_default()
+        .to_lowercase();
+    matches!(
+        first.as_str(),
+        "thanks" | "thank" | "thx" | "ty" | "cheers" | "ta" | "tysm"
+    )
 }
 
 /// A section's first sentence, or its first 160 characters.
@@ -735,6 +765,15 @@ pub fn reads_as_question(message: &str) -> bool {
         "stolen",
         "never",
         "anymore",
+        "not responding",
+        "not coming",
+        "isnt coming",
+        "not arriving",
+        "hasnt arrived",
+        "wont load",
+        "not loading",
+        "times out",
+        "timing out",
     ];
     let words = lower
         .split(|c: char| !c.is_alphanumeric())
@@ -1159,5 +1198,53 @@ mod tests {
         let docs = HelpDocs::starter();
         // One word in common is not a lead, even as a question.
         assert!(docs.answer("anyone got a charger for an iphone?").is_none());
+    }
+
+    #[test]
+    fn a_question_telling_its_story_first_answers_on_several_of_its_words() {
+        let docs = docs(&[
+            (
+                "printer.md",
+                "# Printers\nPrinters are on every floor; add one from System Settings, then print a test page.",
+            ),
+            ("badge.md", "# Badges\nBadges open the doors."),
+        ]);
+        let story = "after the reorg my laptop lost the printer on our floor, how do I add it back";
+        let best = &docs.search(story, 1)[0];
+        assert!(
+            best.coverage < MIN_COVERAGE_QUESTION && best.matched.count_ones() >= SEVERAL_WORDS,
+            "{}",
+            docs.explain(story)
+        );
+        let answer = docs
+            .answer(story)
+            .unwrap_or_else(|| panic!("several words in one document: {}", docs.explain(story)));
+        assert_eq!(answer.citations[0].source, "printer.md");
+        // One word of a long story is still a coincidence, and a statement needs its coverage.
+        let lamp = "after the reorg the desk lamp on our floor broke, who fixes it?";
+        assert!(docs.answer(lamp).is_none(), "{}", docs.explain(lamp));
+        let told = "after the reorg the printer on our floor was added to my laptop";
+        assert!(docs.answer(told).is_none(), "{}", docs.explain(told));
+    }
+
+    #[test]
+    fn thanks_closes_a_conversation_and_asks_nothing() {
+        let docs = HelpDocs::starter();
+        for message in [
+            "thanks so much, that worked!",
+            "Thank you, works now",
+            "cheers, that's the vpn sorted",
+        ] {
+            assert!(
+                docs.answer(message).is_none(),
+                "{message}: {}",
+                docs.explain(message)
+            );
+        }
+        // Thanks said with a question is still the question.
+        let answer = docs
+            .answer("thanks in advance, how do I reset my password?")
+            .unwrap();
+        assert_eq!(answer.citations[0].source, "reset-password.md");
     }
 }

@@ -275,25 +275,38 @@ fn third_round_tuned_on_since_the_fourth() {
 const FOURTH_ROUND: &str = include_str!("../fixtures/faq_round4.tsv");
 
 /// The fourth held-out round: never tuned on until the fifth was written (64.6% when written,
-/// 66.7% before it was opened); its misses are shown since.
+/// 66.7% before it was opened); tuned on since, so its misses are shown.
 #[test]
-fn fourth_round_opened_since_the_fifth() {
-    let report = round(FOURTH_ROUND, "fourth held-out round (opened)");
-    assert!(report.top1() >= 66.0, "{:#?}", report.misses);
+fn fourth_round_tuned_on_since_the_fifth() {
+    let report = round(FOURTH_ROUND, "fourth held-out round (tuned on)");
+    assert!(report.top1() >= 89.0, "{:#?}", report.misses);
     assert!(report.false_answers <= 1, "{:#?}", report.misses);
 }
 
 const FIFTH_ROUND: &str = include_str!("../fixtures/faq_round5.tsv");
 
-/// The fifth held-out round, written before the fourth round's misses were opened and never
-/// tuned on: it carries the budget from now on (top-1 at least 90%, false answers at most 5%).
+/// The fifth held-out round: never tuned on until the sixth was written (70.8% when written
+/// and before it was opened); tuned on since, so its misses are shown.
 #[test]
-fn fifth_round_never_tuned_on() {
-    let report = round(FIFTH_ROUND, "fifth held-out round");
-    // Floors at today's figures: 70.8% (34/48) and one false answer of 16 when written; the
-    // 90% budget is not met (docs/assistant.md). Its misses are not printed: reading them
-    // would make them rows to tune on.
-    assert!(report.top1() >= 70.0, "{}", report.summary());
+fn fifth_round_tuned_on_since_the_sixth() {
+    let report = round(FIFTH_ROUND, "fifth held-out round (tuned on)");
+    assert!(report.top1() >= 79.0, "{:#?}", report.misses);
+    assert!(report.false_answers == 0, "{:#?}", report.misses);
+}
+
+const SIXTH_ROUND: &str = include_str!("../fixtures/faq_round6.tsv");
+
+/// The sixth held-out round, written before the fourth and fifth rounds' misses were tuned on
+/// and never tuned on: it carries the budget from now on (top-1 at least 90%, false answers at
+/// most 5%).
+#[test]
+fn sixth_round_never_tuned_on() {
+    let report = round(SIXTH_ROUND, "sixth held-out round");
+    // Floors at today's figures: 70.8% (34/48) and no false answer when written, 79.2% (38/48)
+    // and one of 16 after the fourth and fifth rounds were tuned on; the budget is not met
+    // (docs/assistant.md). Its misses are not printed: reading them would make them rows to
+    // tune on.
+    assert!(report.top1() >= 79.0, "{}", report.summary());
     assert!(report.false_answers <= 1, "{}", report.summary());
 }
 
