@@ -359,7 +359,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::HelpDocs {
             forget: Some(id), ..
         } => forget_phrasing(&sources, id).await,
-        Command::HelpDocs { write, ask, .. } => help_docs(&sources, write.as_deref(), ask),
+        Command::HelpDocs { write, ask, .. } => help_docs(&sources, write.as_deref(), ask).await,
         Command::Keygen {
             audit_key: Some(path),
             ..
@@ -371,7 +371,7 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn help_docs(sources: &Sources, write: Option<&Path>, ask: Option<String>) -> Result<()> {
+async fn help_docs(sources: &Sources, write: Option<&Path>, ask: Option<String>) -> Result<()> {
     if let Some(dir) = write {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for (name, text) in okta_agent::knowledge::STARTER {
@@ -397,12 +397,47 @@ fn help_docs(sources: &Sources, write: Option<&Path>, ask: Option<String>) -> Re
         println!("No [knowledge] sources are configured: trying the starter documents.");
         (okta_agent::knowledge::HelpDocs::starter(), Vec::new())
     } else {
-        settings.knowledge.sources.load()?
+        let sources = settings.knowledge.sources.clone();
+        tokio::task::spawn_blocking(move || sources.load()).await??
     };
     for problem in problems {
         println!("skipped  {problem}");
     }
-    print!("{}", docs.explain(&message));
+    // As the service answers: with what IT admins taught it, and by meaning when configured.
+    let learned = match open_store(&settings).await {
+        Ok(store) => store.learned_phrasings().await?,
+        Err(e) => {
+            println!("Learned phrasings not applied: {e:#}");
+            Vec::new()
+        }
+    };
+    let learned: Vec<okta_agent::knowledge::LearnedPhrasing> =
+        learned.into_iter().map(Into::into).collect();
+    let mut knowledge = okta_agent::knowledge::Knowledge::fixed(docs.with_learned(&learned));
+    if let Some(embeddings) = &settings.knowledge.embeddings {
+        let embedder = okta_agent::knowledge::semantic::OpenAiEmbedder::new(
+            embeddings,
+            std::time::Duration::from_secs(60),
+        )?;
+        knowledge = knowledge.with_semantic(okta_agent::knowledge::semantic::Semantic::new(
+            std::sync::Arc::new(embedder),
+            settings.knowledge.min_similarity,
+        ));
+        println!("Embedding the documents with {}…", embeddings.model);
+    }
+    let knowledge = std::sync::Arc::new(knowledge);
+    knowledge.refresh().await?;
+    let semantic = knowledge.semantic().is_some();
+    if semantic && !knowledge.current().has_vectors() {
+        println!("The documents could not be embedded (see the warning above): keywords alone, as the service would answer until they are.");
+    }
+    match knowledge.explain_async(&message).await {
+        Ok(explained) => print!("{explained}"),
+        Err(e) => {
+            println!("The question could not be embedded ({e}): keywords alone, as the service would answer.");
+            print!("{}", knowledge.current().explain(&message));
+        }
+    }
     Ok(())
 }
 

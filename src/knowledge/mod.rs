@@ -366,24 +366,12 @@ impl HelpDocs {
         message: &str,
         semantic: Option<(&[f32], f32)>,
     ) -> Option<HelpAnswer> {
-        let terms = analyze_query(message, &self.synonyms);
-        let question = self.reads_as_problem(message, &terms);
-        let needed = if question {
-            MIN_COVERAGE_QUESTION
-        } else {
-            MIN_COVERAGE_STATEMENT
-        };
-        let mut hits = self.search_terms(&terms, 50);
-        if let Some((vector, min_similarity)) = semantic.filter(|_| self.has_vectors()) {
-            // A statement needs a closer match than a question, as with coverage.
-            let required = if question {
-                min_similarity
-            } else {
-                min_similarity + 0.1
-            };
-            hits = self.blend(hits, vector, required, needed);
-        }
-        hits.truncate(8);
+        let Ranked {
+            terms,
+            question,
+            needed,
+            hits,
+        } = self.rank(message, semantic);
         let best = hits.first()?;
         if !question && thanks(message) {
             return None;
@@ -458,6 +446,36 @@ impl HelpDocs {
         })
     }
 
+    /// The message's terms, whether it reads as a question or a problem, the coverage that
+    /// makes an answer, and the best sections: BM25's, blended with the similarities when the
+    /// question's vector is given.
+    fn rank(&self, message: &str, semantic: Option<(&[f32], f32)>) -> Ranked {
+        let terms = analyze_query(message, &self.synonyms);
+        let question = self.reads_as_problem(message, &terms);
+        let needed = if question {
+            MIN_COVERAGE_QUESTION
+        } else {
+            MIN_COVERAGE_STATEMENT
+        };
+        let mut hits = self.search_terms(&terms, 50);
+        if let Some((vector, min_similarity)) = semantic.filter(|_| self.has_vectors()) {
+            // A statement needs a closer match than a question, as with coverage.
+            let required = if question {
+                min_similarity
+            } else {
+                min_similarity + 0.1
+            };
+            hits = self.blend(hits, vector, required, needed);
+        }
+        hits.truncate(8);
+        Ranked {
+            terms,
+            question,
+            needed,
+            hits,
+        }
+    }
+
     /// The best two documents, when both come close to answering and neither does alone.
     fn may_help(&self, hits: &[Scored], needed: f32) -> Option<HelpAnswer> {
         let bar = needed * MAY_HELP_SHARE;
@@ -514,6 +532,14 @@ fn thanks(message: &str) -> bool {
     )
 }
 
+/// What [`HelpDocs::rank`] found for a message.
+struct Ranked {
+    terms: Vec<(String, f32)>,
+    question: bool,
+    needed: f32,
+    hits: Vec<Scored>,
+}
+
 /// A section's first sentence, or its first 160 characters.
 fn first_sentence(text: &str) -> String {
     let end = text.find(". ").map_or(text.len(), |i| i + 1);
@@ -529,14 +555,19 @@ impl HelpDocs {
     /// What the assistant would do with a message, and why: the answer or the silence, the
     /// best sections with their scores and coverage, and the terms the message came down to.
     pub fn explain(&self, message: &str) -> String {
-        let weighted = analyze_query(message, &self.synonyms);
+        self.explain_with(message, None)
+    }
+
+    /// [`Self::explain`] with the question's vector and `min_similarity`, as
+    /// [`Self::answer_with`] answers when semantic recall is configured.
+    pub fn explain_with(&self, message: &str, semantic: Option<(&[f32], f32)>) -> String {
+        let Ranked {
+            terms: weighted,
+            question,
+            needed,
+            hits,
+        } = self.rank(message, semantic);
         let terms: Vec<&str> = weighted.iter().map(|(term, _)| term.as_str()).collect();
-        let question = self.reads_as_problem(message, &weighted);
-        let needed = if question {
-            MIN_COVERAGE_QUESTION
-        } else {
-            MIN_COVERAGE_STATEMENT
-        };
         let mut out = format!(
             "Terms:    {}\nReads as: {} (needs coverage {:.2})\n",
             terms.join(" "),
@@ -547,21 +578,26 @@ impl HelpDocs {
             },
             needed
         );
-        match self.answer(message) {
+        if let Some((_, min_similarity)) = semantic.filter(|_| self.has_vectors()) {
+            out.push_str(&format!(
+                "Meaning:  compared with the sections and the phrasings (min_similarity {min_similarity:.2})\n"
+            ));
+        }
+        match self.answer_with(message, semantic) {
             Some(answer) => out.push_str(&format!(
                 "Answer:   {}\n\n",
                 answer.plain().replace('\n', "\n          ")
             )),
             None => out.push_str("Answer:   none; the assistant stays quiet\n\n"),
         }
-        for hit in self.search(message, 5) {
+        for hit in hits.iter().take(5) {
             out.push_str(&format!(
                 "  score {:>6.2}  coverage {:.2}  {}\n",
                 hit.score,
                 hit.coverage,
-                self.citation(&hit).title
+                self.citation(hit).title
             ));
-            if let Some(phrasing) = self.phrasing_of(&hit) {
+            if let Some(phrasing) = self.phrasing_of(hit) {
                 let origin = match phrasing.learned {
                     Some(id) => format!("learned phrasing #{id}"),
                     None => "its questions".to_string(),
@@ -977,6 +1013,19 @@ impl Knowledge {
         self.install(docs, problems.clone());
         tracing::info!(documents = count, "help documents reloaded");
         Ok((count, problems))
+    }
+
+    /// [`HelpDocs::explain`] as [`Self::answer_async`] answers: with the question's meaning
+    /// when semantic recall is configured and the documents are embedded.
+    pub async fn explain_async(&self, message: &str) -> Result<String, KnowledgeError> {
+        let docs = self.current();
+        match self.semantic.as_ref().filter(|_| docs.has_vectors()) {
+            Some(semantic) => {
+                let vector = semantic.embed_question(message).await?;
+                Ok(docs.explain_with(message, Some((&vector, semantic.min_similarity))))
+            }
+            None => Ok(docs.explain(message)),
+        }
     }
 
     /// An answer for a help-channel message (see [`HelpDocs::answer`]), BM25 alone.

@@ -148,6 +148,20 @@ async fn an_admins_link_in_the_thread_teaches_the_assistant_and_the_next_person_
         "{audit}"
     );
 
+    // `help-docs --ask` explains as the service answers: with what was taught.
+    let (ok, explained, err) = rig
+        .cli(&[
+            "help-docs",
+            "--ask",
+            "Okta shows a purple screen with two digits on it?",
+        ])
+        .await;
+    assert!(ok, "{err}");
+    assert!(
+        explained.contains("matched learned phrasing #1")
+            && explained.contains("intranet.example.com/it/mfa"),
+        "{explained}"
+    );
     // The operator reviews it, exports it as front matter, and forgets it.
     let (ok, listed, err) = rig.cli(&["help-docs", "--learned"]).await;
     assert!(ok, "{err}");

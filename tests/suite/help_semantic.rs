@@ -435,18 +435,18 @@ async fn the_wordllama_endpoint_serves_the_real_client() {
     let knowledge = Arc::new(
         Knowledge::fixed(HelpDocs::starter()).with_semantic(Semantic::new(embedder.clone(), 0.55)),
     );
-    const SPINNING: &str = "since monday my phone mail just spins and says cannot get mail";
+    const VOUCHERS: &str = "someone texted me pretending to be our CEO asking for amazon vouchers";
     assert!(
-        knowledge.answer(SPINNING).is_none(),
+        knowledge.answer(VOUCHERS).is_none(),
         "keywords alone stay quiet"
     );
     knowledge.refresh().await.unwrap();
     assert!(!knowledge.current().lacks_vectors());
     let answer = knowledge
-        .answer_async(SPINNING)
+        .answer_async(VOUCHERS)
         .await
         .expect("recalled by meaning");
-    assert_eq!(answer.citations[0].source, "email-on-phone.md");
+    assert_eq!(answer.citations[0].source, "phishing.md");
     assert!(knowledge
         .answer_async("anyone up for lunch at noon?")
         .await
@@ -462,12 +462,12 @@ async fn the_wordllama_endpoint_serves_the_real_client() {
         .with_vectors(sections.into_iter().map(|v| unit(v).into()).collect());
     let question = unit(
         embedder
-            .embed(vec![SPINNING.into()])
+            .embed(vec![VOUCHERS.into()])
             .await
             .unwrap()
             .remove(0),
     );
     assert!(sections_only
-        .answer_with(SPINNING, Some((&question, 0.55)))
+        .answer_with(VOUCHERS, Some((&question, 0.55)))
         .is_none());
 }
