@@ -415,14 +415,10 @@ async fn help_docs(sources: &Sources, write: Option<&Path>, ask: Option<String>)
         learned.into_iter().map(Into::into).collect();
     let mut knowledge = okta_agent::knowledge::Knowledge::fixed(docs.with_learned(&learned));
     if let Some(embeddings) = &settings.knowledge.embeddings {
-        let embedder = okta_agent::knowledge::semantic::OpenAiEmbedder::new(
+        knowledge = knowledge.with_semantic(okta_agent::knowledge::semantic::Semantic::configured(
             embeddings,
-            std::time::Duration::from_secs(60),
-        )?;
-        knowledge = knowledge.with_semantic(okta_agent::knowledge::semantic::Semantic::new(
-            std::sync::Arc::new(embedder),
             settings.knowledge.min_similarity,
-        ));
+        )?);
         println!("Embedding the documents with {}…", embeddings.model);
     }
     let knowledge = std::sync::Arc::new(knowledge);

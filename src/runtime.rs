@@ -155,14 +155,10 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
         (true, None) => Knowledge::fixed(HelpDocs::default()),
     };
     if let Some(embeddings) = &settings.knowledge.embeddings {
-        let embedder = crate::knowledge::semantic::OpenAiEmbedder::new(
+        docs = docs.with_semantic(crate::knowledge::semantic::Semantic::configured(
             embeddings,
-            std::time::Duration::from_secs(60),
-        )?;
-        docs = docs.with_semantic(crate::knowledge::semantic::Semantic::new(
-            Arc::new(embedder),
             settings.knowledge.min_similarity,
-        ));
+        )?);
     }
     let docs = Arc::new(docs);
     let store = match (&settings.database, &mut demo) {

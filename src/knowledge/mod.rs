@@ -676,15 +676,13 @@ impl HelpDocs {
                 *slot = Some((index, similarity));
             }
         }
-        let mut by_phrasing: Vec<(usize, usize, f32)> = closest
+        let mut by_phrasing: Vec<(usize, f32)> = closest
             .iter()
             .enumerate()
-            .filter_map(|(doc, best)| {
-                best.map(|(phrasing, similarity)| (doc, phrasing, similarity))
-            })
+            .filter_map(|(doc, best)| best.map(|(_, similarity)| (doc, similarity)))
             .collect();
-        by_phrasing.sort_by(|a, b| b.2.total_cmp(&a.2));
-        for (doc, _, _) in by_phrasing.into_iter().take(4) {
+        by_phrasing.sort_by(|a, b| b.1.total_cmp(&a.1));
+        for (doc, _) in by_phrasing.into_iter().take(4) {
             if !candidates.iter().any(|(d, _, _, _)| *d == doc) {
                 candidates.push((doc, 0, 0.0, None));
             }

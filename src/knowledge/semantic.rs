@@ -1,6 +1,6 @@
-//! Optional semantic recall: section and question embeddings from an OpenAI-compatible
-//! `/embeddings` endpoint (`OPENAI_EMBEDDINGS_MODEL`), kept per section text so a reload only
-//! embeds what changed. Retrieval mixes them with BM25 ([`super::HelpDocs::answer_with`]); when
+//! Optional semantic recall: section, phrasing and question embeddings from an
+//! OpenAI-compatible `/embeddings` endpoint (`OPENAI_EMBEDDINGS_MODEL`), kept per text so a
+//! reload only embeds what changed. Retrieval mixes them with BM25 ([`super::HelpDocs::answer_with`]); when
 //! the endpoint fails, answers fall back to BM25 alone.
 
 use std::collections::HashMap;
@@ -16,6 +16,9 @@ use crate::llm::ModelSettings;
 
 /// Texts per `/embeddings` request (OpenAI accepts up to 2,048; local servers like fewer).
 const BATCH: usize = 64;
+
+/// How long an `/embeddings` request may take, for the service and `help-docs --ask`.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Something that turns texts into vectors.
 #[async_trait::async_trait]
@@ -91,6 +94,16 @@ impl std::fmt::Debug for Semantic {
 }
 
 impl Semantic {
+    /// Semantic recall over the configured endpoint, as the service and `help-docs --ask`
+    /// use it.
+    pub fn configured(
+        settings: &ModelSettings,
+        min_similarity: f32,
+    ) -> Result<Self, KnowledgeError> {
+        let embedder = OpenAiEmbedder::new(settings, REQUEST_TIMEOUT)?;
+        Ok(Self::new(Arc::new(embedder), min_similarity))
+    }
+
     pub fn new(embedder: Arc<dyn Embedder>, min_similarity: f32) -> Self {
         Self {
             embedder,
