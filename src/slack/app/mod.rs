@@ -100,6 +100,9 @@ pub struct SlackApp {
     work: tokio::runtime::Handle,
     shutting_down: AtomicBool,
     limiter: InboundLimiter,
+    /// One slow-down note per person a minute: a loop or a flood from one person would
+    /// otherwise get one note per message and spend the bot's Web API allowance on them.
+    slow_down_notes: SlidingWindow,
     help_limiter: SlidingWindow,
     /// People who opened the Home tab: whether theirs needs drawing again.
     homes: Mutex<HashMap<String, bool>>,
@@ -237,6 +240,7 @@ impl SlackApp {
             workers: AtomicUsize::new(0),
             unfinished: AtomicUsize::new(0),
             shutting_down: AtomicBool::new(false),
+            slow_down_notes: SlidingWindow::new(1, Duration::from_secs(60)),
             help_limiter: SlidingWindow::new(
                 limits.help_answers_per_channel_per_hour,
                 Duration::from_secs(3_600),
@@ -927,6 +931,10 @@ impl SlackApp {
                 busy,
                 response_url,
             } => {
+                if !self.slow_down_notes.allow(user, Instant::now()) {
+                    debug!(user, "already told to slow down this minute");
+                    return;
+                }
                 let text = if *busy {
                     "I'm handling a lot of requests right now. Please try again in a minute; nothing was changed."
                 } else {
