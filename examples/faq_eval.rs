@@ -9,7 +9,8 @@
 //! cargo run --example faq_eval -- --set office      # thirty office messages, all chatter
 //! cargo run --example faq_eval -- --set third       # the third held-out round (tuned on since)
 //! cargo run --example faq_eval -- --set fifth       # the fifth held-out round (tuned on since)
-//! cargo run --example faq_eval -- --set sixth       # the sixth, never tuned on (no --misses!)
+//! cargo run --example faq_eval -- --set sixth       # the sixth held-out round (tuned on since)
+//! cargo run --example faq_eval -- --set seventh     # the seventh, never tuned on (no --misses!)
 //! cargo run --example faq_eval -- --misses          # list every miss
 //! ```
 //!
@@ -47,6 +48,7 @@ const SETS: &[(&str, &str)] = &[
     ("fourth", include_str!("../tests/fixtures/faq_round4.tsv")),
     ("fifth", include_str!("../tests/fixtures/faq_round5.tsv")),
     ("sixth", include_str!("../tests/fixtures/faq_round6.tsv")),
+    ("seventh", include_str!("../tests/fixtures/faq_round7.tsv")),
 ];
 
 #[tokio::main]

@@ -296,17 +296,27 @@ fn fifth_round_tuned_on_since_the_sixth() {
 
 const SIXTH_ROUND: &str = include_str!("../fixtures/faq_round6.tsv");
 
-/// The sixth held-out round, written before the fourth and fifth rounds' misses were tuned on
-/// and never tuned on: it carries the budget from now on (top-1 at least 90%, false answers at
-/// most 5%).
+/// The sixth held-out round: never tuned on until the seventh was written (70.8% when written,
+/// 79.2% after the fourth and fifth rounds were tuned on, before it was opened); tuned on since,
+/// so its misses are shown.
 #[test]
-fn sixth_round_never_tuned_on() {
-    let report = round(SIXTH_ROUND, "sixth held-out round");
-    // Floors at today's figures: 70.8% (34/48) and no false answer when written, 79.2% (38/48)
-    // and one of 16 after the fourth and fifth rounds were tuned on; the budget is not met
-    // (docs/assistant.md). Its misses are not printed: reading them would make them rows to
-    // tune on.
-    assert!(report.top1() >= 79.0, "{}", report.summary());
+fn sixth_round_tuned_on_since_the_seventh() {
+    let report = round(SIXTH_ROUND, "sixth held-out round (tuned on)");
+    assert!(report.top1() >= 79.0, "{:#?}", report.misses);
+    assert!(report.false_answers <= 1, "{:#?}", report.misses);
+}
+
+const SEVENTH_ROUND: &str = include_str!("../fixtures/faq_round7.tsv");
+
+/// The seventh held-out round, written before the sixth round's misses were opened and never
+/// tuned on: it carries the budget from now on (top-1 at least 90%, false answers at most 5%).
+#[test]
+fn seventh_round_never_tuned_on() {
+    let report = round(SEVENTH_ROUND, "seventh held-out round");
+    // Floors at today's figures: 58.3% (28/48; 6 wrong, 14 silent) and one false answer of
+    // 16 when written; the budget is not met (docs/assistant.md). Its misses are not printed:
+    // reading them would make them rows to tune on.
+    assert!(report.top1() >= 58.0, "{}", report.summary());
     assert!(report.false_answers <= 1, "{}", report.summary());
 }
 
