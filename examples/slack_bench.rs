@@ -216,6 +216,12 @@ async fn main() -> anyhow::Result<()> {
     );
     let audit_key = dir.path().join("audit.key");
     okta_agent::audit::AuditKeys::add_key(&audit_key)?;
+    // The operations endpoint tells when the app has worked through everything it acked.
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let idle = Idle {
+        http: reqwest::Client::new(),
+        metrics: format!("http://{listen}/metrics"),
+    };
     let connections = fake.connections();
     let start = Instant::now();
     let mut child = std::process::Command::new(&binary)
@@ -230,6 +236,7 @@ async fn main() -> anyhow::Result<()> {
         .env("DATABASE_URL", &database_url)
         .env("OKTA_AGENT_AUDIT_KEY_FILE", &audit_key)
         .env("OKTA_AGENT_CONFIG", dir.path().join("bench.toml"))
+        .env("OKTA_AGENT_LISTEN", listen.to_string())
         // BENCH_RUST_LOG=error,okta_agent::store::journal=trace prints each journal batch.
         .env(
             "RUST_LOG",
@@ -251,17 +258,17 @@ async fn main() -> anyhow::Result<()> {
 
     // 3. Ack latency, against that process: every envelope a distinct request.
     println!("-- okta-agent run --");
-    let sent = measure(&fake, 0, Some(0)).await;
+    let sent = measure(&fake, 0, Some(&idle)).await;
     let rss = resident_memory(child.id());
     println!("after the runs: {rss}");
     if std::env::var("BENCH_SMAPS").is_ok() {
         println!("  resident by mapping: {}", resident_by_mapping(child.id()));
     }
     // 4. Memory after a big burst, and after a minute of rest.
-    wait_for_answers(&fake, sent).await;
+    idle.wait().await;
     let latencies = send(&fake, sent, BIG_BURST, None).await;
     report(&format!("burst of {BIG_BURST} back to back"), latencies);
-    wait_for_answers(&fake, sent + BIG_BURST).await;
+    idle.wait().await;
     println!(
         "after the {BIG_BURST}-envelope burst: {}",
         resident_memory(child.id())
@@ -305,14 +312,40 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits until the app has answered about as many requests as were sent (or a minute passes):
-/// memory is read when the work is done, not while it queues.
-async fn wait_for_answers(fake: &FakeSlack, sent: usize) {
-    let waited = Instant::now();
-    while fake.calls("chat.postMessage").len() + fake.calls("chat.postEphemeral").len() < sent
-        && waited.elapsed() < Duration::from_secs(120)
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+/// The app's `/metrics`, read to know when its work is done.
+struct Idle {
+    http: reqwest::Client,
+    metrics: String,
+}
+
+impl Idle {
+    /// Waits until the app has worked through every delivery it acked (or two minutes pass):
+    /// memory is read when the work is done, not while it queues, and each burst meets an idle
+    /// app.
+    async fn wait(&self) {
+        let waited = Instant::now();
+        while waited.elapsed() < Duration::from_secs(120) {
+            if self.unfinished().await == Some(0) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        println!("(the app was still working two minutes later)");
+    }
+
+    async fn unfinished(&self) -> Option<i64> {
+        let text = self
+            .http
+            .get(&self.metrics)
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines()
+            .find_map(|line| line.strip_prefix("okta_agent_work_unfinished "))
+            .and_then(|value| value.trim().parse().ok())
     }
 }
 
@@ -393,10 +426,10 @@ fn kib(vm_rss: &str) -> u64 {
 }
 
 /// The steady run and the bursts; `first` numbers the events so none repeats. Each burst
-/// starts on an idle client (`answered`: the app's answers to every earlier request are in),
+/// starts on an idle client (`idle`: the app has worked through every earlier delivery),
 /// and the burst figure is the median over [`BURST_REPEATS`] of them: one burst's p99 swings by
 /// tens of milliseconds between runs of the same build, the null client's too.
-async fn measure(fake: &FakeSlack, first: usize, answered: Option<usize>) -> usize {
+async fn measure(fake: &FakeSlack, first: usize, idle: Option<&Idle>) -> usize {
     let latencies = send(fake, first, STEADY, Some(PER_SECOND)).await;
     report(
         &format!("steady {PER_SECOND}/s, {STEADY} envelopes"),
@@ -406,8 +439,8 @@ async fn measure(fake: &FakeSlack, first: usize, answered: Option<usize>) -> usi
     let mut p50s = Vec::new();
     let mut p99s = Vec::new();
     for repeat in 1..=BURST_REPEATS {
-        if let Some(before) = answered {
-            wait_for_answers(fake, before + sent - first).await;
+        if let Some(idle) = idle {
+            idle.wait().await;
         }
         let latencies = send(fake, sent, BURST, None).await;
         sent += BURST;

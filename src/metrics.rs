@@ -39,6 +39,10 @@ pub struct Metrics {
     pub help_escalations: Counter,
     /// Open Socket Mode connections.
     pub socket_connections: Gauge,
+    /// Requests turned away by the inbound limits, by reason (too_fast, busy).
+    pub throttled: Family<Labels, Counter>,
+    /// Deliveries acked and not yet worked through (queued or running).
+    pub work_unfinished: Gauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -56,6 +60,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         help_answers: Counter::default(),
         help_escalations: Counter::default(),
         socket_connections: Gauge::default(),
+        throttled: Family::default(),
+        work_unfinished: Gauge::default(),
         registry: Registry::default(),
     };
     registry.register(
@@ -117,6 +123,16 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "socket_connections",
         "Open Socket Mode connections",
         m.socket_connections.clone(),
+    );
+    registry.register(
+        "throttled",
+        "Requests turned away by the inbound limits, by reason",
+        m.throttled.clone(),
+    );
+    registry.register(
+        "work_unfinished",
+        "Deliveries acked and not yet worked through",
+        m.work_unfinished.clone(),
     );
     Metrics { registry, ..m }
 });
@@ -186,5 +202,17 @@ mod tests {
         );
         assert!(text.contains("okta_agent_okta_calls_total{endpoint=\"GET /api/v1/users/{id}/roles\",status=\"200\"}"), "{text}");
         assert!(text.contains("okta_agent_ack_seconds_bucket"), "{text}");
+        assert!(
+            text.contains("# TYPE okta_agent_work_unfinished gauge"),
+            "{text}"
+        );
+        metrics()
+            .throttled
+            .get_or_create(&label("reason", "busy"))
+            .inc();
+        assert!(
+            render().contains("okta_agent_throttled_total{reason=\"busy\"} "),
+            "{text}"
+        );
     }
 }

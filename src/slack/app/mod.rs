@@ -23,6 +23,7 @@ use super::markup::untrusted;
 use super::web::SlackWeb;
 use crate::agent::{Author, HistoryMessage, Inbound};
 use crate::engine::{AskedQuestion, Click, Engine, EngineError, HelpFeedback, Output, Teaching};
+use crate::metrics::{label, metrics};
 
 mod forms;
 mod reactions;
@@ -393,6 +394,15 @@ impl SlackApp {
             return work;
         }
         warn!(user, ?admission, "request throttled");
+        let reason = if admission == Admission::Busy {
+            "busy"
+        } else {
+            "too_fast"
+        };
+        metrics()
+            .throttled
+            .get_or_create(&label("reason", reason))
+            .inc();
         Work::Throttled {
             user: user.clone(),
             channel: channel.clone(),
@@ -405,6 +415,7 @@ impl SlackApp {
     /// Queues accepted work, and starts a worker when fewer than [`MAX_WORKERS`] run.
     fn spawn(self: &Arc<Self>, key: String, work: Work) {
         self.unfinished.fetch_add(1, Ordering::SeqCst);
+        metrics().work_unfinished.inc();
         self.backlog
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -436,6 +447,7 @@ impl SlackApp {
             if let Some((key, work)) = next {
                 self.work_on(key, work).await;
                 self.unfinished.fetch_sub(1, Ordering::SeqCst);
+                metrics().work_unfinished.dec();
                 continue;
             }
             self.workers.fetch_sub(1, Ordering::SeqCst);
