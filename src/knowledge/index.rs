@@ -11,7 +11,7 @@ use super::doc::Doc;
 /// per term, `term = variant, variant, …`. A term of two words stands for both ("new
 /// password" is a reset). Teams add their own in `[knowledge.synonyms]`.
 const BUILTIN_SYNONYMS: &str = "
-signin = sign in, log in, login, logon, signin, signon, sign on, log on, logging in, signing in, sign into, log into, logging into, signing into, get in, access my account
+signin = sign in, log in, login, logon, signin, signon, sign on, log on, logging in, signing in, sign into, log into, logging into, signing into, get in, get into, getting into, access my account
 mfa = mfa, okta app, 2fa, two factor, twofactor, multi factor, multifactor, okta verify, authenticator, authenticators, factor, factors, otp, second factor, 2 factor, verify app
 lockout = locked out, lockout, locked, lock out, unlock, locks, locking me out, locking
 password = password, passwords, pw, pwd, passwd, passcode
@@ -26,8 +26,8 @@ app = app, apps, application, applications, tile, tiles, chiclet
 phone = phone, phones, iphone, android, mobile, smartphone, cell
 newphone phone = new phone, new iphone, new android, new mobile, new smartphone, switched phones, changed phones, changed my phone, replaced my phone, phone upgrade, upgraded my phone
 forgot = forgot, forgotten, forget, remember
-activation = activation, activate, activated, welcome email, invite, invitation, setup email, set up email, setup link, set up link
-starter = new starter, starter, new hire, joiner, onboarding, onboard, first day, starting
+activation = activation, activate, activated, activating, welcome email, welcome mail, invite, invitation, setup email, set up email, setup mail, set up mail, setup link, set up link
+starter = new starter, starter, new hire, joiner, onboarding, onboard, first day, starting, new employee, new joiner, first week
 leaver = leaver, leaving, offboard, offboarding, last day, departure, departing, left the company, quitting, quits, resigned, resigning
 phishing = phishing, scam, suspicious, spam, weird email, strange email, fake email, dodgy email
 missing = missing, disappeared, gone, vanished, cant find, cannot find, cant see, dont see, not showing
@@ -435,7 +435,7 @@ impl Synonyms {
     }
 
     /// Whether `term` is a folded synonym (kept as is, not stemmed).
-    fn is_canonical(&self, term: &str) -> bool {
+    pub(crate) fn is_canonical(&self, term: &str) -> bool {
         self.canonical
             .binary_search_by(|c| c.as_str().cmp(term))
             .is_ok()

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use doc::{Doc, Format};
-use index::{analyze_query, describes_situation, Index, Phrasing, Scored, Synonyms};
+use index::{analyze, analyze_query, describes_situation, Index, Phrasing, Scored, Synonyms};
 
 use crate::tools::Tool;
 
@@ -376,6 +376,19 @@ impl HelpDocs {
         if !question && thanks(message) {
             return None;
         }
+        // A question that names one document's subject ("which vpn client do we use and where
+        // do I download it?") is about that document, whatever else it says, when no other
+        // document comes close.
+        // Asked only when the rules below need it: it reads the document's title.
+        let named = || {
+            question
+                && best.coverage >= needed * MAY_HELP_SHARE
+                && hits
+                    .iter()
+                    .find(|hit| hit.doc != best.doc)
+                    .is_none_or(|hit| hit.coverage < needed * SEVERAL_WORDS_SHARE)
+                && self.names_subject(&terms, best.doc)
+        };
         if best.coverage < needed {
             if !question {
                 return None;
@@ -386,15 +399,16 @@ impl HelpDocs {
             // A question that tells its story first ("started Monday, recruiter said I'd get
             // a link, nothing yet, is that normal?") covers little of itself with any one
             // document, but several of its words in one document are not a coincidence.
-            if best.matched.count_ones() < SEVERAL_WORDS
-                || best.coverage < needed * SEVERAL_WORDS_SHARE
-            {
+            let several = (best.matched.count_ones() >= SEVERAL_WORDS || best.situation)
+                && best.coverage >= needed * SEVERAL_WORDS_SHARE;
+            if !several && !named() {
                 return None;
             }
         }
         // One word in common with a message of three is a coincidence ("the coffee machine is
         // broken" and the page on broken phones), unless a phrasing or meaning matched, or it
-        // is the topic of a situation the message describes (several of its words together).
+        // is the topic of a situation the message describes (several of its words together), or
+        // the question names the document's subject.
         let mut said: Vec<&str> = terms
             .iter()
             .filter(|(_, weight)| *weight > 0.0)
@@ -406,6 +420,7 @@ impl HelpDocs {
             && !best.situation
             && best.matched.count_ones() == 1
             && said.len() >= 3
+            && !named()
         {
             return None;
         }
@@ -474,6 +489,16 @@ impl HelpDocs {
             needed,
             hits,
         }
+    }
+
+    /// Whether the message says the subject of a document's title: a word of the title that
+    /// the synonym table folds ("VPN", "locked out"), not a word any title may hold ("report",
+    /// "office", "new").
+    fn names_subject(&self, terms: &[(String, f32)], doc: usize) -> bool {
+        let title = analyze(&self.docs[doc].title, &self.synonyms);
+        terms.iter().any(|(term, weight)| {
+            *weight > 0.0 && self.synonyms.is_canonical(term) && title.contains(term)
+        })
     }
 
     /// The best two documents, when both come close to answering and neither does alone.
@@ -1272,6 +1297,59 @@ mod tests {
         assert!(docs.answer(lamp).is_none(), "{}", docs.explain(lamp));
         let told = "after the reorg the printer on our floor was added to my laptop";
         assert!(docs.answer(told).is_none(), "{}", docs.explain(told));
+    }
+
+    #[test]
+    fn a_question_naming_a_documents_subject_is_that_documents() {
+        let docs = HelpDocs::starter();
+        // Most of its words are no document's, but it names the VPN page's subject.
+        let question = "which vpn client do we use and where do I download it";
+        let best = &docs.search(question, 1)[0];
+        assert!(
+            best.coverage < MIN_COVERAGE_QUESTION,
+            "{}",
+            docs.explain(question)
+        );
+        let answer = docs
+            .answer(question)
+            .unwrap_or_else(|| panic!("the subject is named: {}", docs.explain(question)));
+        assert_eq!(answer.citations[0].source, "vpn.md");
+        // A title's ordinary words are not its subject ("office" of the Wi-Fi page's title),
+        // and a statement is not a question.
+        for chatter in [
+            "can I bring my dog to the office",
+            "where do I submit my expense report",
+            "the vpn song at the party was something",
+        ] {
+            assert!(docs.answer(chatter).is_none(), "{}", docs.explain(chatter));
+        }
+    }
+
+    #[test]
+    fn a_described_situation_counts_as_several_words() {
+        let file = "# Printers\nPrinters are on every floor; clear a jam from the side door.";
+        let docs = HelpDocs::new(
+            vec![doc::parse("printer.md", file, Format::Markdown).unwrap()],
+            Synonyms::with_symptoms(
+                &[],
+                &[("printers".into(), vec!["tray|sheets + jammed|stuck".into()])],
+            ),
+        );
+        // The table reads one topic from two of its words: one term matched, said in several
+        // words, so not a coincidence.
+        let message = "sheets stuck again on level three, help";
+        let best = &docs.search(message, 1)[0];
+        assert!(
+            best.situation
+                && best.matched.count_ones() < SEVERAL_WORDS
+                && best.coverage < MIN_COVERAGE_QUESTION,
+            "{}",
+            docs.explain(message)
+        );
+        let answer = docs
+            .answer(message)
+            .unwrap_or_else(|| panic!("a situation: {}", docs.explain(message)));
+        assert_eq!(answer.citations[0].source, "printer.md");
     }
 
     #[test]

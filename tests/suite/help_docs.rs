@@ -279,7 +279,7 @@ const FOURTH_ROUND: &str = include_str!("../fixtures/faq_round4.tsv");
 #[test]
 fn fourth_round_tuned_on_since_the_fifth() {
     let report = round(FOURTH_ROUND, "fourth held-out round (tuned on)");
-    assert!(report.top1() >= 89.0, "{:#?}", report.misses);
+    assert!(report.top1() >= 95.0, "{:#?}", report.misses);
     assert!(report.false_answers <= 1, "{:#?}", report.misses);
 }
 
@@ -290,7 +290,7 @@ const FIFTH_ROUND: &str = include_str!("../fixtures/faq_round5.tsv");
 #[test]
 fn fifth_round_tuned_on_since_the_sixth() {
     let report = round(FIFTH_ROUND, "fifth held-out round (tuned on)");
-    assert!(report.top1() >= 79.0, "{:#?}", report.misses);
+    assert!(report.top1() >= 89.0, "{:#?}", report.misses);
     assert!(report.false_answers == 0, "{:#?}", report.misses);
 }
 
@@ -302,7 +302,7 @@ const SIXTH_ROUND: &str = include_str!("../fixtures/faq_round6.tsv");
 #[test]
 fn sixth_round_tuned_on_since_the_seventh() {
     let report = round(SIXTH_ROUND, "sixth held-out round (tuned on)");
-    assert!(report.top1() >= 79.0, "{:#?}", report.misses);
+    assert!(report.top1() >= 97.0, "{:#?}", report.misses);
     assert!(report.false_answers <= 1, "{:#?}", report.misses);
 }
 
@@ -314,9 +314,10 @@ const SEVENTH_ROUND: &str = include_str!("../fixtures/faq_round7.tsv");
 fn seventh_round_never_tuned_on() {
     let report = round(SEVENTH_ROUND, "seventh held-out round");
     // Floors at today's figures: 58.3% (28/48; 6 wrong, 14 silent) and one false answer of
-    // 16 when written; the budget is not met (docs/assistant.md). Its misses are not printed:
-    // reading them would make them rows to tune on.
-    assert!(report.top1() >= 58.0, "{}", report.summary());
+    // 16 when written, 60.4% (29/48) after the sixth round was tuned on; the budget is not met
+    // (docs/assistant.md). Its misses are not printed: reading them would make them rows to
+    // tune on.
+    assert!(report.top1() >= 60.0, "{}", report.summary());
     assert!(report.false_answers <= 1, "{}", report.summary());
 }
 

@@ -453,22 +453,22 @@ async fn the_wordllama_endpoint_serves_the_real_client() {
     let knowledge = Arc::new(
         Knowledge::fixed(HelpDocs::starter()).with_semantic(Semantic::new(embedder.clone(), 0.55)),
     );
-    const VOUCHERS: &str = "someone texted me pretending to be our CEO asking for amazon vouchers";
+    const HANDSET: &str = "I'd rather not have the okta app on my private handset";
     assert!(
-        knowledge.answer(VOUCHERS).is_none(),
+        knowledge.answer(HANDSET).is_none(),
         "keywords alone stay quiet"
     );
     knowledge.refresh().await.unwrap();
     assert!(!knowledge.current().lacks_vectors());
     let answer = knowledge
-        .answer_async(VOUCHERS)
+        .answer_async(HANDSET)
         .await
         .expect("recalled by meaning");
-    assert_eq!(answer.citations[0].source, "phishing.md");
+    assert_eq!(answer.citations[0].source, "mfa-setup.md");
     assert!(knowledge
         .answer_async("anyone up for lunch at noon?")
         .await
         .is_none());
     // The sections alone are not close enough: the phrasings' meaning answered it.
-    assert!(!answered_from_sections_alone(&*embedder, &knowledge.current(), VOUCHERS, 0.55).await);
+    assert!(!answered_from_sections_alone(&*embedder, &knowledge.current(), HANDSET, 0.55).await);
 }
