@@ -867,6 +867,14 @@ impl Index {
         ((n + 0.5) / 0.5 + 1.0).ln()
     }
 
+    /// Whether a document's title says `term` (as analyzed when the index was built).
+    pub fn title_says(&self, doc: usize, term: &str) -> bool {
+        self.terms
+            .get(term)
+            .zip(self.titles.get(doc))
+            .is_some_and(|(id, title)| title.binary_search(id).is_ok())
+    }
+
     /// A query term as the index knows it: itself, or the most common term one edit away
     /// (for words of five letters or more).
     fn known(&self, term: &str) -> Option<u32> {

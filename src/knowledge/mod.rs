@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use doc::{Doc, Format};
-use index::{analyze, analyze_query, describes_situation, Index, Phrasing, Scored, Synonyms};
+use index::{analyze_query, describes_situation, Index, Phrasing, Scored, Synonyms};
 
 use crate::tools::Tool;
 
@@ -379,7 +379,7 @@ impl HelpDocs {
         // A question that names one document's subject ("which vpn client do we use and where
         // do I download it?") is about that document, whatever else it says, when no other
         // document comes close.
-        // Asked only when the rules below need it: it reads the document's title.
+        // Asked only when the rules below need it.
         let named = || {
             question
                 && best.coverage >= needed * MAY_HELP_SHARE
@@ -495,9 +495,8 @@ impl HelpDocs {
     /// the synonym table folds ("VPN", "locked out"), not a word any title may hold ("report",
     /// "office", "new").
     fn names_subject(&self, terms: &[(String, f32)], doc: usize) -> bool {
-        let title = analyze(&self.docs[doc].title, &self.synonyms);
         terms.iter().any(|(term, weight)| {
-            *weight > 0.0 && self.synonyms.is_canonical(term) && title.contains(term)
+            *weight > 0.0 && self.synonyms.is_canonical(term) && self.index.title_says(doc, term)
         })
     }
 

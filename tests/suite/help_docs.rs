@@ -261,15 +261,25 @@ fn round(set: &str, name: &str) -> Report {
     report
 }
 
+/// A round opened for tuning: scored against its floors, with its misses shown when it falls
+/// below them.
+fn tuned_round(set: &str, name: &str, min_top1: f64, max_false_answers: usize) {
+    let report = round(set, &format!("{name} held-out round (tuned on)"));
+    assert!(report.top1() >= min_top1, "{:#?}", report.misses);
+    assert!(
+        report.false_answers <= max_false_answers,
+        "{:#?}",
+        report.misses
+    );
+}
+
 const THIRD_ROUND: &str = include_str!("../fixtures/faq_fresh.tsv");
 
 /// The third held-out round: never tuned on until the fourth was written (77.1% untouched,
 /// 81.2% before it was opened); tuned on since, so its misses are shown.
 #[test]
 fn third_round_tuned_on_since_the_fourth() {
-    let report = round(THIRD_ROUND, "third held-out round (tuned on)");
-    assert!(report.top1() >= 97.0, "{:#?}", report.misses);
-    assert!(report.false_answers <= 1, "{:#?}", report.misses);
+    tuned_round(THIRD_ROUND, "third", 97.0, 1);
 }
 
 const FOURTH_ROUND: &str = include_str!("../fixtures/faq_round4.tsv");
@@ -278,9 +288,7 @@ const FOURTH_ROUND: &str = include_str!("../fixtures/faq_round4.tsv");
 /// 66.7% before it was opened); tuned on since, so its misses are shown.
 #[test]
 fn fourth_round_tuned_on_since_the_fifth() {
-    let report = round(FOURTH_ROUND, "fourth held-out round (tuned on)");
-    assert!(report.top1() >= 95.0, "{:#?}", report.misses);
-    assert!(report.false_answers <= 1, "{:#?}", report.misses);
+    tuned_round(FOURTH_ROUND, "fourth", 95.0, 1);
 }
 
 const FIFTH_ROUND: &str = include_str!("../fixtures/faq_round5.tsv");
@@ -289,9 +297,7 @@ const FIFTH_ROUND: &str = include_str!("../fixtures/faq_round5.tsv");
 /// and before it was opened); tuned on since, so its misses are shown.
 #[test]
 fn fifth_round_tuned_on_since_the_sixth() {
-    let report = round(FIFTH_ROUND, "fifth held-out round (tuned on)");
-    assert!(report.top1() >= 89.0, "{:#?}", report.misses);
-    assert!(report.false_answers == 0, "{:#?}", report.misses);
+    tuned_round(FIFTH_ROUND, "fifth", 89.0, 0);
 }
 
 const SIXTH_ROUND: &str = include_str!("../fixtures/faq_round6.tsv");
@@ -301,9 +307,7 @@ const SIXTH_ROUND: &str = include_str!("../fixtures/faq_round6.tsv");
 /// so its misses are shown.
 #[test]
 fn sixth_round_tuned_on_since_the_seventh() {
-    let report = round(SIXTH_ROUND, "sixth held-out round (tuned on)");
-    assert!(report.top1() >= 97.0, "{:#?}", report.misses);
-    assert!(report.false_answers <= 1, "{:#?}", report.misses);
+    tuned_round(SIXTH_ROUND, "sixth", 97.0, 1);
 }
 
 const SEVENTH_ROUND: &str = include_str!("../fixtures/faq_round7.tsv");
