@@ -49,6 +49,19 @@ impl Engine {
             .await?)
     }
 
+    /// Records a delivery whose work ended at its ack (a throttled request whose person was
+    /// told already this minute): it is deduplicated like any other and never worked on.
+    pub async fn record_finished_delivery(
+        &self,
+        key: &str,
+        payload: &str,
+    ) -> Result<bool, EngineError> {
+        Ok(self
+            .store
+            .remember_finished_inbound(key, payload, self.clock.now())
+            .await?)
+    }
+
     /// The delivery's work is done.
     pub async fn finish_delivery(&self, key: &str) -> Result<(), EngineError> {
         Ok(self.store.finish_inbound(key).await?)

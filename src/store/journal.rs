@@ -46,6 +46,8 @@ enum Write {
         key: String,
         payload: String,
         received_at: i64,
+        /// `Received`, or `Done` for a delivery whose work ended at its ack.
+        state: InboundState,
         answer: oneshot::Sender<Result<bool, String>>,
     },
     Settle {
@@ -230,6 +232,7 @@ macro_rules! write_batch {
                     key,
                     payload,
                     received_at,
+                    state,
                     ..
                 } if run.len() == 1 => {
                     // Alone (the common case at a steady rate): whether a row went in says it.
@@ -239,7 +242,7 @@ macro_rules! write_batch {
                     .bind(key.as_str())
                     .bind(*received_at)
                     .bind(payload.as_str())
-                    .bind(InboundState::Received.as_str())
+                    .bind(state.as_str())
                     .bind($owner)
                     .execute($tx)
                     .await?
@@ -308,13 +311,14 @@ mod sqlite_together {
                 key,
                 payload,
                 received_at,
+                state,
                 ..
             } = write
             {
                 row.push_bind(key.as_str())
                     .push_bind(*received_at)
                     .push_bind(payload.as_str())
-                    .push_bind(InboundState::Received.as_str())
+                    .push_bind(state.as_str())
                     .push_bind(owner);
             }
         });
@@ -372,29 +376,32 @@ mod postgres_together {
         let mut keys = Vec::with_capacity(run.len());
         let mut received = Vec::with_capacity(run.len());
         let mut payloads = Vec::with_capacity(run.len());
+        let mut states = Vec::with_capacity(run.len());
         for write in run {
             if let Write::Remember {
                 key,
                 payload,
                 received_at,
+                state,
                 ..
             } = write
             {
                 keys.push(key.as_str());
                 received.push(*received_at);
                 payloads.push(payload.as_str());
+                states.push(state.as_str());
             }
         }
         sqlx::query_scalar(
             "INSERT INTO inbound (key, received_at, payload, state, owner) \
-             SELECT key, received_at, payload, $4, $5 \
-             FROM UNNEST($1::text[], $2::bigint[], $3::text[]) AS batch (key, received_at, payload) \
+             SELECT key, received_at, payload, state, $5 \
+             FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[]) AS batch (key, received_at, payload, state) \
              ON CONFLICT DO NOTHING RETURNING key",
         )
         .bind(&keys)
         .bind(&received)
         .bind(&payloads)
-        .bind(InboundState::Received.as_str())
+        .bind(&states)
         .bind(owner)
         .fetch_all(connection)
         .await
@@ -543,11 +550,36 @@ impl Store {
         payload: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
+        self.remember_inbound_as(key, payload, now, InboundState::Received)
+            .await
+    }
+
+    /// Records an inbound delivery whose work ended at its ack (a throttled request whose
+    /// person was told already): deduplicated like any other, never worked on or resumed, and
+    /// one write instead of two.
+    pub async fn remember_finished_inbound(
+        &self,
+        key: &str,
+        payload: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.remember_inbound_as(key, payload, now, InboundState::Done)
+            .await
+    }
+
+    async fn remember_inbound_as(
+        &self,
+        key: &str,
+        payload: &str,
+        now: i64,
+        state: InboundState,
+    ) -> Result<bool, StoreError> {
         self.journal
             .send(|answer| Write::Remember {
                 key: key.to_string(),
                 payload: payload.to_string(),
                 received_at: now,
+                state,
                 answer,
             })
             .await

@@ -62,6 +62,7 @@ on_both_backends!(
     a_proposal_waiting_for_verification_cannot_be_claimed,
     racing_replicas_send_one_push_and_tell_one_lockout,
     a_delivery_waiting_for_its_record_is_small,
+    deliveries_finished_at_their_ack_are_done_at_once_and_never_resumed,
 );
 
 /// Every envelope in hand waits in this future, hundreds at once in a burst: the batch write's
@@ -570,6 +571,66 @@ async fn deliveries_arriving_together_are_committed_together(db: TestDatabase) {
     );
     assert_eq!(other.inbound_state("ev-5").await.unwrap(), None);
     assert!(store.remember_inbound("ev-5", "{}", 3).await.unwrap());
+}
+
+/// A throttled request whose person was told already is recorded done at its ack. Mixed with
+/// ordinary deliveries in one group commit, each row gets its own state; a redelivery of
+/// either kind is a duplicate, and only the ordinary ones are ever resumed.
+async fn deliveries_finished_at_their_ack_are_done_at_once_and_never_resumed(db: TestDatabase) {
+    let store = Arc::new(db.open().await);
+    let recorded = futures_util::future::join_all((0..100).map(|i| {
+        let store = store.clone();
+        async move {
+            let key = format!("ev-{i}");
+            if i % 2 == 0 {
+                store.remember_inbound(&key, "{}", 5).await
+            } else {
+                store.remember_finished_inbound(&key, "{}", 5).await
+            }
+        }
+    }))
+    .await;
+    assert!(
+        recorded.iter().all(|r| matches!(r, Ok(true))),
+        "{recorded:?}"
+    );
+    let other = db.open().await;
+    for (key, state) in [
+        ("ev-0", InboundState::Received),
+        ("ev-1", InboundState::Done),
+        ("ev-98", InboundState::Received),
+        ("ev-99", InboundState::Done),
+    ] {
+        assert_eq!(
+            other.inbound_state(key).await.unwrap(),
+            Some(state),
+            "{key}"
+        );
+    }
+    assert!(!store
+        .remember_finished_inbound("ev-0", "{}", 6)
+        .await
+        .unwrap());
+    assert!(!store.remember_inbound("ev-1", "{}", 6).await.unwrap());
+    assert!(!store
+        .remember_finished_inbound("ev-1", "{}", 6)
+        .await
+        .unwrap());
+    // The store's owner stops without a clean retire: another takes over the ordinary ones.
+    drop(store);
+    let resumed: Vec<String> = other
+        .unfinished_inbound(10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(resumed.len(), 50, "{resumed:?}");
+    assert!(resumed.iter().all(|key| {
+        key.trim_start_matches("ev-")
+            .parse::<u32>()
+            .is_ok_and(|n| n % 2 == 0)
+    }));
 }
 
 async fn only_a_lapsed_lease_s_work_is_taken_over_and_by_one_replica(db: TestDatabase) {

@@ -153,6 +153,19 @@ impl SlidingWindow {
         times.push_back(now);
         true
     }
+
+    /// Whether [`SlidingWindow::allow`] would count an event for `key` at `now`, without
+    /// counting it.
+    pub fn would_allow(&self, key: &str, now: Instant) -> bool {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.get(key).is_none_or(|times| {
+            times
+                .iter()
+                .filter(|t| now.saturating_duration_since(**t) < self.window)
+                .count()
+                < self.limit
+        })
+    }
 }
 
 /// Whether a request may be worked on now.
@@ -355,7 +368,18 @@ impl SlackApp {
         }
         let work = self.throttle(work);
         let payload = serde_json::to_string(&work).unwrap_or_default();
-        let fresh = match self.engine.record_delivery(key, &payload).await {
+        // A throttled request whose person was told this minute has nothing left to do: it
+        // is recorded as done, so a flood costs one write per message and no backlog.
+        let nothing_to_do = match &work {
+            Work::Throttled { user, .. } => !self.slow_down_notes.would_allow(user, Instant::now()),
+            _ => false,
+        };
+        let recorded = if nothing_to_do {
+            self.engine.record_finished_delivery(key, &payload).await
+        } else {
+            self.engine.record_delivery(key, &payload).await
+        };
+        let fresh = match recorded {
             Ok(fresh) => fresh,
             Err(e) => {
                 if matches!(work, Work::Request { .. }) {
@@ -370,6 +394,10 @@ impl SlackApp {
                 self.limiter.done();
             }
             info!(key, "duplicate delivery ignored");
+            return Ok(false);
+        }
+        if nothing_to_do {
+            debug!(key, "throttled, and already told to slow down this minute");
             return Ok(false);
         }
         self.spawn(key.to_string(), work);
@@ -1846,6 +1874,18 @@ mod tests {
         assert_eq!(limiter.admit("U3", t0), Admission::Admitted);
         limiter.done();
         assert_eq!(limiter.admit("U1", later), Admission::Admitted);
+    }
+
+    #[test]
+    fn would_allow_looks_without_counting() {
+        let notes = SlidingWindow::new(1, Duration::from_secs(60));
+        let t0 = Instant::now();
+        assert!(notes.would_allow("U1", t0));
+        assert!(notes.would_allow("U1", t0), "looking does not count");
+        assert!(notes.allow("U1", t0));
+        assert!(!notes.would_allow("U1", t0 + Duration::from_secs(59)));
+        assert!(notes.would_allow("U2", t0), "each key has its own window");
+        assert!(notes.would_allow("U1", t0 + Duration::from_secs(60)));
     }
 
     #[tokio::test]
