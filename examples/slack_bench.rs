@@ -10,8 +10,8 @@
 //! (a bare websocket that acks every envelope at once: the floor of the fake and the loopback
 //! network) and for `okta-agent run` (each envelope a distinct mention, persisted to SQLite
 //! before its ack, then planned, resolved against Okta and answered in the background); and the
-//! binary's start-to-connected time and RSS: idle, after the runs, after a 10,000-envelope
-//! burst, and after 60 s idle following it.
+//! binary's start-to-connected time and RSS: idle, after the runs, the moment a
+//! 10,000-envelope burst's work ends, and 2, 10, 30 and 60 s after.
 //! `BENCH_DATABASE_URL=postgres://…` runs it on PostgreSQL instead of a SQLite file. Last, the
 //! cost of recording a delivery alone (the ack path's insert), on the same store.
 //!
@@ -273,7 +273,18 @@ async fn main() -> anyhow::Result<()> {
         "after the {BIG_BURST}-envelope burst: {}",
         resident_memory(child.id())
     );
-    tokio::time::sleep(Duration::from_secs(60)).await;
+    // When the memory goes back: the allocator's purge (about a second), idle threads and
+    // connections (tens of seconds).
+    let mut rested = 0;
+    for at in [2, 10, 30] {
+        tokio::time::sleep(Duration::from_secs(at - rested)).await;
+        rested = at;
+        println!("{at} s later: {}", resident_memory(child.id()));
+        if std::env::var("BENCH_SMAPS").is_ok() {
+            println!("  resident by mapping: {}", resident_by_mapping(child.id()));
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(60 - rested)).await;
     println!("60 s later: {}", resident_memory(child.id()));
     if std::env::var("BENCH_SMAPS").is_ok() {
         println!("  resident by mapping: {}", resident_by_mapping(child.id()));
