@@ -429,6 +429,45 @@ async fn start_endpoint(
     (server, port)
 }
 
+/// A wish in none of the starter documents' words ("handset", "I'd rather not").
+const HANDSET: &str = "I'd rather not have the okta app on my private handset";
+
+/// The starter documents with semantic recall from a local endpoint on `port`.
+fn starter_with_endpoint(
+    port: &str,
+    model: &str,
+    min_similarity: f32,
+) -> (Arc<OpenAiEmbedder>, Arc<Knowledge>) {
+    let settings = ModelSettings {
+        base_url: format!("http://127.0.0.1:{port}/v1"),
+        api_key: Secret::new("unused".into()),
+        model: model.into(),
+    };
+    let embedder =
+        Arc::new(OpenAiEmbedder::new(&settings, std::time::Duration::from_secs(60)).unwrap());
+    let knowledge = Arc::new(
+        Knowledge::fixed(HelpDocs::starter())
+            .with_semantic(Semantic::new(embedder.clone(), min_similarity)),
+    );
+    (embedder, knowledge)
+}
+
+/// Keywords alone stay quiet on [`HANDSET`]; once the documents are embedded, its meaning
+/// brings the MFA set-up page.
+async fn recalls_the_handset_by_meaning(knowledge: &Arc<Knowledge>) {
+    assert!(
+        knowledge.answer(HANDSET).is_none(),
+        "keywords alone stay quiet"
+    );
+    knowledge.refresh().await.unwrap();
+    assert!(!knowledge.current().lacks_vectors());
+    let answer = knowledge
+        .answer_async(HANDSET)
+        .await
+        .expect("recalled by meaning");
+    assert_eq!(answer.citations[0].source, "mfa-setup.md");
+}
+
 /// The WordLlama endpoint docs/assistant.md measures with, set up as its header says: the real
 /// model answers the real client through the semantic path, and a question in none of the
 /// starter documents' words comes to the right one through their phrasings' meaning.
@@ -443,28 +482,8 @@ async fn the_wordllama_endpoint_serves_the_real_client() {
         "/examples/wordllama_embeddings.py"
     );
     let (_server, port) = start_endpoint(&python, &[script, "0"]).await;
-    let settings = ModelSettings {
-        base_url: format!("http://127.0.0.1:{port}/v1"),
-        api_key: Secret::new("unused".into()),
-        model: "wordllama".into(),
-    };
-    let embedder =
-        Arc::new(OpenAiEmbedder::new(&settings, std::time::Duration::from_secs(30)).unwrap());
-    let knowledge = Arc::new(
-        Knowledge::fixed(HelpDocs::starter()).with_semantic(Semantic::new(embedder.clone(), 0.55)),
-    );
-    const HANDSET: &str = "I'd rather not have the okta app on my private handset";
-    assert!(
-        knowledge.answer(HANDSET).is_none(),
-        "keywords alone stay quiet"
-    );
-    knowledge.refresh().await.unwrap();
-    assert!(!knowledge.current().lacks_vectors());
-    let answer = knowledge
-        .answer_async(HANDSET)
-        .await
-        .expect("recalled by meaning");
-    assert_eq!(answer.citations[0].source, "mfa-setup.md");
+    let (embedder, knowledge) = starter_with_endpoint(&port, "wordllama", 0.55);
+    recalls_the_handset_by_meaning(&knowledge).await;
     assert!(knowledge
         .answer_async("anyone up for lunch at noon?")
         .await
@@ -493,27 +512,8 @@ async fn the_sentence_encoder_endpoint_serves_the_real_client() {
         &[script.to_str().unwrap(), "0"],
     )
     .await;
-    let settings = ModelSettings {
-        base_url: format!("http://127.0.0.1:{port}/v1"),
-        api_key: Secret::new("unused".into()),
-        model: "use".into(),
-    };
-    let embedder =
-        Arc::new(OpenAiEmbedder::new(&settings, std::time::Duration::from_secs(60)).unwrap());
-    let knowledge =
-        Arc::new(Knowledge::fixed(HelpDocs::starter()).with_semantic(Semantic::new(embedder, 0.7)));
-    const HANDSET: &str = "I'd rather not have the okta app on my private handset";
-    assert!(
-        knowledge.answer(HANDSET).is_none(),
-        "keywords alone stay quiet"
-    );
-    knowledge.refresh().await.unwrap();
-    assert!(!knowledge.current().lacks_vectors());
-    let answer = knowledge
-        .answer_async(HANDSET)
-        .await
-        .expect("recalled by meaning");
-    assert_eq!(answer.citations[0].source, "mfa-setup.md");
+    let (_embedder, knowledge) = starter_with_endpoint(&port, "use", 0.7);
+    recalls_the_handset_by_meaning(&knowledge).await;
     for chatter in [
         "anyone up for lunch at noon?",
         "my phone died, will reply later",
