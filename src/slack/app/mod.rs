@@ -397,8 +397,15 @@ impl SlackApp {
             return Ok(false);
         }
         if nothing_to_do {
+            // Logged once a minute per person, with the note: a flood is not a flood of lines.
             debug!(key, "throttled, and already told to slow down this minute");
             return Ok(false);
+        }
+        if let Work::Throttled { user, busy, .. } = &work {
+            warn!(
+                user,
+                busy, "request throttled; telling the person to slow down"
+            );
         }
         self.spawn(key.to_string(), work);
         Ok(true)
@@ -421,7 +428,6 @@ impl SlackApp {
         if admission == Admission::Admitted {
             return work;
         }
-        warn!(user, ?admission, "request throttled");
         let reason = if admission == Admission::Busy {
             "busy"
         } else {
