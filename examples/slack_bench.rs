@@ -11,7 +11,8 @@
 //! network) and for `okta-agent run` (each envelope a distinct mention, persisted to SQLite
 //! before its ack, then planned, resolved against Okta and answered in the background); and the
 //! binary's start-to-connected time and RSS: idle, after the runs, the moment a
-//! 10,000-envelope burst's work ends, and 2, 10, 30 and 60 s after.
+//! 10,000-envelope burst's work ends (with the most it has had resident so far), and 2, 10, 30
+//! and 60 s after.
 //! `BENCH_DATABASE_URL=postgres://…` runs it on PostgreSQL instead of a SQLite file. Last, the
 //! cost of recording a delivery alone (the ack path's insert), on the same store.
 //!
@@ -48,12 +49,20 @@ const SOAK_PER_SECOND: u64 = 50;
 
 /// The `VmRSS:` line of a process's `/proc/PID/status`.
 fn resident_memory(pid: u32) -> String {
+    status_line(pid, "VmRSS:")
+}
+
+/// The `VmHWM:` line: the most the process has had resident since it started.
+fn peak_resident_memory(pid: u32) -> String {
+    status_line(pid, "VmHWM:")
+}
+
+fn status_line(pid: u32, field: &str) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .unwrap_or("VmRSS: unknown")
-        .to_string()
+        .find(|l| l.starts_with(field))
+        .map_or_else(|| format!("{field} unknown"), str::to_string)
 }
 
 /// Where a process's resident memory is, from `/proc/PID/smaps`: KiB by kind of mapping
@@ -260,7 +269,10 @@ async fn main() -> anyhow::Result<()> {
     println!("-- okta-agent run --");
     let sent = measure(&fake, 0, Some(&idle)).await;
     let rss = resident_memory(child.id());
-    println!("after the runs: {rss}");
+    println!(
+        "after the runs: {rss}  (peak so far {})",
+        peak_resident_memory(child.id())
+    );
     if std::env::var("BENCH_SMAPS").is_ok() {
         println!("  resident by mapping: {}", resident_by_mapping(child.id()));
     }
@@ -270,9 +282,13 @@ async fn main() -> anyhow::Result<()> {
     report(&format!("burst of {BIG_BURST} back to back"), latencies);
     idle.wait().await;
     println!(
-        "after the {BIG_BURST}-envelope burst: {}",
-        resident_memory(child.id())
+        "after the {BIG_BURST}-envelope burst: {}  (peak so far {})",
+        resident_memory(child.id()),
+        peak_resident_memory(child.id())
     );
+    if std::env::var("BENCH_SMAPS").is_ok() {
+        println!("  resident by mapping: {}", resident_by_mapping(child.id()));
+    }
     // When the memory goes back: the allocator's purge (about a second), idle threads and
     // connections (tens of seconds).
     let mut rested = 0;
