@@ -10,13 +10,15 @@
 //! `docs/operations.md` documents; a lone envelope costs one statement and no hand-off. A batch
 //! that fails fails every write in it, and nothing in it is acknowledged, so Slack
 //! redelivers. Marking work done or failed goes the same way, so the journal has one writer in
-//! a process and an ack never waits for another connection's lock. The connection (on SQLite,
+//! a process and an ack never waits for another connection's lock; those writes are written
+//! from the store's own runtime, so an ack never waits for a work thread either. The connection (on SQLite,
 //! the journal file's; on PostgreSQL, a session whose commits do not wait for the WAL flush) is
 //! kept between batches, checked when it sat idle, and dropped when a batch failed on it. On
 //! SQLite the journal's checkpoints (an fsync) are taken by a background task on the main pool,
 //! off the ack path.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
@@ -80,6 +82,9 @@ pub(super) struct Journal {
     writer: tokio::sync::Mutex<Writer>,
     owner: String,
     checkpoints: Option<tokio::task::AbortHandle>,
+    /// The runtime that opened the store (in `run`, the ack path's): where the work's writes
+    /// are written.
+    home: tokio::runtime::Handle,
 }
 
 impl std::fmt::Debug for Write {
@@ -104,7 +109,7 @@ enum Writer {
 }
 
 impl Journal {
-    /// The journal's writer, and on SQLite its checkpoints (on the current runtime).
+    /// The journal's writer, and on SQLite its checkpoints, on the current runtime.
     pub fn start(backend: &Backend, owner: &str) -> Self {
         let (writer, checkpoints) = match backend {
             Backend::Sqlite { main, journal } => {
@@ -142,6 +147,7 @@ impl Journal {
             writer: tokio::sync::Mutex::new(writer),
             owner: owner.to_string(),
             checkpoints,
+            home: tokio::runtime::Handle::current(),
         }
     }
 
@@ -158,15 +164,37 @@ impl Journal {
 
     /// Queues a write, then writes the queue when the writer is free, or waits for the writer
     /// that took it to answer.
+    ///
+    /// A delivery's record is written by its caller, the ack path. Every other write (marking
+    /// work done or failed, forgetting a key) is written from the store's own runtime: its
+    /// callers are the work runtime's lower-priority threads, and a writer there would hold
+    /// the records of acks that queued behind it until such a thread was scheduled again.
     async fn send(
-        &self,
+        self: &Arc<Self>,
         write: impl FnOnce(oneshot::Sender<Result<bool, String>>) -> Write,
     ) -> Result<bool, StoreError> {
-        let (answer, mut answered) = oneshot::channel();
+        let (answer, answered) = oneshot::channel();
+        let write = write(answer);
+        let from_the_ack_path = matches!(write, Write::Remember { .. });
         self.waiting
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(write(answer));
+            .push(write);
+        if from_the_ack_path {
+            return self.write_or_wait(answered).await;
+        }
+        let journal = self.clone();
+        self.home
+            .spawn(async move { journal.write_or_wait(answered).await })
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Journal("the store is closed".into())))
+    }
+
+    /// Waits for a queued write's answer, writing the queue whenever the writer is free.
+    async fn write_or_wait(
+        &self,
+        mut answered: oneshot::Receiver<Result<bool, String>>,
+    ) -> Result<bool, StoreError> {
         let closed = || StoreError::Journal("the store is closed".into());
         loop {
             tokio::select! {

@@ -321,7 +321,7 @@ pub(crate) enum Backend {
 pub struct Store {
     backend: Backend,
     /// The ack path's recorder (group commit).
-    journal: journal::Journal,
+    journal: std::sync::Arc<journal::Journal>,
     /// The file, or the PostgreSQL URL without its password.
     location: String,
     /// Where writes that failed after an Okta change wait for the next start.
@@ -380,7 +380,7 @@ impl Store {
         backend: Backend,
     ) -> Result<Self, StoreError> {
         let instance = format!("i-{}", uuid::Uuid::new_v4().simple());
-        let journal = journal::Journal::start(&backend, &instance);
+        let journal = std::sync::Arc::new(journal::Journal::start(&backend, &instance));
         journal.connect().await?;
         Ok(Self {
             journal,

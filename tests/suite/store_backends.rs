@@ -63,7 +63,43 @@ on_both_backends!(
     racing_replicas_send_one_push_and_tell_one_lockout,
     a_delivery_waiting_for_its_record_is_small,
     deliveries_finished_at_their_ack_are_done_at_once_and_never_resumed,
+    an_ack_never_waits_for_a_work_task_that_stopped_running,
 );
+
+/// Work is marked done from the work runtime's lower-priority threads, which a busy machine
+/// may leave unscheduled for a while. Here the marking task is polled once and then never
+/// again, as if its thread were never scheduled: the next delivery's record is still written
+/// and answered (its ack does not wait), and the mark is written too. When the marking task
+/// wrote the journal itself, it held the writer and the record waited for good.
+async fn an_ack_never_waits_for_a_work_task_that_stopped_running(db: TestDatabase) {
+    let store = db.open().await;
+    assert!(store.remember_inbound("ev-a", "{}", 1).await.unwrap());
+    let mut marking = Box::pin(store.finish_inbound("ev-a"));
+    std::future::poll_fn(|cx| {
+        let _ = marking.as_mut().poll(cx);
+        std::task::Poll::Ready(())
+    })
+    .await;
+    // Only a guard against hanging the suite: the record is answered at once or never.
+    let recorded = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        store.remember_inbound("ev-b", "{}", 2),
+    )
+    .await;
+    assert!(
+        matches!(recorded, Ok(Ok(true))),
+        "the next delivery's record waited for the stalled task: {recorded:?}"
+    );
+    marking.await.unwrap();
+    assert_eq!(
+        store.inbound_state("ev-a").await.unwrap(),
+        Some(InboundState::Done)
+    );
+    assert_eq!(
+        store.inbound_state("ev-b").await.unwrap(),
+        Some(InboundState::Received)
+    );
+}
 
 /// Every envelope in hand waits in this future, hundreds at once in a burst: the batch write's
 /// state (about 13 KB in a release build) belongs to the one caller that writes, not to each.
