@@ -65,9 +65,17 @@ fn status_line(pid: u32, field: &str) -> String {
         .map_or_else(|| format!("{field} unknown"), str::to_string)
 }
 
+/// With `BENCH_SMAPS=1`, where the process's resident memory is, to see what holds memory
+/// after a burst.
+fn print_mappings_when_asked(pid: u32) {
+    if std::env::var("BENCH_SMAPS").is_ok() {
+        println!("  resident by mapping: {}", resident_by_mapping(pid));
+    }
+}
+
 /// Where a process's resident memory is, from `/proc/PID/smaps`: KiB by kind of mapping
 /// (the glibc heap, anonymous mappings such as jemalloc's and thread stacks, files), biggest
-/// first. `BENCH_SMAPS=1` prints it, to see what holds memory after a burst.
+/// first.
 fn resident_by_mapping(pid: u32) -> String {
     let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
     let mut by_kind: std::collections::BTreeMap<String, u64> = Default::default();
@@ -261,9 +269,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss = resident_memory(child.id());
     println!("okta-agent run: connected {connected:.2?} after start; idle {rss}");
-    if std::env::var("BENCH_SMAPS").is_ok() {
-        println!("  resident by mapping: {}", resident_by_mapping(child.id()));
-    }
+    print_mappings_when_asked(child.id());
 
     // 3. Ack latency, against that process: every envelope a distinct request.
     println!("-- okta-agent run --");
@@ -273,9 +279,7 @@ async fn main() -> anyhow::Result<()> {
         "after the runs: {rss}  (peak so far {})",
         peak_resident_memory(child.id())
     );
-    if std::env::var("BENCH_SMAPS").is_ok() {
-        println!("  resident by mapping: {}", resident_by_mapping(child.id()));
-    }
+    print_mappings_when_asked(child.id());
     // 4. Memory after a big burst, and after a minute of rest.
     idle.wait().await;
     let latencies = sorted(send(&fake, sent, BIG_BURST, None).await);
@@ -286,9 +290,7 @@ async fn main() -> anyhow::Result<()> {
         resident_memory(child.id()),
         peak_resident_memory(child.id())
     );
-    if std::env::var("BENCH_SMAPS").is_ok() {
-        println!("  resident by mapping: {}", resident_by_mapping(child.id()));
-    }
+    print_mappings_when_asked(child.id());
     // When the memory goes back: the allocator's purge (about a second), idle threads and
     // connections (tens of seconds).
     let mut rested = 0;
@@ -296,15 +298,11 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(at - rested)).await;
         rested = at;
         println!("{at} s later: {}", resident_memory(child.id()));
-        if std::env::var("BENCH_SMAPS").is_ok() {
-            println!("  resident by mapping: {}", resident_by_mapping(child.id()));
-        }
+        print_mappings_when_asked(child.id());
     }
     tokio::time::sleep(Duration::from_secs(60 - rested)).await;
     println!("60 s later: {}", resident_memory(child.id()));
-    if std::env::var("BENCH_SMAPS").is_ok() {
-        println!("  resident by mapping: {}", resident_by_mapping(child.id()));
-    }
+    print_mappings_when_asked(child.id());
     // 5. The soak, when asked for.
     let soak_minutes: u64 = std::env::var("BENCH_SOAK_MINUTES")
         .ok()

@@ -11,11 +11,11 @@
 //! that fails fails every write in it, and nothing in it is acknowledged, so Slack
 //! redelivers. Marking work done or failed goes the same way, so the journal has one writer in
 //! a process and an ack never waits for another connection's lock; those writes are written
-//! from the store's own runtime, so an ack never waits for a work thread either. The connection (on SQLite,
-//! the journal file's; on PostgreSQL, a session whose commits do not wait for the WAL flush) is
-//! kept between batches, checked when it sat idle, and dropped when a batch failed on it. On
-//! SQLite the journal's checkpoints (an fsync) are taken by a background task on the main pool,
-//! off the ack path.
+//! from the store's own runtime, so an ack never waits for a work thread either. The
+//! connection (on SQLite, the journal file's; on PostgreSQL, a session whose commits do not
+//! wait for the WAL flush) is kept between batches, checked when it sat idle, and dropped when
+//! a batch failed on it. On SQLite the journal's checkpoints (an fsync) are taken by a
+//! background task on the main pool, off the ack path.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -73,6 +73,11 @@ impl Write {
         // The caller may have gone (its envelope is then redelivered): nothing to tell.
         let _ = answer.send(result);
     }
+}
+
+/// A write's answer when the store closed before it was written.
+fn closed() -> StoreError {
+    StoreError::Journal("the store is closed".into())
 }
 
 /// The ack path's writer: the writes waiting, and the connection they are written on.
@@ -187,7 +192,13 @@ impl Journal {
         self.home
             .spawn(async move { journal.write_or_wait(answered).await })
             .await
-            .unwrap_or_else(|_| Err(StoreError::Journal("the store is closed".into())))
+            .unwrap_or_else(|e| {
+                Err(if e.is_cancelled() {
+                    closed()
+                } else {
+                    StoreError::Journal(format!("the journal's writer failed: {e}"))
+                })
+            })
     }
 
     /// Waits for a queued write's answer, writing the queue whenever the writer is free.
@@ -195,7 +206,6 @@ impl Journal {
         &self,
         mut answered: oneshot::Receiver<Result<bool, String>>,
     ) -> Result<bool, StoreError> {
-        let closed = || StoreError::Journal("the store is closed".into());
         loop {
             tokio::select! {
                 biased;
