@@ -41,6 +41,22 @@ pub fn wordllama_python() -> Option<PathBuf> {
     python
 }
 
+/// The Python that serves all-MiniLM-L6-v2 (`OKTA_AGENT_MINILM_PYTHON`, a virtual environment
+/// set up as `examples/minilm_embeddings.py` says; `.ci/run` does), or `None` when the test may
+/// be skipped.
+pub fn minilm_python() -> Option<PathBuf> {
+    let python = std::env::var_os("OKTA_AGENT_MINILM_PYTHON")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file());
+    if python.is_none() {
+        skipped(
+            "OKTA_AGENT_MINILM_PYTHON names no Python with all-MiniLM-L6-v2",
+            "set one up as examples/minilm_embeddings.py says (.ci/run does)",
+        );
+    }
+    python
+}
+
 /// The folder holding the Universal Sentence Encoder's npm packages (`OKTA_AGENT_USE_DIR`, set
 /// up as `examples/use_embeddings.mjs` says; `.ci/run` does), or `None` when the test may be
 /// skipped.

@@ -492,6 +492,39 @@ async fn the_wordllama_endpoint_serves_the_real_client() {
     assert!(!answered_from_sections_alone(&*embedder, &knowledge.current(), HANDSET, 0.55).await);
 }
 
+/// The all-MiniLM-L6-v2 endpoint docs/assistant.md measures with, set up as its header says:
+/// its numpy forward pass reproduces the similarities the model's authors publish (`--check`),
+/// and the real model answers the real client through the semantic path, at the
+/// `min_similarity` chosen there, while chatter stays quiet.
+#[tokio::test]
+async fn the_minilm_endpoint_reproduces_the_model_and_serves_the_real_client() {
+    let Some(python) = crate::common::services::minilm_python() else {
+        return;
+    };
+    okta_agent::install_crypto_provider();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/minilm_embeddings.py");
+    let check = tokio::process::Command::new(&python)
+        .args([script, "--check"])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success() && said.contains("matches the published similarities"),
+        "{said}{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let (_server, port) = start_endpoint(&python, &[script, "0"]).await;
+    let (_embedder, knowledge) = starter_with_endpoint(&port, "minilm", 0.55);
+    recalls_the_handset_by_meaning(&knowledge).await;
+    for chatter in [
+        "anyone up for lunch at noon?",
+        "happy friday everyone, drinks at five",
+    ] {
+        assert!(knowledge.answer_async(chatter).await.is_none(), "{chatter}");
+    }
+}
+
 /// The Universal Sentence Encoder endpoint docs/assistant.md measures with, set up as its
 /// header says (the script copied beside the packages): the real model answers the real client
 /// through the semantic path, at the `min_similarity` chosen there, and chatter stays quiet.
