@@ -10,7 +10,8 @@
 //! cargo run --example faq_eval -- --set third       # the third held-out round (tuned on since)
 //! cargo run --example faq_eval -- --set fifth       # the fifth held-out round (tuned on since)
 //! cargo run --example faq_eval -- --set sixth       # the sixth held-out round (tuned on since)
-//! cargo run --example faq_eval -- --set seventh     # the seventh, never tuned on (no --misses!)
+//! cargo run --example faq_eval -- --set seventh     # the seventh round (tuned on since)
+//! cargo run --example faq_eval -- --set eighth      # the eighth, never tuned on (no --misses!)
 //! cargo run --example faq_eval -- --misses          # list every miss
 //! ```
 //!
@@ -49,6 +50,7 @@ const SETS: &[(&str, &str)] = &[
     ("fifth", include_str!("../tests/fixtures/faq_round5.tsv")),
     ("sixth", include_str!("../tests/fixtures/faq_round6.tsv")),
     ("seventh", include_str!("../tests/fixtures/faq_round7.tsv")),
+    ("eighth", include_str!("../tests/fixtures/faq_round8.tsv")),
 ];
 
 #[tokio::main]

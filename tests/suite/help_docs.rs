@@ -312,17 +312,26 @@ fn sixth_round_tuned_on_since_the_seventh() {
 
 const SEVENTH_ROUND: &str = include_str!("../fixtures/faq_round7.tsv");
 
-/// The seventh held-out round, written before the sixth round's misses were opened and never
+/// The seventh held-out round: never tuned on until the eighth was written (58.3% when written,
+/// 60.4% after the sixth round was tuned on, before it was opened); tuned on since, so its
+/// misses are shown.
+#[test]
+fn seventh_round_tuned_on_since_the_eighth() {
+    tuned_round(SEVENTH_ROUND, "seventh", 60.0, 1);
+}
+
+const EIGHTH_ROUND: &str = include_str!("../fixtures/faq_round8.tsv");
+
+/// The eighth held-out round, written before the seventh round's misses were opened and never
 /// tuned on: it carries the budget from now on (top-1 at least 90%, false answers at most 5%).
 #[test]
-fn seventh_round_never_tuned_on() {
-    let report = round(SEVENTH_ROUND, "seventh held-out round");
-    // Floors at today's figures: 58.3% (28/48; 6 wrong, 14 silent) and one false answer of
-    // 16 when written, 60.4% (29/48) after the sixth round was tuned on; the budget is not met
-    // (docs/assistant.md). Its misses are not printed: reading them would make them rows to
-    // tune on.
+fn eighth_round_never_tuned_on() {
+    let report = round(EIGHTH_ROUND, "eighth held-out round");
+    // Floors at today's figures: 60.4% (29/48; 8 wrong, 11 silent) and two false answers of
+    // 16 when written; the budget is not met (docs/assistant.md). Its misses are not printed:
+    // reading them would make them rows to tune on.
     assert!(report.top1() >= 60.0, "{}", report.summary());
-    assert!(report.false_answers <= 1, "{}", report.summary());
+    assert!(report.false_answers <= 2, "{}", report.summary());
 }
 
 const OFFICE_CHATTER: &str = include_str!("../fixtures/faq_office_chatter.tsv");
