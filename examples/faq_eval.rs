@@ -86,13 +86,16 @@ async fn main() -> Result<()> {
             "--embeddings needs OPENAI_EMBEDDINGS_MODEL (and OPENAI_BASE_URL or OPENAI_API_KEY)",
         )?;
         let embedder = OpenAiEmbedder::new(embeddings, Duration::from_secs(60))?;
-        let knowledge = Arc::new(Knowledge::fixed(HelpDocs::starter()).with_semantic(
-            Semantic::new(Arc::new(embedder), settings.knowledge.min_similarity),
-        ));
+        let knowledge = Arc::new(
+            Knowledge::fixed(HelpDocs::starter())
+                .with_semantic(Semantic::new(Arc::new(embedder), settings.knowledge.recall)),
+        );
         knowledge.refresh().await?;
         let label = format!(
-            "keywords + embeddings ({}, min_similarity {})",
-            embeddings.model, settings.knowledge.min_similarity
+            "keywords + embeddings ({}, min_similarity {}, semantic_weight {})",
+            embeddings.model,
+            settings.knowledge.recall.min_similarity,
+            settings.knowledge.recall.weight
         );
         run(&label, &cases, &knowledge, None, flag("--misses")).await;
         semantic = Some(knowledge);

@@ -417,7 +417,7 @@ async fn help_docs(sources: &Sources, write: Option<&Path>, ask: Option<String>)
     if let Some(embeddings) = &settings.knowledge.embeddings {
         knowledge = knowledge.with_semantic(okta_agent::knowledge::semantic::Semantic::configured(
             embeddings,
-            settings.knowledge.min_similarity,
+            settings.knowledge.recall,
         )?);
         println!("Embedding the documents with {}…", embeddings.model);
     }

@@ -157,7 +157,7 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
     if let Some(embeddings) = &settings.knowledge.embeddings {
         docs = docs.with_semantic(crate::knowledge::semantic::Semantic::configured(
             embeddings,
-            settings.knowledge.min_similarity,
+            settings.knowledge.recall,
         )?);
     }
     let docs = Arc::new(docs);

@@ -266,6 +266,7 @@ struct KnowledgeFile {
     symptoms: std::collections::BTreeMap<String, Vec<String>>,
     reload_seconds: Option<u64>,
     min_similarity: Option<f32>,
+    semantic_weight: Option<f32>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -283,9 +284,8 @@ pub struct KnowledgeSettings {
     pub reload_seconds: u64,
     /// The embeddings model for semantic recall (`OPENAI_EMBEDDINGS_MODEL`), if any.
     pub embeddings: Option<ModelSettings>,
-    /// Cosine similarity at which a section, or a phrasing of its document, answers on meaning
-    /// alone (`min_similarity`).
-    pub min_similarity: f32,
+    /// How a question's meaning counts (`min_similarity`, `semantic_weight`).
+    pub recall: crate::knowledge::semantic::Recall,
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -727,6 +727,14 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
             "knowledge.min_similarity: {min_similarity} is out of range; use a cosine similarity from 0 to 1 (0.5 suits OpenAI's text-embedding-3 models)"
         ));
     }
+    let semantic_weight = file
+        .semantic_weight
+        .unwrap_or(crate::knowledge::semantic::Recall::DEFAULT_WEIGHT);
+    if !(0.0..=1.0).contains(&semantic_weight) {
+        problems.push(format!(
+            "knowledge.semantic_weight: {semantic_weight} is out of range; use the share of the ranking that meaning has, from 0 (keywords alone) to 1 (meaning alone), 0.5 by default"
+        ));
+    }
     for (topics, situations) in &file.symptoms {
         if topics.trim().is_empty() {
             problems.push(
@@ -742,7 +750,7 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
     }
     KnowledgeSettings {
         embeddings: None,
-        min_similarity,
+        recall: crate::knowledge::semantic::Recall::at(min_similarity).weighted(semantic_weight),
         sources: crate::knowledge::sources::Sources {
             folder: file.path,
             pages,
@@ -1231,7 +1239,8 @@ mod tests {
         let embeddings = s.knowledge.embeddings.unwrap();
         assert_eq!(embeddings.model, "nomic-embed-text");
         assert_eq!(embeddings.base_url, "http://127.0.0.1:11434/v1");
-        assert_eq!(s.knowledge.min_similarity, 0.5);
+        assert_eq!(s.knowledge.recall.min_similarity, 0.5);
+        assert_eq!(s.knowledge.recall.weight, 0.5);
         let s = load(
             &[
                 ("OPENAI_API_KEY", "sk-test"),
@@ -1253,6 +1262,22 @@ mod tests {
         assert!(
             err.contains("knowledge.min_similarity: 1.5 is out of range"),
             "{err}"
+        );
+        std::fs::write(&cfg, "[knowledge]\nsemantic_weight = -0.2\n").unwrap();
+        let err = load(&[], Some(&cfg)).unwrap_err().to_string();
+        assert!(
+            err.contains("knowledge.semantic_weight: -0.2 is out of range"),
+            "{err}"
+        );
+        std::fs::write(
+            &cfg,
+            "[knowledge]\nmin_similarity = 0.55\nsemantic_weight = 0.8\n",
+        )
+        .unwrap();
+        let s = load(&[], Some(&cfg)).unwrap();
+        assert_eq!(
+            s.knowledge.recall,
+            crate::knowledge::semantic::Recall::at(0.55).weighted(0.8)
         );
     }
 

@@ -359,12 +359,12 @@ impl HelpDocs {
         self.answer_with(message, None)
     }
 
-    /// [`Self::answer`], with the question's embedding and the similarity at which a section
-    /// answers on meaning alone, when semantic recall is configured.
+    /// [`Self::answer`], with the question's embedding and how its meaning counts, when
+    /// semantic recall is configured.
     pub fn answer_with(
         &self,
         message: &str,
-        semantic: Option<(&[f32], f32)>,
+        semantic: Option<(&[f32], semantic::Recall)>,
     ) -> Option<HelpAnswer> {
         let Ranked {
             terms,
@@ -464,7 +464,7 @@ impl HelpDocs {
     /// The message's terms, whether it reads as a question or a problem, the coverage that
     /// makes an answer, and the best sections: BM25's, blended with the similarities when the
     /// question's vector is given.
-    fn rank(&self, message: &str, semantic: Option<(&[f32], f32)>) -> Ranked {
+    fn rank(&self, message: &str, semantic: Option<(&[f32], semantic::Recall)>) -> Ranked {
         let terms = analyze_query(message, &self.synonyms);
         let question = self.reads_as_problem(message, &terms);
         let needed = if question {
@@ -473,14 +473,14 @@ impl HelpDocs {
             MIN_COVERAGE_STATEMENT
         };
         let mut hits = self.search_terms(&terms, 50);
-        if let Some((vector, min_similarity)) = semantic.filter(|_| self.has_vectors()) {
+        if let Some((vector, recall)) = semantic.filter(|_| self.has_vectors()) {
             // A statement needs a closer match than a question, as with coverage.
             let required = if question {
-                min_similarity
+                recall.min_similarity
             } else {
-                min_similarity + 0.1
+                recall.min_similarity + 0.1
             };
-            hits = self.blend(hits, vector, required, needed);
+            hits = self.blend(hits, vector, recall.weight, required, needed);
         }
         hits.truncate(8);
         Ranked {
@@ -582,9 +582,13 @@ impl HelpDocs {
         self.explain_with(message, None)
     }
 
-    /// [`Self::explain`] with the question's vector and `min_similarity`, as
+    /// [`Self::explain`] with the question's vector and how its meaning counts, as
     /// [`Self::answer_with`] answers when semantic recall is configured.
-    pub fn explain_with(&self, message: &str, semantic: Option<(&[f32], f32)>) -> String {
+    pub fn explain_with(
+        &self,
+        message: &str,
+        semantic: Option<(&[f32], semantic::Recall)>,
+    ) -> String {
         let Ranked {
             terms: weighted,
             question,
@@ -602,9 +606,10 @@ impl HelpDocs {
             },
             needed
         );
-        if let Some((_, min_similarity)) = semantic.filter(|_| self.has_vectors()) {
+        if let Some((_, recall)) = semantic.filter(|_| self.has_vectors()) {
             out.push_str(&format!(
-                "Meaning:  compared with the sections and the phrasings (min_similarity {min_similarity:.2})\n"
+                "Meaning:  compared with the sections and the phrasings (min_similarity {:.2}, semantic_weight {:.2})\n",
+                recall.min_similarity, recall.weight
             ));
         }
         match self.answer_with(message, semantic) {
@@ -637,14 +642,16 @@ impl HelpDocs {
 }
 
 impl HelpDocs {
-    /// BM25 hits and vector similarities in one ranking: half the normalized BM25 score and
-    /// half the cosine similarity, a section's own or its document's closest phrasing's,
-    /// whichever is higher. A section at least `required` similar counts as covering the
-    /// question (`needed`) even when its words differ; below that, coverage is BM25's.
+    /// BM25 hits and vector similarities in one ranking: the cosine similarity (a section's own
+    /// or its document's closest phrasing's, whichever is higher) counts for `weight` of the
+    /// score, the normalized BM25 score for the rest. A section at least `required` similar
+    /// counts as covering the question (`needed`) even when its words differ; below that,
+    /// coverage is BM25's.
     fn blend(
         &self,
         hits: Vec<Scored>,
         question: &[f32],
+        weight: f32,
         required: f32,
         needed: f32,
     ) -> Vec<Scored> {
@@ -731,7 +738,7 @@ impl HelpDocs {
                 Scored {
                     doc,
                     section,
-                    score: 0.5 * lexical + 0.5 * similarity,
+                    score: (1.0 - weight) * lexical + weight * similarity,
                     coverage: if similarity >= required {
                         coverage.max(needed)
                     } else {
@@ -1044,7 +1051,7 @@ impl Knowledge {
         match self.semantic.as_ref().filter(|_| docs.has_vectors()) {
             Some(semantic) => {
                 let vector = semantic.embed_question(message).await?;
-                Ok(docs.explain_with(message, Some((&vector, semantic.min_similarity))))
+                Ok(docs.explain_with(message, Some((&vector, semantic.recall))))
             }
             None => Ok(docs.explain(message)),
         }
@@ -1065,7 +1072,7 @@ impl Knowledge {
         match tokio::time::timeout(QUESTION_EMBEDDING_TIMEOUT, semantic.embed_question(message))
             .await
         {
-            Ok(Ok(vector)) => docs.answer_with(message, Some((&vector, semantic.min_similarity))),
+            Ok(Ok(vector)) => docs.answer_with(message, Some((&vector, semantic.recall))),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "the question could not be embedded; answering on keywords alone");
                 docs.answer(message)

@@ -76,19 +76,56 @@ impl Embedder for OpenAiEmbedder {
     }
 }
 
+/// How a question's meaning counts in its answer (`[knowledge]` `min_similarity` and
+/// `semantic_weight`): both depend on the embeddings model, so a team sets them from its own
+/// model's figures (docs/assistant.md).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Recall {
+    /// Cosine similarity at which a section, or a phrasing of its document, answers a question
+    /// on meaning alone.
+    pub min_similarity: f32,
+    /// The share of a candidate's ranking score that is its similarity; the rest is its
+    /// BM25 score, normalized to the best one's.
+    pub weight: f32,
+}
+
+/// What `[knowledge]` gives when it sets neither: `min_similarity` 0.5 and the default weight.
+impl Default for Recall {
+    fn default() -> Self {
+        Self::at(0.5)
+    }
+}
+
+impl Recall {
+    /// Half meaning, half keywords: what every model before all-MiniLM-L6-v2 was measured with.
+    pub const DEFAULT_WEIGHT: f32 = 0.5;
+
+    /// Recall that answers on meaning from `min_similarity`, at the default weight.
+    pub fn at(min_similarity: f32) -> Self {
+        Self {
+            min_similarity,
+            weight: Self::DEFAULT_WEIGHT,
+        }
+    }
+
+    /// The same, with meaning counting for `weight` of the ranking score.
+    pub fn weighted(self, weight: f32) -> Self {
+        Self { weight, ..self }
+    }
+}
+
 /// Embeddings for the help documents, with what has been embedded already.
 pub struct Semantic {
     embedder: Arc<dyn Embedder>,
     cache: Mutex<HashMap<[u8; 32], Arc<[f32]>>>,
-    /// Cosine similarity at which a section, or a phrasing of its document, answers a question
-    /// on meaning alone.
-    pub min_similarity: f32,
+    /// How the question's meaning counts.
+    pub recall: Recall,
 }
 
 impl std::fmt::Debug for Semantic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Semantic")
-            .field("min_similarity", &self.min_similarity)
+            .field("recall", &self.recall)
             .finish_non_exhaustive()
     }
 }
@@ -96,19 +133,16 @@ impl std::fmt::Debug for Semantic {
 impl Semantic {
     /// Semantic recall over the configured endpoint, as the service and `help-docs --ask`
     /// use it.
-    pub fn configured(
-        settings: &ModelSettings,
-        min_similarity: f32,
-    ) -> Result<Self, KnowledgeError> {
+    pub fn configured(settings: &ModelSettings, recall: Recall) -> Result<Self, KnowledgeError> {
         let embedder = OpenAiEmbedder::new(settings, REQUEST_TIMEOUT)?;
-        Ok(Self::new(Arc::new(embedder), min_similarity))
+        Ok(Self::new(Arc::new(embedder), recall))
     }
 
-    pub fn new(embedder: Arc<dyn Embedder>, min_similarity: f32) -> Self {
+    pub fn new(embedder: Arc<dyn Embedder>, recall: Recall) -> Self {
         Self {
             embedder,
             cache: Mutex::new(HashMap::new()),
-            min_similarity,
+            recall,
         }
     }
 

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use okta_agent::agent::model::ModelSettings;
 use okta_agent::knowledge::doc::{parse, Format};
 use okta_agent::knowledge::index::Synonyms;
-use okta_agent::knowledge::semantic::{Embedder, OpenAiEmbedder, Semantic};
+use okta_agent::knowledge::semantic::{Embedder, OpenAiEmbedder, Recall, Semantic};
 use okta_agent::knowledge::{HelpDocs, Knowledge, LearnedPhrasing, STARTER};
 use okta_agent::secret::Secret;
 use serde_json::{json, Value};
@@ -142,7 +142,7 @@ fn embedder(url: &str) -> Arc<OpenAiEmbedder> {
 }
 
 fn knowledge(url: &str) -> Arc<Knowledge> {
-    Arc::new(Knowledge::fixed(docs()).with_semantic(Semantic::new(embedder(url), 0.5)))
+    Arc::new(Knowledge::fixed(docs()).with_semantic(Semantic::new(embedder(url), Recall::at(0.5))))
 }
 
 /// Whether `question` is answered when only the sections have vectors, as before the
@@ -167,7 +167,7 @@ async fn answered_from_sections_alone(
             .unwrap()
             .remove(0),
     );
-    docs.answer_with(question, Some((&vector, min_similarity)))
+    docs.answer_with(question, Some((&vector, Recall::at(min_similarity))))
         .is_some()
 }
 
@@ -308,8 +308,9 @@ async fn the_word_vector_endpoint_serves_the_real_client() {
         model: "glove".into(),
     };
     let embedder = OpenAiEmbedder::new(&settings, std::time::Duration::from_secs(5)).unwrap();
-    let knowledge =
-        Arc::new(Knowledge::fixed(docs()).with_semantic(Semantic::new(Arc::new(embedder), 0.9)));
+    let knowledge = Arc::new(
+        Knowledge::fixed(docs()).with_semantic(Semantic::new(Arc::new(embedder), Recall::at(0.9))),
+    );
     knowledge.refresh().await.unwrap();
     assert!(knowledge.current().has_vectors());
     recalls_the_toner_and_not_lunch(&knowledge).await;
@@ -436,7 +437,7 @@ const HANDSET: &str = "I'd rather not have the okta app on my private handset";
 fn starter_with_endpoint(
     port: &str,
     model: &str,
-    min_similarity: f32,
+    recall: Recall,
 ) -> (Arc<OpenAiEmbedder>, Arc<Knowledge>) {
     let settings = ModelSettings {
         base_url: format!("http://127.0.0.1:{port}/v1"),
@@ -447,7 +448,7 @@ fn starter_with_endpoint(
         Arc::new(OpenAiEmbedder::new(&settings, std::time::Duration::from_secs(60)).unwrap());
     let knowledge = Arc::new(
         Knowledge::fixed(HelpDocs::starter())
-            .with_semantic(Semantic::new(embedder.clone(), min_similarity)),
+            .with_semantic(Semantic::new(embedder.clone(), recall)),
     );
     (embedder, knowledge)
 }
@@ -482,7 +483,7 @@ async fn the_wordllama_endpoint_serves_the_real_client() {
         "/examples/wordllama_embeddings.py"
     );
     let (_server, port) = start_endpoint(&python, &[script, "0"]).await;
-    let (embedder, knowledge) = starter_with_endpoint(&port, "wordllama", 0.55);
+    let (embedder, knowledge) = starter_with_endpoint(&port, "wordllama", Recall::at(0.55));
     recalls_the_handset_by_meaning(&knowledge).await;
     assert!(knowledge
         .answer_async("anyone up for lunch at noon?")
@@ -495,7 +496,7 @@ async fn the_wordllama_endpoint_serves_the_real_client() {
 /// The all-MiniLM-L6-v2 endpoint docs/assistant.md measures with, set up as its header says:
 /// its numpy forward pass reproduces the similarities the model's authors publish (`--check`),
 /// and the real model answers the real client through the semantic path, at the
-/// `min_similarity` chosen there, while chatter stays quiet.
+/// `min_similarity` and `semantic_weight` chosen there, while chatter stays quiet.
 #[tokio::test]
 async fn the_minilm_endpoint_reproduces_the_model_and_serves_the_real_client() {
     let Some(python) = crate::common::services::minilm_python() else {
@@ -515,7 +516,8 @@ async fn the_minilm_endpoint_reproduces_the_model_and_serves_the_real_client() {
         String::from_utf8_lossy(&check.stderr)
     );
     let (_server, port) = start_endpoint(&python, &[script, "0"]).await;
-    let (_embedder, knowledge) = starter_with_endpoint(&port, "minilm", 0.55);
+    let (_embedder, knowledge) =
+        starter_with_endpoint(&port, "minilm", Recall::at(0.55).weighted(0.8));
     recalls_the_handset_by_meaning(&knowledge).await;
     for chatter in [
         "anyone up for lunch at noon?",
@@ -545,7 +547,7 @@ async fn the_sentence_encoder_endpoint_serves_the_real_client() {
         &[script.to_str().unwrap(), "0"],
     )
     .await;
-    let (_embedder, knowledge) = starter_with_endpoint(&port, "use", 0.7);
+    let (_embedder, knowledge) = starter_with_endpoint(&port, "use", Recall::at(0.7));
     recalls_the_handset_by_meaning(&knowledge).await;
     for chatter in [
         "anyone up for lunch at noon?",
@@ -553,4 +555,44 @@ async fn the_sentence_encoder_endpoint_serves_the_real_client() {
     ] {
         assert!(knowledge.answer_async(chatter).await.is_none(), "{chatter}");
     }
+}
+
+/// `semantic_weight` decides between the document a question's words point to and the one
+/// its meaning does: "install" and "laptop" are the software page's words, "cartridge" and
+/// "ink" mean printing, which no document words that way. At the default half-and-half the
+/// words win; with meaning weighted as docs/assistant.md sets it for a real sentence model,
+/// the printer page does. Meaning alone, or words alone, agree with those.
+#[tokio::test]
+async fn the_semantic_weight_decides_between_the_words_and_the_meaning() {
+    okta_agent::install_crypto_provider();
+    let (_fake, url, _server) = serve().await;
+    let embedder = embedder(&url);
+    let docs = docs();
+    let vectors = embedder.embed(docs.texts_to_embed()).await.unwrap();
+    let docs = docs.with_vectors(vectors.into_iter().map(|v| unit(v).into()).collect());
+    let question = "the laptop cartridge ink is out, install a new one?";
+    let vector = unit(
+        embedder
+            .embed(vec![question.into()])
+            .await
+            .unwrap()
+            .remove(0),
+    );
+    let first = |weight: f32| {
+        docs.answer_with(question, Some((&vector, Recall::at(0.5).weighted(weight))))
+            .map(|answer| answer.citations[0].source.clone())
+    };
+    assert_eq!(first(0.0).as_deref(), Some("software-request.md"));
+    assert_eq!(
+        first(Recall::DEFAULT_WEIGHT).as_deref(),
+        Some("software-request.md")
+    );
+    assert_eq!(first(0.8).as_deref(), Some("printers.md"));
+    assert_eq!(first(1.0).as_deref(), Some("printers.md"));
+    // `help-docs --ask` says which weight it ranked with.
+    let explained = docs.explain_with(question, Some((&vector, Recall::at(0.5).weighted(0.8))));
+    assert!(
+        explained.contains("min_similarity 0.50, semantic_weight 0.80"),
+        "{explained}"
+    );
 }
