@@ -41,17 +41,17 @@ pub fn wordllama_python() -> Option<PathBuf> {
     python
 }
 
-/// The Python that serves all-MiniLM-L6-v2 (`OKTA_AGENT_MINILM_PYTHON`, a virtual environment
-/// set up as `examples/minilm_embeddings.py` says; `.ci/run` does), or `None` when the test may
-/// be skipped.
-pub fn minilm_python() -> Option<PathBuf> {
-    let python = std::env::var_os("OKTA_AGENT_MINILM_PYTHON")
+/// The Python that serves all-MiniLM-L6-v2 and all-mpnet-base-v2 (`OKTA_AGENT_SENTENCE_PYTHON`,
+/// a virtual environment set up as `examples/sentence_embeddings.py` says; `.ci/run` does), or
+/// `None` when the test may be skipped.
+pub fn sentence_embeddings_python() -> Option<PathBuf> {
+    let python = std::env::var_os("OKTA_AGENT_SENTENCE_PYTHON")
         .map(PathBuf::from)
         .filter(|p| p.is_file());
     if python.is_none() {
         skipped(
-            "OKTA_AGENT_MINILM_PYTHON names no Python with all-MiniLM-L6-v2",
-            "set one up as examples/minilm_embeddings.py says (.ci/run does)",
+            "OKTA_AGENT_SENTENCE_PYTHON names no Python with the sentence-embedding models",
+            "set one up as examples/sentence_embeddings.py says (.ci/run does)",
         );
     }
     python
