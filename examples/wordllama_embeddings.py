@@ -10,7 +10,7 @@ Measurement only, never for production.
     # 0.4.0 looks for its bundled tokenizer in `tokenizer/` but ships it in `tokenizers/`:
     ln -s tokenizers /tmp/wl/lib/python3.*/site-packages/wordllama/tokenizer
     /tmp/wl/bin/python examples/wordllama_embeddings.py 18090 &
-    printf '[knowledge]\nmin_similarity = 0.5\n' > /tmp/k.toml
+    printf '[knowledge]\nmin_similarity = 0.55\nsemantic_weight = 0.5\n' > /tmp/k.toml
     OKTA_AGENT_CONFIG=/tmp/k.toml OPENAI_BASE_URL=http://127.0.0.1:18090/v1 \
       OPENAI_EMBEDDINGS_MODEL=wordllama cargo run --release --example faq_eval -- --embeddings
 """

@@ -732,7 +732,7 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
         .unwrap_or(crate::knowledge::semantic::Recall::DEFAULT_WEIGHT);
     if !(0.0..=1.0).contains(&semantic_weight) {
         problems.push(format!(
-            "knowledge.semantic_weight: {semantic_weight} is out of range; use the share of the ranking that meaning has, from 0 (keywords alone) to 1 (meaning alone), 0.5 by default"
+            "knowledge.semantic_weight: {semantic_weight} is out of range; use the share of the ranking that meaning has, from 0 (keywords alone) to 1 (meaning alone), 0.8 by default"
         ));
     }
     for (topics, situations) in &file.symptoms {
@@ -1240,7 +1240,7 @@ mod tests {
         assert_eq!(embeddings.model, "nomic-embed-text");
         assert_eq!(embeddings.base_url, "http://127.0.0.1:11434/v1");
         assert_eq!(s.knowledge.recall.min_similarity, 0.5);
-        assert_eq!(s.knowledge.recall.weight, 0.5);
+        assert_eq!(s.knowledge.recall.weight, 0.8);
         let s = load(
             &[
                 ("OPENAI_API_KEY", "sk-test"),
