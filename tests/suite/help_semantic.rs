@@ -160,15 +160,20 @@ async fn answered_from_sections_alone(
     let docs = docs
         .clone()
         .with_vectors(sections.into_iter().map(|v| unit(v).into()).collect());
-    let vector = unit(
+    let vector = question_vector(embedder, question).await;
+    docs.answer_with(question, Some((&vector, Recall::at(min_similarity))))
+        .is_some()
+}
+
+/// The question's unit vector from `embedder`.
+async fn question_vector(embedder: &dyn Embedder, question: &str) -> Vec<f32> {
+    unit(
         embedder
             .embed(vec![question.into()])
             .await
             .unwrap()
             .remove(0),
-    );
-    docs.answer_with(question, Some((&vector, Recall::at(min_similarity))))
-        .is_some()
+    )
 }
 
 const TONER: &str = "who replaces the toner cartridge?";
@@ -430,6 +435,13 @@ async fn start_endpoint(
     (server, port)
 }
 
+/// None of these messages is answered.
+async fn stays_quiet_on(knowledge: &Knowledge, chatter: &[&str]) {
+    for message in chatter {
+        assert!(knowledge.answer_async(message).await.is_none(), "{message}");
+    }
+}
+
 /// A wish in none of the starter documents' words ("handset", "I'd rather not").
 const HANDSET: &str = "I'd rather not have the okta app on my private handset";
 
@@ -499,10 +511,14 @@ const SENTENCE_EMBEDDINGS: &str = concat!(
     "/examples/sentence_embeddings.py"
 );
 
-/// `examples/sentence_embeddings.py MODEL --check`: its numpy forward pass reproduces the
-/// similarities sentence-transformers' documentation prints for the model.
-async fn reproduces_the_published_similarities(python: &std::path::Path, model: &str) {
-    let check = tokio::process::Command::new(python)
+/// `examples/sentence_embeddings.py MODEL`, set up as its header says, or `None` when the test
+/// may be skipped: first `--check` (its numpy forward pass reproduces the similarities
+/// sentence-transformers' documentation prints for the model), then the endpoint, with the
+/// port it took.
+async fn sentence_endpoint(model: &str) -> Option<(tokio::process::Child, String)> {
+    let python = crate::common::services::sentence_embeddings_python()?;
+    okta_agent::install_crypto_provider();
+    let check = tokio::process::Command::new(&python)
         .args([SENTENCE_EMBEDDINGS, model, "--check"])
         .output()
         .await
@@ -513,6 +529,7 @@ async fn reproduces_the_published_similarities(python: &std::path::Path, model: 
         "{model}: {said}{}",
         String::from_utf8_lossy(&check.stderr)
     );
+    Some(start_endpoint(&python, &[SENTENCE_EMBEDDINGS, model, "0"]).await)
 }
 
 /// The all-MiniLM-L6-v2 endpoint docs/assistant.md measures with, set up as the script's
@@ -521,20 +538,19 @@ async fn reproduces_the_published_similarities(python: &std::path::Path, model: 
 /// chatter stays quiet.
 #[tokio::test]
 async fn the_minilm_endpoint_reproduces_the_model_and_serves_the_real_client() {
-    let Some(python) = crate::common::services::sentence_embeddings_python() else {
+    let Some((_server, port)) = sentence_endpoint("minilm").await else {
         return;
     };
-    okta_agent::install_crypto_provider();
-    reproduces_the_published_similarities(&python, "minilm").await;
-    let (_server, port) = start_endpoint(&python, &[SENTENCE_EMBEDDINGS, "minilm", "0"]).await;
     let (_embedder, knowledge) = starter_with_endpoint(&port, "minilm", Recall::at(0.55));
     recalls_the_handset_by_meaning(&knowledge).await;
-    for chatter in [
-        "anyone up for lunch at noon?",
-        "happy friday everyone, drinks at five",
-    ] {
-        assert!(knowledge.answer_async(chatter).await.is_none(), "{chatter}");
-    }
+    stays_quiet_on(
+        &knowledge,
+        &[
+            "anyone up for lunch at noon?",
+            "happy friday everyone, drinks at five",
+        ],
+    )
+    .await;
 }
 
 /// The all-mpnet-base-v2 endpoint, the stronger model docs/assistant.md measures with: it
@@ -544,12 +560,9 @@ async fn the_minilm_endpoint_reproduces_the_model_and_serves_the_real_client() {
 /// document.
 #[tokio::test]
 async fn the_mpnet_endpoint_reproduces_the_model_and_serves_the_real_client() {
-    let Some(python) = crate::common::services::sentence_embeddings_python() else {
+    let Some((_server, port)) = sentence_endpoint("mpnet").await else {
         return;
     };
-    okta_agent::install_crypto_provider();
-    reproduces_the_published_similarities(&python, "mpnet").await;
-    let (_server, port) = start_endpoint(&python, &[SENTENCE_EMBEDDINGS, "mpnet", "0"]).await;
     let (embedder, _knowledge) = starter_with_endpoint(&port, "mpnet", Recall::at(0.55));
     let vectors = embedder
         .embed(
@@ -595,12 +608,14 @@ async fn the_sentence_encoder_endpoint_serves_the_real_client() {
     .await;
     let (_embedder, knowledge) = starter_with_endpoint(&port, "use", Recall::at(0.7).weighted(0.5));
     recalls_the_handset_by_meaning(&knowledge).await;
-    for chatter in [
-        "anyone up for lunch at noon?",
-        "my phone died, will reply later",
-    ] {
-        assert!(knowledge.answer_async(chatter).await.is_none(), "{chatter}");
-    }
+    stays_quiet_on(
+        &knowledge,
+        &[
+            "anyone up for lunch at noon?",
+            "my phone died, will reply later",
+        ],
+    )
+    .await;
 }
 
 /// `semantic_weight` decides between the document a question's words point to and the one
@@ -617,13 +632,7 @@ async fn the_semantic_weight_decides_between_the_words_and_the_meaning() {
     let vectors = embedder.embed(docs.texts_to_embed()).await.unwrap();
     let docs = docs.with_vectors(vectors.into_iter().map(|v| unit(v).into()).collect());
     let question = "the laptop cartridge ink is out, install a new one?";
-    let vector = unit(
-        embedder
-            .embed(vec![question.into()])
-            .await
-            .unwrap()
-            .remove(0),
-    );
+    let vector = question_vector(&*embedder, question).await;
     let first = |weight: f32| {
         docs.answer_with(question, Some((&vector, Recall::at(0.5).weighted(weight))))
             .map(|answer| answer.citations[0].source.clone())
