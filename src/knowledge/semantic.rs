@@ -89,14 +89,17 @@ pub struct Recall {
     pub weight: f32,
 }
 
-/// What `[knowledge]` gives when it sets neither: `min_similarity` 0.5 and the default weight.
+/// What `[knowledge]` gives when it sets neither.
 impl Default for Recall {
     fn default() -> Self {
-        Self::at(0.5)
+        Self::at(Self::DEFAULT_MIN_SIMILARITY)
     }
 }
 
 impl Recall {
+    /// Suits OpenAI's text-embedding-3 models.
+    pub const DEFAULT_MIN_SIMILARITY: f32 = 0.5;
+
     /// Meaning for four fifths of the ranking: better than half and half with every sentence
     /// model measured (the Universal Sentence Encoder, all-MiniLM-L6-v2, all-mpnet-base-v2), on
     /// the round least written for keywords; word vectors (WordLlama) do better at 0.5.

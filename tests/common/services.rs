@@ -29,29 +29,34 @@ pub fn find(program: &str, package: &str) -> Option<PathBuf> {
 /// up as `examples/wordllama_embeddings.py` says; `.ci/run` does), or `None` when the test may
 /// be skipped.
 pub fn wordllama_python() -> Option<PathBuf> {
-    let python = std::env::var_os("OKTA_AGENT_WORDLLAMA_PYTHON")
-        .map(PathBuf::from)
-        .filter(|p| p.is_file());
-    if python.is_none() {
-        skipped(
-            "OKTA_AGENT_WORDLLAMA_PYTHON names no Python with WordLlama",
-            "set one up as examples/wordllama_embeddings.py says (.ci/run does)",
-        );
-    }
-    python
+    venv_python(
+        "OKTA_AGENT_WORDLLAMA_PYTHON",
+        "WordLlama",
+        "examples/wordllama_embeddings.py",
+    )
 }
 
 /// The Python that serves all-MiniLM-L6-v2 and all-mpnet-base-v2 (`OKTA_AGENT_SENTENCE_PYTHON`,
 /// a virtual environment set up as `examples/sentence_embeddings.py` says; `.ci/run` does), or
 /// `None` when the test may be skipped.
 pub fn sentence_embeddings_python() -> Option<PathBuf> {
-    let python = std::env::var_os("OKTA_AGENT_SENTENCE_PYTHON")
+    venv_python(
+        "OKTA_AGENT_SENTENCE_PYTHON",
+        "the sentence-embedding models",
+        "examples/sentence_embeddings.py",
+    )
+}
+
+/// The Python that `variable` names, in a virtual environment with `what` set up as `script`'s
+/// header says, or `None` when the test may be skipped.
+fn venv_python(variable: &str, what: &str, script: &str) -> Option<PathBuf> {
+    let python = std::env::var_os(variable)
         .map(PathBuf::from)
         .filter(|p| p.is_file());
     if python.is_none() {
         skipped(
-            "OKTA_AGENT_SENTENCE_PYTHON names no Python with the sentence-embedding models",
-            "set one up as examples/sentence_embeddings.py says (.ci/run does)",
+            &format!("{variable} names no Python with {what}"),
+            &format!("set one up as {script} says (.ci/run does)"),
         );
     }
     python
