@@ -418,6 +418,7 @@ async fn help_docs(sources: &Sources, write: Option<&Path>, ask: Option<String>)
         knowledge = knowledge.with_semantic(okta_agent::knowledge::semantic::Semantic::configured(
             embeddings,
             settings.knowledge.recall,
+            settings.knowledge.off_topic.clone(),
         )?);
         println!("Embedding the documents with {}…", embeddings.model);
     }

@@ -158,6 +158,7 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
         docs = docs.with_semantic(crate::knowledge::semantic::Semantic::configured(
             embeddings,
             settings.knowledge.recall,
+            settings.knowledge.off_topic.clone(),
         )?);
     }
     let docs = Arc::new(docs);

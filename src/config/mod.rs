@@ -168,7 +168,7 @@ impl Default for Settings {
             okta: None,
             llm: None,
             policy: None,
-            knowledge: KnowledgeSettings::default(),
+            knowledge: knowledge_settings(KnowledgeFile::default(), &mut Vec::new()),
             database: None,
             inbound_retention_days: 7,
             audit_key: AuditKeySource::default(),
@@ -267,6 +267,9 @@ struct KnowledgeFile {
     reload_seconds: Option<u64>,
     min_similarity: Option<f32>,
     semantic_weight: Option<f32>,
+    #[serde(default)]
+    off_topic: Vec<String>,
+    builtin_off_topic: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -286,6 +289,9 @@ pub struct KnowledgeSettings {
     pub embeddings: Option<ModelSettings>,
     /// How a question's meaning counts (`min_similarity`, `semantic_weight`).
     pub recall: crate::knowledge::semantic::Recall,
+    /// Messages that are not for IT, compared by meaning (`off_topic`, after the built-in ones
+    /// unless `builtin_off_topic = false`).
+    pub off_topic: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -749,8 +755,23 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
             }
         }
     }
+    let mut off_topic = if file.builtin_off_topic.unwrap_or(true) {
+        crate::knowledge::semantic::built_in_off_topic()
+    } else {
+        Vec::new()
+    };
+    for message in file.off_topic {
+        if message.trim().is_empty() {
+            problems.push(
+                "knowledge.off_topic: an empty message; write each as a message people send that is not for IT, such as \"when is payday\"".to_string(),
+            );
+        } else {
+            off_topic.push(message.trim().to_string());
+        }
+    }
     KnowledgeSettings {
         embeddings: None,
+        off_topic,
         recall: crate::knowledge::semantic::Recall::at(min_similarity).weighted(semantic_weight),
         sources: crate::knowledge::sources::Sources {
             folder: file.path,
@@ -1268,6 +1289,27 @@ mod tests {
         let err = load(&[], Some(&cfg)).unwrap_err().to_string();
         assert!(
             err.contains("knowledge.semantic_weight: -0.2 is out of range"),
+            "{err}"
+        );
+        // Off-topic messages: the built-in ones and the team's, or the team's alone; an empty
+        // one is named.
+        let built_in = crate::knowledge::semantic::built_in_off_topic();
+        assert_eq!(load(&[], None).unwrap().knowledge.off_topic, built_in);
+        std::fs::write(&cfg, "[knowledge]\noff_topic = [\"is the canteen open\"]\n").unwrap();
+        let s = load(&[], Some(&cfg)).unwrap();
+        assert_eq!(s.knowledge.off_topic.len(), built_in.len() + 1);
+        assert_eq!(s.knowledge.off_topic.last().unwrap(), "is the canteen open");
+        std::fs::write(
+            &cfg,
+            "[knowledge]\nbuiltin_off_topic = false\noff_topic = [\"is the canteen open\"]\n",
+        )
+        .unwrap();
+        let s = load(&[], Some(&cfg)).unwrap();
+        assert_eq!(s.knowledge.off_topic, ["is the canteen open"]);
+        std::fs::write(&cfg, "[knowledge]\noff_topic = [\" \"]\n").unwrap();
+        let err = load(&[], Some(&cfg)).unwrap_err().to_string();
+        assert!(
+            err.contains("knowledge.off_topic: an empty message"),
             "{err}"
         );
         std::fs::write(

@@ -119,12 +119,49 @@ impl Recall {
     }
 }
 
+/// The built-in messages that are not for IT (questions for other teams, small talk), one per
+/// line, from a public intent dataset (the file's header says which and why).
+pub const BUILT_IN_OFF_TOPIC: &str = include_str!("off_topic.txt");
+
+/// The built-in off-topic messages, comments and blank lines left out.
+pub fn built_in_off_topic() -> Vec<String> {
+    BUILT_IN_OFF_TOPIC
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
+/// A message's meaning, as the answer weighs it: its vector, how meaning counts, and the
+/// off-topic message closest to it (similarity and text), when there are any.
+#[derive(Clone, Copy, Debug)]
+pub struct Meaning<'a> {
+    pub vector: &'a [f32],
+    pub recall: Recall,
+    pub off_topic: Option<(f32, &'a str)>,
+}
+
+impl<'a> Meaning<'a> {
+    /// The meaning of a message with this vector, without off-topic messages to compare it with.
+    pub fn new(vector: &'a [f32], recall: Recall) -> Self {
+        Self {
+            vector,
+            recall,
+            off_topic: None,
+        }
+    }
+}
+
 /// Embeddings for the help documents, with what has been embedded already.
 pub struct Semantic {
     embedder: Arc<dyn Embedder>,
     cache: Mutex<HashMap<[u8; 32], Arc<[f32]>>>,
     /// How the question's meaning counts.
     pub recall: Recall,
+    /// Messages that are not for IT, and their vectors once the documents are embedded.
+    off_topic: Vec<String>,
+    off_topic_vectors: Mutex<Arc<[Arc<[f32]>]>>,
 }
 
 impl std::fmt::Debug for Semantic {
@@ -137,23 +174,62 @@ impl std::fmt::Debug for Semantic {
 
 impl Semantic {
     /// Semantic recall over the configured endpoint, as the service and `help-docs --ask`
-    /// use it.
-    pub fn configured(settings: &ModelSettings, recall: Recall) -> Result<Self, KnowledgeError> {
+    /// use it, with these off-topic messages (`[knowledge] off_topic`, and the built-in ones
+    /// unless `builtin_off_topic = false`).
+    pub fn configured(
+        settings: &ModelSettings,
+        recall: Recall,
+        off_topic: Vec<String>,
+    ) -> Result<Self, KnowledgeError> {
         let embedder = OpenAiEmbedder::new(settings, REQUEST_TIMEOUT)?;
-        Ok(Self::new(Arc::new(embedder), recall))
+        Ok(Self::new(Arc::new(embedder), recall).with_off_topic(off_topic))
     }
 
+    /// Semantic recall with the built-in off-topic messages.
     pub fn new(embedder: Arc<dyn Embedder>, recall: Recall) -> Self {
         Self {
             embedder,
             cache: Mutex::new(HashMap::new()),
             recall,
+            off_topic: built_in_off_topic(),
+            off_topic_vectors: Mutex::new(Arc::from([])),
+        }
+    }
+
+    /// The same, with these off-topic messages instead (none: every message is weighed).
+    pub fn with_off_topic(self, off_topic: Vec<String>) -> Self {
+        Self { off_topic, ..self }
+    }
+
+    /// The off-topic message closest in meaning to a message with this vector, once embedded.
+    pub fn closest_off_topic(&self, vector: &[f32]) -> Option<(f32, &str)> {
+        let vectors = self
+            .off_topic_vectors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        vectors
+            .iter()
+            .zip(&self.off_topic)
+            .map(|(v, text)| (similarity(vector, v), text.as_str()))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+    }
+
+    /// A message's meaning with its closest off-topic message.
+    pub fn meaning<'a>(&'a self, vector: &'a [f32]) -> Meaning<'a> {
+        Meaning {
+            vector,
+            recall: self.recall,
+            off_topic: self.closest_off_topic(vector),
         }
     }
 
     /// The documents with a vector for every section; only sections not seen before are sent.
+    /// The off-topic messages are embedded along with them, the first time.
     pub async fn embed_docs(&self, docs: HelpDocs) -> Result<HelpDocs, KnowledgeError> {
-        let texts = docs.texts_to_embed();
+        let mut texts = docs.texts_to_embed();
+        let help_texts = texts.len();
+        texts.extend(self.off_topic.iter().cloned());
         let keys: Vec<[u8; 32]> = texts.iter().map(|t| Sha256::digest(t).into()).collect();
         let missing: Vec<(usize, String)> = {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -175,16 +251,23 @@ impl Semantic {
             for ((i, _), vector) in missing.iter().zip(vectors) {
                 cache.insert(keys[*i], unit(vector).into());
             }
-            tracing::info!(sections = missing.len(), "help sections embedded");
+            tracing::info!(texts = missing.len(), "help texts embedded");
         }
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let vectors: Vec<Arc<[f32]>> = keys.iter().filter_map(|k| cache.get(k).cloned()).collect();
+        let mut vectors: Vec<Arc<[f32]>> = {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            keys.iter().filter_map(|k| cache.get(k).cloned()).collect()
+        };
         let dimensions = vectors.first().map_or(0, |v| v.len());
         if vectors.len() != keys.len() || vectors.iter().any(|v| v.len() != dimensions) {
             return Err(KnowledgeError(
                 "the embeddings endpoint returned vectors of different sizes; is OPENAI_EMBEDDINGS_MODEL an embeddings model?".into(),
             ));
         }
+        let off_topic: Arc<[Arc<[f32]>]> = vectors.split_off(help_texts).into();
+        *self
+            .off_topic_vectors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = off_topic;
         Ok(docs.with_vectors(vectors))
     }
 

@@ -11,7 +11,9 @@ use axum::{Json, Router};
 use okta_agent::agent::model::ModelSettings;
 use okta_agent::knowledge::doc::{parse, Format};
 use okta_agent::knowledge::index::Synonyms;
-use okta_agent::knowledge::semantic::{Embedder, OpenAiEmbedder, Recall, Semantic};
+use okta_agent::knowledge::semantic::{
+    built_in_off_topic, Embedder, Meaning, OpenAiEmbedder, Recall, Semantic,
+};
 use okta_agent::knowledge::{HelpDocs, Knowledge, LearnedPhrasing, STARTER};
 use okta_agent::secret::Secret;
 use serde_json::{json, Value};
@@ -161,8 +163,11 @@ async fn answered_from_sections_alone(
         .clone()
         .with_vectors(sections.into_iter().map(|v| unit(v).into()).collect());
     let vector = question_vector(embedder, question).await;
-    docs.answer_with(question, Some((&vector, Recall::at(min_similarity))))
-        .is_some()
+    docs.answer_with(
+        question,
+        Some(Meaning::new(&vector, Recall::at(min_similarity))),
+    )
+    .is_some()
 }
 
 /// The question's unit vector from `embedder`.
@@ -214,9 +219,13 @@ async fn semantic_recall_answers_what_keywords_miss_and_stays_quiet_on_chatter()
     // The requests: the configured model and key, the sections and the phrasings in batches
     // of at most 64, each distinct text once.
     let requests = fake.requests.lock().unwrap().clone();
-    let texts: std::collections::HashSet<String> =
+    let help: std::collections::HashSet<String> =
         knowledge.current().texts_to_embed().into_iter().collect();
-    assert!(texts.len() > knowledge.current().sections() + 200);
+    assert!(help.len() > knowledge.current().sections() + 200);
+    // The built-in off-topic messages are embedded along with them, once.
+    let off_topic = built_in_off_topic();
+    assert!(off_topic.len() >= 400, "{}", off_topic.len());
+    let texts: std::collections::HashSet<String> = help.into_iter().chain(off_topic).collect();
     let batched: usize = requests
         .iter()
         .filter(|(_, body)| body["input"].as_array().is_some_and(|a| a.len() > 1))
@@ -346,6 +355,52 @@ async fn a_question_close_to_a_documents_phrasing_in_meaning_is_answered() {
         .answer_async("anyone up for lunch at noon?")
         .await
         .is_none());
+}
+
+/// A message closer in meaning to an off-topic message than to every help text gets no
+/// answer, and `--ask` says which message it was; a phrasing an admin teaches wins it back.
+#[tokio::test]
+async fn a_message_for_another_team_gets_no_answer_until_an_admin_teaches_it() {
+    okta_agent::install_crypto_provider();
+    let (_fake, url, _server) = serve().await;
+    const HOME: &str = "my printer at home is offline, how do I re-add it in settings";
+    let knowledge = Arc::new(Knowledge::fixed(docs()).with_semantic(
+        Semantic::new(embedder(&url), Recall::at(0.5)).with_off_topic(vec![HOME.into()]),
+    ));
+    knowledge.refresh().await.unwrap();
+    // The office printer question is a little further from the home one than from the
+    // printers page, and is answered; the home printer question is not.
+    let office = knowledge.answer_async(TONER).await.expect("still IT's");
+    assert_eq!(office.citations[0].source, "printers.md");
+    const ASKED: &str = "my printer at home is offline, how do I re-add it in settings?";
+    assert!(knowledge.answer_async(ASKED).await.is_none());
+    let why = knowledge.explain_async(ASKED).await.unwrap();
+    assert!(
+        why.contains(&format!("Off topic: closer to \"{HOME}\"")),
+        "{why}"
+    );
+    // Without the off-topic message the printers page answers it: the message decided.
+    let everyone =
+        Arc::new(Knowledge::fixed(docs()).with_semantic(
+            Semantic::new(embedder(&url), Recall::at(0.5)).with_off_topic(Vec::new()),
+        ));
+    everyone.refresh().await.unwrap();
+    let answer = everyone.answer_async(ASKED).await.expect("answered");
+    assert_eq!(answer.citations[0].source, "printers.md");
+
+    knowledge.set_learned(vec![LearnedPhrasing {
+        id: 3,
+        doc: "printers.md".into(),
+        phrasing: HOME.into(),
+        taught_by: "UADMIN".into(),
+        taught_at: 0,
+    }]);
+    knowledge.embed_learned().await.unwrap();
+    let answer = knowledge
+        .answer_async(ASKED)
+        .await
+        .expect("the lesson is as close as the off-topic message");
+    assert_eq!(answer.citations[0].source, "printers.md");
 }
 
 /// A phrasing an admin teaches is embedded when the learned set is applied, so the next
@@ -634,8 +689,11 @@ async fn the_semantic_weight_decides_between_the_words_and_the_meaning() {
     let question = "the laptop cartridge ink is out, install a new one?";
     let vector = question_vector(&*embedder, question).await;
     let first = |weight: f32| {
-        docs.answer_with(question, Some((&vector, Recall::at(0.5).weighted(weight))))
-            .map(|answer| answer.citations[0].source.clone())
+        docs.answer_with(
+            question,
+            Some(Meaning::new(&vector, Recall::at(0.5).weighted(weight))),
+        )
+        .map(|answer| answer.citations[0].source.clone())
     };
     assert_eq!(first(0.0).as_deref(), Some("software-request.md"));
     assert_eq!(first(0.5).as_deref(), Some("software-request.md"));
@@ -645,7 +703,10 @@ async fn the_semantic_weight_decides_between_the_words_and_the_meaning() {
     );
     assert_eq!(first(1.0).as_deref(), Some("printers.md"));
     // `help-docs --ask` says which weight it ranked with.
-    let explained = docs.explain_with(question, Some((&vector, Recall::at(0.5).weighted(0.5))));
+    let explained = docs.explain_with(
+        question,
+        Some(Meaning::new(&vector, Recall::at(0.5).weighted(0.5))),
+    );
     assert!(
         explained.contains("min_similarity 0.50, semantic_weight 0.50"),
         "{explained}"
