@@ -12,6 +12,7 @@
 //! cargo run --example faq_eval -- --set sixth       # the sixth held-out round (tuned on since)
 //! cargo run --example faq_eval -- --set seventh     # the seventh round (tuned on since)
 //! cargo run --example faq_eval -- --set eighth      # the eighth, never tuned on (no --misses!)
+//! cargo run --example faq_eval -- --set ninth       # the ninth, never tuned on (no --misses!)
 //! cargo run --example faq_eval -- --misses          # list every miss
 //! ```
 //!
@@ -51,6 +52,7 @@ const SETS: &[(&str, &str)] = &[
     ("sixth", include_str!("../tests/fixtures/faq_round6.tsv")),
     ("seventh", include_str!("../tests/fixtures/faq_round7.tsv")),
     ("eighth", include_str!("../tests/fixtures/faq_round8.tsv")),
+    ("ninth", include_str!("../tests/fixtures/faq_round9.tsv")),
 ];
 
 #[tokio::main]

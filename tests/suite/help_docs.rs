@@ -334,6 +334,19 @@ fn eighth_round_never_tuned_on() {
     assert!(report.false_answers <= 1, "{}", report.summary());
 }
 
+const NINTH_ROUND: &str = include_str!("../fixtures/faq_round9.tsv");
+
+/// The ninth held-out round, written after the off-topic messages were added and measured once:
+/// a second never-tuned-on round beside the eighth, so the budget is read on 96 questions.
+#[test]
+fn ninth_round_never_tuned_on() {
+    let report = round(NINTH_ROUND, "ninth held-out round");
+    // Floors at the figures when written: 41.7% (20/48; 4 wrong, 24 silent) and one false
+    // answer of 16 (docs/assistant.md). Its misses are not printed.
+    assert!(report.top1() >= 41.6, "{}", report.summary());
+    assert!(report.false_answers <= 1, "{}", report.summary());
+}
+
 const OFFICE_CHATTER: &str = include_str!("../fixtures/faq_office_chatter.tsv");
 
 /// Thirty office messages, written to check the starter documents' `questions` against: a
