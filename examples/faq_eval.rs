@@ -13,6 +13,7 @@
 //! cargo run --example faq_eval -- --set seventh     # the seventh round (tuned on since)
 //! cargo run --example faq_eval -- --set eighth      # the eighth, never tuned on (no --misses!)
 //! cargo run --example faq_eval -- --set ninth       # the ninth, never tuned on (no --misses!)
+//! cargo run --example faq_eval -- --set ninth-draft # the ninth before its rows were rewritten
 //! cargo run --example faq_eval -- --misses          # list every miss
 //! ```
 //!
@@ -53,6 +54,10 @@ const SETS: &[(&str, &str)] = &[
     ("seventh", include_str!("../tests/fixtures/faq_round7.tsv")),
     ("eighth", include_str!("../tests/fixtures/faq_round8.tsv")),
     ("ninth", include_str!("../tests/fixtures/faq_round9.tsv")),
+    (
+        "ninth-draft",
+        include_str!("../tests/fixtures/faq_round9_draft.tsv"),
+    ),
 ];
 
 #[tokio::main]

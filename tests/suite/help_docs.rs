@@ -347,6 +347,18 @@ fn ninth_round_never_tuned_on() {
     assert!(report.false_answers <= 1, "{}", report.summary());
 }
 
+const NINTH_ROUND_DRAFT: &str = include_str!("../fixtures/faq_round9_draft.tsv");
+
+/// The ninth round's first draft, before its rows were rewritten away from the earlier sets: the
+/// same author's usual words, so it reads higher (docs/assistant.md).
+#[test]
+fn ninth_round_first_draft() {
+    let report = round(NINTH_ROUND_DRAFT, "ninth round, first draft");
+    // Floors at the figures when measured: 75.0% (36/48) and one false answer of 16.
+    assert!(report.top1() >= 75.0, "{}", report.summary());
+    assert!(report.false_answers <= 1, "{}", report.summary());
+}
+
 const OFFICE_CHATTER: &str = include_str!("../fixtures/faq_office_chatter.tsv");
 
 /// Thirty office messages, written to check the starter documents' `questions` against: a
