@@ -14,6 +14,8 @@
 //! cargo run --example faq_eval -- --set eighth      # the eighth, never tuned on (no --misses!)
 //! cargo run --example faq_eval -- --set ninth       # the ninth, never tuned on (no --misses!)
 //! cargo run --example faq_eval -- --set ninth-draft # the ninth before its rows were rewritten
+//! cargo run --example faq_eval -- --set ninth --taught ninth-draft
+//!                                                   # after admins taught the draft's words
 //! cargo run --example faq_eval -- --misses          # list every miss
 //! ```
 //!
@@ -28,7 +30,7 @@ use anyhow::{bail, Context, Result};
 use okta_agent::agent::help::{compose, Composed};
 use okta_agent::agent::model::{ModelClient, OpenAiModel};
 use okta_agent::config::Settings;
-use okta_agent::knowledge::eval::{cases, Case, Report};
+use okta_agent::knowledge::eval::{cases, lessons, Case, Report};
 use okta_agent::knowledge::semantic::{OpenAiEmbedder, Semantic};
 use okta_agent::knowledge::{HelpDocs, Knowledge};
 
@@ -74,10 +76,27 @@ async fn main() -> Result<()> {
         let names: Vec<&str> = SETS.iter().map(|(known, _)| *known).collect();
         bail!("--set {name}: use one of {}", names.join(", "));
     };
+    let taught = match args.iter().position(|a| a == "--taught") {
+        Some(i) => {
+            let name = args.get(i + 1).map_or("", String::as_str);
+            let Some((_, set)) = SETS.iter().find(|(known, _)| *known == name) else {
+                bail!("--taught {name}: name the set whose questions admins taught");
+            };
+            lessons(&cases(set).map_err(anyhow::Error::msg)?)
+        }
+        None => Vec::new(),
+    };
     let cases = cases(set).map_err(anyhow::Error::msg)?;
     let settings = Settings::from_env(None, None)?;
+    if !taught.is_empty() {
+        println!(
+            "{} questions taught as learned phrasings of their documents first",
+            taught.len()
+        );
+    }
 
     let keywords = Arc::new(Knowledge::fixed(HelpDocs::starter()));
+    keywords.set_learned(taught.clone());
     run(
         "keywords (BM25) alone",
         &cases,
@@ -94,9 +113,12 @@ async fn main() -> Result<()> {
         )?;
         let embedder = OpenAiEmbedder::new(embeddings, Duration::from_secs(60))?;
         let knowledge = Arc::new(
-            Knowledge::fixed(HelpDocs::starter())
-                .with_semantic(Semantic::new(Arc::new(embedder), settings.knowledge.recall)),
+            Knowledge::fixed(HelpDocs::starter()).with_semantic(
+                Semantic::new(Arc::new(embedder), settings.knowledge.recall)
+                    .with_off_topic(settings.knowledge.off_topic.clone()),
+            ),
         );
+        knowledge.set_learned(taught);
         knowledge.refresh().await?;
         let label = format!(
             "keywords + embeddings ({}, min_similarity {}, semantic_weight {})",

@@ -30,6 +30,23 @@ pub fn cases(tsv: &str) -> Result<Vec<Case>, String> {
     Ok(out)
 }
 
+/// Every question of a set as a phrasing an admin taught for its expected document, as when
+/// each was escalated once and answered in the thread: what the assistant then knows of them.
+pub fn lessons(cases: &[Case]) -> Vec<super::LearnedPhrasing> {
+    cases
+        .iter()
+        .filter_map(|case| Some((case.expected.clone()?, case.message.clone())))
+        .zip(1..)
+        .map(|((doc, phrasing), id)| super::LearnedPhrasing {
+            id,
+            doc,
+            phrasing,
+            taught_by: "evaluation".into(),
+            taught_at: 0,
+        })
+        .collect()
+}
+
 /// The figures, and the cases behind every miss.
 #[derive(Clone, Debug, Default)]
 pub struct Report {
