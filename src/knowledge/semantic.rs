@@ -1,7 +1,9 @@
 //! Optional semantic recall: section, phrasing and question embeddings from an
 //! OpenAI-compatible `/embeddings` endpoint (`OPENAI_EMBEDDINGS_MODEL`), kept per text so a
 //! reload only embeds what changed. Retrieval mixes them with BM25 ([`super::HelpDocs::answer_with`]); when
-//! the endpoint fails, answers fall back to BM25 alone.
+//! the endpoint fails, answers fall back to BM25 alone. Messages that are not for IT
+//! (`off_topic.txt` and `[knowledge] off_topic`) are embedded too, so a message closer to one
+//! of them than to every help text gets no answer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
