@@ -10,6 +10,7 @@ use super::toolbox::{Hints, Step};
 use super::{Agent, Author, HistoryMessage, Inbound, Plan, CAPABILITIES};
 use crate::approvals::Draft;
 use crate::identity::ResolveError;
+use crate::knowledge::Reply;
 use crate::okta::UserStatus;
 use crate::policy::Actor;
 use crate::tools::{Call, Subject, SubjectKind, Tool};
@@ -23,6 +24,8 @@ enum Outcome {
 }
 
 const DID_YOU_MEAN: &str = "Did you mean: ";
+/// Said to a message that reads as one for another team, or small talk.
+pub const NOT_FOR_IT: &str = "That reads like a question for another team, or small talk, rather than one for IT, so no IT help document answers it.";
 const WHICH_GROUP: &str = "Which group did you mean?";
 
 impl Agent {
@@ -85,9 +88,12 @@ impl Agent {
         if is_thanks(text) {
             return Plan::Reply("You're welcome!".into());
         }
-        match self.toolbox.knowledge().answer_async(text).await {
-            Some(answer) => Plan::Reply(answer.plain()),
-            None => Plan::Reply(format!("Sorry, I didn't understand that.\n{CAPABILITIES}")),
+        match self.toolbox.knowledge().reply_async(text).await {
+            Reply::Answer(answer) => Plan::Reply(answer.plain()),
+            Reply::OffTopic => Plan::Reply(format!("{NOT_FOR_IT}\n{CAPABILITIES}")),
+            Reply::Nothing => {
+                Plan::Reply(format!("Sorry, I didn't understand that.\n{CAPABILITIES}"))
+            }
         }
     }
 

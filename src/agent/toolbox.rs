@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::agent::rules::command;
 use crate::approvals::{Draft, TargetSnapshot};
 use crate::identity::{parse_mention, Lookup, ResolveError, Resolver};
-use crate::knowledge::Knowledge;
+use crate::knowledge::{Knowledge, Reply};
 use crate::okta::{OktaError, User, UserStatus};
 use crate::policy::{Act, ActionFacts, Actor, AdminRoles, Decision, Policy, Scope, TargetFacts};
 use crate::tools::{Answer, Call, Observed, Subject, Tool};
@@ -117,12 +117,13 @@ impl Toolbox {
             Subject::User(user) | Subject::Membership { user, .. } => user.as_str(),
         };
         match answer {
-            Answer::HelpDocs => Ok(Step::Answer(
-                self.knowledge.answer_async(asked).await.map_or_else(
-                    || format!("No help document answers \"{asked}\"."),
-                    |a| a.plain(),
+            Answer::HelpDocs => Ok(Step::Answer(match self.knowledge.reply_async(asked).await {
+                Reply::Answer(answer) => answer.plain(),
+                Reply::OffTopic => format!(
+                    "No help document answers \"{asked}\": it reads like a question for another team, or small talk, rather than one for IT."
                 ),
-            )),
+                Reply::Nothing => format!("No help document answers \"{asked}\"."),
+            })),
             Answer::People => self.find_user(asked, actor).await,
             Answer::Group => {
                 if let Some(refusal) = self.read_refusal(call.tool, actor, None) {

@@ -103,6 +103,16 @@ impl HelpAnswer {
     }
 }
 
+/// What the documents have for a message: an answer, or why there is none.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    Answer(HelpAnswer),
+    /// Closer in meaning to a message for another team, or small talk, than to any help text.
+    OffTopic,
+    /// No document answers it.
+    Nothing,
+}
+
 /// Below these, a match is not an answer. Coverage is the share of the question's
 /// information (by IDF) the best section matches; a message that reads as a question needs
 /// less than one that does not.
@@ -1093,21 +1103,36 @@ impl Knowledge {
     /// An answer with semantic recall when it is configured and the sections are embedded;
     /// BM25 alone otherwise, or when the question cannot be embedded in time.
     pub async fn answer_async(&self, message: &str) -> Option<HelpAnswer> {
+        match self.reply_async(message).await {
+            Reply::Answer(answer) => Some(answer),
+            Reply::OffTopic | Reply::Nothing => None,
+        }
+    }
+
+    /// [`Self::answer_async`], saying why there is no answer when a message is off topic.
+    pub async fn reply_async(&self, message: &str) -> Reply {
         let docs = self.current();
         let Some(semantic) = self.semantic.as_ref().filter(|_| docs.has_vectors()) else {
-            return docs.answer(message);
+            return docs.answer(message).map_or(Reply::Nothing, Reply::Answer);
         };
         match tokio::time::timeout(QUESTION_EMBEDDING_TIMEOUT, semantic.embed_question(message))
             .await
         {
-            Ok(Ok(vector)) => docs.answer_with(message, Some(semantic.meaning(&vector))),
+            Ok(Ok(vector)) => {
+                let meaning = semantic.meaning(&vector);
+                match docs.answer_with(message, Some(meaning)) {
+                    Some(answer) => Reply::Answer(answer),
+                    None if docs.off_topic(Some(meaning)).is_some() => Reply::OffTopic,
+                    None => Reply::Nothing,
+                }
+            }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "the question could not be embedded; answering on keywords alone");
-                docs.answer(message)
+                docs.answer(message).map_or(Reply::Nothing, Reply::Answer)
             }
             Err(_) => {
                 tracing::warn!("embedding the question timed out; answering on keywords alone");
-                docs.answer(message)
+                docs.answer(message).map_or(Reply::Nothing, Reply::Answer)
             }
         }
     }

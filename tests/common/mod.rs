@@ -345,6 +345,8 @@ pub struct Stack {
     model: Option<Arc<dyn ModelClient>>,
     limits: Limits,
     policy: Policy,
+    /// `[knowledge]` instead of the harness's, when a test configures it.
+    knowledge: Option<okta_agent::config::KnowledgeSettings>,
     _dir: tempfile::TempDir,
 }
 
@@ -389,6 +391,33 @@ impl Stack {
         limits: Limits,
         policy: Policy,
     ) -> Self {
+        Self::configured(harness, model, limits, policy, None).await
+    }
+
+    /// The core over the demo org with this `[knowledge]` (help documents, embeddings) and
+    /// model, if any.
+    pub async fn with_knowledge(
+        knowledge: okta_agent::config::KnowledgeSettings,
+        model: Option<Arc<dyn ModelClient>>,
+    ) -> Self {
+        let harness = Harness::demo().await;
+        Self::configured(
+            harness,
+            model,
+            Limits::default(),
+            Policy::demo(),
+            Some(knowledge),
+        )
+        .await
+    }
+
+    async fn configured(
+        harness: Harness,
+        model: Option<Arc<dyn ModelClient>>,
+        limits: Limits,
+        policy: Policy,
+        knowledge: Option<okta_agent::config::KnowledgeSettings>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("okta-agent.db");
         let clock = Arc::new(TestClock::at(T0));
@@ -399,6 +428,7 @@ impl Stack {
             clock.clone(),
             limits.clone(),
             policy.clone(),
+            knowledge.as_ref(),
         )
         .await;
         Self {
@@ -409,10 +439,12 @@ impl Stack {
             model,
             limits,
             policy,
+            knowledge,
             _dir: dir,
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn assemble(
         harness: &Harness,
         db: &std::path::Path,
@@ -420,8 +452,12 @@ impl Stack {
         clock: Arc<TestClock>,
         limits: Limits,
         policy: Policy,
+        knowledge: Option<&okta_agent::config::KnowledgeSettings>,
     ) -> Runtime {
-        let settings = harness.settings(db, policy);
+        let mut settings = harness.settings(db, policy);
+        if let Some(knowledge) = knowledge {
+            settings.knowledge = knowledge.clone();
+        }
         let overrides = Overrides {
             directory: Some(Arc::new(StaticDirectory::demo())),
             model,
@@ -448,6 +484,7 @@ impl Stack {
             self.clock.clone(),
             self.limits.clone(),
             self.policy.clone(),
+            self.knowledge.as_ref(),
         )
         .await;
         self.runtime.engine.recover().await.expect("recovery runs")
@@ -466,6 +503,7 @@ impl Stack {
             self.clock.clone(),
             self.limits.clone(),
             self.policy.clone(),
+            self.knowledge.as_ref(),
         )
         .await
     }

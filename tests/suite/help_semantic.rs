@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
-use okta_agent::agent::model::ModelSettings;
+use okta_agent::agent::model::{ChatMessage, ModelSettings, ScriptedModel};
 use okta_agent::knowledge::doc::{parse, Format};
 use okta_agent::knowledge::index::Synonyms;
 use okta_agent::knowledge::semantic::{
@@ -401,6 +401,88 @@ async fn a_message_for_another_team_gets_no_answer_until_an_admin_teaches_it() {
         .await
         .expect("the lesson is as close as the off-topic message");
     assert_eq!(answer.citations[0].source, "printers.md");
+}
+
+/// The starter documents over the fake endpoint at `url`, with one off-topic message about the
+/// car park (no starter document is about parking).
+fn starter_with_a_parking_message(url: &str) -> okta_agent::config::KnowledgeSettings {
+    let starter = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/knowledge/starter");
+    okta_agent::config::KnowledgeSettings {
+        sources: okta_agent::knowledge::sources::Sources {
+            folder: Some(starter),
+            ..Default::default()
+        },
+        reload_seconds: 5,
+        embeddings: Some(ModelSettings {
+            base_url: url.into(),
+            api_key: Secret::new("sk-test".into()),
+            model: "fake-embed".into(),
+        }),
+        recall: Recall::at(0.5),
+        off_topic: vec!["is the carpark garage open on sundays".into()],
+    }
+}
+
+const PARKING: &str = "is the carpark garage open on sundays?";
+
+/// Asked directly, the command engine says a message reads as one for another team, rather
+/// than that it did not understand it; other messages it has no answer for are unchanged.
+#[tokio::test]
+async fn the_command_engine_says_when_a_message_is_for_another_team() {
+    okta_agent::install_crypto_provider();
+    let (_fake, url, _server) = serve().await;
+    let stack =
+        crate::common::Stack::with_knowledge(starter_with_a_parking_message(&url), None).await;
+    let knowledge = stack.engine().agent().knowledge();
+    knowledge.refresh().await.unwrap();
+    assert!(knowledge.current().has_vectors());
+
+    let parking = crate::common::text(&stack.ask("U0ANA", PARKING).await);
+    assert!(
+        parking.starts_with("That reads like a question for another team"),
+        "{parking}"
+    );
+    let lunch = crate::common::text(&stack.ask("U0ANA", "anyone up for lunch at noon?").await);
+    assert!(
+        lunch.starts_with("Sorry, I didn't understand that."),
+        "{lunch}"
+    );
+    // An IT question is answered as before.
+    let reset = crate::common::text(&stack.ask("U0ANA", "How do I reset my password?").await);
+    assert!(reset.contains("Forgot password"), "{reset}");
+}
+
+/// The model searching the help documents for such a message is told why nothing answers it,
+/// so it can tell the person.
+#[tokio::test]
+async fn the_model_is_told_when_a_message_is_for_another_team() {
+    okta_agent::install_crypto_provider();
+    let (_fake, url, _server) = serve().await;
+    let model = Arc::new(ScriptedModel::new([
+        ScriptedModel::call("search_help_docs", json!({ "query": PARKING })),
+        ScriptedModel::text("That one is for facilities, not IT."),
+    ]));
+    let stack = crate::common::Stack::with_knowledge(
+        starter_with_a_parking_message(&url),
+        Some(model.clone()),
+    )
+    .await;
+    stack.engine().agent().knowledge().refresh().await.unwrap();
+    let outputs = stack.ask("U0ANA", PARKING).await;
+    assert!(
+        crate::common::text(&outputs).contains("facilities"),
+        "{}",
+        crate::common::text(&outputs)
+    );
+    let told = model.requests()[1].iter().find_map(|m| match m {
+        ChatMessage::Tool { content, .. } => Some(content.clone()),
+        _ => None,
+    });
+    assert!(
+        told.as_deref()
+            .is_some_and(|t| t.contains("reads like a question for another team")),
+        "{told:?}"
+    );
 }
 
 /// A phrasing an admin teaches is embedded when the learned set is applied, so the next
