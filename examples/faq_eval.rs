@@ -21,18 +21,22 @@
 //!
 //! The model settings come from the usual `OPENAI_*` variables (or the config file). The
 //! figures are top-1 accuracy (the right document cited first) on IT questions and the
-//! false-answer rate (any reply) on chatter, over the starter help documents.
+//! false-answer rate (any reply) on chatter, over the starter help documents. Without
+//! `--model`, each run also counts what a model would be asked to judge: the questions no
+//! document answers for sure, how many of them have the right document among the closest,
+//! and the non-IT messages that would go too. With `--model`, those questions go to it, as in
+//! the service.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use okta_agent::agent::help::{compose, Composed};
+use okta_agent::agent::help::respond;
 use okta_agent::agent::model::{ModelClient, OpenAiModel};
 use okta_agent::config::Settings;
 use okta_agent::knowledge::eval::{cases, lessons, Case, Report};
 use okta_agent::knowledge::semantic::{OpenAiEmbedder, Semantic};
-use okta_agent::knowledge::{HelpDocs, Knowledge};
+use okta_agent::knowledge::{HelpDocs, Knowledge, Reply};
 
 /// The sets by name, the evaluation set first (the default).
 const SETS: &[(&str, &str)] = &[
@@ -151,28 +155,31 @@ async fn run(
 ) {
     let started = Instant::now();
     let mut replies = Vec::with_capacity(cases.len());
+    // Without a model: the questions no document answers for sure, how many of them have the
+    // right document among the closest (what a model judging them could answer), and the
+    // non-IT messages a model would be asked to judge.
+    let (mut unsure, mut reachable, mut unsure_chatter) = (0, 0, 0);
     for case in cases {
-        let retrieved = knowledge.answer_async(&case.message).await;
-        let reply = match (retrieved, &model) {
-            (None, _) => None,
-            (Some(answer), None) => Some(first_source(&answer)),
-            (Some(answer), Some(model)) => {
-                match compose(model.as_ref(), &case.message, &answer).await {
-                    Ok(Composed::Answer(answer)) => Some(first_source(&answer)),
-                    // "The documents do not answer this": a reply, without a citation.
-                    Ok(Composed::NoAnswer) => Some(String::new()),
-                    Ok(Composed::NotIt) => None,
-                    Err(e) => {
-                        eprintln!(
-                            "model error on {:?}: {e}; the quoted answer stands",
-                            case.message
-                        );
-                        Some(first_source(&answer))
+        let reply = match &model {
+            Some(model) => respond(knowledge, Some(model.as_ref()), &case.message).await,
+            None => match knowledge.reply_async(&case.message).await {
+                Reply::Answer(answer) => Some(answer),
+                Reply::Unsure(closest) => {
+                    match &case.expected {
+                        Some(expected) => {
+                            unsure += 1;
+                            if closest.sections.iter().any(|(c, _)| &c.source == expected) {
+                                reachable += 1;
+                            }
+                        }
+                        None => unsure_chatter += 1,
                     }
+                    None
                 }
-            }
+                Reply::OffTopic | Reply::Nothing => None,
+            },
         };
-        replies.push(reply);
+        replies.push(reply.map(|answer| first_source(&answer)));
     }
     let report = Report::score(cases, &replies);
     println!("{label}: {}", report.summary());
@@ -181,6 +188,11 @@ async fn run(
         cases.len(),
         started.elapsed().as_secs_f64()
     );
+    if model.is_none() {
+        println!(
+            "  for a model to judge: {unsure} unanswered questions (the right document among the closest for {reachable}) and {unsure_chatter} non-IT messages"
+        );
+    }
     if misses {
         for miss in &report.misses {
             println!("  miss: {miss}");

@@ -91,7 +91,8 @@ impl Agent {
         match self.toolbox.knowledge().reply_async(text).await {
             Reply::Answer(answer) => Plan::Reply(answer.plain()),
             Reply::OffTopic => Plan::Reply(format!("{NOT_FOR_IT}\n{CAPABILITIES}")),
-            Reply::Nothing => {
+            // Without a model nobody can judge the closest documents: no answer.
+            Reply::Unsure(_) | Reply::Nothing => {
                 Plan::Reply(format!("Sorry, I didn't understand that.\n{CAPABILITIES}"))
             }
         }

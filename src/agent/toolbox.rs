@@ -122,6 +122,19 @@ impl Toolbox {
                 Reply::OffTopic => format!(
                     "No help document answers \"{asked}\": it reads like a question for another team, or small talk, rather than one for IT."
                 ),
+                // The model reads them and decides, as it does for a help-channel question.
+                Reply::Unsure(closest) => format!(
+                    "No help document answers \"{asked}\" for sure. The closest sections follow; use one only if it really answers the question, and cite it.\n\n{}",
+                    closest
+                        .sections
+                        .iter()
+                        .map(|(citation, text)| match &citation.link {
+                            Some(link) => format!("{} ({link})\n{text}", citation.title),
+                            None => format!("{}\n{text}", citation.title),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n\n")
+                ),
                 Reply::Nothing => format!("No help document answers \"{asked}\"."),
             })),
             Answer::People => self.find_user(asked, actor).await,

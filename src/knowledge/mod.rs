@@ -109,6 +109,9 @@ pub enum Reply {
     Answer(HelpAnswer),
     /// Closer in meaning to a message for another team, or small talk, than to any help text.
     OffTopic,
+    /// It reads as a question or a problem, but no document answers it for sure: the best
+    /// section of each of the closest documents, for a model to judge. Without one, silence.
+    Unsure(HelpAnswer),
     /// No document answers it.
     Nothing,
 }
@@ -129,6 +132,9 @@ const SEVERAL_WORDS_SHARE: f32 = 0.5;
 /// no answer. Chosen on the tuned evaluation sets, where it cost no right answer with either
 /// sentence model measured (docs/assistant.md).
 const OFF_TOPIC_MARGIN: f32 = 0.05;
+/// How many documents a model judges when none answers a question for sure: the closest four,
+/// the same number of sections it reads when one does.
+const UNSURE_DOCUMENTS: usize = 4;
 /// Quotes are trimmed to this many characters, at a sentence end where possible.
 const QUOTE_CHARS: usize = 600;
 /// A quote shorter than this continues with the next section.
@@ -383,12 +389,18 @@ impl HelpDocs {
         if self.off_topic(semantic).is_some() {
             return None;
         }
+        self.answer_ranked(message, &self.rank(message, semantic))
+    }
+
+    /// [`Self::answer_with`], once the message is ranked and not off topic.
+    fn answer_ranked(&self, message: &str, ranked: &Ranked) -> Option<HelpAnswer> {
         let Ranked {
             terms,
             question,
             needed,
             hits,
-        } = self.rank(message, semantic);
+        } = ranked;
+        let (question, needed) = (*question, *needed);
         let best = hits.first()?;
         if !question && thanks(message) {
             return None;
@@ -404,13 +416,13 @@ impl HelpDocs {
                     .iter()
                     .find(|hit| hit.doc != best.doc)
                     .is_none_or(|hit| hit.coverage < needed * SEVERAL_WORDS_SHARE)
-                && self.names_subject(&terms, best.doc)
+                && self.names_subject(terms, best.doc)
         };
         if best.coverage < needed {
             if !question {
                 return None;
             }
-            if let Some(leads) = self.may_help(&hits, needed) {
+            if let Some(leads) = self.may_help(hits, needed) {
                 return Some(leads);
             }
             // A question that tells its story first ("started Monday, recruiter said I'd get
@@ -474,6 +486,55 @@ impl HelpDocs {
             citations,
             self_service: doc.self_service,
             sections,
+            may_help: false,
+        })
+    }
+
+    /// What the documents have for a message: [`Self::answer_with`]'s answer, or why there is
+    /// none.
+    pub fn reply_with(&self, message: &str, semantic: Option<semantic::Meaning>) -> Reply {
+        if self.off_topic(semantic).is_some() {
+            return Reply::OffTopic;
+        }
+        let ranked = self.rank(message, semantic);
+        if let Some(answer) = self.answer_ranked(message, &ranked) {
+            return Reply::Answer(answer);
+        }
+        self.unsure(&ranked).map_or(Reply::Nothing, Reply::Unsure)
+    }
+
+    /// The closest documents to a question that none answers for sure: the best section of
+    /// each of the [`UNSURE_DOCUMENTS`] closest, for a model to judge, when the message reads
+    /// as a question or a problem and one of them shares a word with it. Statements and
+    /// messages no document touches get `None`: nothing to judge.
+    fn unsure(&self, ranked: &Ranked) -> Option<HelpAnswer> {
+        let Ranked { question, hits, .. } = ranked;
+        if !question || hits.iter().all(|hit| hit.matched == 0) {
+            return None;
+        }
+        let mut closest: Vec<&Scored> = Vec::with_capacity(UNSURE_DOCUMENTS);
+        for hit in hits {
+            if closest.len() == UNSURE_DOCUMENTS {
+                break;
+            }
+            if !closest.iter().any(|seen| seen.doc == hit.doc) {
+                closest.push(hit);
+            }
+        }
+        let best = closest.first()?;
+        Some(HelpAnswer {
+            text: String::new(),
+            citations: vec![self.citation(best)],
+            self_service: None,
+            sections: closest
+                .iter()
+                .map(|hit| {
+                    (
+                        self.citation(hit),
+                        self.docs[hit.doc].sections[hit.section].text.clone(),
+                    )
+                })
+                .collect(),
             may_help: false,
         })
     }
@@ -632,12 +693,25 @@ impl HelpDocs {
                 "Off topic: closer to \"{example}\" ({similarity:.2}), a message for another team or small talk, than to any help text ({help:.2})\n"
             ));
         }
-        match self.answer_with(message, semantic) {
-            Some(answer) => out.push_str(&format!(
+        match self.reply_with(message, semantic) {
+            Reply::Answer(answer) => out.push_str(&format!(
                 "Answer:   {}\n\n",
                 answer.plain().replace('\n', "\n          ")
             )),
-            None => out.push_str("Answer:   none; the assistant stays quiet\n\n"),
+            Reply::Unsure(closest) => {
+                let titles: Vec<String> = closest
+                    .sections
+                    .iter()
+                    .map(|(citation, _)| citation.title.clone())
+                    .collect();
+                out.push_str(&format!(
+                    "Answer:   none for sure; without a model the assistant stays quiet, with one it judges the closest: {}\n\n",
+                    titles.join("; ")
+                ));
+            }
+            Reply::OffTopic | Reply::Nothing => {
+                out.push_str("Answer:   none; the assistant stays quiet\n\n")
+            }
         }
         for hit in hits.iter().take(5) {
             out.push_str(&format!(
@@ -1105,7 +1179,7 @@ impl Knowledge {
     pub async fn answer_async(&self, message: &str) -> Option<HelpAnswer> {
         match self.reply_async(message).await {
             Reply::Answer(answer) => Some(answer),
-            Reply::OffTopic | Reply::Nothing => None,
+            Reply::Unsure(_) | Reply::OffTopic | Reply::Nothing => None,
         }
     }
 
@@ -1113,26 +1187,19 @@ impl Knowledge {
     pub async fn reply_async(&self, message: &str) -> Reply {
         let docs = self.current();
         let Some(semantic) = self.semantic.as_ref().filter(|_| docs.has_vectors()) else {
-            return docs.answer(message).map_or(Reply::Nothing, Reply::Answer);
+            return docs.reply_with(message, None);
         };
         match tokio::time::timeout(QUESTION_EMBEDDING_TIMEOUT, semantic.embed_question(message))
             .await
         {
-            Ok(Ok(vector)) => {
-                let meaning = semantic.meaning(&vector);
-                match docs.answer_with(message, Some(meaning)) {
-                    Some(answer) => Reply::Answer(answer),
-                    None if docs.off_topic(Some(meaning)).is_some() => Reply::OffTopic,
-                    None => Reply::Nothing,
-                }
-            }
+            Ok(Ok(vector)) => docs.reply_with(message, Some(semantic.meaning(&vector))),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "the question could not be embedded; answering on keywords alone");
-                docs.answer(message).map_or(Reply::Nothing, Reply::Answer)
+                docs.reply_with(message, None)
             }
             Err(_) => {
                 tracing::warn!("embedding the question timed out; answering on keywords alone");
-                docs.answer(message).map_or(Reply::Nothing, Reply::Answer)
+                docs.reply_with(message, None)
             }
         }
     }
@@ -1147,6 +1214,22 @@ fn log_problems(problems: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn explain_names_the_documents_a_model_would_judge() {
+        let docs = HelpDocs::starter();
+        let unsure =
+            docs.explain("okta wants me to set up 2 step verification, which app do I download?");
+        assert!(
+            unsure.contains("Answer:   none for sure; without a model the assistant stays quiet, with one it judges the closest: Set up multi-factor authentication"),
+            "{unsure}"
+        );
+        let statement = docs.explain("the new coffee machine on the third floor is great");
+        assert!(
+            statement.contains("Answer:   none; the assistant stays quiet"),
+            "{statement}"
+        );
+    }
 
     #[test]
     fn the_starter_set_loads_and_answers_with_citations() {

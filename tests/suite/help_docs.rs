@@ -163,6 +163,149 @@ async fn a_model_answers_from_the_sections_or_not_at_all() {
     assert_eq!(answer.self_service, None);
 }
 
+/// `[knowledge]` over the starter documents' folder, keywords alone.
+fn starter_folder() -> okta_agent::config::KnowledgeSettings {
+    okta_agent::config::KnowledgeSettings {
+        sources: okta_agent::knowledge::sources::Sources {
+            folder: Some(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/knowledge/starter"),
+            ),
+            ..Default::default()
+        },
+        reload_seconds: 5,
+        ..Default::default()
+    }
+}
+
+/// A question no document answers for sure goes to the model with the closest documents'
+/// sections, through the engine's help-channel path, and is answered only when the model
+/// cites one of them. "Not in these", "not IT", an uncited answer, or no model at all leave
+/// it unanswered, as before; a statement is never sent.
+#[tokio::test]
+async fn a_model_judges_the_closest_documents_of_a_question_none_answers_for_sure() {
+    use okta_agent::agent::model::{ChatMessage, ScriptedModel};
+    use okta_agent::engine::Output;
+    use okta_agent::knowledge::Reply;
+    use std::sync::Arc;
+    okta_agent::install_crypto_provider();
+
+    const ASKED: &str = "okta wants me to set up 2 step verification, which app do I download?";
+    const STATEMENT: &str = "the new coffee machine on the third floor is great";
+    let docs = HelpDocs::starter();
+    assert!(
+        docs.answer(ASKED).is_none(),
+        "no document answers it for sure"
+    );
+    let Reply::Unsure(closest) = docs.reply_with(ASKED, None) else {
+        panic!("a question some documents come close to")
+    };
+    let sources: Vec<&str> = closest
+        .sections
+        .iter()
+        .map(|(citation, _)| citation.source.as_str())
+        .collect();
+    assert!((2..=4).contains(&sources.len()), "{sources:?}");
+    assert!(
+        sources
+            .iter()
+            .enumerate()
+            .all(|(i, s)| !sources[..i].contains(s)),
+        "one section per document: {sources:?}"
+    );
+    let mfa = 1 + sources
+        .iter()
+        .position(|s| *s == "mfa-setup.md")
+        .expect("MFA set-up among the closest");
+    assert!(matches!(docs.reply_with(STATEMENT, None), Reply::Nothing));
+
+    let model = Arc::new(ScriptedModel::new([
+        ScriptedModel::text(&format!(
+            "Install Okta Verify from your phone's app store [{mfa}]."
+        )),
+        ScriptedModel::text("NO_ANSWER"),
+        ScriptedModel::text("NOT_IT"),
+        ScriptedModel::text("Install Okta Verify."),
+    ]));
+    let stack = crate::common::Stack::with_knowledge(starter_folder(), Some(model.clone())).await;
+    stack.engine().agent().knowledge().refresh().await.unwrap();
+    let outputs = stack.engine().help_question("U0ANA", ASKED).await;
+    let [Output::Help { answer, .. }] = outputs.as_slice() else {
+        panic!("one answer: {outputs:?}")
+    };
+    assert!(answer.text.contains("Okta Verify"), "{}", answer.text);
+    assert_eq!(answer.citations[0].source, "mfa-setup.md");
+    let ChatMessage::System(system) = &model.requests()[0][0] else {
+        panic!("a system prompt first")
+    };
+    for (_, text) in &closest.sections {
+        assert!(
+            system.contains(text.as_str()),
+            "the model read every closest section"
+        );
+    }
+    // "Not in these sections", "not an IT question" and an answer that cites nothing.
+    for _ in 0..3 {
+        let outputs = stack.engine().help_question("U0ANA", ASKED).await;
+        assert!(outputs.is_empty(), "{outputs:?}");
+    }
+    assert_eq!(model.requests().len(), 4);
+    assert!(stack
+        .engine()
+        .help_question("U0ANA", STATEMENT)
+        .await
+        .is_empty());
+    assert_eq!(model.requests().len(), 4, "a statement is not judged");
+
+    let without = crate::common::Stack::with_knowledge(starter_folder(), None).await;
+    without
+        .engine()
+        .agent()
+        .knowledge()
+        .refresh()
+        .await
+        .unwrap();
+    assert!(without
+        .engine()
+        .help_question("U0ANA", ASKED)
+        .await
+        .is_empty());
+}
+
+/// The model searching the help documents for such a question gets the closest sections,
+/// marked as not a sure answer, to judge itself.
+#[tokio::test]
+async fn the_model_searching_the_documents_gets_the_closest_when_none_is_sure() {
+    use okta_agent::agent::model::{ChatMessage, ScriptedModel};
+    use std::sync::Arc;
+    okta_agent::install_crypto_provider();
+
+    const ASKED: &str = "okta wants me to set up 2 step verification, which app do I download?";
+    let model = Arc::new(ScriptedModel::new([
+        ScriptedModel::call("search_help_docs", serde_json::json!({ "query": ASKED })),
+        ScriptedModel::text("Install Okta Verify, as the MFA set-up page says."),
+    ]));
+    let stack = crate::common::Stack::with_knowledge(starter_folder(), Some(model.clone())).await;
+    stack.engine().agent().knowledge().refresh().await.unwrap();
+    stack
+        .ask("U0ANA", "@okta-agent tell me which app for 2 step")
+        .await;
+    let told = model.requests()[1]
+        .iter()
+        .find_map(|m| match m {
+            ChatMessage::Tool { content, .. } => Some(content.clone()),
+            _ => None,
+        })
+        .expect("the search's result");
+    assert!(
+        told.starts_with(&format!("No help document answers \"{ASKED}\" for sure.")),
+        "{told}"
+    );
+    assert!(
+        told.contains("Set up multi-factor authentication"),
+        "{told}"
+    );
+}
+
 const SYMPTOMS: &str = include_str!("../fixtures/faq_symptoms.tsv");
 
 /// The symptom-style set's two parts: the rows that may be tuned on, and the held-out rows.
