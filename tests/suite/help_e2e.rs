@@ -497,3 +497,105 @@ async fn an_escalation_solved_by_an_admin_becomes_a_draft_document_for_them() {
         "nothing was added to the folder"
     );
 }
+
+/// A model on a fake OpenAI-compatible endpoint that reads the sections it is sent, as a
+/// real one does: it cites the section titled `cite` when the question is `asked`, and calls
+/// anything else not an IT question. Returns the base URL and the requests it saw.
+async fn judging_model(
+    asked: &'static str,
+    cite: &'static str,
+    answer: &'static str,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let log = log.clone();
+            async move {
+                let system = body["messages"][0]["content"].as_str().unwrap_or_default().to_string();
+                let question = body["messages"][1]["content"].as_str().unwrap_or_default().to_string();
+                log.lock().unwrap().push(body);
+                let cited = system
+                    .lines()
+                    .find_map(|line| {
+                        let (number, title) = line.strip_prefix('[')?.split_once("] ")?;
+                        title.starts_with(cite).then(|| number.to_string())
+                    });
+                let content = match cited {
+                    Some(number) if question == asked => format!("{answer} [{number}]"),
+                    _ => "NOT_IT".to_string(),
+                };
+                axum::Json(json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "fake",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+/// With a model, a help-channel question that no document answers for sure gets the model's
+/// cited answer from the closest documents, through the real binary and the fake Slack; the
+/// same question without a model, and chatter with one, get nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_model_a_question_no_document_answers_for_sure_is_judged() {
+    const ASKED: &str = "okta wants me to set up 2 step verification, which app do I download?";
+    let mut rig = Rig::new().await;
+    assert!(
+        ask(&rig, "EvBare", ASKED, "1700000900.000100")
+            .await
+            .is_none(),
+        "without a model, no document answers it for sure: silence"
+    );
+    let (url, seen) = judging_model(
+        ASKED,
+        "Set up multi-factor authentication",
+        "Install Okta Verify from your phone's app store.",
+    )
+    .await;
+    assert_eq!(rig.stop().await.code(), Some(0));
+    rig.env = vec![
+        ("OPENAI_BASE_URL".into(), url),
+        ("OPENAI_MODEL".into(), "fake".into()),
+    ];
+    rig.start().await;
+
+    let answer = ask(&rig, "EvJudged", ASKED, "1700000900.000200")
+        .await
+        .expect("the model's answer in the question's thread");
+    let blocks = answer["blocks"].to_string();
+    assert!(
+        blocks.contains("Install Okta Verify from your phone"),
+        "{blocks}"
+    );
+    assert!(
+        blocks.contains("https://intranet.example.com/it/mfa"),
+        "it cites the section the model named: {blocks}"
+    );
+    assert!(
+        ask(
+            &rig,
+            "EvLunch",
+            "anyone up for lunch at noon? which place?",
+            "1700000900.000300"
+        )
+        .await
+        .is_none(),
+        "chatter stays unanswered"
+    );
+    let seen = seen.lock().unwrap();
+    let system = seen[0]["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        system.contains("using only the numbered help-document sections"),
+        "{system}"
+    );
+    assert!(
+        system.contains("[2] "),
+        "the closest documents to judge: {system}"
+    );
+}
