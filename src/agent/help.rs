@@ -10,6 +10,7 @@
 use super::model::{ChatMessage, ModelClient, ModelError, ModelReply};
 use super::Agent;
 use crate::knowledge::{Citation, HelpAnswer, Knowledge, Reply};
+use crate::tools::Tool;
 
 /// What the model says when the sections do not answer the question.
 const NO_ANSWER: &str = "NO_ANSWER";
@@ -47,14 +48,19 @@ pub async fn respond(
 ) -> Option<HelpAnswer> {
     let answer = match knowledge.reply_async(question).await {
         Reply::Answer(answer) => answer,
-        Reply::Unsure(closest) => return judge_closest(model?, question, &closest).await,
+        Reply::Unsure(closest) => {
+            return judge_closest(knowledge, model?, question, &closest).await;
+        }
         Reply::OffTopic | Reply::Nothing => return None,
     };
     let Some(model) = model else {
         return Some(answer);
     };
     match compose(model, question, &answer).await {
-        Ok(Composed::Answer(composed)) => Some(composed),
+        Ok(Composed::Answer(mut composed)) => {
+            composed.self_service = offer_of(knowledge, &composed);
+            Some(composed)
+        }
         Ok(Composed::NoAnswer) => Some(HelpAnswer {
             text: NOTHING_FITS.into(),
             citations: Vec::new(),
@@ -75,12 +81,16 @@ pub async fn respond(
 /// and a model error all leave the question unanswered: the documents did not answer it, so
 /// only a grounded answer may break the silence.
 async fn judge_closest(
+    knowledge: &Knowledge,
     model: &dyn ModelClient,
     question: &str,
     closest: &HelpAnswer,
 ) -> Option<HelpAnswer> {
     let judged = match compose(model, question, closest).await {
-        Ok(Composed::Answer(answer)) if !cited(&answer.text, closest.sections.len()).is_empty() => {
+        Ok(Composed::Answer(mut answer))
+            if !cited(&answer.text, closest.sections.len()).is_empty() =>
+        {
+            answer.self_service = offer_of(knowledge, &answer);
             Some(answer)
         }
         Ok(_) => None,
@@ -94,6 +104,18 @@ async fn judge_closest(
         "no help document answered for sure; the model judged the closest"
     );
     judged
+}
+
+/// The self-service action of the document a model's answer cites first: what the answer may
+/// offer the asker (the policy decides whether it does), whichever document that is.
+fn offer_of(knowledge: &Knowledge, answer: &HelpAnswer) -> Option<Tool> {
+    let first = answer.citations.first()?;
+    knowledge
+        .current()
+        .docs()
+        .iter()
+        .find(|doc| doc.source == first.source)?
+        .self_service
 }
 
 /// Asks the model for a grounded answer. Citations are the sections it cites, at most three;

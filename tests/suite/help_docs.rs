@@ -217,6 +217,21 @@ async fn a_model_judges_the_closest_documents_of_a_question_none_answers_for_sur
         .position(|s| *s == "mfa-setup.md")
         .expect("MFA set-up among the closest");
     assert!(matches!(docs.reply_with(STATEMENT, None), Reply::Nothing));
+    // Another, whose closest documents include one that offers a self-service action.
+    const WRONG_TRIES: &str =
+        "why can't I get past the okta screen after typing wrong a few times?";
+    let Reply::Unsure(tries) = docs.reply_with(WRONG_TRIES, None) else {
+        panic!("a question some documents come close to")
+    };
+    let reset = 1 + tries
+        .sections
+        .iter()
+        .position(|(citation, _)| citation.source == "reset-password.md")
+        .expect("the reset page among the closest");
+    assert!(
+        reset > 1,
+        "not the closest: the offer follows what the model cites"
+    );
 
     let model = Arc::new(ScriptedModel::new([
         ScriptedModel::text(&format!(
@@ -225,6 +240,9 @@ async fn a_model_judges_the_closest_documents_of_a_question_none_answers_for_sur
         ScriptedModel::text("NO_ANSWER"),
         ScriptedModel::text("NOT_IT"),
         ScriptedModel::text("Install Okta Verify."),
+        ScriptedModel::text(&format!(
+            "Wait for the lockout to pass, or reset your password [{reset}]."
+        )),
     ]));
     let stack = crate::common::Stack::with_knowledge(starter_folder(), Some(model.clone())).await;
     stack.engine().agent().knowledge().refresh().await.unwrap();
@@ -255,6 +273,16 @@ async fn a_model_judges_the_closest_documents_of_a_question_none_answers_for_sur
         .await
         .is_empty());
     assert_eq!(model.requests().len(), 4, "a statement is not judged");
+    // The answer offers the action of the document the model cites first.
+    let outputs = stack.engine().help_question("U0ANA", WRONG_TRIES).await;
+    let [Output::Help { answer, offer, .. }] = outputs.as_slice() else {
+        panic!("one answer: {outputs:?}")
+    };
+    assert_eq!(answer.citations[0].source, "reset-password.md");
+    assert_eq!(
+        offer.as_ref().map(|(tool, _)| *tool),
+        Some(okta_agent::tools::Tool::ResetPassword)
+    );
 
     let without = crate::common::Stack::with_knowledge(starter_folder(), None).await;
     without
