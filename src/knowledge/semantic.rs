@@ -184,16 +184,20 @@ impl Semantic {
         off_topic: Vec<String>,
     ) -> Result<Self, KnowledgeError> {
         let embedder = OpenAiEmbedder::new(settings, REQUEST_TIMEOUT)?;
-        Ok(Self::new(Arc::new(embedder), recall).with_off_topic(off_topic))
+        Ok(Self::with_messages(Arc::new(embedder), recall, off_topic))
     }
 
     /// Semantic recall with the built-in off-topic messages.
     pub fn new(embedder: Arc<dyn Embedder>, recall: Recall) -> Self {
+        Self::with_messages(embedder, recall, built_in_off_topic())
+    }
+
+    fn with_messages(embedder: Arc<dyn Embedder>, recall: Recall, off_topic: Vec<String>) -> Self {
         Self {
             embedder,
             cache: Mutex::new(HashMap::new()),
             recall,
-            off_topic: built_in_off_topic(),
+            off_topic,
             off_topic_vectors: Mutex::new(Arc::from([])),
         }
     }
