@@ -334,6 +334,79 @@ async fn the_model_searching_the_documents_gets_the_closest_when_none_is_sure() 
     );
 }
 
+/// `cargo run --example faq_eval` as docs/assistant.md runs it, without a model: its figures
+/// are the library's, and it counts what a model would be asked to judge. `cargo test` builds
+/// the examples first.
+#[test]
+fn faq_eval_prints_the_figures_and_what_a_model_would_judge() {
+    use okta_agent::knowledge::Reply;
+    let debug = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .to_path_buf();
+    let example = debug.join("examples/faq_eval");
+    // Cargo holds the build directory while tests run, so this test cannot build it itself.
+    assert!(
+        example.exists(),
+        "{} is missing: `cargo test` builds the examples; for a run of only this test, `cargo build --example faq_eval` first",
+        example.display()
+    );
+    let out = std::process::Command::new(&example)
+        .args(["--set", "fifth"])
+        .env_clear()
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let expected = run(FIFTH_ROUND);
+    assert!(
+        stdout.contains(&format!("keywords (BM25) alone: {}", expected.summary())),
+        "{stdout}"
+    );
+    let docs = HelpDocs::starter();
+    let (mut unsure, mut reachable, mut chatter) = (0, 0, 0);
+    for case in cases(FIFTH_ROUND).unwrap() {
+        if let Reply::Unsure(closest) = docs.reply_with(&case.message, None) {
+            match &case.expected {
+                Some(file) => {
+                    unsure += 1;
+                    reachable +=
+                        usize::from(closest.sections.iter().any(|(c, _)| &c.source == file));
+                }
+                None => chatter += 1,
+            }
+        }
+    }
+    assert!(
+        unsure > 0,
+        "the fifth round has questions no document answers for sure"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "for a model to judge: {unsure} unanswered questions (the right document among the closest for {reachable}) and {chatter} non-IT messages"
+        )),
+        "{stdout}"
+    );
+
+    let wrong = std::process::Command::new(&example)
+        .args(["--set", "tenth"])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("--set tenth: use one of main, held-out"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+}
+
 const SYMPTOMS: &str = include_str!("../fixtures/faq_symptoms.tsv");
 
 /// The symptom-style set's two parts: the rows that may be tuned on, and the held-out rows.
