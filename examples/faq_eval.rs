@@ -13,6 +13,7 @@
 //! cargo run --example faq_eval -- --set seventh     # the seventh round (tuned on since)
 //! cargo run --example faq_eval -- --set eighth      # the eighth, never tuned on (no --misses!)
 //! cargo run --example faq_eval -- --set ninth       # the ninth, never tuned on (no --misses!)
+//! cargo run --example faq_eval -- --set tenth       # the tenth, never tuned on (no --misses!)
 //! cargo run --example faq_eval -- --set ninth-draft # the ninth before its rows were rewritten
 //! cargo run --example faq_eval -- --set ninth --taught ninth-draft
 //!                                                   # after admins taught the draft's words
@@ -60,6 +61,7 @@ const SETS: &[(&str, &str)] = &[
     ("seventh", include_str!("../tests/fixtures/faq_round7.tsv")),
     ("eighth", include_str!("../tests/fixtures/faq_round8.tsv")),
     ("ninth", include_str!("../tests/fixtures/faq_round9.tsv")),
+    ("tenth", include_str!("../tests/fixtures/faq_round10.tsv")),
     (
         "ninth-draft",
         include_str!("../tests/fixtures/faq_round9_draft.tsv"),
