@@ -11,8 +11,8 @@
 //! cargo run --example faq_eval -- --set fifth       # the fifth held-out round (tuned on since)
 //! cargo run --example faq_eval -- --set sixth       # the sixth held-out round (tuned on since)
 //! cargo run --example faq_eval -- --set seventh     # the seventh round (tuned on since)
-//! cargo run --example faq_eval -- --set eighth      # the eighth, never tuned on (no --misses!)
-//! cargo run --example faq_eval -- --set ninth       # the ninth, never tuned on (no --misses!)
+//! cargo run --example faq_eval -- --set eighth      # the eighth round (tuned on since)
+//! cargo run --example faq_eval -- --set ninth       # the ninth round (tuned on since)
 //! cargo run --example faq_eval -- --set tenth       # the tenth, never tuned on (no --misses!)
 //! cargo run --example faq_eval -- --set ninth-draft # the ninth before its rows were rewritten
 //! cargo run --example faq_eval -- --set ninth --taught ninth-draft

@@ -189,7 +189,7 @@ async fn a_model_judges_the_closest_documents_of_a_question_none_answers_for_sur
     use std::sync::Arc;
     okta_agent::install_crypto_provider();
 
-    const ASKED: &str = "okta wants me to set up 2 step verification, which app do I download?";
+    const ASKED: &str = "the verify thing wants a code every time, normal?";
     const STATEMENT: &str = "the new coffee machine on the third floor is great";
     let docs = HelpDocs::starter();
     assert!(
@@ -307,7 +307,7 @@ async fn the_model_searching_the_documents_gets_the_closest_when_none_is_sure() 
     use std::sync::Arc;
     okta_agent::install_crypto_provider();
 
-    const ASKED: &str = "okta wants me to set up 2 step verification, which app do I download?";
+    const ASKED: &str = "the verify thing wants a code every time, normal?";
     let model = Arc::new(ScriptedModel::new([
         ScriptedModel::call("search_help_docs", serde_json::json!({ "query": ASKED })),
         ScriptedModel::text("Install Okta Verify, as the MFA set-up page says."),
@@ -354,7 +354,7 @@ fn faq_eval_prints_the_figures_and_what_a_model_would_judge() {
         example.display()
     );
     let out = std::process::Command::new(&example)
-        .args(["--set", "fifth"])
+        .args(["--set", "seventh"])
         .env_clear()
         .output()
         .unwrap();
@@ -365,14 +365,14 @@ fn faq_eval_prints_the_figures_and_what_a_model_would_judge() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let expected = run(FIFTH_ROUND);
+    let expected = run(SEVENTH_ROUND);
     assert!(
         stdout.contains(&format!("keywords (BM25) alone: {}", expected.summary())),
         "{stdout}"
     );
     let docs = HelpDocs::starter();
     let (mut unsure, mut reachable, mut chatter) = (0, 0, 0);
-    for case in cases(FIFTH_ROUND).unwrap() {
+    for case in cases(SEVENTH_ROUND).unwrap() {
         if let Reply::Unsure(closest) = docs.reply_with(&case.message, None) {
             match &case.expected {
                 Some(file) => {
@@ -386,7 +386,7 @@ fn faq_eval_prints_the_figures_and_what_a_model_would_judge() {
     }
     assert!(
         unsure > 0,
-        "the fifth round has questions no document answers for sure"
+        "the seventh round has questions no document answers for sure"
     );
     assert!(
         stdout.contains(&format!(
@@ -396,12 +396,13 @@ fn faq_eval_prints_the_figures_and_what_a_model_would_judge() {
     );
 
     let wrong = std::process::Command::new(&example)
-        .args(["--set", "tenth"])
+        .args(["--set", "eleventh"])
         .output()
         .unwrap();
     assert!(!wrong.status.success());
     assert!(
-        String::from_utf8_lossy(&wrong.stderr).contains("--set tenth: use one of main, held-out"),
+        String::from_utf8_lossy(&wrong.stderr)
+            .contains("--set eleventh: use one of main, held-out"),
         "{}",
         String::from_utf8_lossy(&wrong.stderr)
     );
@@ -579,34 +580,29 @@ fn held_out_round(set: &str, name: &str, min_top1: f64, max_false_answers: usize
 
 const EIGHTH_ROUND: &str = include_str!("../fixtures/faq_round8.tsv");
 
-/// The eighth held-out round, written before the seventh round's misses were opened and never
-/// tuned on: with the ninth it carries the budget (top-1 at least 90%, false answers at most 5%).
+/// The eighth held-out round: never tuned on until the tenth was written (52.1% when written);
+/// tuned on since, so its misses are shown.
 #[test]
-fn eighth_round_never_tuned_on() {
-    // Floors at the figures when written: 52.1% (25/48; 10 wrong, 13 silent) and one false
-    // answer of 16; the budget is not met (docs/assistant.md).
-    held_out_round(EIGHTH_ROUND, "eighth held-out round", 52.0, 1);
+fn eighth_round_tuned_on_since_the_tenth() {
+    tuned_round(EIGHTH_ROUND, "eighth", 89.0, 1);
 }
 
 const NINTH_ROUND: &str = include_str!("../fixtures/faq_round9.tsv");
 
-/// The ninth held-out round, written after the off-topic messages were added and measured once:
-/// a second never-tuned-on round beside the eighth, so the budget is read on 96 questions.
+/// The ninth held-out round: never tuned on until the tenth was written (41.7% when written);
+/// tuned on since, so its misses are shown. Booking annual leave is no leaver any more.
 #[test]
-fn ninth_round_never_tuned_on() {
-    // Floors at the figures when written: 41.7% (20/48; 4 wrong, 24 silent) and one false
-    // answer of 16 (docs/assistant.md).
-    held_out_round(NINTH_ROUND, "ninth held-out round", 41.6, 1);
+fn ninth_round_tuned_on_since_the_tenth() {
+    tuned_round(NINTH_ROUND, "ninth", 89.0, 0);
 }
 
 const NINTH_ROUND_DRAFT: &str = include_str!("../fixtures/faq_round9_draft.tsv");
 
 /// The ninth round's first draft, before its rows were rewritten away from the earlier sets: the
-/// same author's usual words, so it reads higher (docs/assistant.md).
+/// same author's usual words (75.0% when measured, docs/assistant.md).
 #[test]
 fn ninth_round_first_draft() {
-    // Floors at the figures when measured: 75.0% (36/48) and one false answer of 16.
-    held_out_round(NINTH_ROUND_DRAFT, "ninth round, first draft", 75.0, 1);
+    tuned_round(NINTH_ROUND_DRAFT, "ninth round, first draft", 81.0, 0);
 }
 
 /// The ninth round after admins taught the first draft's questions (as if each had been
@@ -619,13 +615,26 @@ fn the_ninth_round_after_admins_taught_the_drafts_words() {
     let before = run(NINTH_ROUND);
     let after = run_with(&HelpDocs::starter().with_learned(&taught), NINTH_ROUND);
     println!("ninth round, taught the draft: {}", after.summary());
-    // 58.3% (28/48) against 41.7% (docs/assistant.md); one false answer of 16, as before.
-    assert!(after.right >= before.right + 8, "{}", after.summary());
+    // 93.8% (45/48) against 89.6% since the round was tuned on (58.3% against 41.7% before,
+    // docs/assistant.md); no false answer, as before.
+    assert!(after.right >= before.right + 2, "{}", after.summary());
     assert!(
         after.false_answers <= before.false_answers,
         "{}",
         after.summary()
     );
+}
+
+const TENTH_ROUND: &str = include_str!("../fixtures/faq_round10.tsv");
+
+/// The tenth held-out round, written before the eighth and ninth rounds' misses were opened and
+/// never tuned on: it carries the budget (top-1 at least 90%, false answers at most 5%).
+#[test]
+fn tenth_round_never_tuned_on() {
+    // Floors at the figures after the eighth and ninth were tuned on: 43.8% (21/48; 9 wrong,
+    // 18 silent) and no false answer of 16 (27.1% when written); the budget is not met
+    // (docs/assistant.md).
+    held_out_round(TENTH_ROUND, "tenth held-out round", 43.7, 0);
 }
 
 const OFFICE_CHATTER: &str = include_str!("../fixtures/faq_office_chatter.tsv");

@@ -542,7 +542,7 @@ async fn judging_model(
 /// same question without a model, and chatter with one, get nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_model_a_question_no_document_answers_for_sure_is_judged() {
-    const ASKED: &str = "okta wants me to set up 2 step verification, which app do I download?";
+    const ASKED: &str = "the verify thing wants a code every time, normal?";
     let mut rig = Rig::new().await;
     assert!(
         ask(&rig, "EvBare", ASKED, "1700000900.000100")
