@@ -17,6 +17,8 @@
 //! cargo run --example faq_eval -- --set ninth-draft # the ninth before its rows were rewritten
 //! cargo run --example faq_eval -- --set ninth --taught ninth-draft
 //!                                                   # after admins taught the draft's words
+//! cargo run --example faq_eval -- --set tenth --taught main,third,fourth
+//!                                                   # after admins taught those sets' questions
 //! cargo run --example faq_eval -- --misses          # list every miss
 //! ```
 //!
@@ -82,16 +84,16 @@ async fn main() -> Result<()> {
         let names: Vec<&str> = SETS.iter().map(|(known, _)| *known).collect();
         bail!("--set {name}: use one of {}", names.join(", "));
     };
-    let taught = match args.iter().position(|a| a == "--taught") {
-        Some(i) => {
-            let name = args.get(i + 1).map_or("", String::as_str);
+    let mut taught = Vec::new();
+    if let Some(i) = args.iter().position(|a| a == "--taught") {
+        let names = args.get(i + 1).map_or("", String::as_str);
+        for name in names.split(',') {
             let Some((_, set)) = SETS.iter().find(|(known, _)| *known == name) else {
-                bail!("--taught {name}: name the set whose questions admins taught");
+                bail!("--taught {name}: name the sets whose questions admins taught, separated by commas");
             };
-            lessons(&cases(set).map_err(anyhow::Error::msg)?)
+            taught.extend(lessons(&cases(set).map_err(anyhow::Error::msg)?));
         }
-        None => Vec::new(),
-    };
+    }
     let cases = cases(set).map_err(anyhow::Error::msg)?;
     let settings = Settings::from_env(None, None)?;
     if !taught.is_empty() {

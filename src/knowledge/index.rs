@@ -1077,8 +1077,10 @@ impl Index {
         {
             return Vec::new();
         }
-        // The information each phrasing shares with the query, dense: phrasings are few.
+        // The information each phrasing shares with the query, dense: phrasings are few; and
+        // whether what is shared includes a word its document is about.
         let mut shared = vec![0.0_f32; self.phrasing_terms.len()];
+        let mut shares_topic = vec![false; self.phrasing_terms.len()];
         let mut touched: Vec<u32> = Vec::new();
         for (id, weighted_idf, _) in known.iter().filter(|(_, _, counted)| *counted) {
             for phrasing in &self.phrasing_postings[*id as usize] {
@@ -1092,10 +1094,22 @@ impl Index {
                     touched.push(*phrasing);
                 }
                 *slot += weighted_idf.min(own);
+                shares_topic[*phrasing as usize] |= self.is_topic_of(*phrasing, *id);
             }
         }
         let mut best: Vec<(usize, usize, f32)> = Vec::new();
         for phrasing in touched {
+            // A phrasing that says what its document is about ("the wifi in the east wing
+            // drops") matches only a message that says it too, not one that shares the rest
+            // ("the heating in the east wing"). One that never says it ("HR's automated
+            // message never came") is matched on its own words, as before.
+            if !shares_topic[phrasing as usize]
+                && self.phrasing_terms[phrasing as usize]
+                    .iter()
+                    .any(|(id, _)| self.is_topic_of(phrasing, *id))
+            {
+                continue;
+            }
             let common = shared[phrasing as usize];
             let own: f32 = self.phrasing_terms[phrasing as usize]
                 .iter()
@@ -1121,6 +1135,15 @@ impl Index {
             }
         }
         best
+    }
+
+    /// Whether `term` is one of the words the phrasing's document says it is about (its
+    /// title, tags or headings).
+    fn is_topic_of(&self, phrasing: u32, term: u32) -> bool {
+        let doc = self.phrasing_docs[phrasing as usize] as usize;
+        self.topics
+            .get(doc)
+            .is_some_and(|topics| topics.binary_search(&term).is_ok())
     }
 
     /// A document a phrasing matched covers the query at least as much as the phrasing, and
@@ -1427,5 +1450,53 @@ mod tests {
             .search(&analyze_query("front door beeps red", &synonyms), 3)
             .first()
             .is_none_or(|h| h.coverage < 0.4));
+    }
+
+    #[test]
+    fn a_phrasing_that_says_its_topic_matches_only_messages_that_say_it() {
+        let synonyms = Synonyms::new(&[]);
+        let docs: Vec<Doc> = [
+            (
+                "wifi.md",
+                "# Office Wi-Fi\n## Slow or dropping\nMove closer to an access point.",
+            ),
+            (
+                "activation.md",
+                "# Activation email\nIT sends it on your first day.",
+            ),
+        ]
+        .iter()
+        .map(|(name, text)| {
+            super::super::doc::parse(name, text, super::super::doc::Format::Markdown).unwrap()
+        })
+        .collect();
+        let learned = |doc: usize, text: &str| Phrasing {
+            doc,
+            text: text.into(),
+            learned: Some(1),
+        };
+        let phrasings = [
+            learned(0, "wifi in the east wing drops every few minutes"),
+            learned(1, "HR promised an automated message, nada"),
+        ];
+        let index = Index::build(&docs, &phrasings, &synonyms);
+        let phrased = |q: &str| {
+            index
+                .search(&analyze_query(q, &synonyms), 3)
+                .first()
+                .and_then(|hit| hit.phrasing.map(|p| (hit.doc, p)))
+        };
+        // Said in other words, with its topic: the learned phrasing's document.
+        assert_eq!(
+            phrased("the wireless in the east wing drops every few minutes"),
+            Some((0, 0))
+        );
+        // The same place without the topic is someone else's problem.
+        assert_eq!(
+            phrased("the heating in the east wing stops every few minutes"),
+            None
+        );
+        // A phrasing with no word of its document's topics matches on its own words.
+        assert_eq!(phrased("HR promised an automated message"), Some((1, 1)));
     }
 }
