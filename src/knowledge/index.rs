@@ -1079,8 +1079,7 @@ impl Index {
         }
         // The information each phrasing shares with the query, dense: phrasings are few; and
         // whether what is shared includes a word its document is about.
-        let mut shared = vec![0.0_f32; self.phrasing_terms.len()];
-        let mut shares_topic = vec![false; self.phrasing_terms.len()];
+        let mut shared = vec![(0.0_f32, false); self.phrasing_terms.len()];
         let mut touched: Vec<u32> = Vec::new();
         for (id, weighted_idf, _) in known.iter().filter(|(_, _, counted)| *counted) {
             for phrasing in &self.phrasing_postings[*id as usize] {
@@ -1089,12 +1088,12 @@ impl Index {
                     .iter()
                     .find(|(term, _)| term == id)
                     .map_or(0.0, |(_, weight)| self.idf[*id as usize] * weight);
-                let slot = &mut shared[*phrasing as usize];
-                if *slot == 0.0 {
+                let (common, topic) = &mut shared[*phrasing as usize];
+                if *common == 0.0 {
                     touched.push(*phrasing);
                 }
-                *slot += weighted_idf.min(own);
-                shares_topic[*phrasing as usize] |= self.is_topic_of(*phrasing, *id);
+                *common += weighted_idf.min(own);
+                *topic = *topic || self.is_topic_of(*phrasing, *id);
             }
         }
         let mut best: Vec<(usize, usize, f32)> = Vec::new();
@@ -1103,14 +1102,14 @@ impl Index {
             // drops") matches only a message that says it too, not one that shares the rest
             // ("the heating in the east wing"). One that never says it ("HR's automated
             // message never came") is matched on its own words, as before.
-            if !shares_topic[phrasing as usize]
+            let (common, shares_topic) = shared[phrasing as usize];
+            if !shares_topic
                 && self.phrasing_terms[phrasing as usize]
                     .iter()
                     .any(|(id, _)| self.is_topic_of(phrasing, *id))
             {
                 continue;
             }
-            let common = shared[phrasing as usize];
             let own: f32 = self.phrasing_terms[phrasing as usize]
                 .iter()
                 .map(|(id, weight)| self.idf[*id as usize] * weight)
