@@ -579,8 +579,8 @@ async fn stays_quiet_on(knowledge: &Knowledge, chatter: &[&str]) {
     }
 }
 
-/// A wish in none of the starter documents' words ("handset", "I'd rather not").
-const HANDSET: &str = "I'd rather not have the okta app on my private handset";
+/// A wish in none of the starter documents' words ("cellphone", "I'd rather not").
+const HANDSET: &str = "I'd rather not have the okta app on my private cellphone";
 
 /// The starter documents with semantic recall from a local endpoint on `port`.
 fn starter_with_endpoint(
