@@ -386,10 +386,11 @@ impl HelpDocs {
         message: &str,
         semantic: Option<semantic::Meaning>,
     ) -> Option<HelpAnswer> {
-        if self.off_topic(semantic).is_some() {
+        let ranked = self.rank(message, semantic);
+        if self.off_topic(semantic, &ranked).is_some() {
             return None;
         }
-        self.answer_ranked(message, &self.rank(message, semantic))
+        self.answer_ranked(message, &ranked)
     }
 
     /// [`Self::answer_with`], once the message is ranked and not off topic.
@@ -399,6 +400,7 @@ impl HelpDocs {
             question,
             needed,
             hits,
+            ..
         } = ranked;
         let (question, needed) = (*question, *needed);
         let best = hits.first()?;
@@ -493,14 +495,23 @@ impl HelpDocs {
     /// What the documents have for a message: [`Self::answer_with`]'s answer, or why there is
     /// none.
     pub fn reply_with(&self, message: &str, semantic: Option<semantic::Meaning>) -> Reply {
-        if self.off_topic(semantic).is_some() {
+        self.reply_ranked(message, semantic, &self.rank(message, semantic))
+    }
+
+    /// [`Self::reply_with`], once the message is ranked.
+    fn reply_ranked(
+        &self,
+        message: &str,
+        semantic: Option<semantic::Meaning>,
+        ranked: &Ranked,
+    ) -> Reply {
+        if self.off_topic(semantic, ranked).is_some() {
             return Reply::OffTopic;
         }
-        let ranked = self.rank(message, semantic);
-        if let Some(answer) = self.answer_ranked(message, &ranked) {
+        if let Some(answer) = self.answer_ranked(message, ranked) {
             return Reply::Answer(answer);
         }
-        self.unsure(&ranked).map_or(Reply::Nothing, Reply::Unsure)
+        self.unsure(ranked).map_or(Reply::Nothing, Reply::Unsure)
     }
 
     /// The closest documents to a question that none answers for sure: the best section of
@@ -551,6 +562,7 @@ impl HelpDocs {
             MIN_COVERAGE_STATEMENT
         };
         let mut hits = self.search_terms(&terms, 50);
+        let mut closest_help = None;
         if let Some(semantic::Meaning { vector, recall, .. }) =
             semantic.filter(|_| self.has_vectors())
         {
@@ -560,7 +572,9 @@ impl HelpDocs {
             } else {
                 recall.min_similarity + 0.1
             };
-            hits = self.blend(hits, vector, recall.weight, required, needed);
+            let (blended, closest) = self.blend(hits, vector, recall.weight, required, needed);
+            hits = blended;
+            closest_help = Some(closest);
         }
         hits.truncate(8);
         Ranked {
@@ -568,6 +582,7 @@ impl HelpDocs {
             question,
             needed,
             hits,
+            closest_help,
         }
     }
 
@@ -642,6 +657,9 @@ struct Ranked {
     question: bool,
     needed: f32,
     hits: Vec<Scored>,
+    /// The similarity of the help text (section or phrasing) closest in meaning, when the
+    /// question's vector was given.
+    closest_help: Option<f32>,
 }
 
 /// A section's first sentence, or its first 160 characters.
@@ -665,17 +683,19 @@ impl HelpDocs {
     /// [`Self::explain`] with the question's vector and how its meaning counts, as
     /// [`Self::answer_with`] answers when semantic recall is configured.
     pub fn explain_with(&self, message: &str, semantic: Option<semantic::Meaning>) -> String {
+        let ranked = self.rank(message, semantic);
         let Ranked {
             terms: weighted,
             question,
             needed,
             hits,
-        } = self.rank(message, semantic);
+            ..
+        } = &ranked;
         let terms: Vec<&str> = weighted.iter().map(|(term, _)| term.as_str()).collect();
         let mut out = format!(
             "Terms:    {}\nReads as: {} (needs coverage {:.2})\n",
             terms.join(" "),
-            if question {
+            if *question {
                 "a question or a problem"
             } else {
                 "a statement"
@@ -688,12 +708,12 @@ impl HelpDocs {
                 meaning.recall.min_similarity, meaning.recall.weight
             ));
         }
-        if let Some((help, (similarity, example))) = self.off_topic(semantic) {
+        if let Some((help, (similarity, example))) = self.off_topic(semantic, &ranked) {
             out.push_str(&format!(
                 "Off topic: closer to \"{example}\" ({similarity:.2}), a message for another team or small talk, than to any help text ({help:.2})\n"
             ));
         }
-        match self.reply_with(message, semantic) {
+        match self.reply_ranked(message, semantic, &ranked) {
             Reply::Answer(answer) => out.push_str(&format!(
                 "Answer:   {}\n\n",
                 answer.plain().replace('\n', "\n          ")
@@ -738,19 +758,14 @@ impl HelpDocs {
 impl HelpDocs {
     /// The closest help text's similarity and the closest off-topic message, when that message
     /// is closer to it by more than [`OFF_TOPIC_MARGIN`]: the message is for another team or
-    /// small talk, and gets no answer.
+    /// small talk, and gets no answer. The help texts were compared while ranking.
     fn off_topic<'a>(
         &self,
         semantic: Option<semantic::Meaning<'a>>,
+        ranked: &Ranked,
     ) -> Option<(f32, (f32, &'a str))> {
-        let meaning = semantic.filter(|_| self.has_vectors())?;
-        let (similarity, example) = meaning.off_topic?;
-        let help = self
-            .vectors
-            .iter()
-            .chain(self.phrasing_vectors.iter().flatten())
-            .map(|v| semantic::similarity(meaning.vector, v))
-            .fold(f32::MIN, f32::max);
+        let help = ranked.closest_help?;
+        let (similarity, example) = semantic?.off_topic?;
         (similarity > help + OFF_TOPIC_MARGIN).then_some((help, (similarity, example)))
     }
 
@@ -758,7 +773,8 @@ impl HelpDocs {
     /// or its document's closest phrasing's, whichever is higher) counts for `weight` of the
     /// score, the normalized BM25 score for the rest. A section at least `required` similar
     /// counts as covering the question (`needed`) even when its words differ; below that,
-    /// coverage is BM25's.
+    /// coverage is BM25's. Also returns the closest help text's similarity, for the off-topic
+    /// gate.
     fn blend(
         &self,
         hits: Vec<Scored>,
@@ -766,7 +782,7 @@ impl HelpDocs {
         weight: f32,
         required: f32,
         needed: f32,
-    ) -> Vec<Scored> {
+    ) -> (Vec<Scored>, f32) {
         let mut offsets = Vec::with_capacity(self.docs.len());
         let mut total = 0;
         for doc in &self.docs {
@@ -825,6 +841,10 @@ impl HelpDocs {
             .filter_map(|(doc, best)| best.map(|(_, similarity)| (doc, similarity)))
             .collect();
         by_phrasing.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let closest_help = similarities
+            .iter()
+            .chain(by_phrasing.first().map(|(_, similarity)| similarity))
+            .fold(f32::MIN, |best, similarity| best.max(*similarity));
         for (doc, _) in by_phrasing.into_iter().take(4) {
             if !candidates.iter().any(|(d, _, _, _)| *d == doc) {
                 candidates.push((doc, 0, 0.0, None));
@@ -868,7 +888,7 @@ impl HelpDocs {
                 .then(a.doc.cmp(&b.doc))
                 .then(a.section.cmp(&b.section))
         });
-        blended
+        (blended, closest_help)
     }
 }
 
