@@ -386,14 +386,13 @@ impl HelpDocs {
         message: &str,
         semantic: Option<semantic::Meaning>,
     ) -> Option<HelpAnswer> {
-        let ranked = self.rank(message, semantic);
-        if self.off_topic(semantic, &ranked).is_some() {
-            return None;
+        match self.reply_with(message, semantic) {
+            Reply::Answer(answer) => Some(answer),
+            Reply::Unsure(_) | Reply::OffTopic | Reply::Nothing => None,
         }
-        self.answer_ranked(message, &ranked)
     }
 
-    /// [`Self::answer_with`], once the message is ranked and not off topic.
+    /// [`Self::reply_with`]'s answer, once the message is ranked and not off topic.
     fn answer_ranked(&self, message: &str, ranked: &Ranked) -> Option<HelpAnswer> {
         let Ranked {
             terms,
