@@ -704,6 +704,9 @@ pub struct Index {
     /// (term id, weight), each term once.
     phrasing_terms: Vec<Vec<(u32, f32)>>,
     phrasing_postings: Vec<Vec<u32>>,
+    /// Whether each phrasing says what its document is about (a word of its title, tags or
+    /// headings): such a phrasing matches only a message that says it too.
+    phrasing_says_topic: Vec<bool>,
 }
 
 const K1: f32 = 1.2;
@@ -811,6 +814,13 @@ impl Index {
             }
         }
         index.phrasing_postings = phrasing_postings;
+        index.phrasing_says_topic = (0..index.phrasing_terms.len() as u32)
+            .map(|phrasing| {
+                index.phrasing_terms[phrasing as usize]
+                    .iter()
+                    .any(|(id, _)| index.is_topic_of(phrasing, *id))
+            })
+            .collect();
         index.doc_postings = index
             .postings
             .iter()
@@ -1103,11 +1113,7 @@ impl Index {
             // ("the heating in the east wing"). One that never says it ("HR's automated
             // message never came") is matched on its own words, as before.
             let (common, shares_topic) = shared[phrasing as usize];
-            if !shares_topic
-                && self.phrasing_terms[phrasing as usize]
-                    .iter()
-                    .any(|(id, _)| self.is_topic_of(phrasing, *id))
-            {
+            if !shares_topic && self.phrasing_says_topic[phrasing as usize] {
                 continue;
             }
             let own: f32 = self.phrasing_terms[phrasing as usize]
