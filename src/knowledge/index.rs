@@ -1413,10 +1413,20 @@ mod tests {
         assert!(has("our vendor wraps up friday", "leaver"));
     }
 
+    /// Markdown documents from (file name, text) pairs.
+    fn markdown(files: &[(&str, &str)]) -> Vec<Doc> {
+        files
+            .iter()
+            .map(|(name, text)| {
+                super::super::doc::parse(name, text, super::super::doc::Format::Markdown).unwrap()
+            })
+            .collect()
+    }
+
     #[test]
     fn a_phrasing_answers_for_its_document_and_only_when_close() {
         let synonyms = Synonyms::new(&[]);
-        let docs: Vec<Doc> = [
+        let docs = markdown(&[
             (
                 "badge.md",
                 "# Building badges\nBadges open the doors from 7 to 19.",
@@ -1425,12 +1435,7 @@ mod tests {
                 "vpn.md",
                 "# Connect to the VPN\nOpen GlobalProtect and sign in.",
             ),
-        ]
-        .iter()
-        .map(|(name, text)| {
-            super::super::doc::parse(name, text, super::super::doc::Format::Markdown).unwrap()
-        })
-        .collect();
+        ]);
         let phrasings = [Phrasing {
             doc: 0,
             text: "the front door beeps red at me".into(),
@@ -1460,7 +1465,7 @@ mod tests {
     #[test]
     fn a_phrasing_that_says_its_topic_matches_only_messages_that_say_it() {
         let synonyms = Synonyms::new(&[]);
-        let docs: Vec<Doc> = [
+        let docs = markdown(&[
             (
                 "wifi.md",
                 "# Office Wi-Fi\n## Slow or dropping\nMove closer to an access point.",
@@ -1469,12 +1474,7 @@ mod tests {
                 "activation.md",
                 "# Activation email\nIT sends it on your first day.",
             ),
-        ]
-        .iter()
-        .map(|(name, text)| {
-            super::super::doc::parse(name, text, super::super::doc::Format::Markdown).unwrap()
-        })
-        .collect();
+        ]);
         let learned = |doc: usize, text: &str| Phrasing {
             doc,
             text: text.into(),
