@@ -406,6 +406,38 @@ fn faq_eval_prints_the_figures_and_what_a_model_would_judge() {
         "{}",
         String::from_utf8_lossy(&wrong.stderr)
     );
+
+    // Several sets taught at once, as docs/assistant.md teaches a desk's history: their
+    // questions are counted, and the figures are the library's with those lessons.
+    let taught = std::process::Command::new(&example)
+        .args(["--set", "tenth", "--taught", "eighth,ninth"])
+        .env_clear()
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&taught.stdout);
+    assert!(taught.status.success(), "{stdout}");
+    let lessons: Vec<_> = [EIGHTH_ROUND, NINTH_ROUND]
+        .iter()
+        .flat_map(|set| lessons(&cases(set).unwrap()))
+        .collect();
+    assert!(
+        stdout.starts_with("96 questions taught as learned phrasings of their documents first"),
+        "{stdout}"
+    );
+    let expected = run_with(&HelpDocs::starter().with_learned(&lessons), TENTH_ROUND);
+    assert!(
+        stdout.contains(&format!("keywords (BM25) alone: {}", expected.summary())),
+        "{stdout}"
+    );
+    let unknown = std::process::Command::new(&example)
+        .args(["--set", "tenth", "--taught", "eighth,eleventh"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("--taught eleventh: name the sets"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
 }
 
 const SYMPTOMS: &str = include_str!("../fixtures/faq_symptoms.tsv");
