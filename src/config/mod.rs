@@ -267,6 +267,7 @@ struct KnowledgeFile {
     reload_seconds: Option<u64>,
     min_similarity: Option<f32>,
     semantic_weight: Option<f32>,
+    min_confidence: Option<f32>,
     #[serde(default)]
     off_topic: Vec<String>,
     builtin_off_topic: Option<bool>,
@@ -742,6 +743,13 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
             defaults.weight
         ));
     }
+    let min_confidence = file.min_confidence.unwrap_or(defaults.min_confidence);
+    if !(0.5..=1.0).contains(&min_confidence) {
+        problems.push(format!(
+            "knowledge.min_confidence: {min_confidence} is out of range; use the probability at which the classifier's document answers a question nothing else answers, from 0.5 to 1 (1 turns it off), {} by default",
+            defaults.min_confidence
+        ));
+    }
     for (topics, situations) in &file.symptoms {
         if topics.trim().is_empty() {
             problems.push(
@@ -772,7 +780,9 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
     KnowledgeSettings {
         embeddings: None,
         off_topic,
-        recall: crate::knowledge::semantic::Recall::at(min_similarity).weighted(semantic_weight),
+        recall: crate::knowledge::semantic::Recall::at(min_similarity)
+            .weighted(semantic_weight)
+            .confident(min_confidence),
         sources: crate::knowledge::sources::Sources {
             folder: file.path,
             pages,
@@ -1291,6 +1301,12 @@ mod tests {
             err.contains("knowledge.semantic_weight: -0.2 is out of range"),
             "{err}"
         );
+        std::fs::write(&cfg, "[knowledge]\nmin_confidence = 0.3\n").unwrap();
+        let err = load(&[], Some(&cfg)).unwrap_err().to_string();
+        assert!(
+            err.contains("knowledge.min_confidence: 0.3 is out of range"),
+            "{err}"
+        );
         // Off-topic messages: the built-in ones and the team's, or the team's alone; an empty
         // one is named.
         let built_in = crate::knowledge::semantic::built_in_off_topic();
@@ -1314,13 +1330,15 @@ mod tests {
         );
         std::fs::write(
             &cfg,
-            "[knowledge]\nmin_similarity = 0.55\nsemantic_weight = 0.8\n",
+            "[knowledge]\nmin_similarity = 0.55\nsemantic_weight = 0.8\nmin_confidence = 0.9\n",
         )
         .unwrap();
         let s = load(&[], Some(&cfg)).unwrap();
         assert_eq!(
             s.knowledge.recall,
-            crate::knowledge::semantic::Recall::at(0.55).weighted(0.8)
+            crate::knowledge::semantic::Recall::at(0.55)
+                .weighted(0.8)
+                .confident(0.9)
         );
     }
 

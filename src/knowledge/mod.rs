@@ -12,6 +12,7 @@
 //! * [`watch`]: page fetching, change detection and SIGHUP reloads while running.
 //! * [`eval`]: the labelled help-channel set and its figures.
 
+pub mod classifier;
 pub mod doc;
 pub mod eval;
 pub mod index;
@@ -153,6 +154,9 @@ pub struct HelpDocs {
     phrasing_vectors: Vec<Option<Arc<[f32]>>>,
     /// The documents' `questions` and the learned phrasings, in the index's order.
     phrasings: Vec<Phrasing>,
+    /// Trained on the vectors once they are all there, with the off-topic messages' (see
+    /// [`Self::trained`]).
+    classifier: Option<Arc<classifier::Classifier>>,
 }
 
 /// The starter set: realistic IT help documents a team edits (`okta-agent help-docs --write`).
@@ -235,6 +239,7 @@ impl HelpDocs {
             vectors: Vec::new(),
             phrasing_vectors: Vec::new(),
             phrasings,
+            classifier: None,
         }
     }
 
@@ -297,7 +302,39 @@ impl HelpDocs {
         let phrasings = vectors.split_off(self.index.sections().min(vectors.len()));
         self.vectors = vectors;
         self.phrasing_vectors = phrasings.into_iter().map(Some).collect();
+        self.classifier = None;
         self
+    }
+
+    /// The same documents with a classifier trained on every section's and phrasing's vector,
+    /// and on these off-topic messages' as the class of messages not for IT. Takes a while
+    /// (docs/measurements.md): call it off the async threads.
+    pub fn trained(mut self, off_topic: &[Arc<[f32]>]) -> Self {
+        let mut examples: Vec<(Arc<[f32]>, usize)> = Vec::new();
+        if self.has_vectors() {
+            let mut vectors = self.vectors.iter();
+            for (d, doc) in self.docs.iter().enumerate() {
+                examples.extend(
+                    vectors
+                        .by_ref()
+                        .take(doc.sections.len())
+                        .map(|v| (v.clone(), d)),
+                );
+            }
+            for (phrasing, vector) in self.phrasings.iter().zip(&self.phrasing_vectors) {
+                if let Some(vector) = vector {
+                    examples.push((vector.clone(), phrasing.doc));
+                }
+            }
+        }
+        self.classifier =
+            classifier::Classifier::train(self.docs.len(), &examples, off_topic).map(Arc::new);
+        self
+    }
+
+    /// Whether the classifier has been trained on the vectors in place.
+    pub fn is_trained(&self) -> bool {
+        self.classifier.is_some()
     }
 
     /// Whether every section has a vector.
@@ -454,10 +491,16 @@ impl HelpDocs {
         {
             return None;
         }
+        Some(self.answer_from(best, hits, needed))
+    }
+
+    /// The answer from `best`'s section on, citing up to two more documents among `hits` that
+    /// come close.
+    fn answer_from(&self, best: &Scored, hits: &[Scored], needed: f32) -> HelpAnswer {
         let doc = &self.docs[best.doc];
         let mut citations = vec![self.citation(best)];
         let mut seen = vec![best.doc];
-        for hit in &hits[1..] {
+        for hit in hits.iter().filter(|hit| hit.doc != best.doc) {
             if citations.len() == 3 {
                 break;
             }
@@ -482,13 +525,13 @@ impl HelpDocs {
                 )
             })
             .collect();
-        Some(HelpAnswer {
+        HelpAnswer {
             text: quote(&doc.sections[best.section..]),
             citations,
             self_service: doc.self_service,
             sections,
             may_help: false,
-        })
+        }
     }
 
     /// What the documents have for a message: [`Self::answer_with`]'s answer, or why there is
@@ -510,7 +553,43 @@ impl HelpDocs {
         if let Some(answer) = self.answer_ranked(message, ranked) {
             return Reply::Answer(answer);
         }
+        if let Some(answer) = self.classified(ranked, semantic) {
+            return Reply::Answer(answer);
+        }
         self.unsure(ranked).map_or(Reply::Nothing, Reply::Unsure)
+    }
+
+    /// The answer of the document the classifier is sure a question is about, for a question
+    /// the rules above leave unanswered: its best section among the hits, or its first. Only
+    /// questions, as with the model's judgement: a statement the rules leave alone is rarely
+    /// one for IT.
+    fn classified(
+        &self,
+        ranked: &Ranked,
+        semantic: Option<semantic::Meaning>,
+    ) -> Option<HelpAnswer> {
+        let confidence = semantic?.recall.min_confidence;
+        let Some(classifier::Verdict::Doc(doc, probability)) = ranked.verdict else {
+            return None;
+        };
+        if !ranked.question || probability < confidence || confidence >= 1.0 {
+            return None;
+        }
+        let best = ranked
+            .hits
+            .iter()
+            .find(|hit| hit.doc == doc)
+            .cloned()
+            .unwrap_or(Scored {
+                doc,
+                section: 0,
+                score: 0.0,
+                coverage: 0.0,
+                phrasing: None,
+                matched: 0,
+                situation: false,
+            });
+        Some(self.answer_from(&best, &ranked.hits, ranked.needed))
     }
 
     /// The closest documents to a question that none answers for sure: the best section of
@@ -562,9 +641,11 @@ impl HelpDocs {
         };
         let mut hits = self.search_terms(&terms, 50);
         let mut closest_help = None;
+        let mut verdict = None;
         if let Some(semantic::Meaning { vector, recall, .. }) =
             semantic.filter(|_| self.has_vectors())
         {
+            verdict = self.classifier.as_ref().and_then(|c| c.classify(vector));
             // A statement needs a closer match than a question, as with coverage.
             let required = if question {
                 recall.min_similarity
@@ -582,6 +663,7 @@ impl HelpDocs {
             needed,
             hits,
             closest_help,
+            verdict,
         }
     }
 
@@ -659,6 +741,8 @@ struct Ranked {
     /// The similarity of the help text (section or phrasing) closest in meaning, when the
     /// question's vector was given.
     closest_help: Option<f32>,
+    /// The classifier's verdict, when the question's vector was given and it is trained.
+    verdict: Option<classifier::Verdict>,
 }
 
 /// A section's first sentence, or its first 160 characters.
@@ -706,6 +790,16 @@ impl HelpDocs {
                 "Meaning:  compared with the sections and the phrasings (min_similarity {:.2}, semantic_weight {:.2})\n",
                 meaning.recall.min_similarity, meaning.recall.weight
             ));
+            match ranked.verdict {
+                Some(classifier::Verdict::Doc(doc, probability)) => out.push_str(&format!(
+                    "Classed:  {} ({probability:.2}; answers a question nothing else answers from {:.2})\n",
+                    self.docs[doc].title, meaning.recall.min_confidence
+                )),
+                Some(classifier::Verdict::OffTopic(probability)) => out.push_str(&format!(
+                    "Classed:  not for IT ({probability:.2})\n"
+                )),
+                None => {}
+            }
         }
         if let Some((help, (similarity, example))) = self.off_topic(semantic, &ranked) {
             out.push_str(&format!(
@@ -1116,7 +1210,7 @@ impl Knowledge {
             return Ok(());
         };
         let docs = self.current();
-        if !docs.has_vectors() || !docs.lacks_vectors() {
+        if !docs.has_vectors() || (!docs.lacks_vectors() && docs.is_trained()) {
             return Ok(());
         }
         let embedded = semantic.embed_docs((*docs).clone()).await?;
@@ -1247,6 +1341,83 @@ mod tests {
             statement.contains("Answer:   none; the assistant stays quiet"),
             "{statement}"
         );
+    }
+
+    /// The printer and VPN pages, with a vector for each help text that points one way per
+    /// document, and off-topic messages another.
+    fn classified_docs() -> (HelpDocs, Vec<Arc<[f32]>>) {
+        let docs = HelpDocs::new(
+            ["printer.md", "vpn.md"]
+                .iter()
+                .map(|name| {
+                    let text = format!(
+                        "---\ntitle: {name}\nquestions:\n  - \"{name} help\"\n---\n# {name}\n\n## Steps\nAsk IT about {name}.\n"
+                    );
+                    doc::parse(name, &text, Format::Markdown).unwrap()
+                })
+                .collect(),
+            Synonyms::new(&[]),
+        );
+        let direction = |axis: usize, wobble: usize| -> Arc<[f32]> {
+            let mut v = vec![0.0_f32; 8];
+            v[axis] = 0.9;
+            v[wobble] = 0.436;
+            v.into()
+        };
+        let vectors: Vec<Arc<[f32]>> = docs
+            .texts_to_embed()
+            .iter()
+            .enumerate()
+            .map(|(i, text)| direction(usize::from(text.contains("vpn")), 3 + i % 3))
+            .collect();
+        let off_topic = (3..6).map(|w| direction(2, w)).collect();
+        (docs.with_vectors(vectors), off_topic)
+    }
+
+    #[test]
+    fn a_question_nothing_else_answers_goes_to_the_document_the_classifier_is_sure_of() {
+        let (docs, off_topic) = classified_docs();
+        // No word in common, and under min_similarity with every help text (0.45 along the
+        // VPN's direction): the rules leave it unanswered.
+        let mut question = vec![0.0_f32; 8];
+        question[1] = 0.45;
+        question[7] = 0.893;
+        let recall = semantic::Recall::at(0.55);
+        let meaning = semantic::Meaning::new(&question, recall);
+        assert!(
+            !matches!(
+                docs.reply_with("so what now?", Some(meaning)),
+                Reply::Answer(_)
+            ),
+            "untrained"
+        );
+        let docs = docs.trained(&off_topic);
+        assert!(docs.is_trained());
+        match docs.reply_with("so what now?", Some(meaning)) {
+            Reply::Answer(answer) => assert_eq!(answer.citations[0].source, "vpn.md"),
+            other => panic!("{other:?}"),
+        }
+        let explained = docs.explain_with("so what now?", Some(meaning));
+        assert!(explained.contains("Classed:  vpn.md ("), "{explained}");
+        // A statement is left to the rules; so is everything at min_confidence 1.
+        assert!(!matches!(
+            docs.reply_with("so that happened", Some(meaning)),
+            Reply::Answer(_)
+        ));
+        let off = semantic::Meaning::new(&question, recall.confident(1.0));
+        assert!(!matches!(
+            docs.reply_with("so what now?", Some(off)),
+            Reply::Answer(_)
+        ));
+        // Learning a phrasing changes what it was trained on: it is trained again.
+        let learned = docs.with_learned(&[LearnedPhrasing {
+            id: 1,
+            doc: "vpn.md".into(),
+            phrasing: "tunnel".into(),
+            taught_by: "U1".into(),
+            taught_at: 0,
+        }]);
+        assert!(!learned.is_trained());
     }
 
     #[test]
