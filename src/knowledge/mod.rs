@@ -559,6 +559,14 @@ impl HelpDocs {
         self.unsure(ranked).map_or(Reply::Nothing, Reply::Unsure)
     }
 
+    /// The classifier's verdict on a message, when its vector is given and the classifier is
+    /// trained. Asked only when the rules leave a question unanswered, or to explain: most
+    /// messages never need it.
+    fn verdict(&self, semantic: Option<semantic::Meaning>) -> Option<classifier::Verdict> {
+        let vector = semantic.filter(|_| self.has_vectors())?.vector;
+        self.classifier.as_ref()?.classify(vector)
+    }
+
     /// The answer of the document the classifier is sure a question is about, for a question
     /// the rules above leave unanswered: its best section among the hits, or its first. Only
     /// questions, as with the model's judgement: a statement the rules leave alone is rarely
@@ -569,10 +577,13 @@ impl HelpDocs {
         semantic: Option<semantic::Meaning>,
     ) -> Option<HelpAnswer> {
         let confidence = semantic?.recall.min_confidence;
-        let Some(classifier::Verdict::Doc(doc, probability)) = ranked.verdict else {
+        if !ranked.question || confidence >= 1.0 {
+            return None;
+        }
+        let Some(classifier::Verdict::Doc(doc, probability)) = self.verdict(semantic) else {
             return None;
         };
-        if !ranked.question || probability < confidence || confidence >= 1.0 {
+        if probability < confidence {
             return None;
         }
         let best = ranked
@@ -641,11 +652,9 @@ impl HelpDocs {
         };
         let mut hits = self.search_terms(&terms, 50);
         let mut closest_help = None;
-        let mut verdict = None;
         if let Some(semantic::Meaning { vector, recall, .. }) =
             semantic.filter(|_| self.has_vectors())
         {
-            verdict = self.classifier.as_ref().and_then(|c| c.classify(vector));
             // A statement needs a closer match than a question, as with coverage.
             let required = if question {
                 recall.min_similarity
@@ -663,7 +672,6 @@ impl HelpDocs {
             needed,
             hits,
             closest_help,
-            verdict,
         }
     }
 
@@ -741,8 +749,6 @@ struct Ranked {
     /// The similarity of the help text (section or phrasing) closest in meaning, when the
     /// question's vector was given.
     closest_help: Option<f32>,
-    /// The classifier's verdict, when the question's vector was given and it is trained.
-    verdict: Option<classifier::Verdict>,
 }
 
 /// A section's first sentence, or its first 160 characters.
@@ -790,7 +796,7 @@ impl HelpDocs {
                 "Meaning:  compared with the sections and the phrasings (min_similarity {:.2}, semantic_weight {:.2})\n",
                 meaning.recall.min_similarity, meaning.recall.weight
             ));
-            match ranked.verdict {
+            match self.verdict(semantic) {
                 Some(classifier::Verdict::Doc(doc, probability)) => out.push_str(&format!(
                     "Classed:  {} ({probability:.2}; answers a question nothing else answers from {:.2})\n",
                     self.docs[doc].title, meaning.recall.min_confidence
@@ -1203,8 +1209,9 @@ impl Knowledge {
     }
 
     /// Embeds the phrasings learned since the documents were embedded, when semantic recall is
-    /// configured, and swaps them in unless a reload replaced the snapshot meanwhile (it embeds
-    /// them itself). Until then such a phrasing matches on keywords alone.
+    /// configured, trains the classifier again (a phrasing learned or forgotten changes what it
+    /// learns from), and swaps them in unless a reload replaced the snapshot meanwhile (it
+    /// embeds them itself). Until then such a phrasing matches on keywords alone.
     pub async fn embed_learned(&self) -> Result<(), KnowledgeError> {
         let Some(semantic) = &self.semantic else {
             return Ok(());

@@ -3,7 +3,8 @@
 //! reload only embeds what changed. Retrieval mixes them with BM25 ([`super::HelpDocs::answer_with`]); when
 //! the endpoint fails, answers fall back to BM25 alone. Messages that are not for IT
 //! (`off_topic.txt` and `[knowledge] off_topic`) are embedded too, so a message closer to one
-//! of them than to every help text gets no answer.
+//! of them than to every help text gets no answer. Once embedded, the documents train their
+//! classifier ([`super::classifier`]) off the async threads.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -79,9 +80,9 @@ impl Embedder for OpenAiEmbedder {
     }
 }
 
-/// How a question's meaning counts in its answer (`[knowledge]` `min_similarity` and
-/// `semantic_weight`): both depend on the embeddings model, so a team sets them from its own
-/// model's figures (docs/assistant.md).
+/// How a question's meaning counts in its answer (`[knowledge]` `min_similarity`,
+/// `semantic_weight` and `min_confidence`): all depend on the embeddings model, so a team sets
+/// them from its own model's figures (docs/assistant.md).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Recall {
     /// Cosine similarity at which a section, or a phrasing of its document, answers a question

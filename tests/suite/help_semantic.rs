@@ -493,6 +493,7 @@ async fn a_learned_phrasing_is_embedded_and_recalled_by_meaning() {
     let (fake, url, _server) = serve().await;
     let knowledge = knowledge(&url);
     knowledge.refresh().await.unwrap();
+    assert!(knowledge.current().is_trained());
     const GATE: &str = "carpark?";
     assert!(
         knowledge.answer_async(GATE).await.is_none(),
@@ -512,11 +513,16 @@ async fn a_learned_phrasing_is_embedded_and_recalled_by_meaning() {
         "learned, not embedded yet"
     );
     assert!(
+        !knowledge.current().is_trained(),
+        "the classifier knew the phrasings before the lesson"
+    );
+    assert!(
         knowledge.answer_async(GATE).await.is_none(),
         "keywords alone do not reach it"
     );
     knowledge.embed_learned().await.unwrap();
     assert!(!knowledge.current().lacks_vectors());
+    assert!(knowledge.current().is_trained(), "trained again with it");
     let sent: Vec<Value> = fake
         .requests
         .lock()
@@ -538,6 +544,16 @@ async fn a_learned_phrasing_is_embedded_and_recalled_by_meaning() {
     let count = fake.requests.lock().unwrap().len();
     knowledge.embed_learned().await.unwrap();
     assert_eq!(fake.requests.lock().unwrap().len(), count);
+    // Forgetting it trains the classifier again without it, from vectors already embedded.
+    knowledge.set_learned(Vec::new());
+    assert!(!knowledge.current().is_trained());
+    knowledge.embed_learned().await.unwrap();
+    assert!(knowledge.current().is_trained());
+    assert_eq!(
+        fake.requests.lock().unwrap().len(),
+        count,
+        "nothing embedded again"
+    );
 }
 
 fn unit(vector: Vec<f32>) -> Vec<f32> {
