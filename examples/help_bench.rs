@@ -177,6 +177,19 @@ fn main() -> Result<(), String> {
     let build_time = started.elapsed();
     let index_bytes = resident_bytes().saturating_sub(before);
 
+    // The classifier over spelling, trained for a store of a hundred of these documents, and
+    // refused for all of them (classifier::MAX_STEP_WORK).
+    let hundred = HelpDocs::new(help.docs()[..100].to_vec(), Synonyms::new(&[]));
+    let started = Instant::now();
+    let hundred_spelled = hundred.train_spelling();
+    let hundred_time = started.elapsed();
+    let started = Instant::now();
+    let all_spelled = help.train_spelling();
+    let all_time = started.elapsed();
+    let started = Instant::now();
+    let starter_spelled = HelpDocs::starter().train_spelling();
+    let starter_time = started.elapsed();
+
     let queries: Vec<String> = (0..QUERIES)
         .map(|i| {
             let doc = &help.docs()[rng.gen_range(0..help.len())];
@@ -232,6 +245,17 @@ fn main() -> Result<(), String> {
         "build:  {:.0} ms (budget 1,000 ms)",
         build_time.as_secs_f64() * 1e3
     );
+    for (label, trained, time) in [
+        ("the starter set", starter_spelled, starter_time),
+        ("100 of these documents", hundred_spelled, hundred_time),
+        ("all of them", all_spelled, all_time),
+    ] {
+        println!(
+            "spelling classifier, {label}: {} in {:.0} ms",
+            if trained { "trained" } else { "refused" },
+            time.as_secs_f64() * 1e3
+        );
+    }
     println!(
         "index:  {:.0} MiB resident",
         index_bytes as f64 / (1024.0 * 1024.0)

@@ -1,12 +1,13 @@
 //! Which document a message is about, learned from the documents: a linear classifier
-//! (multinomial logistic regression) over the embeddings of every section and phrasing, with
-//! one more class for messages that are not for IT (the off-topic messages).
+//! (multinomial logistic regression) over the embeddings of every section and phrasing, or
+//! over their character n-grams ([`super::lexical`]), with one more class for messages that
+//! are not for IT (the off-topic messages).
 //!
 //! Nearest-neighbour matching asks which single help text a message is closest to; a
 //! classifier weighs all of a document's texts against all of the others', so a message
 //! that is a little like many of one document's phrasings, and like none of them closely, still
-//! goes to it (docs/assistant.md has the figures). Trained by full-batch gradient descent when
-//! the documents are embedded, on `matrixmultiply`'s products: a few hundred examples and a few
+//! goes to it (docs/assistant.md has the figures). Trained by full-batch gradient descent, for
+//! embeddings on `matrixmultiply`'s products, for n-grams on sparse sums: a few hundred examples and a few
 //! dozen classes need no optimiser framework (linfa would bring ndarray and argmin for a loop
 //! of twenty lines).
 
@@ -17,13 +18,29 @@ use super::semantic::similarity;
 /// Logits are this times the dot product: unit vectors' dot products lie in -1..1, too flat
 /// for a softmax to be sure of anything.
 const SCALE: f32 = 10.0;
-/// Gradient steps over the whole training set: few enough to stop short of fitting every
-/// phrasing exactly, which is what lets it generalise (momentum, converging further, was
-/// surer and wrong more often).
-const EPOCHS: usize = 300;
-const LEARNING_RATE: f32 = 0.5;
 /// L2 penalty on the weights, so a class with few examples does not fit them exactly.
 const L2: f32 = 1e-3;
+/// No classifier is trained when one step would take more multiply-adds than this (ten times
+/// the starter set's with 1,536-dimension embeddings: seconds of training in a release build),
+/// or when its weights would hold more numbers than [`MAX_WEIGHTS`]. Both grow with the
+/// documents times the examples or features, so a store of thousands of documents is served
+/// by the rules alone rather than trained for hours.
+pub const MAX_STEP_WORK: usize = 200_000_000;
+pub const MAX_WEIGHTS: usize = 8_000_000;
+
+/// Whether a classifier of this size is worth training (see [`MAX_STEP_WORK`]); says why not.
+pub fn affordable(step_work: usize, weights: usize, classes: usize) -> bool {
+    if step_work <= MAX_STEP_WORK && weights <= MAX_WEIGHTS {
+        return true;
+    }
+    tracing::warn!(
+        documents = classes.saturating_sub(1),
+        step_work,
+        weights,
+        "too many help documents to train a classifier on; the keyword and similarity rules answer alone"
+    );
+    false
+}
 
 /// A trained classifier: one weight vector and bias per document, and a last one for "not for
 /// IT".
@@ -88,6 +105,57 @@ fn softmax_rows(logits: &mut [f32], classes: usize) {
     }
 }
 
+/// How a classifier is trained: gradient steps over the whole set, and their size.
+#[derive(Clone, Copy, Debug)]
+pub struct Schedule {
+    pub epochs: usize,
+    pub learning_rate: f32,
+}
+
+/// Dense unit vectors (embeddings): few enough steps to stop short of fitting every phrasing
+/// exactly, which is what lets it generalise (momentum, converging further, was surer and
+/// wrong more often).
+pub const EMBEDDINGS: Schedule = Schedule {
+    epochs: 300,
+    learning_rate: 0.5,
+};
+
+/// The labelled examples' logits turned into the cross-entropy's gradient with respect to
+/// them, averaged: softmax, minus one at each example's class, over the count.
+fn logit_errors(errors: &mut [f32], classes: usize, biases: &[f32], labels: &[usize]) {
+    for row in errors.chunks_exact_mut(classes) {
+        for (logit, bias) in row.iter_mut().zip(biases) {
+            *logit = SCALE * *logit + bias;
+        }
+    }
+    softmax_rows(errors, classes);
+    let count = labels.len() as f32;
+    for (row, class) in errors.chunks_exact_mut(classes).zip(labels) {
+        row[*class] -= 1.0;
+        for error in row.iter_mut() {
+            *error /= count;
+        }
+    }
+}
+
+/// One step of gradient descent on the weights (row-major, dimensions × classes) and biases.
+fn step(
+    weights: &mut [f32],
+    biases: &mut [f32],
+    gradient: &[f32],
+    errors: &[f32],
+    learning_rate: f32,
+) {
+    for (w, g) in weights.iter_mut().zip(gradient) {
+        *w -= learning_rate * (SCALE * g + L2 * *w);
+    }
+    let classes = biases.len();
+    for (c, bias) in biases.iter_mut().enumerate() {
+        let sum: f32 = errors.iter().skip(c).step_by(classes).sum();
+        *bias -= learning_rate * sum;
+    }
+}
+
 impl Classifier {
     /// Trains on `examples` (unit vector, document) for `docs` documents and on `off_topic`
     /// vectors as the last class. `None` when there is nothing to learn from (no document has
@@ -111,6 +179,14 @@ impl Classifier {
             return None;
         }
         let (count, classes) = (labelled.len(), docs + 1);
+        if !affordable(
+            count.saturating_mul(dimensions).saturating_mul(classes),
+            dimensions.saturating_mul(classes),
+            classes,
+        ) {
+            return None;
+        }
+        let labels: Vec<usize> = labelled.iter().map(|(_, class)| *class).collect();
         // Row-major: the examples (count × dimensions), the weights (dimensions × classes).
         let inputs: Vec<f32> = labelled
             .iter()
@@ -120,7 +196,7 @@ impl Classifier {
         let mut biases = vec![0.0_f32; classes];
         let mut errors = vec![0.0_f32; count * classes];
         let mut gradient = vec![0.0_f32; dimensions * classes];
-        for _ in 0..EPOCHS {
+        for _ in 0..EMBEDDINGS.epochs {
             product(
                 count,
                 dimensions,
@@ -130,19 +206,7 @@ impl Classifier {
                 &weights,
                 &mut errors,
             );
-            for row in errors.chunks_exact_mut(classes) {
-                for (logit, bias) in row.iter_mut().zip(&biases) {
-                    *logit = SCALE * *logit + bias;
-                }
-            }
-            softmax_rows(&mut errors, classes);
-            // The cross-entropy's gradient with respect to the logits, averaged.
-            for (row, (_, class)) in errors.chunks_exact_mut(classes).zip(&labelled) {
-                row[*class] -= 1.0;
-                for error in row.iter_mut() {
-                    *error /= count as f32;
-                }
-            }
+            logit_errors(&mut errors, classes, &biases, &labels);
             product(
                 dimensions,
                 count,
@@ -152,36 +216,98 @@ impl Classifier {
                 &errors,
                 &mut gradient,
             );
-            for (w, g) in weights.iter_mut().zip(&gradient) {
-                *w -= LEARNING_RATE * (SCALE * g + L2 * *w);
-            }
-            for (c, bias) in biases.iter_mut().enumerate() {
-                let sum: f32 = errors.iter().skip(c).step_by(classes).sum();
-                *bias -= LEARNING_RATE * sum;
-            }
+            step(
+                &mut weights,
+                &mut biases,
+                &gradient,
+                &errors,
+                EMBEDDINGS.learning_rate,
+            );
         }
-        Some(Self {
+        Some(Self::from_columns(&weights, biases))
+    }
+
+    /// [`Self::train`] on sparse vectors (feature, value) of `dimensions` features, with this
+    /// schedule: a few thousand features of which each example has a few dozen, where dense
+    /// products would spend nearly all their time on zeros.
+    pub fn train_sparse(
+        docs: usize,
+        dimensions: usize,
+        examples: &[(Vec<(usize, f32)>, usize)],
+        schedule: Schedule,
+    ) -> Option<Self> {
+        if dimensions == 0
+            || !examples.iter().any(|(_, class)| *class < docs)
+            || examples.iter().any(|(features, class)| {
+                *class > docs || features.iter().any(|(feature, _)| *feature >= dimensions)
+            })
+        {
+            return None;
+        }
+        let classes = docs + 1;
+        let values: usize = examples.iter().map(|(features, _)| features.len()).sum();
+        if !affordable(
+            values.saturating_mul(classes),
+            dimensions.saturating_mul(classes),
+            classes,
+        ) {
+            return None;
+        }
+        let labels: Vec<usize> = examples.iter().map(|(_, class)| *class).collect();
+        let mut weights = vec![0.0_f32; dimensions * classes];
+        let mut biases = vec![0.0_f32; classes];
+        let mut errors = vec![0.0_f32; examples.len() * classes];
+        let mut gradient = vec![0.0_f32; dimensions * classes];
+        for _ in 0..schedule.epochs {
+            for ((features, _), row) in examples.iter().zip(errors.chunks_exact_mut(classes)) {
+                row.fill(0.0);
+                for (feature, value) in features {
+                    let column = &weights[feature * classes..(feature + 1) * classes];
+                    for (logit, w) in row.iter_mut().zip(column) {
+                        *logit += value * w;
+                    }
+                }
+            }
+            logit_errors(&mut errors, classes, &biases, &labels);
+            gradient.fill(0.0);
+            for ((features, _), row) in examples.iter().zip(errors.chunks_exact(classes)) {
+                for (feature, value) in features {
+                    let column = &mut gradient[feature * classes..(feature + 1) * classes];
+                    for (g, error) in column.iter_mut().zip(row) {
+                        *g += value * error;
+                    }
+                }
+            }
+            step(
+                &mut weights,
+                &mut biases,
+                &gradient,
+                &errors,
+                schedule.learning_rate,
+            );
+        }
+        Some(Self::from_columns(&weights, biases))
+    }
+
+    /// The classifier from row-major weights (dimensions × classes): one row per class.
+    fn from_columns(weights: &[f32], biases: Vec<f32>) -> Self {
+        let classes = biases.len();
+        Self {
             weights: (0..classes)
                 .map(|c| weights.iter().skip(c).step_by(classes).copied().collect())
                 .collect(),
             biases,
-        })
+        }
     }
 
-    /// The most probable class for a message's unit vector.
-    pub fn classify(&self, vector: &[f32]) -> Option<Verdict> {
-        let classes = self.weights.len();
-        if classes == 0 || self.weights[0].len() != vector.len() {
-            return None;
+    /// The verdict from each class's logit before scaling.
+    fn verdict(&self, mut logits: Vec<f32>) -> Option<Verdict> {
+        let classes = logits.len();
+        for (logit, bias) in logits.iter_mut().zip(&self.biases) {
+            *logit = SCALE * *logit + bias;
         }
-        let mut probabilities: Vec<f32> = self
-            .weights
-            .iter()
-            .zip(&self.biases)
-            .map(|(weights, bias)| SCALE * similarity(weights, vector) + bias)
-            .collect();
-        softmax_rows(&mut probabilities, classes);
-        let (class, probability) = probabilities
+        softmax_rows(&mut logits, classes);
+        let (class, probability) = logits
             .iter()
             .copied()
             .enumerate()
@@ -191,6 +317,38 @@ impl Classifier {
         } else {
             Verdict::Doc(class, probability)
         })
+    }
+
+    /// The most probable class for a message's sparse vector (see [`Self::train_sparse`]);
+    /// features it was not trained on count for nothing.
+    pub fn classify_sparse(&self, features: &[(usize, f32)]) -> Option<Verdict> {
+        if self.weights.is_empty() {
+            return None;
+        }
+        let logits = self
+            .weights
+            .iter()
+            .map(|weights| {
+                features
+                    .iter()
+                    .filter_map(|(feature, value)| Some(value * weights.get(*feature)?))
+                    .sum()
+            })
+            .collect();
+        self.verdict(logits)
+    }
+
+    /// The most probable class for a message's unit vector.
+    pub fn classify(&self, vector: &[f32]) -> Option<Verdict> {
+        if self.weights.is_empty() || self.weights[0].len() != vector.len() {
+            return None;
+        }
+        let logits = self
+            .weights
+            .iter()
+            .map(|weights| similarity(weights, vector))
+            .collect();
+        self.verdict(logits)
     }
 }
 
@@ -230,5 +388,19 @@ mod tests {
         assert!(Classifier::train(2, &[], &off_topic).is_none());
         let short: Arc<[f32]> = Arc::from(vec![1.0_f32, 0.0]);
         assert!(Classifier::train(2, &[(short, 0), (near(0, 3, 0.1), 1)], &[]).is_none());
+    }
+
+    #[test]
+    fn a_store_too_large_to_train_is_refused_before_any_work() {
+        // 140 examples of 1,536 dimensions for 1,000 documents: 215 million multiply-adds a
+        // step.
+        let vector: Arc<[f32]> = vec![0.0255_f32; 1536].into();
+        let examples: Vec<(Arc<[f32]>, usize)> = (0..140).map(|i| (vector.clone(), i)).collect();
+        assert!(Classifier::train(1000, &examples, &[]).is_none());
+        assert!(Classifier::train(10, &examples[..10], &[]).is_some());
+        // 10,000 features for 1,000 documents: ten million weights.
+        let sparse = vec![(vec![(9_999, 1.0)], 0)];
+        assert!(Classifier::train_sparse(1000, 10_000, &sparse, EMBEDDINGS).is_none());
+        assert!(Classifier::train_sparse(10, 10_000, &sparse, EMBEDDINGS).is_some());
     }
 }

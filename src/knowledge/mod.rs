@@ -16,12 +16,13 @@ pub mod classifier;
 pub mod doc;
 pub mod eval;
 pub mod index;
+pub mod lexical;
 pub mod semantic;
 pub mod sources;
 pub mod watch;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use doc::{Doc, Format};
 use index::{analyze_query, describes_situation, Index, Phrasing, Scored, Synonyms};
@@ -136,6 +137,9 @@ const OFF_TOPIC_MARGIN: f32 = 0.05;
 /// How many documents a model judges when none answers a question for sure: the closest four,
 /// the same number of sections it reads when one does.
 const UNSURE_DOCUMENTS: usize = 4;
+/// The classifier over spelling answers a question nothing else answers from this
+/// probability. Chosen on the tuned evaluation sets (docs/assistant.md).
+const LEXICAL_MIN_CONFIDENCE: f32 = 0.7;
 /// Quotes are trimmed to this many characters, at a sentence end where possible.
 const QUOTE_CHARS: usize = 600;
 /// A quote shorter than this continues with the next section.
@@ -157,6 +161,9 @@ pub struct HelpDocs {
     /// Trained on the vectors once they are all there, with the off-topic messages' (see
     /// [`Self::trained`]).
     classifier: Option<Arc<classifier::Classifier>>,
+    /// Trained on the sections' and phrasings' spelling the first time a question needs it
+    /// (see [`Self::spelled`]); a lesson builds a new snapshot, and so trains it again.
+    lexical: OnceLock<Option<Arc<lexical::Lexical>>>,
 }
 
 /// The starter set: realistic IT help documents a team edits (`okta-agent help-docs --write`).
@@ -240,6 +247,7 @@ impl HelpDocs {
             phrasing_vectors: Vec::new(),
             phrasings,
             classifier: None,
+            lexical: OnceLock::new(),
         }
     }
 
@@ -312,24 +320,53 @@ impl HelpDocs {
     pub fn trained(mut self, off_topic: &[Arc<[f32]>]) -> Self {
         let mut examples: Vec<(Arc<[f32]>, usize)> = Vec::new();
         if self.has_vectors() {
-            let mut vectors = self.vectors.iter();
-            for (d, doc) in self.docs.iter().enumerate() {
-                examples.extend(
-                    vectors
-                        .by_ref()
-                        .take(doc.sections.len())
-                        .map(|v| (v.clone(), d)),
-                );
-            }
-            for (phrasing, vector) in self.phrasings.iter().zip(&self.phrasing_vectors) {
-                if let Some(vector) = vector {
-                    examples.push((vector.clone(), phrasing.doc));
-                }
-            }
+            let vectors = self
+                .vectors
+                .iter()
+                .map(Some)
+                .chain(self.phrasing_vectors.iter().map(Option::as_ref));
+            examples = vectors
+                .zip(self.text_documents())
+                .filter_map(|(vector, doc)| Some((vector?.clone(), doc)))
+                .collect();
         }
         self.classifier =
             classifier::Classifier::train(self.docs.len(), &examples, off_topic).map(Arc::new);
         self
+    }
+
+    /// The document of each of [`Self::texts_to_embed`]'s texts, in order.
+    fn text_documents(&self) -> impl Iterator<Item = usize> + '_ {
+        self.docs
+            .iter()
+            .enumerate()
+            .flat_map(|(d, doc)| std::iter::repeat_n(d, doc.sections.len()))
+            .chain(self.phrasings.iter().map(|phrasing| phrasing.doc))
+    }
+
+    /// Trains the classifier over spelling now unless it is trained (otherwise the first
+    /// question that needs it does); whether there is one (see
+    /// [`classifier::MAX_STEP_WORK`]). Takes a while: call it off the async threads.
+    pub fn train_spelling(&self) -> bool {
+        self.lexical().is_some()
+    }
+
+    /// The classifier over the documents' spelling, trained on first use with the built-in
+    /// off-topic messages (docs/measurements.md has the time it takes).
+    fn lexical(&self) -> Option<&lexical::Lexical> {
+        self.lexical
+            .get_or_init(|| {
+                let texts = self.texts_to_embed();
+                let examples: Vec<(&str, usize)> = texts
+                    .iter()
+                    .map(String::as_str)
+                    .zip(self.text_documents())
+                    .collect();
+                let off_topic = semantic::built_in_off_topic();
+                let off_topic: Vec<&str> = off_topic.iter().map(String::as_str).collect();
+                lexical::Lexical::train(self.docs.len(), &examples, &off_topic).map(Arc::new)
+            })
+            .as_deref()
     }
 
     /// Whether the classifier has been trained on the vectors in place.
@@ -472,23 +509,8 @@ impl HelpDocs {
                 return None;
             }
         }
-        // One word in common with a message of three is a coincidence ("the coffee machine is
-        // broken" and the page on broken phones), unless a phrasing or meaning matched, or it
-        // is the topic of a situation the message describes (several of its words together), or
-        // the question names the document's subject.
-        let mut said: Vec<&str> = terms
-            .iter()
-            .filter(|(_, weight)| *weight > 0.0)
-            .map(|(term, _)| term.as_str())
-            .collect();
-        said.sort_unstable();
-        said.dedup();
-        if best.phrasing.is_none()
-            && !best.situation
-            && best.matched.count_ones() == 1
-            && said.len() >= 3
-            && !named()
-        {
+        // A coincidence, unless the question names the document's subject.
+        if coincidence(best, terms) && !named() {
             return None;
         }
         Some(self.answer_from(best, hits, needed))
@@ -556,6 +578,9 @@ impl HelpDocs {
         if let Some(answer) = self.classified(ranked, semantic) {
             return Reply::Answer(answer);
         }
+        if let Some(answer) = self.spelled(message, ranked) {
+            return Reply::Answer(answer);
+        }
         self.unsure(ranked).map_or(Reply::Nothing, Reply::Unsure)
     }
 
@@ -586,6 +611,34 @@ impl HelpDocs {
         if probability < confidence {
             return None;
         }
+        Some(self.answer_of(doc, ranked))
+    }
+
+    /// The answer of the document the classifier over spelling is sure a question is about,
+    /// for a question nothing above answers: the same restraint as [`Self::classified`], with
+    /// no model.
+    fn spelled(&self, message: &str, ranked: &Ranked) -> Option<HelpAnswer> {
+        if !ranked.question {
+            return None;
+        }
+        let classifier::Verdict::Doc(doc, probability) = self.lexical()?.classify(message)? else {
+            return None;
+        };
+        // The rules' own reason for silence stands: one word in common with a longer message
+        // ("locked myself out of the house") is a coincidence, however the pieces of that
+        // word lean.
+        let coincidental = ranked
+            .hits
+            .iter()
+            .find(|hit| hit.doc == doc)
+            .is_some_and(|hit| coincidence(hit, &ranked.terms));
+        (probability >= LEXICAL_MIN_CONFIDENCE && !coincidental)
+            .then(|| self.answer_of(doc, ranked))
+    }
+
+    /// `doc`'s answer to a ranked question: from its best section among the hits, or its
+    /// first.
+    fn answer_of(&self, doc: usize, ranked: &Ranked) -> HelpAnswer {
         let best = ranked
             .hits
             .iter()
@@ -600,7 +653,7 @@ impl HelpDocs {
                 matched: 0,
                 situation: false,
             });
-        Some(self.answer_from(&best, &ranked.hits, ranked.needed))
+        self.answer_from(&best, &ranked.hits, ranked.needed)
     }
 
     /// The closest documents to a question that none answers for sure: the best section of
@@ -726,6 +779,24 @@ impl HelpDocs {
     }
 }
 
+/// Whether a hit is one word in common with a message of three or more: a coincidence ("the
+/// coffee machine is broken" and the page on broken phones), unless a phrasing or meaning
+/// matched, or it is the topic of a situation the message describes (several of its words
+/// together).
+fn coincidence(hit: &Scored, terms: &[(String, f32)]) -> bool {
+    if hit.phrasing.is_some() || hit.situation || hit.matched.count_ones() != 1 {
+        return false;
+    }
+    let mut said: Vec<&str> = terms
+        .iter()
+        .filter(|(_, weight)| *weight > 0.0)
+        .map(|(term, _)| term.as_str())
+        .collect();
+    said.sort_unstable();
+    said.dedup();
+    said.len() >= 3
+}
+
 /// Whether a message opens by thanking someone ("thanks so much, that worked!"): said of a
 /// statement, it closes a conversation rather than asking anything.
 fn thanks(message: &str) -> bool {
@@ -806,6 +877,16 @@ impl HelpDocs {
                 )),
                 None => {}
             }
+        }
+        match self.lexical().and_then(|lexical| lexical.classify(message)) {
+            Some(classifier::Verdict::Doc(doc, probability)) => out.push_str(&format!(
+                "Spelled:  {} ({probability:.2}; answers a question nothing else answers from {LEXICAL_MIN_CONFIDENCE:.2})\n",
+                self.docs[doc].title
+            )),
+            Some(classifier::Verdict::OffTopic(probability)) => out.push_str(&format!(
+                "Spelled:  not for IT ({probability:.2})\n"
+            )),
+            None => {}
         }
         if let Some((help, (similarity, example))) = self.off_topic(semantic, &ranked) {
             out.push_str(&format!(
@@ -1199,6 +1280,7 @@ impl Knowledge {
             return;
         }
         let docs = (*self.current()).clone().with_learned(&learned);
+        docs.train_spelling();
         match self.learned.write() {
             Ok(mut slot) => *slot = learned,
             Err(poisoned) => *poisoned.into_inner() = learned,
@@ -1254,7 +1336,9 @@ impl Knowledge {
                 // The index is built again with the learned phrasings here, off the async
                 // threads, not at the swap.
                 let (docs, problems) = loading.sources.load()?;
-                Ok((docs.with_learned(&loading.learned()), problems))
+                let docs = docs.with_learned(&loading.learned());
+                docs.train_spelling();
+                Ok((docs, problems))
             }
         })
         .await
@@ -1348,6 +1432,54 @@ mod tests {
             statement.contains("Answer:   none; the assistant stays quiet"),
             "{statement}"
         );
+    }
+
+    #[test]
+    fn a_question_the_rules_leave_silent_goes_to_the_document_it_is_spelled_like() {
+        let docs = HelpDocs::starter();
+        // "verification method" is in no rule's words for the MFA page, but its n-grams lean
+        // there ("verify", "method", "second"), and no other page's do.
+        let asked = "okta keeps asking me to add a second verification method on login, how?";
+        let ranked = docs.rank(asked, None);
+        assert!(
+            docs.answer_ranked(asked, &ranked).is_none(),
+            "the rules answer"
+        );
+        match docs.reply_with(asked, None) {
+            Reply::Answer(answer) => assert_eq!(answer.citations[0].source, "mfa-setup.md"),
+            other => panic!("{other:?}"),
+        }
+        let explained = docs.explain(asked);
+        assert!(
+            explained.contains("Spelled:  Set up multi-factor authentication (0.9"),
+            "{explained}"
+        );
+        // The same words as a statement are left to the rules, though spelled as surely.
+        let said = "second verification method added on login this morning";
+        assert!(docs
+            .explain(said)
+            .contains("Spelled:  Set up multi-factor authentication (0.7"));
+        assert!(matches!(docs.reply_with(said, None), Reply::Nothing));
+        // One word in common with a longer message is a coincidence to the rules, and the
+        // spelling does not overrule them ("locked myself out of the house").
+        let mut coincidental = ranked;
+        let mfa = docs
+            .docs()
+            .iter()
+            .position(|d| d.source == "mfa-setup.md")
+            .unwrap();
+        coincidental.hits.retain(|hit| hit.doc == mfa);
+        for hit in &mut coincidental.hits {
+            (hit.matched, hit.phrasing, hit.situation) = (1, None, false);
+        }
+        assert!(coincidence(&coincidental.hits[0], &coincidental.terms));
+        assert!(docs.spelled(asked, &coincidental).is_none());
+        assert!(docs.spelled(asked, &docs.rank(asked, None)).is_some());
+        // Chatter with nothing of IT in it is not for IT.
+        assert!(docs
+            .explain("anyone up for lunch at the usual place today?")
+            .contains("Spelled:  not for IT"));
+        assert!(docs.train_spelling());
     }
 
     /// The printer and VPN pages, with a vector for each help text that points one way per
