@@ -290,8 +290,9 @@ pub struct KnowledgeSettings {
     pub embeddings: Option<ModelSettings>,
     /// How a question's meaning counts (`min_similarity`, `semantic_weight`).
     pub recall: crate::knowledge::semantic::Recall,
-    /// Messages that are not for IT, compared by meaning (`off_topic`, after the built-in ones
-    /// unless `builtin_off_topic = false`).
+    /// Messages that are not for IT (`off_topic`, after the built-in ones unless
+    /// `builtin_off_topic = false`), compared by meaning; the classifier over spelling learns
+    /// them from [`Self::sources`].
     pub off_topic: Vec<String>,
 }
 
@@ -779,7 +780,7 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
     }
     KnowledgeSettings {
         embeddings: None,
-        off_topic,
+        off_topic: off_topic.clone(),
         recall: crate::knowledge::semantic::Recall::at(min_similarity)
             .weighted(semantic_weight)
             .confident(min_confidence),
@@ -789,6 +790,7 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
             cache_dir,
             synonyms: file.synonyms.into_iter().collect(),
             symptoms: file.symptoms.into_iter().collect(),
+            off_topic: Some(off_topic),
         },
         reload_seconds,
     }
@@ -1322,6 +1324,11 @@ mod tests {
         .unwrap();
         let s = load(&[], Some(&cfg)).unwrap();
         assert_eq!(s.knowledge.off_topic, ["is the canteen open"]);
+        // The classifier over spelling learns the same messages, with or without embeddings.
+        assert_eq!(
+            s.knowledge.sources.off_topic.as_deref(),
+            Some(&s.knowledge.off_topic[..])
+        );
         std::fs::write(&cfg, "[knowledge]\noff_topic = [\" \"]\n").unwrap();
         let err = load(&[], Some(&cfg)).unwrap_err().to_string();
         assert!(

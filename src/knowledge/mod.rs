@@ -164,6 +164,8 @@ pub struct HelpDocs {
     /// Trained on the sections' and phrasings' spelling the first time a question needs it
     /// (see [`Self::spelled`]); a lesson builds a new snapshot, and so trains it again.
     lexical: OnceLock<Option<Arc<lexical::Lexical>>>,
+    /// The messages not for IT it learns from; `None` for the built-in ones.
+    off_topic: Option<Arc<[String]>>,
 }
 
 /// The starter set: realistic IT help documents a team edits (`okta-agent help-docs --write`).
@@ -248,6 +250,7 @@ impl HelpDocs {
             phrasings,
             classifier: None,
             lexical: OnceLock::new(),
+            off_topic: None,
         }
     }
 
@@ -263,9 +266,10 @@ impl HelpDocs {
             .zip(&self.phrasing_vectors)
             .filter_map(|(phrasing, vector)| Some((phrasing.text.clone(), vector.clone()?)))
             .collect();
-        let vectors = self.vectors;
+        let (vectors, off_topic) = (self.vectors, self.off_topic);
         let mut docs = Self::with_phrasings(self.docs, self.synonyms, learned);
         docs.vectors = vectors;
+        docs.off_topic = off_topic;
         if !docs.vectors.is_empty() {
             docs.phrasing_vectors = docs
                 .phrasings
@@ -351,8 +355,17 @@ impl HelpDocs {
         self.lexical().is_some()
     }
 
-    /// The classifier over the documents' spelling, trained on first use with the built-in
-    /// off-topic messages (docs/measurements.md has the time it takes).
+    /// The same documents, with these messages (not for IT) for the classifier over spelling
+    /// to learn from instead of the built-in ones (`[knowledge] off_topic`).
+    pub fn with_off_topic(mut self, off_topic: Vec<String>) -> Self {
+        self.off_topic = Some(off_topic.into());
+        self.lexical = OnceLock::new();
+        self
+    }
+
+    /// The classifier over the documents' spelling, trained on first use (docs/measurements.md
+    /// has the time it takes). None without messages that are not for IT: it could not tell
+    /// them apart, and would send every question to some document.
     fn lexical(&self) -> Option<&lexical::Lexical> {
         self.lexical
             .get_or_init(|| {
@@ -362,7 +375,17 @@ impl HelpDocs {
                     .map(String::as_str)
                     .zip(self.text_documents())
                     .collect();
-                let off_topic = semantic::built_in_off_topic();
+                let built_in;
+                let off_topic: &[String] = match &self.off_topic {
+                    Some(configured) => configured,
+                    None => {
+                        built_in = semantic::built_in_off_topic();
+                        &built_in
+                    }
+                };
+                if off_topic.is_empty() {
+                    return None;
+                }
                 let off_topic: Vec<&str> = off_topic.iter().map(String::as_str).collect();
                 lexical::Lexical::train(self.docs.len(), &examples, &off_topic).map(Arc::new)
             })
@@ -1480,6 +1503,38 @@ mod tests {
             .explain("anyone up for lunch at the usual place today?")
             .contains("Spelled:  not for IT"));
         assert!(docs.train_spelling());
+    }
+
+    #[test]
+    fn the_spelling_classifier_learns_the_teams_messages_not_for_it() {
+        let lunch = "can someone cover my desk phone while I'm at lunch";
+        let leaning = HelpDocs::starter().explain(lunch);
+        assert!(
+            leaning.contains("Spelled:  New phone: setting up Okta Verify again"),
+            "{leaning}"
+        );
+        let mut off_topic = semantic::built_in_off_topic();
+        off_topic.push("who can cover the front desk phones at lunch".into());
+        off_topic.push("can you cover reception while I'm at lunch".into());
+        let team = HelpDocs::starter().with_off_topic(off_topic.clone());
+        let told = team.explain(lunch);
+        assert!(told.contains("Spelled:  not for IT"), "{told}");
+        // A lesson keeps them.
+        let learned = team.with_learned(&[LearnedPhrasing {
+            id: 1,
+            doc: "vpn.md".into(),
+            phrasing: "tunnel".into(),
+            taught_by: "U1".into(),
+            taught_at: 0,
+        }]);
+        assert_eq!(learned.off_topic.as_deref(), Some(&off_topic[..]));
+        // With none (`builtin_off_topic = false` and no list of its own) it is not trained: it
+        // could not tell chatter from questions.
+        let none = HelpDocs::starter().with_off_topic(Vec::new());
+        assert!(!none.train_spelling());
+        let asked = "okta keeps asking me to add a second verification method on login, how?";
+        assert!(!matches!(none.reply_with(asked, None), Reply::Answer(_)));
+        assert!(!none.explain(asked).contains("Spelled:"));
     }
 
     /// The printer and VPN pages, with a vector for each help text that points one way per

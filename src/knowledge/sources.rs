@@ -30,6 +30,9 @@ pub struct Sources {
     pub synonyms: Vec<(String, Vec<String>)>,
     /// The team's own symptom table lines (`[knowledge.symptoms]`: topics = [situations]).
     pub symptoms: Vec<(String, Vec<String>)>,
+    /// The messages that are not for IT the classifier over spelling learns from (`[knowledge]
+    /// off_topic` and the built-in ones); `None` for the built-in ones.
+    pub off_topic: Option<Vec<String>>,
 }
 
 impl Sources {
@@ -89,13 +92,14 @@ impl Sources {
                 )),
             }
         }
-        Ok((
-            HelpDocs::new(
-                docs,
-                Synonyms::with_symptoms(&self.synonyms, &self.symptoms),
-            ),
-            problems,
-        ))
+        let mut loaded = HelpDocs::new(
+            docs,
+            Synonyms::with_symptoms(&self.synonyms, &self.symptoms),
+        );
+        if let Some(off_topic) = &self.off_topic {
+            loaded = loaded.with_off_topic(off_topic.clone());
+        }
+        Ok((loaded, problems))
     }
 
     fn cache_path(&self, url: &str) -> Option<PathBuf> {
