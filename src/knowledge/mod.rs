@@ -8,6 +8,8 @@
 //! * [`doc`]: parsing one document into metadata and sections.
 //! * [`index`]: normalization, synonyms, typo tolerance, BM25 over sections.
 //! * [`semantic`]: optional embeddings, mixed with BM25 when configured.
+//! * [`classifier`]: which document a message is about, learned from the documents.
+//! * [`lexical`]: that classifier over the documents' spelling, with no model.
 //! * [`sources`]: the folder, web pages and their cache, change detection.
 //! * [`watch`]: page fetching, change detection and SIGHUP reloads while running.
 //! * [`eval`]: the labelled help-channel set and its figures.
