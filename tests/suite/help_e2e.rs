@@ -192,6 +192,35 @@ async fn a_help_question_gets_one_cited_answer_and_chatter_gets_none() {
     assert_eq!(rig.harness.mutations().await.len(), 0);
 }
 
+/// A question in words no rule knows ("verification method") is answered through Slack from
+/// the document it is spelled like, with no model configured; a longer message sharing one
+/// word with a document ("locked my keys in the car") stays a coincidence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_the_rules_leave_silent_is_answered_from_its_spelling() {
+    let rig = Rig::new().await;
+    let answer = ask(
+        &rig,
+        "EvSpelled",
+        "okta keeps asking me to add a second verification method on login, how?",
+        "1700000150.000100",
+    )
+    .await
+    .expect("an answer in the question's thread");
+    let blocks = answer["blocks"].to_string();
+    assert!(
+        blocks.contains("Source: <https://intranet.example.com/it/mfa#"),
+        "{blocks}"
+    );
+    assert!(ask(
+        &rig,
+        "EvKeys",
+        "locked my keys in the car, does anyone have a coat hanger lol",
+        "1700000150.000200",
+    )
+    .await
+    .is_none());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn help_answers_per_channel_are_rate_limited() {
     let rig = Rig::with_slack_config("help_answers_per_channel_per_hour = 2").await;
