@@ -14,6 +14,7 @@
 //! cargo run --example faq_eval -- --set eighth      # the eighth round (tuned on since)
 //! cargo run --example faq_eval -- --set ninth       # the ninth round (tuned on since)
 //! cargo run --example faq_eval -- --set tenth       # the tenth, never tuned on (no --misses!)
+//! cargo run --example faq_eval -- --set eleventh    # the eleventh, never tuned on (no --misses!)
 //! cargo run --example faq_eval -- --set ninth-draft # the ninth before its rows were rewritten
 //! cargo run --example faq_eval -- --set ninth --taught ninth-draft
 //!                                                   # after admins taught the draft's words
@@ -64,6 +65,7 @@ const SETS: &[(&str, &str)] = &[
     ("eighth", include_str!("../tests/fixtures/faq_round8.tsv")),
     ("ninth", include_str!("../tests/fixtures/faq_round9.tsv")),
     ("tenth", include_str!("../tests/fixtures/faq_round10.tsv")),
+    ("eleventh", include_str!("../tests/fixtures/faq_round11.tsv")),
     (
         "ninth-draft",
         include_str!("../tests/fixtures/faq_round9_draft.tsv"),
