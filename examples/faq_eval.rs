@@ -65,7 +65,10 @@ const SETS: &[(&str, &str)] = &[
     ("eighth", include_str!("../tests/fixtures/faq_round8.tsv")),
     ("ninth", include_str!("../tests/fixtures/faq_round9.tsv")),
     ("tenth", include_str!("../tests/fixtures/faq_round10.tsv")),
-    ("eleventh", include_str!("../tests/fixtures/faq_round11.tsv")),
+    (
+        "eleventh",
+        include_str!("../tests/fixtures/faq_round11.tsv"),
+    ),
     (
         "ninth-draft",
         include_str!("../tests/fixtures/faq_round9_draft.tsv"),

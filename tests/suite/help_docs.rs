@@ -669,6 +669,17 @@ fn tenth_round_never_tuned_on() {
     held_out_round(TENTH_ROUND, "tenth held-out round", 43.7, 0);
 }
 
+const ELEVENTH_ROUND: &str = include_str!("../fixtures/faq_round11.tsv");
+
+/// The eleventh held-out round, written after the classifier over spelling was built and never
+/// tuned on: its rows were rewritten until none shared its words with an earlier row.
+#[test]
+fn eleventh_round_never_tuned_on() {
+    // Floors at the figures when written: 39.6% (19/48; 2 wrong, 27 silent) and one false
+    // answer of 16, over the 5% budget (docs/assistant.md).
+    held_out_round(ELEVENTH_ROUND, "eleventh held-out round", 39.5, 1);
+}
+
 /// A help desk that has taught every tuned set's questions (604, as if each had been escalated
 /// once and answered in the thread): over the chatter of every set, it answers no more than
 /// before, and stays within the 5% budget. A learned phrasing that says its document's topic
