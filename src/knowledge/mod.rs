@@ -357,6 +357,12 @@ impl HelpDocs {
         self.lexical().is_some()
     }
 
+    /// Whether the classifier over spelling has been trained (or found impossible to train):
+    /// asking for it now costs nothing.
+    pub fn spelling_ready(&self) -> bool {
+        self.lexical.get().is_some()
+    }
+
     /// The same documents, with these messages (not for IT) for the classifier over spelling
     /// to learn from instead of the built-in ones (`[knowledge] off_topic`).
     pub fn with_off_topic(mut self, off_topic: Vec<String>) -> Self {
@@ -1355,16 +1361,16 @@ impl Knowledge {
     pub async fn refresh(self: &Arc<Self>) -> Result<(usize, Vec<String>), KnowledgeError> {
         let loading = self.clone();
         let (docs, problems) = tokio::task::spawn_blocking(move || {
-            if loading.sources.is_empty() {
-                Ok(((*loading.current()).clone(), loading.problems()))
+            let (docs, problems) = if loading.sources.is_empty() {
+                ((*loading.current()).clone(), loading.problems())
             } else {
                 // The index is built again with the learned phrasings here, off the async
                 // threads, not at the swap.
                 let (docs, problems) = loading.sources.load()?;
-                let docs = docs.with_learned(&loading.learned());
-                docs.train_spelling();
-                Ok((docs, problems))
-            }
+                (docs.with_learned(&loading.learned()), problems)
+            };
+            docs.train_spelling();
+            Ok((docs, problems))
         })
         .await
         .map_err(|e| KnowledgeError(format!("the reload stopped unexpectedly: {e}")))??;
@@ -1415,6 +1421,15 @@ impl Knowledge {
     /// [`Self::answer_async`], saying why there is no answer when a message is off topic.
     pub async fn reply_async(&self, message: &str) -> Reply {
         let docs = self.current();
+        if !docs.spelling_ready() {
+            // A snapshot not yet refreshed (the first message after start): its classifier
+            // over spelling is trained off the async threads, which a large store would hold
+            // for seconds.
+            let training = docs.clone();
+            if let Err(e) = tokio::task::spawn_blocking(move || training.train_spelling()).await {
+                tracing::warn!(error = %e, "training the classifier over spelling stopped unexpectedly");
+            }
+        }
         let Some(semantic) = self.semantic.as_ref().filter(|_| docs.has_vectors()) else {
             return docs.reply_with(message, None);
         };
@@ -1505,6 +1520,18 @@ mod tests {
             .explain("anyone up for lunch at the usual place today?")
             .contains("Spelled:  not for IT"));
         assert!(docs.train_spelling());
+    }
+
+    #[tokio::test]
+    async fn the_first_answer_trains_the_spelling_classifier_once_for_the_snapshot() {
+        let knowledge = Knowledge::fixed(HelpDocs::starter());
+        assert!(!knowledge.current().spelling_ready());
+        let asked = "okta keeps asking me to add a second verification method on login, how?";
+        match knowledge.reply_async(asked).await {
+            Reply::Answer(answer) => assert_eq!(answer.citations[0].source, "mfa-setup.md"),
+            other => panic!("{other:?}"),
+        }
+        assert!(knowledge.current().spelling_ready());
     }
 
     #[test]
