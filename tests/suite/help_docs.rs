@@ -396,13 +396,12 @@ fn faq_eval_prints_the_figures_and_what_a_model_would_judge() {
     );
 
     let wrong = std::process::Command::new(&example)
-        .args(["--set", "eleventh"])
+        .args(["--set", "twelfth"])
         .output()
         .unwrap();
     assert!(!wrong.status.success());
     assert!(
-        String::from_utf8_lossy(&wrong.stderr)
-            .contains("--set eleventh: use one of main, held-out"),
+        String::from_utf8_lossy(&wrong.stderr).contains("--set twelfth: use one of main, held-out"),
         "{}",
         String::from_utf8_lossy(&wrong.stderr)
     );
@@ -430,11 +429,11 @@ fn faq_eval_prints_the_figures_and_what_a_model_would_judge() {
         "{stdout}"
     );
     let unknown = std::process::Command::new(&example)
-        .args(["--set", "tenth", "--taught", "eighth,eleventh"])
+        .args(["--set", "tenth", "--taught", "eighth,twelfth"])
         .output()
         .unwrap();
     assert!(
-        String::from_utf8_lossy(&unknown.stderr).contains("--taught eleventh: name the sets"),
+        String::from_utf8_lossy(&unknown.stderr).contains("--taught twelfth: name the sets"),
         "{}",
         String::from_utf8_lossy(&unknown.stderr)
     );
