@@ -395,7 +395,13 @@ async fn help_docs(sources: &Sources, write: Option<&Path>, ask: Option<String>)
     let settings = sources.settings()?;
     let (docs, problems) = if settings.knowledge.sources.is_empty() {
         println!("No [knowledge] sources are configured: trying the starter documents.");
-        (okta_agent::knowledge::HelpDocs::starter(), Vec::new())
+        (
+            settings
+                .knowledge
+                .sources
+                .configure(okta_agent::knowledge::HelpDocs::starter()),
+            Vec::new(),
+        )
     } else {
         let sources = settings.knowledge.sources.clone();
         tokio::task::spawn_blocking(move || sources.load()).await??

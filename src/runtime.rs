@@ -151,7 +151,9 @@ pub async fn assemble(settings: &Settings, overrides: Overrides) -> Result<Runti
     let policy = Arc::new(match_protected_groups(policy, &okta).await?);
     let mut docs = match (settings.knowledge.sources.is_empty(), &demo) {
         (false, _) => Knowledge::load(settings.knowledge.sources.clone())?,
-        (true, Some(_)) => Knowledge::fixed(HelpDocs::starter()),
+        (true, Some(_)) => {
+            Knowledge::fixed(settings.knowledge.sources.configure(HelpDocs::starter()))
+        }
         (true, None) => Knowledge::fixed(HelpDocs::default()),
     };
     if let Some(embeddings) = &settings.knowledge.embeddings {

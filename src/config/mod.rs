@@ -791,6 +791,7 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
             synonyms: file.synonyms.into_iter().collect(),
             symptoms: file.symptoms.into_iter().collect(),
             off_topic: Some(off_topic),
+            min_confidence: Some(min_confidence),
         },
         reload_seconds,
     }
@@ -1347,6 +1348,9 @@ mod tests {
                 .weighted(0.8)
                 .confident(0.9)
         );
+        // The classifier over spelling answers from the same probability, with or without
+        // embeddings.
+        assert_eq!(s.knowledge.sources.min_confidence, Some(0.9));
     }
 
     #[test]

@@ -140,7 +140,8 @@ const OFF_TOPIC_MARGIN: f32 = 0.05;
 /// the same number of sections it reads when one does.
 const UNSURE_DOCUMENTS: usize = 4;
 /// The classifier over spelling answers a question nothing else answers from this
-/// probability. Chosen on the tuned evaluation sets (docs/assistant.md).
+/// probability unless `[knowledge] min_confidence` says otherwise. Chosen on the tuned
+/// evaluation sets (docs/assistant.md); the same as the embeddings classifier's default.
 const LEXICAL_MIN_CONFIDENCE: f32 = 0.7;
 /// Quotes are trimmed to this many characters, at a sentence end where possible.
 const QUOTE_CHARS: usize = 600;
@@ -168,6 +169,9 @@ pub struct HelpDocs {
     lexical: OnceLock<Option<Arc<lexical::Lexical>>>,
     /// The messages not for IT it learns from; `None` for the built-in ones.
     off_topic: Option<Arc<[String]>>,
+    /// The probability from which its document answers (`[knowledge] min_confidence`); `None`
+    /// for [`LEXICAL_MIN_CONFIDENCE`].
+    min_confidence: Option<f32>,
 }
 
 /// The starter set: realistic IT help documents a team edits (`okta-agent help-docs --write`).
@@ -253,6 +257,7 @@ impl HelpDocs {
             classifier: None,
             lexical: OnceLock::new(),
             off_topic: None,
+            min_confidence: None,
         }
     }
 
@@ -268,10 +273,12 @@ impl HelpDocs {
             .zip(&self.phrasing_vectors)
             .filter_map(|(phrasing, vector)| Some((phrasing.text.clone(), vector.clone()?)))
             .collect();
-        let (vectors, off_topic) = (self.vectors, self.off_topic);
+        let (vectors, off_topic, min_confidence) =
+            (self.vectors, self.off_topic, self.min_confidence);
         let mut docs = Self::with_phrasings(self.docs, self.synonyms, learned);
         docs.vectors = vectors;
         docs.off_topic = off_topic;
+        docs.min_confidence = min_confidence;
         if !docs.vectors.is_empty() {
             docs.phrasing_vectors = docs
                 .phrasings
@@ -369,6 +376,18 @@ impl HelpDocs {
         self.off_topic = Some(off_topic.into());
         self.lexical = OnceLock::new();
         self
+    }
+
+    /// The same documents, their classifier over spelling answering from this probability
+    /// instead of [`LEXICAL_MIN_CONFIDENCE`] (`[knowledge] min_confidence`; 1 turns it off).
+    pub fn with_min_confidence(mut self, min_confidence: f32) -> Self {
+        self.min_confidence = Some(min_confidence);
+        self
+    }
+
+    /// The probability from which the classifier over spelling answers.
+    fn spelling_confidence(&self) -> f32 {
+        self.min_confidence.unwrap_or(LEXICAL_MIN_CONFIDENCE)
     }
 
     /// The classifier over the documents' spelling, trained on first use (docs/measurements.md
@@ -649,7 +668,8 @@ impl HelpDocs {
     /// for a question nothing above answers: the same restraint as [`Self::classified`], with
     /// no model.
     fn spelled(&self, message: &str, ranked: &Ranked) -> Option<HelpAnswer> {
-        if !ranked.question {
+        let confidence = self.spelling_confidence();
+        if !ranked.question || confidence >= 1.0 {
             return None;
         }
         let classifier::Verdict::Doc(doc, probability) = self.lexical()?.classify(message)? else {
@@ -663,8 +683,7 @@ impl HelpDocs {
             .iter()
             .find(|hit| hit.doc == doc)
             .is_some_and(|hit| coincidence(hit, &ranked.terms));
-        (probability >= LEXICAL_MIN_CONFIDENCE && !coincidental)
-            .then(|| self.answer_of(doc, ranked))
+        (probability >= confidence && !coincidental).then(|| self.answer_of(doc, ranked))
     }
 
     /// `doc`'s answer to a ranked question: from its best section among the hits, or its
@@ -911,8 +930,9 @@ impl HelpDocs {
         }
         match self.lexical().and_then(|lexical| lexical.classify(message)) {
             Some(classifier::Verdict::Doc(doc, probability)) => out.push_str(&format!(
-                "Spelled:  {} ({probability:.2}; answers a question nothing else answers from {LEXICAL_MIN_CONFIDENCE:.2})\n",
-                self.docs[doc].title
+                "Spelled:  {} ({probability:.2}; answers a question nothing else answers from {:.2})\n",
+                self.docs[doc].title,
+                self.spelling_confidence()
             )),
             Some(classifier::Verdict::OffTopic(probability)) => out.push_str(&format!(
                 "Spelled:  not for IT ({probability:.2})\n"
@@ -1515,6 +1535,22 @@ mod tests {
         assert!(coincidence(&coincidental.hits[0], &coincidental.terms));
         assert!(docs.spelled(asked, &coincidental).is_none());
         assert!(docs.spelled(asked, &docs.rank(asked, None)).is_some());
+        // At min_confidence 1 it answers nothing, and a lesson keeps the setting.
+        let off = HelpDocs::starter()
+            .with_min_confidence(1.0)
+            .with_learned(&[]);
+        assert!(!matches!(off.reply_with(asked, None), Reply::Answer(_)));
+        let strict = HelpDocs::starter()
+            .with_min_confidence(0.99)
+            .with_learned(&[LearnedPhrasing {
+                id: 1,
+                doc: "vpn.md".into(),
+                phrasing: "tunnel".into(),
+                taught_by: "U1".into(),
+                taught_at: 0,
+            }]);
+        assert!(strict.explain(asked).contains("from 0.99)"));
+        assert!(!matches!(strict.reply_with(asked, None), Reply::Answer(_)));
         // Chatter with nothing of IT in it is not for IT.
         assert!(docs
             .explain("anyone up for lunch at the usual place today?")

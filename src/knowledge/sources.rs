@@ -33,11 +33,26 @@ pub struct Sources {
     /// The messages that are not for IT the classifier over spelling learns from (`[knowledge]
     /// off_topic` and the built-in ones); `None` for the built-in ones.
     pub off_topic: Option<Vec<String>>,
+    /// The probability from which a classifier's document answers (`[knowledge]
+    /// min_confidence`; 1 turns them off); `None` for the default.
+    pub min_confidence: Option<f32>,
 }
 
 impl Sources {
     pub fn is_empty(&self) -> bool {
         self.folder.is_none() && self.pages.is_empty()
+    }
+
+    /// These documents with the team's off-topic messages and `min_confidence` (the demo's
+    /// starter set has no sources, and still follows them).
+    pub fn configure(&self, mut docs: HelpDocs) -> HelpDocs {
+        if let Some(off_topic) = &self.off_topic {
+            docs = docs.with_off_topic(off_topic.clone());
+        }
+        if let Some(min_confidence) = self.min_confidence {
+            docs = docs.with_min_confidence(min_confidence);
+        }
+        docs
     }
 
     /// Every document the sources hold now, and the files that could not be read (by name,
@@ -92,14 +107,11 @@ impl Sources {
                 )),
             }
         }
-        let mut loaded = HelpDocs::new(
+        let loaded = HelpDocs::new(
             docs,
             Synonyms::with_symptoms(&self.synonyms, &self.symptoms),
         );
-        if let Some(off_topic) = &self.off_topic {
-            loaded = loaded.with_off_topic(off_topic.clone());
-        }
-        Ok((loaded, problems))
+        Ok((self.configure(loaded), problems))
     }
 
     fn cache_path(&self, url: &str) -> Option<PathBuf> {

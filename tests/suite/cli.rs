@@ -479,3 +479,43 @@ fn the_allocator_gives_memory_back() {
         assert!(stats.contains(setting), "{setting} missing from:\n{stats}");
     }
 }
+
+/// `help-docs --ask` follows `[knowledge] min_confidence` for the classifier over spelling, on
+/// the starter documents too (no sources configured): 1 turns it off.
+#[test]
+fn help_docs_ask_follows_min_confidence_on_the_starter_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("okta-agent.toml");
+    let asked = "okta keeps asking me to add a second verification method on login, how?";
+    for (settings, threshold, answered) in [
+        ("", "from 0.70)", true),
+        ("[knowledge]\nmin_confidence = 1\n", "from 1.00)", false),
+    ] {
+        std::fs::write(&config, settings).unwrap();
+        let out = bin()
+            .env_clear()
+            .current_dir(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .args(["help-docs", "--ask", asked])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains(&format!(
+                "Spelled:  Set up multi-factor authentication (0.97; answers a question nothing else answers {threshold}"
+            )),
+            "{text}"
+        );
+        assert_eq!(
+            text.contains("Answer:   Install Okta Verify"),
+            answered,
+            "{text}"
+        );
+    }
+}
