@@ -747,7 +747,7 @@ fn knowledge_settings(file: KnowledgeFile, problems: &mut Vec<String>) -> Knowle
     let min_confidence = file.min_confidence.unwrap_or(defaults.min_confidence);
     if !(0.5..=1.0).contains(&min_confidence) {
         problems.push(format!(
-            "knowledge.min_confidence: {min_confidence} is out of range; use the probability at which the classifier's document answers a question nothing else answers, from 0.5 to 1 (1 turns it off), {} by default",
+            "knowledge.min_confidence: {min_confidence} is out of range; use the probability at which a classifier's document answers a question nothing else answers, from 0.5 to 1 (1 turns both classifiers off), {} by default",
             defaults.min_confidence
         ));
     }
