@@ -125,11 +125,6 @@ impl Agent {
         }
     }
 
-    /// An answer from the help documents, citing its source; `None` when nothing fits.
-    pub fn help_answer(&self, question: &str) -> Option<crate::knowledge::HelpAnswer> {
-        self.toolbox.knowledge().answer(question)
-    }
-
     pub fn knowledge(&self) -> &Arc<crate::knowledge::Knowledge> {
         self.toolbox.knowledge()
     }

@@ -67,7 +67,8 @@ impl Engine {
                 Vec::new()
             };
         }
-        let docs = self.agent.knowledge().current();
+        // Trained: the check below answers the question as the assistant would.
+        let docs = self.agent.knowledge().current_trained().await;
         let doc = match teaching {
             Teaching::Menu { doc } => docs.docs().iter().find(|d| d.source == doc),
             Teaching::ThreadReply { text } => links(text).find_map(|url| docs.doc_linked(url)),

@@ -1293,6 +1293,20 @@ impl Knowledge {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
+    /// [`Self::current`], its classifier over spelling trained off the async threads when no
+    /// refresh has trained it yet (the first message after start), which a large store would
+    /// hold for seconds: for answering from the async threads.
+    pub async fn current_trained(&self) -> Arc<HelpDocs> {
+        let docs = self.current();
+        if !docs.spelling_ready() {
+            let training = docs.clone();
+            if let Err(e) = tokio::task::spawn_blocking(move || training.train_spelling()).await {
+                tracing::warn!(error = %e, "training the classifier over spelling stopped unexpectedly");
+            }
+        }
+        docs
+    }
+
     /// The files the last load could not read, with why.
     pub fn problems(&self) -> Vec<String> {
         self.problems
@@ -1440,16 +1454,7 @@ impl Knowledge {
 
     /// [`Self::answer_async`], saying why there is no answer when a message is off topic.
     pub async fn reply_async(&self, message: &str) -> Reply {
-        let docs = self.current();
-        if !docs.spelling_ready() {
-            // A snapshot not yet refreshed (the first message after start): its classifier
-            // over spelling is trained off the async threads, which a large store would hold
-            // for seconds.
-            let training = docs.clone();
-            if let Err(e) = tokio::task::spawn_blocking(move || training.train_spelling()).await {
-                tracing::warn!(error = %e, "training the classifier over spelling stopped unexpectedly");
-            }
-        }
+        let docs = self.current_trained().await;
         let Some(semantic) = self.semantic.as_ref().filter(|_| docs.has_vectors()) else {
             return docs.reply_with(message, None);
         };
